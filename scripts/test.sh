@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Every test of pg_sampleid: C unit tests, the pg_regress suite, the TAP tests
+# (PostgreSQL::Test::Cluster) and a bounded fuzzing run.  Installs what it
+# needs when run as root; ends with "N passed, N failed".
+set -euo pipefail
+. "$(dirname "$0")/common.sh"
+
+install_deps
+ensure_run_user
+build_all
+make -C "$REPO" -s fuzz >/dev/null 2>&1 || log "fuzz targets not built (clang's libFuzzer missing?)"
+
+STAGE=$(mktemp -d /tmp/sampleid-test.XXXXXX)
+cleanup() {
+	# stop any server a failed test left behind, then remove the stage
+	pkill -u "$RUN_USER" -f "$STAGE" 2>/dev/null || true
+	rm -rf "$STAGE"
+}
+trap cleanup EXIT
+log "staging a private installation in $STAGE"
+stage_install "$STAGE/install"
+cp -a "$REPO/sql" "$REPO/expected" "$STAGE/"
+mkdir -p "$STAGE/t" "$STAGE/regress" "$STAGE/tap"
+cp -a "$REPO"/test/t/. "$STAGE/t/" 2>/dev/null || true
+is_root && chown -R "$RUN_USER" "$STAGE"
+BIN=$STAGE/install$PG_BIN
+
+passed=0
+failed=0
+failed_names=()
+count() { # name ok?
+	if [ "$2" = 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$1"); fi
+}
+
+# --- C unit tests: every "ok"/"not ok" line counts -------------------------
+for t in "$REPO"/build/test/test_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	log "unit: $name"
+	out=$("$t" 2>&1) && rc=0 || rc=$?
+	printf '%s\n' "$out" | sed 's/^/    /'
+	ok=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
+	nok=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
+	passed=$((passed + ok))
+	failed=$((failed + nok))
+	[ "$nok" -gt 0 ] && failed_names+=("$name")
+	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then count "$name (exit $rc)" 0; fi
+done
+
+# --- pg_regress -------------------------------------------------------------
+REGRESS=$(make -C "$REPO" -s --no-print-directory -f Makefile -f - print-regress <<<'print-regress: ; @echo $(REGRESS)')
+if [ -n "$REGRESS" ]; then
+	log "pg_regress: $REGRESS"
+	port=$(free_port 54321)
+	# shellcheck disable=SC2086
+	out=$(cd "$STAGE" && as_run_user "$PGXS_DIR/src/test/regress/pg_regress" \
+		--bindir="$BIN" --inputdir="$STAGE" --outputdir="$STAGE/regress" \
+		--temp-instance="$STAGE/regress/instance" --port="$port" \
+		--dbname=contrib_regression $REGRESS 2>&1) || true
+	printf '%s\n' "$out" | sed 's/^/    /'
+	while read -r line; do
+		name=$(sed -E 's/^(test )?[[:space:]]*([^ ]+) +\.\.\..*/\2/' <<<"$line")
+		case "$line" in
+			*"... ok"*) count "regress/$name" 1 ;;
+			*"... FAILED"*|*"... failed"*) count "regress/$name" 0 ;;
+		esac
+	done < <(printf '%s\n' "$out" | grep -E '\.\.\. (ok|FAILED|failed)')
+	if [ -f "$STAGE/regress/regression.diffs" ]; then
+		mkdir -p "$REPO/tmp_check"
+		cp "$STAGE/regress/regression.diffs" "$REPO/tmp_check/"
+		head -200 "$STAGE/regress/regression.diffs"
+	fi
+fi
+
+# --- TAP tests (PostgreSQL::Test::Cluster) ---------------------------------
+for t in "$STAGE"/t/*.pl; do
+	[ -f "$t" ] || continue
+	name=t/$(basename "$t")
+	log "tap: $name"
+	out=$(cd "$STAGE/tap" && as_run_user env PATH="$BIN:$PATH" TESTDIR="$STAGE/tap" \
+		PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" SAMPLEID_REPO="$REPO" \
+		perl -I "$PGXS_DIR/src/test/perl" "$t" 2>&1) && rc=0 || rc=$?
+	printf '%s\n' "$out" | sed 's/^/    /'
+	if [ "$rc" -eq 0 ] && ! grep -q '^not ok' <<<"$out"; then count "$name" 1; else count "$name" 0; fi
+done
+
+# --- bounded fuzzing ----------------------------------------------------------
+for f in "$REPO"/build/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	name=$(basename "$f")
+	secs=${SAMPLEID_FUZZ_SECONDS:-60}
+	log "fuzz: $name for ${secs}s"
+	corpus=$(mktemp -d)
+	seeds="$REPO/test/fuzz/seeds/${name#fuzz_}"
+	if "$f" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 "$corpus" \
+		$( [ -d "$seeds" ] && echo "$seeds" ) >"$STAGE/$name.log" 2>&1; then
+		count "fuzz/$name" 1
+	else
+		tail -40 "$STAGE/$name.log"
+		count "fuzz/$name" 0
+	fi
+	tail -2 "$STAGE/$name.log" | sed 's/^/    /'
+	rm -rf "$corpus"
+done
+
+if [ ${#failed_names[@]} -gt 0 ]; then
+	printf 'failed: %s\n' "${failed_names[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

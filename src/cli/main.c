@@ -1,0 +1,52 @@
+/*
+ * main.c - `sampleid SUBCOMMAND ...`: dispatch to the subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sid_device.h"
+
+static const cli_command commands[] = {
+	{"device", "which compute device the tool would use, and why", cmd_device},
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: sampleid COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n`sampleid COMMAND --help` describes a command.\n");
+}
+
+int
+cmd_device(int argc, char **argv)
+{
+	char		why[512];
+	int			device;
+
+	(void) argc;
+	(void) argv;
+	device = sid_device_resolve(SID_DEVICE_AUTO, why, sizeof(why));
+	printf("%s\t%s\n", device == SID_DEVICE_CUDA ? "cuda" : "cpu", why);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+	{
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "sampleid: unknown command \"%s\"\n", argv[1]);
+	usage(stderr);
+	return 2;
+}
