@@ -132,23 +132,11 @@ encoder_from_fields(sid_encoder_config *c, const int32_t in[ENC_FIELDS])
 
 /* ---- configuration ------------------------------------------------------ */
 
-void
-sid_model_default_features(sid_feature_config *f)
-{
-	f->sample_rate = 16000;
-	f->n_fft = 1024;
-	f->hop_length = 256;
-	f->n_mels = 64;
-	f->f_min = 0.0f;
-	f->f_max = 8000.0f;
-	f->segment_seconds = 1.0f;
-	f->segment_hop_seconds = 0.5f;
-}
-
 int
 sid_model_window_frames(const sid_feature_config *f)
 {
-	return (int) floor((double) f->segment_seconds * f->sample_rate / f->hop_length + 1e-9);
+	/* the same count sid_mel_frames_per_segment gives: frames centred on 0, hop, ... */
+	return (int) (1 + sid_features_segment_samples(f) / f->hop_length);
 }
 
 sid_status
@@ -156,16 +144,16 @@ sid_model_check(const sid_feature_config *f, const sid_encoder_config *cfg, sid_
 {
 	sid_status	st;
 
-	if (f->sample_rate < 1000 || f->sample_rate > 384000 || f->n_fft < 16 || f->n_fft > 65536 ||
-		f->hop_length < 1 || f->hop_length > f->n_fft || f->n_mels < 1 || f->n_mels > 1024 ||
-		!(f->f_min >= 0.0f) || !(f->f_max > f->f_min) || f->f_max > f->sample_rate / 2.0f + 0.5f ||
-		!(f->segment_seconds > 0.0f) || f->segment_seconds > 600.0f ||
-		!(f->segment_hop_seconds > 0.0f) || f->segment_hop_seconds > 600.0f)
-		return sid_fail(err, SID_EFORMAT,
-						"feature configuration is invalid (rate %d, n_fft %d, hop %d, mels %d, "
-						"%g-%g Hz, window %g s every %g s)",
-						f->sample_rate, f->n_fft, f->hop_length, f->n_mels,
-						f->f_min, f->f_max, f->segment_seconds, f->segment_hop_seconds);
+	if (sid_features_validate(f, err) != SID_OK)
+	{
+		/* a stored configuration that does not validate is a malformed file */
+		if (err)
+			err->code = SID_EFORMAT;
+		return SID_EFORMAT;
+	}
+	if (!(f->segment_hop_seconds > 0.0f))
+		return sid_fail(err, SID_EFORMAT, "segment hop %g s must be positive",
+						(double) f->segment_hop_seconds);
 	if ((st = sid_encoder_check_config(cfg, err)) != SID_OK)
 		return st;
 	if (cfg->n_mels != f->n_mels)
@@ -174,7 +162,7 @@ sid_model_check(const sid_feature_config *f, const sid_encoder_config *cfg, sid_
 	if (cfg->n_frames != sid_model_window_frames(f))
 		return sid_fail(err, SID_EFORMAT,
 						"encoder expects %d frames per window but %g s at hop %d gives %d",
-						cfg->n_frames, f->segment_seconds, f->hop_length,
+						cfg->n_frames, (double) f->segment_seconds, f->hop_length,
 						sid_model_window_frames(f));
 	return SID_OK;
 }

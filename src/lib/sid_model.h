@@ -48,10 +48,10 @@ typedef struct sid_model
 	sid_encoder *enc;			/* owned */
 } sid_model;
 
-/* Features of the default fingerprint model: 16 kHz, n_fft 1024, hop 256, 64 mels, 1 s / 0.5 s. */
-void		sid_model_default_features(sid_feature_config *f);
-
-/* Frames in one window under a feature configuration: floor(seconds * rate / hop). */
+/*
+ * Frames in one window under a feature configuration: 1 + segment samples /
+ * hop, as sid_mel_frames_per_segment (63 for 1 s at 16 kHz, hop 256).
+ */
 int			sid_model_window_frames(const sid_feature_config *f);
 
 /* Checks that features and architecture are sane and agree with each other. */

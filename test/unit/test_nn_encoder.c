@@ -112,7 +112,7 @@ test_encoder_gradients(void)
 	double		diff2 = 0,
 				a2 = 0,
 				f2 = 0;
-	const float eps = 3e-4f;
+	const float eps = 1e-4f;
 
 	small_config(&cfg);
 	E.enc = sid_encoder_create(&cfg, &err);

@@ -60,12 +60,12 @@ main(void)
 		return 1;
 	snprintf(path, sizeof(path), "%s/fp.sidm", dir);
 	sid_encoder_default_config(&cfg);
-	sid_model_default_features(&f);
+	sid_features_default(&f);
 
 	m = sid_model_new_untrained("fp", &cfg, &f, 42, &err);
 	CHECK(m != NULL, "untrained default model created");
 	CHECK(!sid_model_is_trained(m) && strstr(m->note, "UNTRAINED"), "it is marked untrained: %s", m->note);
-	CHECK(m->enc->cfg.n_frames == 62, "window of 1 s at hop 256 is 62 frames");
+	CHECK(m->enc->cfg.n_frames == 63, "window of 1 s at hop 256 is 63 frames");
 	CHECK(sid_model_save(m, path, &err) == SID_OK, "saved to %s", path);
 
 	back = sid_model_load(path, &err);
