@@ -88,17 +88,34 @@ sid_embed_result_free(sid_embed_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
+int64_t
+sid_embed_count(const sid_embedder *e, int64_t n_samples)
+{
+	return n_samples > 0 ? sid_mel_n_segments(e->mel, n_samples) : 0;
+}
+
+sid_status
+sid_embed_batch(sid_embedder *e, sid_device_kind device, const float *pcm, int64_t n_samples,
+				int64_t first, int count, float *fp_out, double *t_out, sid_error *err)
+{
+	sid_status	st;
+
+	if (count < 1 || count > e->batch)
+		return sid_fail(err, SID_EINVAL, "batch of %d windows exceeds the embedder's %d", count, e->batch);
+	if ((st = sid_mel_segments(e->mel, pcm, n_samples, first, count, e->windows, t_out, err)) != SID_OK)
+		return st;
+	return sid_encoder_forward(e->model->enc, device, &e->acts, e->windows, count, fp_out, NULL, err);
+}
+
 sid_status
 sid_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm, int64_t n_samples,
 			  sid_embed_result *res, sid_error *err)
 {
-	sid_encoder *enc = e->model->enc;
-	int			D = enc->cfg.embed_dim;
-	int64_t		S;
+	int			D = e->model->enc->cfg.embed_dim;
+	int64_t		S = sid_embed_count(e, n_samples);
 	sid_status	st;
 
 	memset(res, 0, sizeof(*res));
-	S = n_samples > 0 ? sid_mel_n_segments(e->mel, n_samples) : 0;
 	res->dim = D;
 	res->n_segments = S;
 	if (S == 0)
@@ -114,10 +131,8 @@ sid_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm, int64_t
 	{
 		int			n = (int) (S - first < e->batch ? S - first : e->batch);
 
-		if ((st = sid_mel_segments(e->mel, pcm, n_samples, first, n, e->windows,
-								   res->t_start + first, err)) != SID_OK ||
-			(st = sid_encoder_forward(enc, device, &e->acts, e->windows, n,
-									  res->fp + (size_t) first * D, NULL, err)) != SID_OK)
+		if ((st = sid_embed_batch(e, device, pcm, n_samples, first, n,
+								  res->fp + (size_t) first * D, res->t_start + first, err)) != SID_OK)
 		{
 			sid_embed_result_free(res);
 			return st;

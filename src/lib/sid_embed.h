@@ -43,7 +43,17 @@ sid_embedder *sid_embedder_create(const sid_model *model, double hop_seconds, in
 								  sid_error *err);
 void		sid_embedder_free(sid_embedder *e);
 
-/* PCM must be mono at the model's sample rate. */
+/* Number of windows (segments) of n_samples of PCM. */
+int64_t		sid_embed_count(const sid_embedder *e, int64_t n_samples);
+/*
+ * Windows first .. first+count-1 (count <= batch): fingerprints to fp_out
+ * [count][dim], start seconds to t_out [count].  Lets a caller check for
+ * cancellation between batches.
+ */
+sid_status	sid_embed_batch(sid_embedder *e, sid_device_kind device, const float *pcm,
+							int64_t n_samples, int64_t first, int count, float *fp_out,
+							double *t_out, sid_error *err);
+/* All windows at once.  PCM must be mono at the model's sample rate. */
 sid_status	sid_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm,
 						  int64_t n_samples, sid_embed_result *res, sid_error *err);
 void		sid_embed_result_free(sid_embed_result *res);
