@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 size_t
@@ -42,15 +43,21 @@ sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int 
 			/* |xi|^2 is the same for every j: rank by |xj|^2 - 2 xi.xj */
 			for (int j = 0; j < N; j++)
 				row[j] = sq[j] - 2.0f * row[j];
+			row[i] = INFINITY;	/* self excluded; k < N so it never enters the list */
 			/* insertion into a sorted list; strict < keeps the smaller index first on ties */
 			for (int j = 0; j < N; j++)
 			{
 				float		d = row[j];
 				int			p;
 
-				if (j == i || (have == k && !(d < best[k - 1])))
-					continue;
-				p = have < k ? have : k - 1;
+				if (have == k)
+				{
+					if (__builtin_expect(!(d < best[k - 1]), 1))
+						continue;
+					p = k - 1;
+				}
+				else
+					p = have++;
 				while (p > 0 && d < best[p - 1])
 				{
 					best[p] = best[p - 1];
@@ -59,8 +66,6 @@ sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int 
 				}
 				best[p] = d;
 				out[p] = j;
-				if (have < k)
-					have++;
 			}
 		}
 	}
