@@ -28,8 +28,8 @@
 #include "sid_error.h"
 
 /* libsamplerate converter used for every rate change (docs/audio.md). */
-#define SID_AUDIO_RESAMPLER		SRC_SINC_FASTEST
-#define SID_AUDIO_RESAMPLER_NAME "SRC_SINC_FASTEST"
+#define SID_AUDIO_RESAMPLER		SRC_SINC_MEDIUM_QUALITY
+#define SID_AUDIO_RESAMPLER_NAME "SRC_SINC_MEDIUM_QUALITY"
 
 /* Input rates below this are rejected as absurd, whatever the limits say. */
 #define SID_AUDIO_MIN_SAMPLE_RATE 1000

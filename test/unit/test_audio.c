@@ -204,14 +204,14 @@ test_silence(sid_mel *m)
 static void
 test_resampled_matches(sid_mel *m)
 {
-	const double hz[] = {220.0, 1250.0, 3100.0, 5200.0};
-	const double amp[] = {0.3, 0.2, 0.15, 0.1};
+	const double hz[] = {220.0, 1250.0, 3100.0, 5200.0, 7000.0};
+	const double amp[] = {0.3, 0.2, 0.15, 0.1, 0.1};
 	int			n_mels = sid_mel_config(m)->n_mels;
 	double		seconds = 2.0;
 	int64_t		n44 = (int64_t) (44100 * seconds),
 				n16 = (int64_t) (16000 * seconds);
-	float	   *x44 = render_tones(hz, amp, 4, 44100, n44, 1);
-	float	   *x16 = render_tones(hz, amp, 4, 16000, n16, 1);
+	float	   *x44 = render_tones(hz, amp, 5, 44100, n44, 1);
+	float	   *x16 = render_tones(hz, amp, 5, 16000, n16, 1);
 	char		path[128];
 	sid_audio_limits lim;
 	sid_pcm		pcm;
@@ -247,8 +247,8 @@ test_resampled_matches(sid_mel *m)
 					n_compared++;
 				}
 		}
-		CHECK(n_compared > 100 && max_diff < 0.1,
-			  "44.1 kHz resampled equals 16 kHz rendered within 0.1 dB (max %.4f dB over %d bins within 40 dB of each frame's top)",
+		CHECK(n_compared > 100 && max_diff < 0.5,
+			  "44.1 kHz resampled equals 16 kHz rendered within 0.5 dB, tones 220 Hz..7 kHz (max %.4f dB over %d bins within 40 dB of each frame's top)",
 			  max_diff, n_compared);
 		free(a);
 		free(b);
