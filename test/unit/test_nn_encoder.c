@@ -232,6 +232,53 @@ test_device_route(void)
 	free(input);
 }
 
+/* A gain change is an additive shift in dB: the standardised input makes it vanish. */
+static void
+test_gain_invariance(void)
+{
+	sid_encoder_config cfg;
+	sid_error	err;
+	sid_encoder *enc;
+	sid_encoder_acts acts;
+	size_t		win;
+	float	   *input,
+				a[128],
+				b[128];
+	double		maxd = 0,
+				len = 0;
+	int			finite = 1;
+
+	sid_encoder_default_config(&cfg);
+	enc = sid_encoder_create(&cfg, &err);
+	sid_encoder_init_random(enc, 11);
+	sid_encoder_acts_alloc(&acts, &cfg, 1, 0, &err);
+	win = (size_t) cfg.n_frames * cfg.n_mels;
+	input = test_randn(win, 15);
+	for (size_t i = 0; i < win; i++)
+		input[i] -= 40.0f;
+	sid_encoder_forward_cpu(enc, &acts, input, 1);
+	memcpy(a, acts.embed, sizeof(a));
+	for (size_t i = 0; i < win; i++)
+		input[i] += 12.0f;		/* +12 dB */
+	sid_encoder_forward_cpu(enc, &acts, input, 1);
+	memcpy(b, acts.embed, sizeof(b));
+	for (int i = 0; i < 128; i++)
+		maxd = fmax(maxd, fabs(a[i] - b[i]));
+	CHECK(maxd < 1e-4, "a 12 dB gain change leaves the default model's fingerprint unchanged (max diff %.2g)", maxd);
+	for (size_t i = 0; i < win; i++)
+		input[i] = -100.0f;		/* digital silence */
+	sid_encoder_forward_cpu(enc, &acts, input, 1);
+	for (int i = 0; i < 128; i++)
+	{
+		finite &= isfinite(acts.embed[i]);
+		len += acts.embed[i] * acts.embed[i];
+	}
+	CHECK(finite && fabs(len - 1) < 1e-5, "a silent window gives a finite unit fingerprint");
+	sid_encoder_acts_free(&acts);
+	sid_encoder_free(enc);
+	free(input);
+}
+
 int
 main(void)
 {
@@ -239,5 +286,6 @@ main(void)
 	test_default_budget();
 	test_encoder_gradients();
 	test_device_route();
+	test_gain_invariance();
 	return tap_done();
 }
