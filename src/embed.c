@@ -58,7 +58,7 @@ sampleid_embed_init(void)
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("sampleid.embed_batch",
 							"Segments run through the encoder together by sampleid_embed.",
-							"Each window of the default model needs about 0.9 MB of activations, kept "
+							"Each window of the default model needs about 0.3 MB of activations, kept "
 							"with the cached model; larger batches gain little on a CPU.",
 							&sampleid_embed_batch,
 							16, 1, 256,

@@ -216,6 +216,7 @@ test_device_route(void)
 	double		len = 0;
 
 	small_config(&cfg);
+	cfg.blocks[1] = 2;			/* two blocks in a stage: a block's output overwrites its input */
 	enc = sid_encoder_create(&cfg, &err);
 	sid_encoder_init_random(enc, 3);
 	sid_encoder_acts_alloc(&acts, &cfg, 2, 0, &err);
@@ -227,6 +228,24 @@ test_device_route(void)
 	for (int i = 0; i < 5; i++)
 		len += emb[i] * emb[i];
 	CHECK_NEAR(len, 1.0, 1e-5, "embeddings are L2-normalised");
+	{
+		/* inference activations share one set of block buffers; training keeps all */
+		sid_encoder_acts full;
+		double		maxd = 0;
+		size_t		nodes = (size_t) 2 * sid_encoder_nodes(&cfg, 1) * cfg.channels[1];
+		float	   *nodes_inf = malloc(sizeof(float) * nodes);
+
+		sid_encoder_forward(enc, SID_DEVICE_CPU, &acts, input, 2, emb, nodes_inf, &err);
+		sid_encoder_acts_alloc(&full, &cfg, 2, 1, &err);
+		sid_encoder_forward_cpu(enc, &full, input, 2);
+		for (int i = 0; i < 2 * 5; i++)
+			maxd = fmax(maxd, fabs(emb[i] - full.embed[i]));
+		for (size_t i = 0; i < nodes; i++)
+			maxd = fmax(maxd, fabs(nodes_inf[i] - full.nodes[i]));
+		CHECK(maxd == 0.0, "inference (shared buffers) and training activations give identical embeddings and nodes");
+		sid_encoder_acts_free(&full);
+		free(nodes_inf);
+	}
 	sid_encoder_acts_free(&acts);
 	sid_encoder_free(enc);
 	free(input);
