@@ -76,6 +76,9 @@ sid_encoder_check_config(const sid_encoder_config *cfg, sid_error *err)
 		cfg->patch_time > cfg->n_frames)
 		return sid_fail(err, SID_EFORMAT, "patch %d bands x %d frames does not tile %d x %d",
 						cfg->patch_freq, cfg->patch_time, cfg->n_mels, cfg->n_frames);
+	if ((int64_t) (cfg->n_mels / cfg->patch_freq) * (cfg->n_frames / cfg->patch_time) > SID_MAX_NODES)
+		return sid_fail(err, SID_EFORMAT, "%d x %d patches exceed %d nodes (the kNN graph costs nodes^2)",
+						cfg->n_mels / cfg->patch_freq, cfg->n_frames / cfg->patch_time, SID_MAX_NODES);
 	if (cfg->n_stages < 1 || cfg->n_stages > SID_MAX_STAGES)
 		return sid_fail(err, SID_EFORMAT, "encoder has %d stages (1 to %d allowed)",
 						cfg->n_stages, SID_MAX_STAGES);
