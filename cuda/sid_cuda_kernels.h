@@ -10,13 +10,15 @@
  * the launch, the memory transfers and the device arithmetic (which may
  * contract a*b+c into fused multiply-adds) go unexercised there.
  *
- * Layouts (row-major, the same as the CPU operators):
+ * Layouts and semantics are those of the CPU operators (src/lib/sid_nn.h,
+ * src/lib/sid_encoder.h), all row-major:
  *   node features   x[B][N][C]          node n of sample b at x + (b*N + n)*C
  *   squared dists   d[B][N][N]          d[b][i][j] = sum_c (x_i[c] - x_j[c])^2
- *   neighbours      idx[B][N][k]        int32 node indices within the sample
- *   max-relative    y[B][N][2C]         y_i = [ x_i | max_j (x_j - x_i) ]
- *   im2col columns  col[B][OH*OW][Cin*KH*KW], column c*KH*KW + u*KW + v,
- *                   so conv weights [Cout][Cin][KH][KW] multiply it directly.
+ *   neighbours      idx[B][N][k]        int32 node indices within the sample,
+ *                                       nearest first, ties to the lower index
+ *   max-relative    y[B][N][2C]         y_i = [ x_i | max_j x_j - x_i ]
+ *   patches         cols[B][N0][3*pt*pf] column (dt*pf + df)*3 + channel,
+ *                                       channels log-mel, t/(T-1), m/(M-1)
  */
 #ifndef SID_CUDA_KERNELS_H
 #define SID_CUDA_KERNELS_H
@@ -24,23 +26,22 @@
 #include <math.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C"
+{
+#endif
+/* sid_activation, SID_ACT_NONE, SID_KNN_MAX_K, sid_patch_geom */
+#include "../src/lib/sid_encoder_device.h"
+#ifdef __cplusplus
+}
+#endif
+
 #ifdef __CUDACC__
 #define SID_HD static __host__ __device__ inline
 #else
 #define SID_HD static inline
 #endif
 
-/* Largest k the top-k selection keeps in registers. */
-#define SID_KNN_MAX_K 32
-
-typedef enum sid_act
-{
-	SID_ACT_NONE = 0,
-	SID_ACT_RELU,
-	SID_ACT_ELU,				/* alpha = 1 */
-	SID_ACT_GELU_ERF,			/* x * Phi(x), the exact form */
-	SID_ACT_GELU_TANH			/* the tanh approximation */
-} sid_act;
 
 /* ---- pairwise squared Euclidean distances: thread t = (b*N + i)*N + j ---- */
 SID_HD void
@@ -110,18 +111,18 @@ sid_k_maxrel(const float *x, const int32_t *idx, float *y, int N, int C, int k, 
 	int64_t		bi = t / C;
 	int			c = (int) (t % C);
 	int64_t		b = bi / N;
-	float		xi = x[t];
 	const int32_t *nb = idx + bi * k;
-	float		m = -INFINITY;
+	float		m = x[(b * N + nb[0]) * C + c];
 
-	for (int q = 0; q < k; q++)
+	/* the max of the neighbours first, then minus x_i: the CPU's order */
+	for (int q = 1; q < k; q++)
 	{
-		float		r = x[(b * N + nb[q]) * C + c] - xi;
+		float		v = x[(b * N + nb[q]) * C + c];
 
-		m = r > m ? r : m;
+		m = v > m ? v : m;
 	}
-	y[bi * 2 * C + c] = xi;
-	y[bi * 2 * C + C + c] = m;
+	y[bi * 2 * C + c] = x[t];
+	y[bi * 2 * C + C + c] = m - x[t];
 }
 
 /* ---- layer norm over the last dimension: thread t = row ---- */
@@ -150,31 +151,19 @@ sid_k_layernorm(const float *x, float *y, const float *gamma, const float *beta,
 		yr[c] = (xr[c] - mean) * inv * (gamma ? gamma[c] : 1.0f) + (beta ? beta[c] : 0.0f);
 }
 
-/* ---- batch norm, inference (running statistics): thread t = row*C + c ---- */
-SID_HD void
-sid_k_batchnorm(const float *x, float *y, const float *mean, const float *var,
-				const float *gamma, const float *beta, int C, float eps, int64_t t)
-{
-	int			c = (int) (t % C);
-
-	y[t] = (x[t] - mean[c]) / sqrtf(var[c] + eps) * gamma[c] + beta[c];
-}
-
 /* ---- activations, elementwise ---- */
 SID_HD float
 sid_k_act1(float v, int act)
 {
 	switch (act)
 	{
+		case SID_ACT_GELU:		/* tanh approximation, sqrt(2/pi) as in sid_nn.c */
+			return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
 		case SID_ACT_RELU:
 			return v > 0.0f ? v : 0.0f;
 		case SID_ACT_ELU:
 			return v > 0.0f ? v : expm1f(v);
-		case SID_ACT_GELU_ERF:
-			return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
-		case SID_ACT_GELU_TANH:
-			return 0.5f * v * (1.0f + tanhf(0.79788456080286536f * (v + 0.044715f * v * v * v)));
-		default:
+		default:				/* SID_ACT_NONE */
 			return v;
 	}
 }
@@ -223,50 +212,31 @@ sid_k_l2norm(const float *x, float *y, int D, float eps, int64_t t)
 }
 
 /*
- * ---- im2col ----
- * Input element (b, c, h, w) lives at x[b*sb + c*sc + h*sh + w*sw], so one
- * body serves both NCHW spectrogram windows (sw = 1, sh = W, sc = H*W) and
- * channel-last node grids [B][H*W][C] (sc = 1, sw = C, sh = W*C).  Padding
- * reads as zero.  Thread t indexes col[B][OH*OW][Cin*KH*KW] (layout above).
+ * ---- patch gathering for the patch embedding (im2col of a convolution whose
+ * kernel equals its stride, plus the two position channels) ----
+ * input [B][T][M] log-mel frames; node n = ti * F0 + fi with F0 = M / pf,
+ * T0 = T / pt (frames past T0 * pt unused); thread t indexes
+ * cols[B][T0*F0][3*pt*pf], column (dt*pf + df)*3 + channel.
  */
-typedef struct sid_conv_geom
-{
-	int			B,
-				Cin,
-				H,
-				W;
-	int64_t		sb,
-				sc,
-				sh,
-				sw;				/* element strides of the input */
-	int			KH,
-				KW,
-				stride_h,
-				stride_w,
-				pad_h,
-				pad_w;
-	int			OH,
-				OW;
-} sid_conv_geom;
-
 SID_HD void
-sid_k_im2col(const float *x, float *col, sid_conv_geom g, int64_t t)
+sid_k_patches(const float *input, float *cols, sid_patch_geom g, int64_t t)
 {
-	int64_t		ncol = (int64_t) g.Cin * g.KH * g.KW;
-	int64_t		bp = t / ncol;		/* b*OH*OW + p */
-	int			q = (int) (t % ncol);
-	int64_t		b = bp / ((int64_t) g.OH * g.OW);
-	int			p = (int) (bp % ((int64_t) g.OH * g.OW));
-	int			oh = p / g.OW,
-				ow = p % g.OW;
-	int			c = q / (g.KH * g.KW);
-	int			u = (q / g.KW) % g.KH,
-				v = q % g.KW;
-	int			h = oh * g.stride_h - g.pad_h + u;
-	int			w = ow * g.stride_w - g.pad_w + v;
+	int			K = 3 * g.pt * g.pf;
+	int			F0 = g.M / g.pf,
+				T0 = g.T / g.pt;
+	int64_t		bn = t / K;
+	int			q = (int) (t % K);
+	int64_t		b = bn / ((int64_t) T0 * F0);
+	int			n = (int) (bn % ((int64_t) T0 * F0));
+	int			ch = q % 3,
+				df = (q / 3) % g.pf,
+				dt = (q / 3) / g.pf;
+	int			frame = (n / F0) * g.pt + dt,
+				m = (n % F0) * g.pf + df;
 
-	col[t] = (h < 0 || h >= g.H || w < 0 || w >= g.W) ? 0.0f
-		: x[b * g.sb + c * g.sc + h * g.sh + w * g.sw];
+	cols[t] = ch == 0 ? input[(b * g.T + frame) * g.M + m]
+		: ch == 1 ? (float) frame / (float) (g.T - 1)
+		: (float) m / (float) (g.M - 1);
 }
 
 #endif

@@ -9,7 +9,7 @@
 #include "sid_cuda_internal.h"
 
 #define SID_THREADS 256
-#define SID_MAX_BLOCKS 2147483647LL
+#define SID_MAX_GRID_BLOCKS 2147483647LL
 
 // Launch a grid of n threads of kernel KERNEL(args..., n) on ctx's stream.
 #define SID_LAUNCH(ctx, err, n, KERNEL, ...) \
@@ -17,7 +17,7 @@
 		int64_t sid_n_ = (n); \
 		if (sid_n_ <= 0) \
 			return SID_OK; \
-		if ((sid_n_ + SID_THREADS - 1) / SID_THREADS > SID_MAX_BLOCKS) \
+		if ((sid_n_ + SID_THREADS - 1) / SID_THREADS > SID_MAX_GRID_BLOCKS) \
 			return sid_fail((err), SID_ELIMIT, "%s: %lld threads exceed one CUDA grid", \
 							__func__, (long long) sid_n_); \
 		KERNEL<<<(unsigned) ((sid_n_ + SID_THREADS - 1) / SID_THREADS), SID_THREADS, 0, \
@@ -46,9 +46,6 @@ SID_EACH_THREAD_KERNEL(k_maxrel, (const float *x, const int32_t *idx, float *y, 
 SID_EACH_THREAD_KERNEL(k_layernorm, (const float *x, float *y, const float *gamma, const float *beta,
 									 int C, float eps, int64_t n),
 					   sid_k_layernorm(x, y, gamma, beta, C, eps, t))
-SID_EACH_THREAD_KERNEL(k_batchnorm, (const float *x, float *y, const float *mean, const float *var,
-									 const float *gamma, const float *beta, int C, float eps, int64_t n),
-					   sid_k_batchnorm(x, y, mean, var, gamma, beta, C, eps, t))
 SID_EACH_THREAD_KERNEL(k_bias_act, (const float *x, const float *bias, const float *residual, float *y,
 									int C, int act, int64_t n),
 					   sid_k_bias_act(x, bias, residual, y, C, act, t))
@@ -56,8 +53,8 @@ SID_EACH_THREAD_KERNEL(k_meanpool, (const float *x, float *y, int N, int C, int6
 					   sid_k_meanpool(x, y, N, C, t))
 SID_EACH_THREAD_KERNEL(k_l2norm, (const float *x, float *y, int D, float eps, int64_t n),
 					   sid_k_l2norm(x, y, D, eps, t))
-SID_EACH_THREAD_KERNEL(k_im2col, (const float *x, float *col, sid_conv_geom g, int64_t n),
-					   sid_k_im2col(x, col, g, t))
+SID_EACH_THREAD_KERNEL(k_patches, (const float *input, float *cols, sid_patch_geom g, int64_t n),
+					   sid_k_patches(input, cols, g, t))
 
 static sid_status
 check_bnc(const char *fn, int B, int N, int C, sid_error *err)
@@ -82,7 +79,7 @@ check_k(const char *fn, int N, int k, int include_self, sid_error *err)
 static int
 act_valid(int act)
 {
-	return act >= SID_ACT_NONE && act <= SID_ACT_GELU_TANH;
+	return act == SID_ACT_NONE || act == SID_ACT_GELU || act == SID_ACT_RELU || act == SID_ACT_ELU;
 }
 
 extern "C" sid_status
@@ -164,19 +161,6 @@ sid_cuda_layernorm(sid_cuda_ctx *ctx, const float *x, int64_t rows, int C,
 }
 
 extern "C" sid_status
-sid_cuda_batchnorm(sid_cuda_ctx *ctx, const float *x, int64_t rows, int C,
-				   const float *mean, const float *var, const float *gamma,
-				   const float *beta, float eps, float *y, sid_error *err)
-{
-	if (rows < 0 || C <= 0 || !(eps > 0.0f) || !mean || !var || !gamma || !beta)
-		return sid_fail(err, SID_EINVAL, "%s: bad arguments rows %lld C %d eps %g", __func__,
-						(long long) rows, C, (double) eps);
-	SID_CUDA_NEED_CTX(ctx, err);
-	SID_LAUNCH(ctx, err, rows * C, k_batchnorm, x, y, mean, var, gamma, beta, C, eps);
-	return SID_OK;
-}
-
-extern "C" sid_status
 sid_cuda_bias_act(sid_cuda_ctx *ctx, const float *x, int64_t rows, int C,
 				  const float *bias, const float *residual, int act, float *y, sid_error *err)
 {
@@ -214,37 +198,15 @@ sid_cuda_l2norm(sid_cuda_ctx *ctx, const float *x, int64_t rows, int D, float ep
 }
 
 extern "C" sid_status
-sid_conv_geom_finish(sid_conv_geom *g, sid_error *err)
+sid_cuda_patches(sid_cuda_ctx *ctx, const float *input, const sid_patch_geom *g, float *cols,
+				 sid_error *err)
 {
-	if (g->B <= 0 || g->Cin <= 0 || g->H <= 0 || g->W <= 0 || g->KH <= 0 || g->KW <= 0 ||
-		g->stride_h <= 0 || g->stride_w <= 0 || g->pad_h < 0 || g->pad_w < 0)
-		return sid_fail(err, SID_EINVAL,
-						"convolution geometry: B %d Cin %d H %d W %d kernel %dx%d stride %dx%d pad %dx%d",
-						g->B, g->Cin, g->H, g->W, g->KH, g->KW, g->stride_h, g->stride_w,
-						g->pad_h, g->pad_w);
-	g->OH = (g->H + 2 * g->pad_h - g->KH) / g->stride_h + 1;
-	g->OW = (g->W + 2 * g->pad_w - g->KW) / g->stride_w + 1;
-	if (g->H + 2 * g->pad_h < g->KH || g->W + 2 * g->pad_w < g->KW)
-		return sid_fail(err, SID_EINVAL, "convolution kernel %dx%d larger than padded input %dx%d",
-						g->KH, g->KW, g->H + 2 * g->pad_h, g->W + 2 * g->pad_w);
-	return SID_OK;
-}
-
-extern "C" sid_status
-sid_cuda_im2col(sid_cuda_ctx *ctx, const float *x, const sid_conv_geom *g, float *col,
-				sid_error *err)
-{
-	sid_conv_geom gg;
-	sid_status	st;
-
-	gg = *g;
-	if ((st = sid_conv_geom_finish(&gg, err)))
-		return st;
-	if (gg.OH != g->OH || gg.OW != g->OW)
-		return sid_fail(err, SID_EINVAL, "%s: output %dx%d disagrees with the geometry (%dx%d)",
-						__func__, g->OH, g->OW, gg.OH, gg.OW);
+	if (g->B <= 0 || g->pt < 1 || g->pf < 1 || g->T < 2 || g->M < 2 || g->pt > g->T ||
+		g->M % g->pf != 0)
+		return sid_fail(err, SID_EINVAL, "%s: %d windows of %d frames x %d mels do not tile "
+						"into %d x %d patches", __func__, g->B, g->T, g->M, g->pt, g->pf);
 	SID_CUDA_NEED_CTX(ctx, err);
-	SID_LAUNCH(ctx, err, (int64_t) gg.B * gg.OH * gg.OW * gg.Cin * gg.KH * gg.KW, k_im2col,
-			   x, col, gg);
+	SID_LAUNCH(ctx, err, (int64_t) g->B * (g->T / g->pt) * (g->M / g->pf) * 3 * g->pt * g->pf,
+			   k_patches, input, cols, *g);
 	return SID_OK;
 }

@@ -64,8 +64,9 @@ sid_status	sid_cuda_gemm(sid_cuda_ctx *ctx, int trans_a, int trans_b, int M, int
 
 /*
  * Linear layer on rows: y[rows][out] = x[rows][in] * W^T + bias, then act.
- * W is [out][in] (PyTorch order); bias may be NULL; residual, when not NULL,
- * is [rows][out] and is added before the activation (y may alias residual).
+ * W is [out][in] (PyTorch order, as sid_linear_forward); bias may be NULL;
+ * residual, when not NULL, is [rows][out] and is added before the activation
+ * (y may alias residual, not x).
  */
 sid_status	sid_cuda_linear(sid_cuda_ctx *ctx, const float *x, int rows, int in,
 							const float *W, const float *bias, int out, int act,
@@ -92,12 +93,10 @@ sid_status	sid_cuda_layernorm(sid_cuda_ctx *ctx, const float *x, int64_t rows, i
 							   const float *gamma, const float *beta, float eps,
 							   float *y, sid_error *err);
 
-/* Batch norm with running statistics over the channels C of x[rows][C]. */
-sid_status	sid_cuda_batchnorm(sid_cuda_ctx *ctx, const float *x, int64_t rows, int C,
-							   const float *mean, const float *var, const float *gamma,
-							   const float *beta, float eps, float *y, sid_error *err);
-
-/* y = act(x + bias[c] + residual) elementwise over [rows][C]; any of bias/residual NULL. */
+/*
+ * y = act(x + bias[c] + residual) elementwise over [rows][C]; bias and residual
+ * may be NULL; act is a sid_activation or SID_ACT_NONE.
+ */
 sid_status	sid_cuda_bias_act(sid_cuda_ctx *ctx, const float *x, int64_t rows, int C,
 							  const float *bias, const float *residual, int act,
 							  float *y, sid_error *err);
@@ -110,12 +109,9 @@ sid_status	sid_cuda_meanpool(sid_cuda_ctx *ctx, const float *x, int B, int N, in
 sid_status	sid_cuda_l2norm(sid_cuda_ctx *ctx, const float *x, int64_t rows, int D,
 							float eps, float *y, sid_error *err);
 
-/* Fill g->OH/OW from the other fields; SID_EINVAL when the output would be empty. */
-sid_status	sid_conv_geom_finish(sid_conv_geom *g, sid_error *err);
-
-/* col[B][OH*OW][Cin*KH*KW] from x laid out as g describes. */
-sid_status	sid_cuda_im2col(sid_cuda_ctx *ctx, const float *x, const sid_conv_geom *g,
-							float *col, sid_error *err);
+/* cols[B][T0*F0][3*pt*pf] from log-mel windows input[B][T][M] (layout in sid_cuda_kernels.h). */
+sid_status	sid_cuda_patches(sid_cuda_ctx *ctx, const float *input, const sid_patch_geom *g,
+							 float *cols, sid_error *err);
 
 #ifdef __cplusplus
 }
