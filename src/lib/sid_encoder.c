@@ -14,7 +14,7 @@ sid_encoder_default_config(sid_encoder_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->n_mels = 64;
-	cfg->n_frames = 62;			/* floor(1 s * 16000 / 256) */
+	cfg->n_frames = 63;			/* 1 + 16000 / 256, as sid_mel_frames_per_segment */
 	cfg->patch_freq = 8;
 	cfg->patch_time = 4;
 	cfg->n_stages = 3;
@@ -479,7 +479,12 @@ sid_encoder_acts_free(sid_encoder_acts *a)
 
 /* ---- forward ------------------------------------------------------------ */
 
-/* cols[b][n][(dt * pf + df) * 3 + ch], ch: log-mel, t/(T-1), m/(M-1) */
+/*
+ * cols[b][n][(dt * pf + df) * 3 + ch], ch: standardised log-mel, t/(T-1),
+ * m/(M-1).  Each window's log-mel values are standardised over the whole
+ * window, (x - mean) / max(std, SID_INPUT_STD_FLOOR): a gain change is an
+ * additive shift in dB, so the encoder is gain-invariant by construction.
+ */
 static void
 gather_patches(float *cols, const float *input, const sid_encoder_config *cfg, int B)
 {
@@ -490,8 +495,23 @@ gather_patches(float *cols, const float *input, const sid_encoder_config *cfg, i
 	int			F0 = M / pf,
 				T0 = T / pt;
 	size_t		K = (size_t) 3 * pf * pt;
+	size_t		win = (size_t) T * M;
 
 	for (int b = 0; b < B; b++)
+	{
+		const float *xb = input + (size_t) b * win;
+		double		sum = 0.0,
+					ss = 0.0;
+		float		mean,
+					scale;
+
+		for (size_t i = 0; i < win; i++)
+			sum += xb[i];
+		mean = (float) (sum / win);
+		for (size_t i = 0; i < win; i++)
+			ss += ((double) xb[i] - mean) * ((double) xb[i] - mean);
+		scale = 1.0f / fmaxf((float) sqrt(ss / win), SID_INPUT_STD_FLOOR);
+
 		for (int ti = 0; ti < T0; ti++)
 			for (int fi = 0; fi < F0; fi++)
 			{
@@ -500,19 +520,20 @@ gather_patches(float *cols, const float *input, const sid_encoder_config *cfg, i
 				for (int dt = 0; dt < pt; dt++)
 				{
 					int			t = ti * pt + dt;
-					const float *frame = input + ((size_t) b * T + t) * M;
+					const float *frame = xb + (size_t) t * M;
 
 					for (int df = 0; df < pf; df++)
 					{
 						int			m = fi * pf + df;
 						float	   *c = col + ((size_t) dt * pf + df) * 3;
 
-						c[0] = frame[m];
+						c[0] = (frame[m] - mean) * scale;
 						c[1] = (float) t / (float) (T - 1);
 						c[2] = (float) m / (float) (M - 1);
 					}
 				}
 			}
+	}
 }
 
 static void

@@ -5,9 +5,13 @@
  *   input  [B][T][M]        one log-mel window per segment, frame-major
  *                           (T = n_frames frames of M = n_mels bands, dB)
  *   patch  [B][N0][C0]      non-overlapping patches of patch_time x patch_freq
- *                           bins, each bin carrying 3 channels (log-mel,
- *                           normalised time t/(T-1), normalised frequency
- *                           m/(M-1)) -> linear.  Node n = ti * F0 + fi with
+ *                           bins, each bin carrying 3 channels (log-mel
+ *                           standardised over the whole window: (x - mean) /
+ *                           max(std, SID_INPUT_STD_FLOOR) with the mean and
+ *                           std over all T x M values; normalised time
+ *                           t/(T-1); normalised frequency m/(M-1)), gathered
+ *                           as cols[b][n][(dt * patch_freq + df) * 3 + ch]
+ *                           -> linear.  Node n = ti * F0 + fi with
  *                           F0 = M / patch_freq, T0 = T / patch_time
  *                           (frames past T0 * patch_time are unused).
  *   stage s: blocks[s] x (Grapher, FFN) on [B][Ns][Cs]
@@ -45,6 +49,7 @@
 
 #define SID_MAX_STAGES 4
 #define SID_MAX_BLOCKS 16		/* over all stages */
+#define SID_INPUT_STD_FLOOR 1.0f	/* dB; a silent window standardises to 0 */
 
 /* Architecture; every field is stored in the model file. */
 typedef struct sid_encoder_config

@@ -121,7 +121,7 @@ void		sid_attention_backward(float *dq, float *dk, float *dv, float *scratch,
  * ---- NT-Xent (normalised temperature-scaled cross entropy).
  * z [2P][D] L2-normalised embeddings; rows i and i+P form a positive pair.
  * loss = mean over the 2P rows of -log( exp(s_ip/t) / sum_{j != i} exp(s_ij/t) ),
- * s = z z^T.  scratch: 4P*P floats (similarities, then probabilities).
+ * s = z z^T.  scratch: sid_ntxent_scratch_floats(P) = 8P^2 floats.
  * dz (may be NULL) receives, NOT accumulates, d loss / d z.
  */
 size_t		sid_ntxent_scratch_floats(int P);

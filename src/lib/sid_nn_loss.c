@@ -12,7 +12,7 @@
 size_t
 sid_ntxent_scratch_floats(int P)
 {
-	return (size_t) 4 * P * P;
+	return (size_t) 8 * P * P;	/* similarities and the gradient matrix, (2P)^2 each */
 }
 
 double
