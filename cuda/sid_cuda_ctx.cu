@@ -74,6 +74,7 @@ sid_cuda_ctx_create(sid_cuda_ctx **out, int device, size_t arena_bytes, sid_erro
 			rc = cudaMalloc((void **) &ctx->arena, arena_bytes);
 			if (rc != cudaSuccess)
 			{
+				(void) cudaGetLastError();	// not sticky: clear it for later launch checks
 				ctx->arena = NULL;
 				st = sid_fail(err, rc == cudaErrorMemoryAllocation ? SID_ENOMEM : SID_EDEVICE,
 							  "CUDA: cudaMalloc of a %zu-byte arena failed: %s", arena_bytes,

@@ -18,7 +18,8 @@
  *                                       nearest first, ties to the lower index
  *   max-relative    y[B][N][2C]         y_i = [ x_i | max_j x_j - x_i ]
  *   patches         cols[B][N0][3*pt*pf] column (dt*pf + df)*3 + channel,
- *                                       channels log-mel, t/(T-1), m/(M-1)
+ *                                       channels log-mel standardised per
+ *                                       window, t/(T-1), m/(M-1)
  */
 #ifndef SID_CUDA_KERNELS_H
 #define SID_CUDA_KERNELS_H
@@ -212,14 +213,37 @@ sid_k_l2norm(const float *x, float *y, int D, float eps, int64_t t)
 }
 
 /*
- * ---- patch gathering for the patch embedding (im2col of a convolution whose
- * kernel equals its stride, plus the two position channels) ----
- * input [B][T][M] log-mel frames; node n = ti * F0 + fi with F0 = M / pf,
- * T0 = T / pt (frames past T0 * pt unused); thread t indexes
- * cols[B][T0*F0][3*pt*pf], column (dt*pf + df)*3 + channel.
+ * ---- per-window standardisation of the log-mel input: thread t = window ----
+ * stats[2t] = mean, stats[2t+1] = 1 / max(std, SID_INPUT_STD_FLOOR) over the
+ * window's T*M values, accumulated in double exactly as the CPU does.
  */
 SID_HD void
-sid_k_patches(const float *input, float *cols, sid_patch_geom g, int64_t t)
+sid_k_window_stats(const float *input, float *stats, int64_t win, int64_t t)
+{
+	const float *x = input + t * win;
+	double		sum = 0.0,
+				ss = 0.0;
+	float		mean;
+
+	for (int64_t i = 0; i < win; i++)
+		sum += x[i];
+	mean = (float) (sum / (double) win);
+	for (int64_t i = 0; i < win; i++)
+		ss += ((double) x[i] - mean) * ((double) x[i] - mean);
+	stats[2 * t] = mean;
+	stats[2 * t + 1] = 1.0f / fmaxf((float) sqrt(ss / (double) win), SID_INPUT_STD_FLOOR);
+}
+
+/*
+ * ---- patch gathering for the patch embedding (im2col of a convolution whose
+ * kernel equals its stride, plus the two position channels) ----
+ * input [B][T][M] log-mel frames, stats from sid_k_window_stats; node
+ * n = ti * F0 + fi with F0 = M / pf, T0 = T / pt (frames past T0 * pt
+ * unused); thread t indexes cols[B][T0*F0][3*pt*pf], column
+ * (dt*pf + df)*3 + channel, channels (x - mean) * scale, t/(T-1), m/(M-1).
+ */
+SID_HD void
+sid_k_patches(const float *input, const float *stats, float *cols, sid_patch_geom g, int64_t t)
 {
 	int			K = 3 * g.pt * g.pf;
 	int			F0 = g.M / g.pf,
@@ -234,7 +258,7 @@ sid_k_patches(const float *input, float *cols, sid_patch_geom g, int64_t t)
 	int			frame = (n / F0) * g.pt + dt,
 				m = (n % F0) * g.pf + df;
 
-	cols[t] = ch == 0 ? input[(b * g.T + frame) * g.M + m]
+	cols[t] = ch == 0 ? (input[(b * g.T + frame) * g.M + m] - stats[2 * b]) * stats[2 * b + 1]
 		: ch == 1 ? (float) frame / (float) (g.T - 1)
 		: (float) m / (float) (g.M - 1);
 }

@@ -20,6 +20,7 @@
 		if ((sid_n_ + SID_THREADS - 1) / SID_THREADS > SID_MAX_GRID_BLOCKS) \
 			return sid_fail((err), SID_ELIMIT, "%s: %lld threads exceed one CUDA grid", \
 							__func__, (long long) sid_n_); \
+		(void) cudaGetLastError();	/* drop a stale non-sticky error of an earlier call */ \
 		KERNEL<<<(unsigned) ((sid_n_ + SID_THREADS - 1) / SID_THREADS), SID_THREADS, 0, \
 			(ctx)->stream>>>(__VA_ARGS__, sid_n_); \
 		cudaError_t sid_rc_ = cudaGetLastError(); \
@@ -53,8 +54,11 @@ SID_EACH_THREAD_KERNEL(k_meanpool, (const float *x, float *y, int N, int C, int6
 					   sid_k_meanpool(x, y, N, C, t))
 SID_EACH_THREAD_KERNEL(k_l2norm, (const float *x, float *y, int D, float eps, int64_t n),
 					   sid_k_l2norm(x, y, D, eps, t))
-SID_EACH_THREAD_KERNEL(k_patches, (const float *input, float *cols, sid_patch_geom g, int64_t n),
-					   sid_k_patches(input, cols, g, t))
+SID_EACH_THREAD_KERNEL(k_window_stats, (const float *input, float *stats, int64_t win, int64_t n),
+					   sid_k_window_stats(input, stats, win, t))
+SID_EACH_THREAD_KERNEL(k_patches, (const float *input, const float *stats, float *cols, sid_patch_geom g,
+								   int64_t n),
+					   sid_k_patches(input, stats, cols, g, t))
 
 static sid_status
 check_bnc(const char *fn, int B, int N, int C, sid_error *err)
@@ -201,12 +205,22 @@ extern "C" sid_status
 sid_cuda_patches(sid_cuda_ctx *ctx, const float *input, const sid_patch_geom *g, float *cols,
 				 sid_error *err)
 {
+	size_t		mark;
+	float	   *stats;
+
 	if (g->B <= 0 || g->pt < 1 || g->pf < 1 || g->T < 2 || g->M < 2 || g->pt > g->T ||
 		g->M % g->pf != 0)
 		return sid_fail(err, SID_EINVAL, "%s: %d windows of %d frames x %d mels do not tile "
 						"into %d x %d patches", __func__, g->B, g->T, g->M, g->pt, g->pf);
 	SID_CUDA_NEED_CTX(ctx, err);
+	mark = sid_cuda_mark(ctx);
+	stats = (float *) sid_cuda_alloc(ctx, sizeof(float) * 2 * g->B, err);
+	if (stats == NULL)
+		return err ? err->code : SID_ENOMEM;
+	// given back at once: later users of these bytes are enqueued after us (see sid_cuda_knn)
+	sid_cuda_release(ctx, mark);
+	SID_LAUNCH(ctx, err, g->B, k_window_stats, input, stats, (int64_t) g->T * g->M);
 	SID_LAUNCH(ctx, err, (int64_t) g->B * (g->T / g->pt) * (g->M / g->pf) * 3 * g->pt * g->pf,
-			   k_patches, input, cols, *g);
+			   k_patches, input, stats, cols, *g);
 	return SID_OK;
 }

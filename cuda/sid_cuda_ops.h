@@ -109,7 +109,11 @@ sid_status	sid_cuda_meanpool(sid_cuda_ctx *ctx, const float *x, int B, int N, in
 sid_status	sid_cuda_l2norm(sid_cuda_ctx *ctx, const float *x, int64_t rows, int D,
 							float eps, float *y, sid_error *err);
 
-/* cols[B][T0*F0][3*pt*pf] from log-mel windows input[B][T][M] (layout in sid_cuda_kernels.h). */
+/*
+ * cols[B][T0*F0][3*pt*pf] from log-mel windows input[B][T][M], each window
+ * standardised first (layout in sid_cuda_kernels.h); 8*B arena bytes of
+ * scratch are taken and given back.
+ */
 sid_status	sid_cuda_patches(sid_cuda_ctx *ctx, const float *input, const sid_patch_geom *g,
 							 float *cols, sid_error *err);
 

@@ -10,8 +10,8 @@
  *                      input (x is dead once g_out = x + ... exists), the
  *                      down-sampling goes to the other buffer
  *   ln, h, g_act, g_out [Bc*maxNC], mr [Bc*2*maxNC], f_act [Bc*maxNH]
- *   idx [Bc*max Ns*k] int32, the kNN distance matrix [Bc*max Ns*Ns] taken
- *   and given back inside knn
+ *   idx [Bc*max Ns*k] int32; taken and given back inside the operators: the
+ *   kNN distance matrix [Bc*max Ns*Ns] and the window statistics [Bc][2]
  *   head: pool, head_ln [Bc][C_last], head_act [Bc][head_hidden],
  *         head_out, embed [Bc][embed_dim]
  */
@@ -20,7 +20,7 @@
 #include <string.h>
 
 #define ALLOC_SLACK 256			/* per allocation: the arena aligns to 256 bytes */
-#define N_ALLOCS 16
+#define N_ALLOCS 24
 
 typedef struct plan
 {
@@ -67,6 +67,7 @@ sid_encoder_device_bytes(const sid_encoder_config *cfg, int chunk)
 	per += (size_t) p.maxNH;	/* f_act */
 	per += (size_t) p.maxNk;	/* idx (int32, same size as float) */
 	per += (size_t) p.maxNN;	/* kNN distances */
+	per += 2;					/* window mean and scale (patches) */
 	per += 2 * CL + cfg->head_hidden + 2 * (size_t) cfg->embed_dim;
 	return per * sizeof(float) * (size_t) chunk + (size_t) ALLOC_SLACK * N_ALLOCS;
 }

@@ -84,11 +84,16 @@ static sid_status
 h_patches(void *d, const float *input, const sid_patch_geom *g, float *cols, sid_error *err)
 {
 	int64_t		n = (int64_t) g->B * (g->T / g->pt) * (g->M / g->pf) * 3 * g->pt * g->pf;
+	size_t		mark = h_mark(d);
+	float	   *stats = h_alloc(d, sizeof(float) * 2 * g->B, err);
 
-	(void) d;
-	(void) err;
+	if (stats == NULL)
+		return SID_ENOMEM;
+	for (int64_t t = 0; t < g->B; t++)
+		sid_k_window_stats(input, stats, (int64_t) g->T * g->M, t);
 	for (int64_t t = 0; t < n; t++)
-		sid_k_patches(input, cols, *g, t);
+		sid_k_patches(input, stats, cols, *g, t);
+	h_release(d, mark);
 	return SID_OK;
 }
 
