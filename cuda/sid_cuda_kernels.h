@@ -5,7 +5,7 @@
  * code runs in two places: inside the __global__ kernels of
  * cuda/sid_cuda_ops.cu (one call per GPU thread) and, compiled by gcc, in the
  * unit tests, which call every body for every thread index on the host and
- * compare with naive reference loops.  A machine without a GPU therefore
+ * compare with the CPU operators (or naive loops where the CPU has none).  A machine without a GPU therefore
  * still checks the index arithmetic and the algorithms of the kernels; only
  * the launch, the memory transfers and the device arithmetic (which may
  * contract a*b+c into fused multiply-adds) go unexercised there.
@@ -42,7 +42,6 @@ extern "C"
 #else
 #define SID_HD static inline
 #endif
-
 
 /* ---- pairwise squared Euclidean distances: thread t = (b*N + i)*N + j ---- */
 SID_HD void
