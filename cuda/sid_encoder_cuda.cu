@@ -6,9 +6,12 @@
 // arena holds the weights (uploaded once, on the first forward) followed by
 // the activations of one chunk of windows.
 //
-// The weights are NOT re-read after the first forward: code that changes
-// enc->params afterwards (training) must call sid_encoder_cuda_release first.
+// The weights are uploaded on the first forward and again whenever
+// enc->params has changed since (a training loop evaluating on the GPU): each
+// forward compares them with a host copy of what the device holds, a memcmp
+// of 1.2 MB for the default model.
 #include <cstdlib>
+#include <cstring>
 
 #include "sid_cuda_internal.h"
 
@@ -18,8 +21,18 @@ struct sid_encoder_cuda_state
 {
 	sid_cuda_ctx *ctx;
 	sid_encoder_params dp;		// device pointers into the arena
+	float	   *d_params;		// the device copy of enc->params
+	float	   *uploaded;		// host copy of what d_params holds
 	int			chunk;
 };
+
+static void
+state_free(sid_encoder_cuda_state *s)
+{
+	sid_cuda_ctx_free(s->ctx);
+	free(s->uploaded);
+	free(s);
+}
 
 // ---- the operator table: sid_cuda_* with the context as an opaque pointer
 static void *
@@ -102,8 +115,13 @@ setup(sid_encoder *enc, sid_error *err)
 	sid_status	st = SID_ENOMEM;
 
 	s = (sid_encoder_cuda_state *) calloc(1, sizeof(*s));
-	if (s == NULL)
+	if (s)
+		s->uploaded = (float *) malloc(enc->num_params * sizeof(float));
+	if (s == NULL || s->uploaded == NULL)
+	{
+		free(s);
 		return sid_fail(err, SID_ENOMEM, "out of host memory for the CUDA encoder state");
+	}
 	for (s->chunk = SID_CUDA_CHUNK; s->chunk >= 1; s->chunk /= 2)
 	{
 		st = sid_cuda_ctx_create(&s->ctx, 0, weights + sid_encoder_device_bytes(&enc->cfg, s->chunk),
@@ -112,13 +130,13 @@ setup(sid_encoder *enc, sid_error *err)
 			break;
 	}
 	if (st == SID_OK)
-		st = sid_encoder_device_load(&cuda_ops, s->ctx, enc, &s->dp, err);
+		st = sid_encoder_device_load(&cuda_ops, s->ctx, enc, &s->dp, &s->d_params, err);
 	if (st != SID_OK)
 	{
-		sid_cuda_ctx_free(s->ctx);
-		free(s);
+		state_free(s);
 		return st;
 	}
+	memcpy(s->uploaded, enc->params, enc->num_params * sizeof(float));
 	enc->device_state = s;
 	return SID_OK;
 }
@@ -135,6 +153,13 @@ sid_encoder_forward_cuda(sid_encoder *enc, const float *input, int B, float *emb
 	if (enc->device_state == NULL && (st = setup(enc, err)) != SID_OK)
 		return st;
 	s = (sid_encoder_cuda_state *) enc->device_state;
+	if (memcmp(s->uploaded, enc->params, enc->num_params * sizeof(float)) != 0)
+	{
+		if ((st = sid_cuda_upload(s->ctx, s->d_params, enc->params,
+								  enc->num_params * sizeof(float), err)) != SID_OK)
+			return st;
+		memcpy(s->uploaded, enc->params, enc->num_params * sizeof(float));
+	}
 	return sid_encoder_device_forward(&cuda_ops, s->ctx, &enc->cfg, &s->dp, s->chunk, input, B,
 									  embed_out, nodes_out, err);
 }
@@ -146,7 +171,6 @@ sid_encoder_cuda_release(sid_encoder *enc)
 
 	if (s == NULL)
 		return;
-	sid_cuda_ctx_free(s->ctx);
-	free(s);
+	state_free(s);
 	enc->device_state = NULL;
 }

@@ -74,7 +74,7 @@ sid_encoder_device_bytes(const sid_encoder_config *cfg, int chunk)
 
 sid_status
 sid_encoder_device_load(const sid_dev_ops *ops, void *dev, const sid_encoder *enc,
-						sid_encoder_params *dp, sid_error *err)
+						sid_encoder_params *dp, float **d_params, sid_error *err)
 {
 	size_t		bytes = enc->num_params * sizeof(float);
 	float	   *d = ops->alloc(dev, bytes, err);
@@ -82,6 +82,8 @@ sid_encoder_device_load(const sid_dev_ops *ops, void *dev, const sid_encoder *en
 	if (d == NULL)
 		return err ? err->code : SID_ENOMEM;
 	sid_encoder_params_bind(dp, &enc->cfg, d);
+	if (d_params)
+		*d_params = d;
 	return ops->upload(dev, d, enc->params, bytes, err);
 }
 

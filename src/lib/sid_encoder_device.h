@@ -63,9 +63,12 @@ typedef struct sid_dev_ops
 /* Device bytes the forward needs for a chunk of `chunk` windows (weights excluded). */
 size_t		sid_encoder_device_bytes(const sid_encoder_config *cfg, int chunk);
 
-/* Allocate the weights on the device, upload enc->params once, bind dp to them. */
+/*
+ * Allocate the weights on the device, upload enc->params, bind dp to them;
+ * *d_params (when not NULL) receives the device buffer (num_params floats).
+ */
 sid_status	sid_encoder_device_load(const sid_dev_ops *ops, void *dev, const sid_encoder *enc,
-									sid_encoder_params *dp, sid_error *err);
+									sid_encoder_params *dp, float **d_params, sid_error *err);
 
 /*
  * Forward of B windows input[B][T][M] (host memory) in chunks of at most

@@ -337,7 +337,7 @@ host_emulation(const char *name, const sid_encoder_config *cfg, int B, int chunk
 	snprintf(what, sizeof(what), "host-run device plan, %s, %s, B %d in chunks of %d",
 			 name, act == SID_ACT_GELU ? "GELU" : act == SID_ACT_RELU ? "ReLU" : "ELU", B, chunk);
 	if (cpu_forward(enc, input, B, &cpu, &err) != SID_OK ||
-		sid_encoder_device_load(&host_ops, &h, enc, &dp, &err) != SID_OK ||
+		sid_encoder_device_load(&host_ops, &h, enc, &dp, NULL, &err) != SID_OK ||
 		sid_encoder_device_forward(&host_ops, &h, &c, &dp, chunk, input, B, dev.embed, dev.nodes,
 								   &err) != SID_OK)
 	{
@@ -420,6 +420,16 @@ cuda_parity(const char *name, const sid_encoder_config *cfg, int B)
 	else
 		CHECK(memcmp(again.embed, gpu.embed, sizeof(float) * B * cfg->embed_dim) == 0,
 			  "%s: a second forward on the cached weights gives identical fingerprints", what);
+	/* new weights (as a training loop would make) must reach the device */
+	sid_encoder_init_random(enc, 4242);
+	if (cpu_forward(enc, input, B, &cpu, &err) != SID_OK ||
+		sid_encoder_forward(enc, SID_DEVICE_CUDA, NULL, input, B, gpu.embed, gpu.nodes, &err) != SID_OK)
+		CHECK(0, "%s, after changing the weights: %s", what, err.msg);
+	else
+	{
+		snprintf(what, sizeof(what), "GPU parity, %s, B %d, after changing the weights", name, B);
+		compare(what, cfg, B, &gpu, &cpu);
+	}
 out:
 	sid_encoder_free(enc);
 	free(input);
@@ -454,7 +464,7 @@ main(void)
 		cuda_without_device(why);
 		tap_skip("GPU parity not run (no usable CUDA device: %s): default config B 16 and tiny "
 				 "config B 300 (two chunks), embeddings and last-stage nodes against the CPU, "
-				 "repeat call on cached weights", why);
+				 "repeat call on cached weights, parity again after the weights change", why);
 	}
 #else
 	(void) why;
