@@ -157,8 +157,8 @@ sid_k_act1(float v, int act)
 {
 	switch (act)
 	{
-		case SID_ACT_GELU:		/* tanh approximation, sqrt(2/pi) as in sid_nn.c */
-			return 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+		case SID_ACT_GELU:		/* tanh form as u * sigmoid(2z), written as in sid_nn.c */
+			return v / (1.0f + expf(-2.0f * (0.7978845608028654f * (v + 0.044715f * v * v * v))));
 		case SID_ACT_RELU:
 			return v > 0.0f ? v : 0.0f;
 		case SID_ACT_ELU:
