@@ -1,6 +1,5 @@
 -- Audio front end: sampleid_audio_info and sampleid_audio_segments.
 -- Every input is made here: WAV files assembled byte by byte.
-CREATE EXTENSION IF NOT EXISTS sampleid;
 
 CREATE FUNCTION le16(v integer) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT set_byte(set_byte('\x0000'::bytea, 0, v & 255), 1, (v >> 8) & 255) $$;
