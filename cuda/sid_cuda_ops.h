@@ -33,6 +33,12 @@ extern "C"
 
 typedef struct sid_cuda_ctx sid_cuda_ctx;
 
+/*
+ * Index of the first GPU this build has code for (cuda/cuda_device.cu), or -1
+ * with the reason in why.
+ */
+int			sid_cuda_pick_device(char *why, size_t why_len);
+
 /* Select GPU `device`, create stream, cuBLAS handle and an arena of arena_bytes. */
 sid_status	sid_cuda_ctx_create(sid_cuda_ctx **out, int device, size_t arena_bytes,
 								sid_error *err);

@@ -113,7 +113,11 @@ setup(sid_encoder *enc, sid_error *err)
 	sid_encoder_cuda_state *s;
 	size_t		weights = enc->num_params * sizeof(float) + 256;
 	sid_status	st = SID_ENOMEM;
+	char		why[256];
+	int			device = sid_cuda_pick_device(why, sizeof(why));
 
+	if (device < 0)
+		return sid_fail(err, SID_EDEVICE, "no usable CUDA device: %s", why);
 	s = (sid_encoder_cuda_state *) calloc(1, sizeof(*s));
 	if (s)
 		s->uploaded = (float *) malloc(enc->num_params * sizeof(float));
@@ -124,7 +128,7 @@ setup(sid_encoder *enc, sid_error *err)
 	}
 	for (s->chunk = SID_CUDA_CHUNK; s->chunk >= 1; s->chunk /= 2)
 	{
-		st = sid_cuda_ctx_create(&s->ctx, 0, weights + sid_encoder_device_bytes(&enc->cfg, s->chunk),
+		st = sid_cuda_ctx_create(&s->ctx, device, weights + sid_encoder_device_bytes(&enc->cfg, s->chunk),
 								 err);
 		if (st != SID_ENOMEM)
 			break;

@@ -497,6 +497,8 @@ api_without_device(const char *why)
 
 	CHECK(sid_cuda_device_count(reason, sizeof(reason)) == 0 && reason[0] != '\0',
 		  "device probe returns 0 with a reason: %s", why);
+	CHECK(sid_cuda_pick_device(reason, sizeof(reason)) == -1 && reason[0] != '\0',
+		  "no device is picked: %s", reason);
 	CHECK(sid_device_resolve(SID_DEVICE_CUDA, reason, sizeof(reason)) == -1,
 		  "resolving sampleid.device = cuda fails: %s", reason);
 	CHECK(sid_device_resolve(SID_DEVICE_AUTO, reason, sizeof(reason)) == SID_DEVICE_CPU,
@@ -572,9 +574,10 @@ gpu_ops(void)
 	int32_t    *didx,
 			   *dknn_cpu;
 	int			differ;
+	char		why[256];
 
 	memset(&err, 0, sizeof(err));
-	if (sid_cuda_ctx_create(&ctx, 0, (size_t) 64 << 20, &err) != SID_OK)
+	if (sid_cuda_ctx_create(&ctx, sid_cuda_pick_device(why, sizeof(why)), (size_t) 64 << 20, &err) != SID_OK)
 	{
 		CHECK(0, "GPU: creating a context: %s", err.msg);
 		goto out;
