@@ -26,6 +26,7 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	sampleid_device_init();
+	ivfpq_init();
 
 	MarkGUCPrefixReserved("sampleid");
 }
