@@ -26,8 +26,45 @@
 #include <stdexcept>
 #include <vector>
 
+/*
+ * FAISS calls BLAS, which is OpenBLAS here, with its own pthread pool next
+ * to OpenMP's.  Under load (a shared 2-core machine) its spinning threads
+ * doubled the product quantiser's training time, so the bridge gives BLAS
+ * the same thread budget as OpenMP for the duration of a call.  Weak, so a
+ * different BLAS simply leaves them null.
+ */
+extern "C"
+{
+	void		openblas_set_num_threads(int) __attribute__((weak));
+	int			openblas_get_num_threads(void) __attribute__((weak));
+}
+
 namespace
 {
+
+/* Sets OpenBLAS's thread count while alive, then restores it. */
+class BlasThreads
+{
+public:
+	explicit BlasThreads(int n)
+	{
+		if (openblas_set_num_threads && openblas_get_num_threads)
+		{
+			saved_ = openblas_get_num_threads();
+			openblas_set_num_threads(n);
+		}
+	}
+	~BlasThreads()
+	{
+		if (saved_ > 0)
+			openblas_set_num_threads(saved_);
+	}
+	BlasThreads(const BlasThreads &) = delete;
+	BlasThreads &operator=(const BlasThreads &) = delete;
+
+private:
+	int			saved_ = 0;
+};
 
 /* Blocks every signal in this thread while alive (see header). */
 class SignalBlock
@@ -68,6 +105,7 @@ guarded(int nthreads, char *errbuf, size_t errlen, Fn fn)
 	try
 	{
 		SignalBlock block;
+		BlasThreads blas(nthreads > 0 ? nthreads : 1);
 
 		omp_set_num_threads(nthreads > 0 ? nthreads : 1);
 		fn();

@@ -23,6 +23,7 @@
 #include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "portability/instr_time.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -61,6 +62,18 @@ typedef struct IvfpqBuildState
 
 	MemoryContext tupleCtx;
 } IvfpqBuildState;
+
+/* DEBUG1 line with the time since *start, which it then resets */
+static void
+log_phase(const char *what, instr_time *start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, *start);
+	elog(DEBUG1, "ivfpq build: %s took %.1f ms", what, INSTR_TIME_GET_MILLISEC(now));
+	INSTR_TIME_SET_CURRENT(*start);
+}
 
 static void
 faiss_check(int rc, const char *what, const char *errbuf)
@@ -298,7 +311,9 @@ train(IvfpqBuildState *bs)
 	char		errbuf[512] = "";
 	int64	   *labels;
 	int64		i;
+	instr_time	start;
 
+	INSTR_TIME_SET_CURRENT(start);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_COARSE);
 	faiss_check(ivfpq_faiss_kmeans(state->dim, bs->nsamples, bs->samples, state->lists,
 								   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED,
@@ -306,6 +321,7 @@ train(IvfpqBuildState *bs)
 								   errbuf, sizeof(errbuf)),
 				"training coarse centroids", errbuf);
 	CHECK_FOR_INTERRUPTS();
+	log_phase("coarse k-means", &start);
 
 	/* the product quantiser learns residuals to the assigned centroid */
 	labels = palloc_extended(sizeof(int64) * bs->nsamples, MCXT_ALLOC_HUGE);
@@ -333,6 +349,7 @@ train(IvfpqBuildState *bs)
 									 errbuf, sizeof(errbuf)),
 				"training the product quantiser", errbuf);
 	CHECK_FOR_INTERRUPTS();
+	log_phase("product quantiser training", &start);
 }
 
 /* --- loading ------------------------------------------------------------- */
@@ -529,6 +546,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	IvfpqState *state = &bs.state;
 	double		reltuples;
 	int			list;
+	instr_time	start;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -540,8 +558,10 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 		pfree(index->rd_amcache);
 	index->rd_amcache = NULL;
 
+	INSTR_TIME_SET_CURRENT(start);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_SAMPLE);
 	table_index_build_scan(heap, index, indexInfo, true, true, sample_callback, &bs, NULL);
+	log_phase("sampling", &start);
 
 	if (state->dim == 0)
 		ereport(ERROR,
@@ -552,6 +572,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (state->trained)
 		train(&bs);
+	log_phase("training", &start);
 	if (bs.samples)
 		pfree(bs.samples);
 	bs.samples = NULL;
@@ -581,9 +602,11 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	flush_batch(&bs);
 	for (list = 0; list < state->lists; list++)
 		write_image(index, MAIN_FORKNUM, bs.imageBlkno[list], bs.images[list]);
+	log_phase("loading", &start);
 
 	if (RelationNeedsWAL(index))
 		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+	log_phase("WAL-logging", &start);
 
 	MemoryContextDelete(bs.tupleCtx);
 	if (index->rd_amcache)
