@@ -134,13 +134,47 @@ typedef struct ListRank
 	int			list;
 } ListRank;
 
-static int
-compare_ranks(const void *a, const void *b)
+/*
+ * Keeps the `probes` closest lists in ranks[0 .. probes-1] (unordered): a
+ * max-heap on distance of the best so far, O(lists log probes), instead of
+ * sorting all lists.
+ */
+static void
+rank_sift_down(ListRank *h, int n, int i)
 {
-	double		da = ((const ListRank *) a)->distance;
-	double		db = ((const ListRank *) b)->distance;
+	ListRank	item = h[i];
 
-	return (da > db) - (da < db);
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && h[child + 1].distance > h[child].distance)
+			child++;
+		if (h[child].distance <= item.distance)
+			break;
+		h[i] = h[child];
+		i = child;
+	}
+	h[i] = item;
+}
+
+static void
+select_closest(ListRank *ranks, int lists, int probes)
+{
+	int			i;
+
+	for (i = probes / 2 - 1; i >= 0; i--)
+		rank_sift_down(ranks, probes, i);
+	for (i = probes; i < lists; i++)
+	{
+		if (ranks[i].distance < ranks[0].distance)
+		{
+			ranks[0] = ranks[i];
+			rank_sift_down(ranks, probes, 0);
+		}
+	}
 }
 
 /*
@@ -287,7 +321,7 @@ collect_candidates(IndexScanDesc scan)
 	/* without a usable query every row is a candidate, in no order */
 	probes = so->queryValid ? Min(ivfpq_probes, state->lists) : state->lists;
 	if (probes < state->lists)
-		qsort(ranks, state->lists, sizeof(ListRank), compare_ranks);
+		select_closest(ranks, state->lists, probes);
 
 	if (state->trained)
 	{
