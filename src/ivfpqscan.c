@@ -4,8 +4,10 @@
  * The first call ranks the lists by their centroid's distance to the query,
  * reads the best ivfpq.probes lists and scores each entry by asymmetric
  * distance computation (ADC): a table of distances from the query's
- * sub-vectors to every codeword, summed over the entry's code.  Candidates
- * go into a binary heap on that approximate distance.
+ * sub-vectors to every codeword, summed over the entry's code.  The best
+ * ivfpq.rerank candidates by that approximate distance are kept in a bounded
+ * max-heap (most entries cost one comparison); the others go to an overflow
+ * array, made a min-heap only if the scan outlives the first batch.
  *
  * Product-quantised distances are not lower bounds of the exact ones, so the
  * executor's reorder queue cannot fix their order.  Instead the scan pops the
@@ -42,10 +44,16 @@ typedef struct IvfpqScanOpaqueData
 	float	   *query;
 	Fingerprint *rawQuery;
 
-	/* approximate candidates, a binary min-heap on distance */
+	/* the best `rerank` approximate candidates, a max-heap on distance */
+	IvfpqCandidate *best;
+	int			bestSize;
+	int			bestCapacity;	/* 0: no bounded selection, all overflow */
+
+	/* all other candidates; a min-heap on distance once heapified */
 	IvfpqCandidate *heap;
 	int64		heapSize;
 	int64		heapCapacity;
+	bool		heapified;
 
 	/* the current batch, exactly ordered */
 	IvfpqCandidate *batch;
@@ -105,16 +113,82 @@ heap_pop(IvfpqScanOpaque so)
 }
 
 static void
-add_candidate(IvfpqScanOpaque so, ItemPointer tid, float distance)
+add_overflow(IvfpqScanOpaque so, IvfpqCandidate c)
 {
 	if (so->heapSize == so->heapCapacity)
 	{
 		so->heapCapacity *= 2;
 		so->heap = repalloc_huge(so->heap, sizeof(IvfpqCandidate) * so->heapCapacity);
 	}
-	so->heap[so->heapSize].tid = *tid;
-	so->heap[so->heapSize].distance = distance;
-	so->heapSize++;
+	so->heap[so->heapSize++] = c;
+}
+
+/* max-heap sift for the bounded selection of the best candidates */
+static void
+best_sift_down(IvfpqCandidate *h, int n, int i)
+{
+	IvfpqCandidate item = h[i];
+
+	for (;;)
+	{
+		int			child = 2 * i + 1;
+
+		if (child >= n)
+			break;
+		if (child + 1 < n && h[child + 1].distance > h[child].distance)
+			child++;
+		if (h[child].distance <= item.distance)
+			break;
+		h[i] = h[child];
+		i = child;
+	}
+	h[i] = item;
+}
+
+static void
+best_sift_up(IvfpqCandidate *h, int i)
+{
+	IvfpqCandidate item = h[i];
+
+	while (i > 0)
+	{
+		int			parent = (i - 1) / 2;
+
+		if (h[parent].distance >= item.distance)
+			break;
+		h[i] = h[parent];
+		i = parent;
+	}
+	h[i] = item;
+}
+
+/*
+ * Every overflow candidate is no closer than every kept one: a candidate
+ * overflows either because it is no closer than the farthest kept, or
+ * because a closer one evicted it (and the farthest kept only decreases).
+ */
+static void
+add_candidate(IvfpqScanOpaque so, ItemPointer tid, float distance)
+{
+	IvfpqCandidate c;
+
+	c.tid = *tid;
+	c.distance = distance;
+	if (so->bestCapacity == 0)
+		add_overflow(so, c);
+	else if (so->bestSize < so->bestCapacity)
+	{
+		so->best[so->bestSize] = c;
+		best_sift_up(so->best, so->bestSize++);
+	}
+	else if (distance < so->best[0].distance)
+	{
+		add_overflow(so, so->best[0]);
+		so->best[0] = c;
+		best_sift_down(so->best, so->bestSize, 0);
+	}
+	else
+		add_overflow(so, c);
 }
 
 static int
@@ -342,7 +416,6 @@ collect_candidates(IndexScanDesc scan)
 									 state->dim);
 		scan_list(scan, list, table, base);
 	}
-	heapify(so->heap, so->heapSize);
 }
 
 /* Pops the next batch, re-scored exactly from the heap when trained. */
@@ -357,8 +430,23 @@ next_batch(IndexScanDesc scan)
 
 	so->batchSize = 0;
 	so->batchPos = 0;
-	while (n < width && so->heapSize > 0)
-		so->batch[n++] = heap_pop(so);
+	if (so->bestSize > 0)
+	{
+		/* the first batch: the kept best */
+		memcpy(so->batch, so->best, sizeof(IvfpqCandidate) * so->bestSize);
+		n = so->bestSize;
+		so->bestSize = 0;
+	}
+	else
+	{
+		if (!so->heapified)
+		{
+			heapify(so->heap, so->heapSize);
+			so->heapified = true;
+		}
+		while (n < width && so->heapSize > 0)
+			so->batch[n++] = heap_pop(so);
+	}
 	if (!rescore)
 	{
 		so->batchSize = n;
@@ -423,6 +511,10 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->started = false;
 	so->heap = NULL;
 	so->heapSize = 0;
+	so->heapified = false;
+	so->best = NULL;
+	so->bestSize = 0;
+	so->bestCapacity = 0;
 	so->batch = NULL;
 	so->batchSize = 0;
 	so->batchPos = 0;
@@ -454,6 +546,10 @@ start_scan(IndexScanDesc scan)
 	so->heapSize = 0;
 	so->rerank = ivfpq_rerank;
 	so->batch = palloc(sizeof(IvfpqCandidate) * Max(so->rerank, 1));
+	so->heapified = false;
+	so->bestSize = 0;
+	so->bestCapacity = (so->state->trained && so->queryValid) ? so->rerank : 0;
+	so->best = so->bestCapacity > 0 ? palloc(sizeof(IvfpqCandidate) * so->bestCapacity) : NULL;
 
 	if (so->fetch == NULL)
 	{
@@ -487,7 +583,7 @@ ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 			scan->xs_recheckorderby = false;
 			return true;
 		}
-		if (so->heapSize == 0)
+		if (so->heapSize == 0 && so->bestSize == 0)
 			return false;
 		{
 			MemoryContext oldCtx = MemoryContextSwitchTo(so->scanCtx);

@@ -87,6 +87,22 @@ recall_sql="SELECT round(count(*)::numeric / ($Q * 10), 4) FROM bench_truth t JO
 	SELECT q.id AS qid, a.id FROM bench_query q,
 	LATERAL (SELECT b.id FROM bench_fp b ORDER BY b.fp <#> q.fp LIMIT 10) a) x USING (qid, id)"
 
+# the same queries from a PL/pgSQL loop inside the server: no client round trip
+sql <<'EOF'
+CREATE OR REPLACE FUNCTION bench_server_qps(n int) RETURNS numeric LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+	q fingerprint;
+	r int[];
+BEGIN
+	FOR i IN 1..n LOOP
+		SELECT fp INTO q FROM bench_query WHERE id = i;
+		SELECT array_agg(id) INTO r FROM (SELECT id FROM bench_fp ORDER BY fp <#> q LIMIT 10) s;
+	END LOOP;
+	RETURN round(n / extract(epoch FROM clock_timestamp() - t0), 1);
+END $$;
+EOF
+
 qps() { # PGOPTIONS...
 	PGOPTIONS="$*" "$PGBENCH" -n -M prepared -c 1 -T "$SECONDS_PER_POINT" -D queries="$Q" \
 		-f "$DIR/query.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
@@ -97,7 +113,8 @@ for p in "${PROBES[@]}"; do
 	plan=$(PGOPTIONS="$opts" sql -c "EXPLAIN SELECT id FROM bench_fp ORDER BY fp <#> (SELECT fp FROM bench_query WHERE id = 1) LIMIT 10" | grep -c bench_fp_ivfpq || true)
 	[ "$plan" -ge 1 ] || { echo "ivfpq index not used at probes=$p" >&2; exit 1; }
 	recall=$(PGOPTIONS="$opts" sql -c "$recall_sql")
-	printf 'ivfpq\tprobes=%s\tqps=%s\trecall@10=%s\n' "$p" "$(qps "$opts")" "$recall"
+	server=$(PGOPTIONS="$opts" sql -c "SELECT bench_server_qps($Q)")
+	printf 'ivfpq\tprobes=%s\tqps=%s\tqps_in_server=%s\trecall@10=%s\n' "$p" "$(qps "$opts")" "$server" "$recall"
 	# FAISS at the same probes, right after, so both see the same machine load
 	"$DIR/faiss_side" faiss "$DIR" "$LISTS" "$M" "$NBITS" "$RERANK" "$p"
 done
