@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "sid_audio.h"
 #include "sid_manifest.h"
 
 #define MAX_SPLITS 8
@@ -86,6 +87,7 @@ cmd_manifest(int argc, char **argv)
 	ssize_t		len;
 	int			failures = 0;
 	int			c;
+	sid_audio_limits limits;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -138,14 +140,13 @@ cmd_manifest(int argc, char **argv)
 		return 2;
 	}
 
+	sid_audio_limits_default(&limits);
 	sid_manifest_init(&m);
 	while ((len = getline(&line, &cap, stdin)) >= 0)
 	{
 		char	   *tab;
 		char		full[4096];
-		double		dur;
-		int			rate,
-					ch;
+		sid_audio_info info;
 
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
@@ -160,18 +161,20 @@ cmd_manifest(int argc, char **argv)
 		}
 		*tab = '\0';
 		snprintf(full, sizeof(full), "%s/%s", root, tab + 1);
-		if (sid_manifest_probe(full, &dur, &rate, &ch, &err) != SID_OK)
+		if (sid_audio_probe_file(full, &limits, &info, &err) != SID_OK)
 		{
 			fprintf(stderr, "sampleid manifest: %s\n", err.msg);
 			failures++;
 			continue;
 		}
-		if (dur < min_seconds)
+		if (info.duration_seconds < min_seconds)
 		{
-			fprintf(stderr, "sampleid manifest: left out %s (%.2f s < %.2f s)\n", tab + 1, dur, min_seconds);
+			fprintf(stderr, "sampleid manifest: left out %s (%.2f s < %.2f s)\n", tab + 1,
+					info.duration_seconds, min_seconds);
 			continue;
 		}
-		if (sid_manifest_add(&m, line, tab + 1, dur, rate, ch, "", &err) != SID_OK)
+		if (sid_manifest_add(&m, line, tab + 1, info.duration_seconds, info.sample_rate,
+							 info.channels, "", &err) != SID_OK)
 		{
 			fprintf(stderr, "sampleid manifest: %s\n", err.msg);
 			failures++;

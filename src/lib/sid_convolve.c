@@ -8,7 +8,7 @@
 
 #include <fftw3.h>
 
-#include "sid_fftw.h"
+#include "sid_mel.h"		/* sid_fftw_planner_lock */
 
 /* Larger transforms are refused: 2^24 samples is 17 minutes at 16 kHz. */
 #define MAX_FFT_SIZE ((size_t) 1 << 24)

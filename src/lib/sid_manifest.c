@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sndfile.h>
-
 #include "sid_rng.h"
 
 static const char header[] = "package\tpath\tduration_s\tsample_rate\tchannels\tsplit";
@@ -265,27 +263,6 @@ sid_manifest_assign_splits(sid_manifest *m, uint64_t seed,
 		first += n;
 	}
 	free(order);
-	return SID_OK;
-}
-
-sid_status
-sid_manifest_probe(const char *file, double *duration_s, int *sample_rate,
-				int *channels, sid_error *err)
-{
-	SF_INFO		info;
-	SNDFILE    *sf;
-
-	memset(&info, 0, sizeof(info));
-	sf = sf_open(file, SFM_READ, &info);
-	if (!sf)
-		return sid_fail(err, SID_EIO, "could not read \"%s\": %s", file, sf_strerror(NULL));
-	sf_close(sf);
-	if (info.samplerate <= 0 || info.channels <= 0 || info.frames < 0)
-		return sid_fail(err, SID_EFORMAT, "\"%s\": no usable audio (rate %d, %d channels)",
-						file, info.samplerate, info.channels);
-	*duration_s = (double) info.frames / info.samplerate;
-	*sample_rate = info.samplerate;
-	*channels = info.channels;
 	return SID_OK;
 }
 

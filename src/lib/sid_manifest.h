@@ -79,10 +79,6 @@ sid_status	sid_manifest_assign_splits(sid_manifest *m, uint64_t seed,
 									   const char *const *forced_splits, int nforced,
 									   sid_error *err);
 
-/* Measure a file with libsndfile: duration, native rate and channels. */
-sid_status	sid_manifest_probe(const char *file, double *duration_s, int *sample_rate,
-							int *channels, sid_error *err);
-
 /* Number of entries of a split, and their total duration. */
 size_t		sid_manifest_count(const sid_manifest *m, const char *split, double *seconds);
 

@@ -10,7 +10,7 @@
 
 #include "sid_augment.h"
 #include "sid_convolve.h"
-#include "sid_fftw.h"
+#include "sid_mel.h"		/* sid_fftw_planner_lock */
 #include "tap.h"
 
 #define SR 16000.0f
