@@ -25,6 +25,10 @@ cp -a "$REPO"/test/t/. "$STAGE/t/" 2>/dev/null || true
 is_root && chown -R "$RUN_USER" "$STAGE"
 BIN=$STAGE/install$PG_BIN
 
+# SAMPLEID_SUITES limits the run, e.g. SAMPLEID_SUITES="unit regress"
+SUITES=${SAMPLEID_SUITES:-unit regress tap fuzz}
+want() { [[ " $SUITES " == *" $1 "* ]]; }
+
 passed=0
 failed=0
 failed_names=()
@@ -33,7 +37,7 @@ count() { # name ok?
 }
 
 # --- C unit tests: every "ok"/"not ok" line counts -------------------------
-for t in "$REPO"/build/test/test_*; do
+want unit && for t in "$REPO"/build/test/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	log "unit: $name"
@@ -49,15 +53,16 @@ done
 
 # --- pg_regress -------------------------------------------------------------
 REGRESS=$(make -C "$REPO" -s --no-print-directory -f Makefile -f - print-regress <<<'print-regress: ; @echo $(REGRESS)')
-if [ -n "$REGRESS" ]; then
+if want regress && [ -n "$REGRESS" ]; then
 	log "pg_regress: $REGRESS"
 	port=$(free_port 54321)
 	# shellcheck disable=SC2086
 	out=$(cd "$STAGE" && as_run_user "$PGXS_DIR/src/test/regress/pg_regress" \
 		--bindir="$BIN" --inputdir="$STAGE" --outputdir="$STAGE/regress" \
 		--temp-instance="$STAGE/regress/instance" --port="$port" \
-		--dbname=contrib_regression $REGRESS 2>&1) || true
+		--dbname=contrib_regression --load-extension=sampleid $REGRESS 2>&1) && rc=0 || rc=$?
 	printf '%s\n' "$out" | sed 's/^/    /'
+	grep -qE '\.\.\. (ok|FAILED|failed)' <<<"$out" || count "pg_regress (exit $rc, no test ran)" 0
 	while read -r line; do
 		name=$(sed -E 's/^(test )?[[:space:]]*([^ ]+) +\.\.\..*/\2/' <<<"$line")
 		case "$line" in
@@ -65,15 +70,17 @@ if [ -n "$REGRESS" ]; then
 			*"... FAILED"*|*"... failed"*) count "regress/$name" 0 ;;
 		esac
 	done < <(printf '%s\n' "$out" | grep -E '\.\.\. (ok|FAILED|failed)')
+	# keep what a failure needs for diagnosis (tmp_check/ is ignored by git)
+	rm -rf "$REPO/tmp_check/regress" && mkdir -p "$REPO/tmp_check/regress"
+	cp -a "$STAGE/regress/results" "$STAGE/regress/log" "$REPO/tmp_check/regress/" 2>/dev/null || true
 	if [ -f "$STAGE/regress/regression.diffs" ]; then
-		mkdir -p "$REPO/tmp_check"
 		cp "$STAGE/regress/regression.diffs" "$REPO/tmp_check/"
 		head -200 "$STAGE/regress/regression.diffs"
 	fi
 fi
 
 # --- TAP tests (PostgreSQL::Test::Cluster) ---------------------------------
-for t in "$STAGE"/t/*.pl; do
+want tap && for t in "$STAGE"/t/*.pl; do
 	[ -f "$t" ] || continue
 	name=t/$(basename "$t")
 	log "tap: $name"
@@ -85,7 +92,7 @@ for t in "$STAGE"/t/*.pl; do
 done
 
 # --- bounded fuzzing ----------------------------------------------------------
-for f in "$REPO"/build/fuzz/fuzz_*; do
+want fuzz && for f in "$REPO"/build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	secs=${SAMPLEID_FUZZ_SECONDS:-60}
