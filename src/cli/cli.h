@@ -14,5 +14,6 @@ typedef struct cli_command
 /* Subcommands; each returns the process exit status. */
 int			cmd_device(int argc, char **argv);
 int			cmd_manifest(int argc, char **argv);
+int			cmd_eval(int argc, char **argv);
 
 #endif

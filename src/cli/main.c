@@ -10,6 +10,7 @@
 static const cli_command commands[] = {
 	{"device", "which compute device the tool would use, and why", cmd_device},
 	{"manifest", "measure corpus files and assign the seeded by-track split", cmd_manifest},
+	{"eval", "identification hit rates of a model on degraded queries", cmd_eval},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
