@@ -594,12 +594,11 @@ block_forward(const sid_encoder_config *cfg, const sid_block_params *p, sid_bloc
 	sid_add_inplace(a->f_out, a->g_out, (size_t) BN * C);
 }
 
-/* The input of each block and of each down-sampling, in forward order. */
+/* The input of stage s: the patch embedding or the previous down-sampling. */
 static const float *
-stage_input(const sid_encoder_config *cfg, const sid_encoder_acts *a, int s)
+stage_input(const sid_encoder_acts *a, int s)
 {
 	return s == 0 ? a->patch_out : a->down_out[s - 1];
-	(void) cfg;
 }
 
 void
@@ -621,7 +620,7 @@ sid_encoder_forward_cpu(sid_encoder *enc, sid_encoder_acts *a, const float *inpu
 		int			N = sid_encoder_nodes(cfg, s),
 					C = cfg->channels[s];
 
-		x = stage_input(cfg, a, s);
+		x = stage_input(a, s);
 		for (int i = 0; i < cfg->blocks[s]; i++, blk++)
 		{
 			block_forward(cfg, &p->blocks[blk], &a->blocks[blk], a->knn_scratch, x, B, N, C);
@@ -754,7 +753,7 @@ sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g, sid
 		if (s + 1 < cfg->n_stages)
 		{
 			/* d holds d(down_out[s]); produce d(stage s output) */
-			const float *xs = cfg->blocks[s] > 0 ? a->blocks[blk].f_out : stage_input(cfg, a, s);
+			const float *xs = cfg->blocks[s] > 0 ? a->blocks[blk].f_out : stage_input(a, s);
 			int			Nn = sid_encoder_nodes(cfg, s + 1);
 
 			memset(t1, 0, sizeof(float) * (size_t) B * N * C);
@@ -764,7 +763,7 @@ sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g, sid
 		}
 		for (int i = cfg->blocks[s] - 1; i >= 0; i--, blk--)
 		{
-			const float *x = i > 0 ? a->blocks[blk - 1].f_out : stage_input(cfg, a, s);
+			const float *x = i > 0 ? a->blocks[blk - 1].f_out : stage_input(a, s);
 
 			block_backward(cfg, &p->blocks[blk], &g->blocks[blk], &a->blocks[blk], x, d, t1, t2,
 						   B, N, C);
