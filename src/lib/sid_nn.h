@@ -24,9 +24,9 @@
 /* Activation kinds stored in model files: values are part of the format. */
 typedef enum sid_activation
 {
-	SID_ACT_GELU = 1,			/* tanh approximation */
+	SID_ACT_GELU = 1,			/* 0.5 u (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3))) */
 	SID_ACT_RELU = 2,
-	SID_ACT_ELU = 3				/* alpha = 1 */
+	SID_ACT_ELU = 3				/* u > 0 ? u : exp(u) - 1 */
 } sid_activation;
 
 /* OpenBLAS threads for this process (1 in a backend, 2 for training). */
