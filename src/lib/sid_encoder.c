@@ -690,7 +690,7 @@ block_backward(const sid_encoder_config *cfg, const sid_block_params *p,
 	memset(t1, 0, sizeof(float) * BN * H);
 	sid_linear_backward(t1, g->f_fc2.w, g->f_fc2.b, d, a->f_act, p->f_fc2.w, BN, H, C);
 	memset(t2, 0, sizeof(float) * BN * H);
-	sid_act_backward(act, t2, t1, a->f_pre, BN * H);
+	sid_act_backward(act, t2, t1, a->f_pre, a->f_act, BN * H);
 	memset(t1, 0, sizeof(float) * BN * C);
 	sid_linear_backward(t1, g->f_fc1.w, g->f_fc1.b, t2, a->f_ln, p->f_fc1.w, BN, C, H);
 	sid_layernorm_backward(d, g->f_ln.gamma, g->f_ln.beta, t1, a->g_out, a->f_mean, a->f_rstd,
@@ -699,7 +699,7 @@ block_backward(const sid_encoder_config *cfg, const sid_block_params *p,
 	memset(t1, 0, sizeof(float) * BN * C);
 	sid_linear_backward(t1, g->g_fc_out.w, g->g_fc_out.b, d, a->g_act, p->g_fc_out.w, BN, C, C);
 	memset(t2, 0, sizeof(float) * BN * C);
-	sid_act_backward(act, t2, t1, a->g_pre, BN * C);
+	sid_act_backward(act, t2, t1, a->g_pre, a->g_act, BN * C);
 	memset(t1, 0, sizeof(float) * BN * 2 * C);
 	sid_linear_backward(t1, g->g_fc_mr.w, g->g_fc_mr.b, t2, a->g_mr, p->g_fc_mr.w, BN, 2 * C, C);
 	memset(t2, 0, sizeof(float) * BN * C);
@@ -736,7 +736,7 @@ sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g, sid
 	memset(t2, 0, sizeof(float) * (size_t) B * Hh);
 	sid_linear_backward(t2, g->head2.w, g->head2.b, t1, a->head_act, p->head2.w, B, Hh, cfg->embed_dim);
 	memset(t1, 0, sizeof(float) * (size_t) B * Hh);
-	sid_act_backward(SID_ACT_ELU, t1, t2, a->head_pre, (size_t) B * Hh);
+	sid_act_backward(SID_ACT_ELU, t1, t2, a->head_pre, a->head_act, (size_t) B * Hh);
 	memset(t2, 0, sizeof(float) * (size_t) B * CL);
 	sid_linear_backward(t2, g->head1.w, g->head1.b, t1, a->head_ln, p->head1.w, B, CL, Hh);
 	memset(t1, 0, sizeof(float) * (size_t) B * CL);

@@ -51,10 +51,14 @@ void		sid_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float
 								   const float *x, const float *mean, const float *rstd,
 								   const float *gamma, int rows, int dim);
 
-/* ---- element-wise activation: y = act(x), n elements; backward uses x. */
+/*
+ * ---- element-wise activation: y = act(x), n elements.  Backward uses x and,
+ * when y (the forward output) is given, reuses it instead of recomputing the
+ * exponential (GELU: sigmoid = y / x; ELU: exp(x) = y + 1); y may be NULL.
+ */
 void		sid_act_forward(sid_activation act, float *y, const float *x, size_t n);
 void		sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x,
-							 size_t n);
+							 const float *y, size_t n);
 
 /*
  * ---- dynamic k-nearest-neighbour graph (no gradient).
