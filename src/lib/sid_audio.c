@@ -275,6 +275,28 @@ frames_known(const SF_INFO *sfinfo)
 	return sfinfo->frames > 0 && sfinfo->frames < SF_COUNT_MAX;
 }
 
+/*
+ * Whether the declared frame count is exact.  Uncompressed containers and FLAC
+ * state it precisely, and so does MP3's Xing/LAME header (without one the
+ * count is estimated from the size, which shrinks with a cut), so decoding
+ * fewer frames means the file was cut.  For Ogg Vorbis and Opus libsndfile
+ * takes it from the last granule position, which encoders may overstate by
+ * the end trim (seen on an intact Wesnoth track: 5,806 of 9,135,516 frames
+ * short); a cut Ogg stream shows up as a decoder error instead.
+ */
+static int
+frames_exact(const SF_INFO *sfinfo)
+{
+	switch (sfinfo->format & SF_FORMAT_SUBMASK)
+	{
+		case SF_FORMAT_VORBIS:
+		case SF_FORMAT_OPUS:
+			return 0;
+		default:
+			return frames_known(sfinfo);
+	}
+}
+
 /* Rate, channel and duration limits on what the header declares. */
 static sid_status
 check_stream(const SF_INFO *sfinfo, const sid_audio_limits *lim, sid_error *err)
@@ -519,7 +541,7 @@ decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 		st = sid_fail(err, SID_EINVAL, "audio holds no samples");
 		goto done;
 	}
-	if (frames_known(sfinfo) && total < sfinfo->frames)
+	if (frames_exact(sfinfo) && total < sfinfo->frames)
 	{
 		st = sid_fail(err, SID_EFORMAT, "audio is truncated: %lld frames declared, %lld decoded",
 					  (long long) sfinfo->frames, (long long) total);
