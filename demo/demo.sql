@@ -60,21 +60,24 @@ FROM pg_ls_dir(:'clips') f WHERE f LIKE '%.wav' AND f NOT LIKE '.%';
 \echo '== Identification: nearest segments for every query segment, then offset-compensated voting'
 \timing on
 WITH q AS (
-    SELECT c.name, e.seg, e.fp FROM clips c, sampleid_embed(c.audio) e
+    SELECT c.name, e.seg, e.fp, count(*) OVER (PARTITION BY c.name) AS query_segments
+    FROM clips c, sampleid_embed(c.audio) e
 ), votes AS (
-    SELECT q.name, s.recording_id, s.seg - q.seg AS alignment,
+    SELECT q.name, q.query_segments, s.recording_id, s.seg - q.seg AS alignment,
            count(*) AS votes, avg(-(s.fp <#> q.fp)) AS similarity
     FROM q CROSS JOIN LATERAL (
         SELECT recording_id, seg, fp FROM segments ORDER BY fp <#> q.fp LIMIT 20) s
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2, 3, 4
 ), ranked AS (
     SELECT *, row_number() OVER (PARTITION BY name ORDER BY votes DESC, similarity DESC) AS rank
     FROM votes
 )
 SELECT v.name AS clip, r.title AS identified_as,
-       round((v.alignment * 0.5)::numeric, 1) AS at_seconds, v.votes,
+       round((v.alignment * 0.5)::numeric, 1) AS at_seconds,
+       v.votes || ' of ' || v.query_segments AS votes,
        round(v.similarity::numeric, 3) AS similarity,
-       CASE WHEN v.similarity >= 0.5 THEN 'match' ELSE 'no confident match' END AS verdict
+       -- most query segments must agree on one recording and one alignment
+       CASE WHEN 2 * v.votes > v.query_segments THEN 'match' ELSE 'no match' END AS verdict
 FROM ranked v JOIN recordings r ON r.id = v.recording_id
 WHERE v.rank = 1
 ORDER BY v.name;

@@ -55,8 +55,9 @@ make_clip clip2 the_king_is_dead.ogg 81.0
 make_clip clip3 nunc_dimittis.ogg 150.5
 make_clip clip4 northerners.ogg 102.4
 # a clip of music that is not in the catalogue: speech over noise
-espeak-ng -w "$CLIPS/.speech.wav" "This recording is not in the catalogue at all." 2>/dev/null
-sox -q "$CLIPS/.speech.wav" -r 16000 -c 1 "$CLIPS/not_in_catalogue.wav" pad 0 3 trim 0 3
+espeak-ng -w "$CLIPS/.speech.wav" \
+	"This recording is not in the catalogue at all, so nothing in it should match." 2>/dev/null
+sox -q "$CLIPS/.speech.wav" -r 16000 -c 1 "$CLIPS/not_in_catalogue.wav" trim 0 3
 rm -f "$CLIPS/.speech.wav"
 is_root && chown -R "$RUN_USER" "$CLIPS"
 
