@@ -457,10 +457,18 @@ test_formats(sid_mel *m)
 				memcmp(pcm2.samples, pcm.samples, sizeof(float) * (size_t) pcm.n_samples) == 0;
 			CHECK(same, "%s: memory and file decoding agree bit for bit", formats[i].name);
 			sid_pcm_free(&pcm2);
-			/* cut in half: every format must notice */
+			/*
+			 * cut in half: an error, except MP3, whose length libsndfile only
+			 * estimates (docs/audio.md): it decodes to the half that is there
+			 */
 			st2 = sid_audio_decode_memory(bytes, len / 2, 16000, &lim, &info2, &pcm2, &err);
-			CHECK(st2 == SID_EFORMAT && pcm2.samples == NULL, "%s: first half of the file is an error (%s)",
-				  formats[i].name, err.msg);
+			if ((formats[i].format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG)
+				CHECK(st2 == SID_OK && pcm2.n_samples < pcm.n_samples * 3 / 4,
+					  "%s: first half of the file decodes to %.2f s", formats[i].name,
+					  pcm2.n_samples / 16000.0);
+			else
+				CHECK(st2 == SID_EFORMAT && pcm2.samples == NULL, "%s: first half of the file is an error (%s)",
+					  formats[i].name, err.msg);
 			sid_pcm_free(&pcm2);
 		}
 		free(bytes);
