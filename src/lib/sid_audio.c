@@ -275,28 +275,6 @@ frames_known(const SF_INFO *sfinfo)
 	return sfinfo->frames > 0 && sfinfo->frames < SF_COUNT_MAX;
 }
 
-/*
- * Whether the declared frame count is exact.  Uncompressed containers and FLAC
- * state it precisely, and so does MP3's Xing/LAME header (without one the
- * count is estimated from the size, which shrinks with a cut), so decoding
- * fewer frames means the file was cut.  For Ogg Vorbis and Opus libsndfile
- * takes it from the last granule position, which encoders may overstate by
- * the end trim (seen on an intact Wesnoth track: 5,806 of 9,135,516 frames
- * short); a cut Ogg stream shows up as a decoder error instead.
- */
-static int
-frames_exact(const SF_INFO *sfinfo)
-{
-	switch (sfinfo->format & SF_FORMAT_SUBMASK)
-	{
-		case SF_FORMAT_VORBIS:
-		case SF_FORMAT_OPUS:
-			return 0;
-		default:
-			return frames_known(sfinfo);
-	}
-}
-
 /* Rate, channel and duration limits on what the header declares. */
 static sid_status
 check_stream(const SF_INFO *sfinfo, const sid_audio_limits *lim, sid_error *err)
@@ -541,7 +519,17 @@ decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 		st = sid_fail(err, SID_EINVAL, "audio holds no samples");
 		goto done;
 	}
-	if (frames_exact(sfinfo) && total < sfinfo->frames)
+	/*
+	 * Fewer frames than the header declares means the input was cut, where the
+	 * header states the length exactly (FLAC, PCM containers).  Not for MPEG:
+	 * without a Xing/Info header libsndfile's length is mpg123's estimate from
+	 * the file size, and real MP3s decode 0.1 % short of it.  Not for Ogg:
+	 * the length is read from the last page's granule position, and a real
+	 * Vorbis track (wesnoth's northerners.ogg) decodes 5806 frames short.
+	 */
+	if (frames_known(sfinfo) && total < sfinfo->frames &&
+		(sfinfo->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG &&
+		(sfinfo->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_OGG)
 	{
 		st = sid_fail(err, SID_EFORMAT, "audio is truncated: %lld frames declared, %lld decoded",
 					  (long long) sfinfo->frames, (long long) total);
