@@ -36,6 +36,10 @@ SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (probes =
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq ((fingerprint_normalize(fp)))$$);
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (id)$$);
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp, fp)$$);
+-- a centroid must fit on a page
+CREATE TABLE ivfpq_wide (fp fingerprint(2100));
+SELECT expect_error($$CREATE INDEX ON ivfpq_wide USING ivfpq (fp)$$);
+DROP TABLE ivfpq_wide;
 -- the build must fit in maintenance_work_mem
 SET maintenance_work_mem = '1MB';
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (lists = 200)$$);
