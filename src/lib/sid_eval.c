@@ -509,7 +509,7 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 		sid_pcm_free(&pcm);
 		if (rc != SID_OK)
 			goto done;
-		progress(cfg, "track %d/%d %s: %lld segments", t + 1, n_tracks, me->path,
+		progress(cfg, "track %d/%d %s (database: %lld segments)", t + 1, n_tracks, me->path,
 				 (long long) sid_seqdb_n_segments(db));
 	}
 	if ((rc = flush_pending(&st, err)) != SID_OK)
