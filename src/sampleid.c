@@ -26,6 +26,8 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	sampleid_device_init();
+	sampleid_embed_init();
+	sampleid_audio_init();
 
 	MarkGUCPrefixReserved("sampleid");
 }

@@ -120,7 +120,9 @@ void		sid_encoder_params_bind(sid_encoder_params *p, const sid_encoder_config *c
 
 /*
  * Activations of one block for a batch, allocated once for a maximum batch
- * and reused; everything backward needs is kept.  Shapes with N = Ns, C = Cs,
+ * and reused; for training everything backward needs is kept per block.
+ * Allocated for inference (for_training 0), every block points at the same
+ * buffers (sized for the largest stage) and g_argmax is NULL.  Shapes with N = Ns, C = Cs,
  * Hd = ffn_ratio * Cs:
  *   x_in [B][N][C] is the previous buffer (patch output or previous block's
  *   f_out or the down-sampled buffer) and is not owned here.
@@ -131,7 +133,7 @@ typedef struct sid_block_acts
 	float	   *g_h;			/* fc_in output [B][N][C] */
 	int32_t    *knn;			/* [B][N][k] */
 	float	   *g_mr;			/* [B][N][2C] */
-	int32_t    *g_argmax;		/* [B][N][C] */
+	int32_t    *g_argmax;		/* [B][N][C]; NULL unless allocated for training */
 	float	   *g_pre, *g_act;	/* fc_mr output and act of it [B][N][C] */
 	float	   *g_out;			/* x_in + fc_out(...) [B][N][C] */
 	float	   *f_ln, *f_mean, *f_rstd;
@@ -230,5 +232,8 @@ void		sid_encoder_cuda_release(sid_encoder *enc);
  */
 void		sid_encoder_backward(sid_encoder *enc, sid_encoder_acts *a, const float *d_embed,
 								 int B);
+/* The same, accumulating into another gradient buffer bound to g (data-parallel workers). */
+void		sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g,
+									sid_encoder_acts *a, const float *d_embed, int B);
 
 #endif

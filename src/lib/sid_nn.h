@@ -60,7 +60,8 @@ void		sid_act_backward(sid_activation act, float *dx, const float *dy, const flo
  * ---- dynamic k-nearest-neighbour graph (no gradient).
  * x [B][N][C]; idx [B][N][k] int32 node indices within the same batch
  * element (0..N-1), EXCLUDING the node itself, ordered by increasing squared
- * Euclidean distance, ties broken by the smaller index.  Requires
+ * Euclidean distance (ranked by |xj|^2 - 2 xi.xj, |xi|^2 being common to
+ * the row), ties broken by the smaller index.  Requires
  * k < N and k <= SID_KNN_MAX_K.  Distances are computed as
  * |xi|^2 + |xj|^2 - 2 xi.xj from one Gram-matrix sgemm per batch element, so
  * a device twin may order near-ties differently.
@@ -78,7 +79,8 @@ void		sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N
  *   y[b][i][c]     = x[b][i][c]
  *   y[b][i][C + c] = max_j x[b][idx[b][i][j]][c] - x[b][i][c]
  * Saved for backward: argmax [B][N][C] int32, the node index (0..N-1) that
- * attained the max (first j in idx order on ties).
+ * attained the max (first j in idx order on ties); argmax may be NULL when
+ * no backward follows (inference).
  * Backward accumulates into dx: the x_i half and -dy of the relative half to
  * node i, +dy of the relative half to node argmax.
  */
@@ -116,6 +118,44 @@ void		sid_attention_backward(float *dq, float *dk, float *dv, float *scratch,
 								   const float *dout, const float *att, const float *q,
 								   const float *k, const float *v,
 								   int B, int Nq, int Nk, int H, int dh);
+
+/*
+ * ---- multi-head cross-attention layer: queries from one node set, keys and
+ * values from another (the reranker's query segment vs candidate segment).
+ *   q = xq Wq^T + bq, k = xkv Wk^T + bk, v = xkv Wv^T + bv   ([.][H*dh])
+ *   ctx = attention(q, k, v);  y = ctx Wo^T + bo              ([B][Nq][d_out])
+ * xq [B][Nq][dq_in], xkv [B][Nk][dkv_in].  Parameters in one buffer, in the
+ * order wq, bq, wk, bk, wv, bv, wo, bo (sid_xattn_bind).  Saved: q, k, v,
+ * att, ctx (caller-provided, sizes from sid_xattn_acts_floats).
+ */
+typedef struct sid_xattn
+{
+	int			dq_in, dkv_in, heads, head_dim, d_out;
+	float	   *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
+} sid_xattn;
+
+typedef struct sid_xattn_acts
+{
+	float	   *q, *k, *v;		/* [B][Nq or Nk][H*dh] */
+	float	   *att;			/* [B][H][Nq][Nk] */
+	float	   *ctx;			/* [B][Nq][H*dh] */
+} sid_xattn_acts;
+
+size_t		sid_xattn_num_params(int dq_in, int dkv_in, int heads, int head_dim, int d_out);
+void		sid_xattn_bind(sid_xattn *p, float *buf, int dq_in, int dkv_in, int heads,
+						   int head_dim, int d_out);
+/* Floats for the saved activations, and for backward's scratch. */
+size_t		sid_xattn_acts_floats(const sid_xattn *p, int B, int Nq, int Nk);
+size_t		sid_xattn_scratch_floats(const sid_xattn *p, int B, int Nq, int Nk);
+/* Points a's buffers into buf (sid_xattn_acts_floats floats). */
+void		sid_xattn_acts_bind(sid_xattn_acts *a, float *buf, const sid_xattn *p, int B, int Nq,
+								int Nk);
+void		sid_xattn_forward(const sid_xattn *p, sid_xattn_acts *a, float *y, const float *xq,
+							  const float *xkv, int B, int Nq, int Nk);
+/* g: gradients bound like p; dxq, dxkv may be NULL; accumulates. */
+void		sid_xattn_backward(const sid_xattn *p, const sid_xattn *g, const sid_xattn_acts *a,
+							   float *dxq, float *dxkv, float *scratch, const float *dy,
+							   const float *xq, const float *xkv, int B, int Nq, int Nk);
 
 /*
  * ---- NT-Xent (normalised temperature-scaled cross entropy).
