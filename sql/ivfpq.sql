@@ -36,6 +36,10 @@ SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (probes =
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq ((fingerprint_normalize(fp)))$$);
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (id)$$);
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp, fp)$$);
+-- a centroid must fit on a page
+CREATE TABLE ivfpq_wide (fp fingerprint(2100));
+SELECT expect_error($$CREATE INDEX ON ivfpq_wide USING ivfpq (fp)$$);
+DROP TABLE ivfpq_wide;
 -- the build must fit in maintenance_work_mem
 SET maintenance_work_mem = '1MB';
 SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (lists = 200)$$);
@@ -93,7 +97,12 @@ SELECT id % 2 AS odd, id < 10000 AS original, count(*) FROM (
 SELECT pg_relation_size('ivfpq_item_fp') AS size_before \gset
 INSERT INTO ivfpq_item SELECT 20000 + s, ivfpq_point(1 + s % 40) FROM generate_series(1, 1000) s;
 SELECT pg_relation_size('ivfpq_item_fp') = :size_before AS same_size;
+-- structural check after inserts, chain extension and VACUUM
+SELECT lists, entries = (SELECT count(*) FROM ivfpq_item) AS all_entries, unreached_pages
+    FROM ivfpq_check('ivfpq_item_fp');
+SELECT expect_error($$SELECT * FROM ivfpq_check('ivfpq_item_pkey')$$);
 REINDEX INDEX ivfpq_item_fp;
+SELECT lists, entries, unreached_pages FROM ivfpq_check('ivfpq_item_fp');
 SET ivfpq.probes = 40;
 SET enable_seqscan = off;
 SELECT count(*) = (SELECT count(*) FROM ivfpq_item) AS all_rows_through_index
@@ -123,6 +132,7 @@ RESET enable_seqscan;
 SET enable_indexscan = off;
 SELECT array_agg(id) AS exact FROM (SELECT id FROM ivfpq_empty ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 9) LIMIT 5) s;
 RESET enable_indexscan;
+SELECT * FROM ivfpq_check('ivfpq_empty_fp');
 SET client_min_messages = notice;
 REINDEX INDEX ivfpq_empty_fp;
 SET client_min_messages = warning;

@@ -132,6 +132,12 @@ typedef IvfpqListData *IvfpqList;
 #define IVFPQ_ENTRY_SIZE(codeSize)	MAXALIGN(sizeof(IndexTupleData) + (codeSize))
 #define IvfpqEntryPayload(itup)		((char *) (itup) + sizeof(IndexTupleData))
 
+/* Largest item a page holds; a list item (or flat entry) needs 8 + 4 * dim */
+#define IVFPQ_MAX_ITEM_SIZE \
+	MAXALIGN_DOWN(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - \
+				  MAXALIGN(sizeof(IvfpqPageOpaqueData)) - sizeof(ItemIdData))
+#define IVFPQ_MAX_DIM	((int) ((IVFPQ_MAX_ITEM_SIZE - 8) / sizeof(float)))
+
 /* Floats per codebook page */
 #define IVFPQ_CODEBOOK_CHUNK \
 	((int) ((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfpqPageOpaqueData)) \

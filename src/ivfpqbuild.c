@@ -222,6 +222,12 @@ set_dimension(IvfpqBuildState *bs, int dim)
 {
 	int64		lists = bs->state.lists;
 
+	if (dim > IVFPQ_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ivfpq indexes fingerprints of at most %d dimensions, not %d",
+						IVFPQ_MAX_DIM, dim),
+				 errdetail("A list's centroid must fit on one page.")));
 	bs->state.dim = dim;
 	bs->fixedBytes = lists * dim * (int64) sizeof(float) * 2 +
 		lists * (int64) (BLCKSZ + 64) +

@@ -31,3 +31,12 @@ CREATE OPERATOR CLASS fingerprint_l2_ops
     FOR TYPE fingerprint USING ivfpq AS
     OPERATOR 1 <-> (fingerprint, fingerprint) FOR ORDER BY float_ops,
     FUNCTION 1 ivfpq_metric_l2(internal);
+
+-- Structural check of an ivfpq index, like contrib/amcheck (docs/ivfpq.md).
+CREATE FUNCTION ivfpq_check(index regclass,
+    OUT lists int, OUT data_pages bigint, OUT entries bigint, OUT unreached_pages bigint)
+    RETURNS record
+    AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+REVOKE ALL ON FUNCTION ivfpq_check(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION ivfpq_check(regclass) IS
+    'verify an ivfpq index''s pages, chains and entries; ERROR on corruption';

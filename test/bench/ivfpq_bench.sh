@@ -73,11 +73,11 @@ start=$(date +%s.%N)
 sql -c "SET ivfpq.build_threads = 1; SET maintenance_work_mem = '1GB';
 	CREATE INDEX bench_fp_ivfpq ON bench_fp USING ivfpq (fp) WITH (lists = $LISTS, m = $M, nbits = $NBITS)"
 end=$(date +%s.%N)
-build=$(echo "$end - $start" | bc)
+build=$(awk "BEGIN { print $end - $start }")
 read -r index_bytes table_bytes fp_bytes < <(sql -F ' ' -c "SELECT pg_relation_size('bench_fp_ivfpq'),
 	pg_table_size('bench_fp'), sum(pg_column_size(fp)) FROM bench_fp")
 printf 'ivfpq\tbuild_s=%.1f\tindex_bytes=%s\tfingerprint_bytes=%s\ttable_bytes=%s\tratio=1/%.1f\n' \
-	"$build" "$index_bytes" "$fp_bytes" "$table_bytes" "$(echo "$fp_bytes / $index_bytes" | bc -l)"
+	"$build" "$index_bytes" "$fp_bytes" "$table_bytes" "$(awk "BEGIN { print $fp_bytes / $index_bytes }")"
 
 cat > "$DIR/query.sql" <<'EOF'
 \set q random(1, :queries)

@@ -49,6 +49,8 @@ $node->start;
 
 is($node->safe_psql('postgres', $queries), $before, 'same results after crash recovery');
 is($node->safe_psql('postgres', $consistency), 't', 'index consistent after crash recovery');
+is($node->safe_psql('postgres', q{SELECT lists, entries = (SELECT count(*) FROM seg) FROM ivfpq_check('seg_fp')}),
+	'10|t', 'ivfpq_check passes after crash recovery');
 
 $node->safe_psql('postgres', qq{
 	INSERT INTO seg SELECT s, $point FROM generate_series(5001, 5100) s, generate_series(1, 64) i GROUP BY s;
@@ -58,6 +60,8 @@ is($node->safe_psql('postgres', q{
 	SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg WHERE id = 5050) LIMIT 1}),
 	'5050', 'inserts after recovery are found');
 is($node->safe_psql('postgres', $consistency), 't', 'index consistent after more inserts');
+is($node->safe_psql('postgres', q{SELECT entries = (SELECT count(*) FROM seg) FROM ivfpq_check('seg_fp')}),
+	't', 'ivfpq_check passes after more inserts');
 
 # the unlogged index was reset to its (flat, empty) init fork
 is($node->safe_psql('postgres', 'SELECT count(*) FROM useg'), '0', 'unlogged table is empty after the crash');
@@ -66,6 +70,8 @@ is($node->safe_psql('postgres', q{
 	SET enable_seqscan = off;
 	SELECT id FROM useg ORDER BY fp <#> (SELECT fp FROM seg WHERE id = 43) LIMIT 1}),
 	'43', 'unlogged index usable after the crash');
+is($node->safe_psql('postgres', q{SELECT lists, entries FROM ivfpq_check('useg_fp')}),
+	'1|86', 'the unlogged index restarted flat from its init fork');
 
 $node->stop;
 done_testing();

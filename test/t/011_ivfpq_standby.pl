@@ -49,6 +49,8 @@ is($standby->safe_psql('postgres', q{
 	SET enable_seqscan = off;
 	SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg WHERE id = 4050) LIMIT 1}),
 	'4050', 'standby finds rows inserted after the REINDEX');
+is($standby->safe_psql('postgres', q{SELECT lists, entries = (SELECT count(*) FROM seg) FROM ivfpq_check('seg_fp')}),
+	'12|t', 'ivfpq_check passes on the standby');
 
 $standby->stop;
 $primary->stop;
