@@ -50,6 +50,7 @@
 #define SID_MAX_STAGES 4
 #define SID_MAX_BLOCKS 16		/* over all stages */
 #define SID_INPUT_STD_FLOOR 1.0f	/* dB; a silent window standardises to 0 */
+#define SID_MAX_NODES 4096		/* nodes of the first stage */
 
 /* Architecture; every field is stored in the model file. */
 typedef struct sid_encoder_config

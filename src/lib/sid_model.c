@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,29 +25,31 @@
 
 /* ---- CRC-32 ------------------------------------------------------------- */
 
+static uint32_t crc_table[256];
+static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
+
+static void
+crc_table_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++)
+	{
+		uint32_t	c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
 uint32_t
 sid_crc32(uint32_t crc, const void *data, size_t len)
 {
-	static uint32_t table[256];
-	static int	have_table;
 	const unsigned char *p = data;
 
-	if (!have_table)
-	{
-		/* idempotent: concurrent first calls write the same values */
-		for (uint32_t i = 0; i < 256; i++)
-		{
-			uint32_t	c = i;
-
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		have_table = 1;
-	}
+	pthread_once(&crc_table_once, crc_table_init);
 	crc = ~crc;
 	for (size_t i = 0; i < len; i++)
-		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+		crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
 	return ~crc;
 }
 

@@ -24,9 +24,9 @@
 /* Activation kinds stored in model files: values are part of the format. */
 typedef enum sid_activation
 {
-	SID_ACT_GELU = 1,			/* tanh approximation */
+	SID_ACT_GELU = 1,			/* 0.5 u (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3))) */
 	SID_ACT_RELU = 2,
-	SID_ACT_ELU = 3				/* alpha = 1 */
+	SID_ACT_ELU = 3				/* u > 0 ? u : exp(u) - 1 */
 } sid_activation;
 
 /* OpenBLAS threads for this process (1 in a backend, 2 for training). */
@@ -51,10 +51,14 @@ void		sid_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float
 								   const float *x, const float *mean, const float *rstd,
 								   const float *gamma, int rows, int dim);
 
-/* ---- element-wise activation: y = act(x), n elements; backward uses x. */
+/*
+ * ---- element-wise activation: y = act(x), n elements.  Backward uses x and,
+ * when y (the forward output) is given, reuses it instead of recomputing the
+ * exponential (GELU: sigmoid = y / x; ELU: exp(x) = y + 1); y may be NULL.
+ */
 void		sid_act_forward(sid_activation act, float *y, const float *x, size_t n);
 void		sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x,
-							 size_t n);
+							 const float *y, size_t n);
 
 /*
  * ---- dynamic k-nearest-neighbour graph (no gradient).

@@ -176,8 +176,10 @@ main(int argc, char **argv)
 		sid_embed_result res;
 		double		t0,
 					t,
-					c0;
-		long		segs = 0;
+					c0,
+					t_1t;
+		long		segs = 0,
+					segs_1t;
 		int			runs = 0;
 
 		for (int64_t i = 0; i < n; i++)
@@ -192,11 +194,35 @@ main(int argc, char **argv)
 			runs++;
 		} while ((t = now() - t0) < secs);
 		c0 = thread_cpu() - c0;
+		segs_1t = segs;
+		t_1t = t;
 		printf("inference from 16 kHz PCM (log-mel + encoder), batch 32, 1 thread: %.0f segments/s = "
 			   "%.0fx real time at 0.5 s hop (%.1f min of audio in %.2f s); %.1f%% of 1-thread sgemm peak"
 			   " | per CPU-second: %.0f segments = %.0fx real time\n",
 			   segs / t, runs * 60.0 / t, runs * 1.0, t, 100.0 * flops * segs / t / 1e9 / peak1,
 			   segs / c0, runs * 60.0 / c0);
+
+		/* the same on two threads (sampleid embed --threads 2) */
+		{
+			sid_embedder *es[2] = {e, sid_embedder_create(model, 0.0, 32, &err)};
+
+			segs = 0;
+			runs = 0;
+			c0 = process_cpu();
+			t0 = now();
+			do
+			{
+				sid_embed_pcm_parallel(es, 2, SID_DEVICE_CPU, pcm, n, &res, &err);
+				segs += res.n_segments;
+				sid_embed_result_free(&res);
+				runs++;
+			} while ((t = now() - t0) < secs);
+			c0 = process_cpu() - c0;
+			printf("inference from 16 kHz PCM, 2 embedding threads: %.0f segments/s = %.0fx real time "
+				   "(%.2fx the 1-thread wall-clock rate) | %.0f segments per CPU-second\n",
+				   segs / t, runs * 60.0 / t, (segs / t) / (segs_1t / t_1t), segs / c0);
+			sid_embedder_free(es[1]);
+		}
 		sid_embedder_free(e);
 		free(pcm);
 	}

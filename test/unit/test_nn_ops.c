@@ -190,9 +190,22 @@ test_activations(void)
 				: a == SID_ACT_RELU ? (u > 0 ? u : 0) : (u > 0 ? u : exp(u) - 1);
 			ref_err = fmax(ref_err, fabs(ref - A.y[i]));
 		}
-		sid_act_backward(A.act, dx, A.wy, A.x, A.n);
+		sid_act_backward(A.act, dx, A.wy, A.x, NULL, A.n);
 		CHECK(test_grad_check(act_loss, NULL, A.x, dx, A.n, 1e-3f, &worst) < GRAD_TOL,
 			  "%s backward matches finite differences", names[a]);
+		{
+			/* reusing the forward output gives the same gradient */
+			float	   *dx2 = test_zeros(A.n);
+			double		maxd = 0;
+
+			act_loss(NULL);
+			sid_act_backward(A.act, dx2, A.wy, A.x, A.y, A.n);
+			for (int i = 0; i < A.n; i++)
+				maxd = fmax(maxd, fabs(dx2[i] - dx[i]));
+			CHECK(maxd < 1e-5, "%s backward from the saved output equals the recomputed one (max diff %.2g)",
+				  names[a], maxd);
+			free(dx2);
+		}
 		free(dx);
 	}
 	CHECK(ref_err < 1e-5, "GELU, ReLU and ELU forward equal their formulas (max error %.2g)", ref_err);
