@@ -103,6 +103,11 @@ main(void)
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
 		  "eval: the same seed reproduces every count");
 	sid_eval_result_free(&r2);
+	cfg.threads = 2;
+	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
+		  "eval: two embedding threads give the same counts");
+	sid_eval_result_free(&r2);
+	cfg.threads = 1;
 	cfg.seed = 6;
 	cfg.align_starts = 0;
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK,
