@@ -55,6 +55,7 @@ main(void)
 				r2;
 	sid_error	err;
 	int			ok = 1;
+	sid_status	rc;
 
 	if (!mkdtemp(dir))
 		return 1;
@@ -78,8 +79,8 @@ main(void)
 	cfg.snrs[0] = INFINITY;
 	cfg.snrs[1] = 10;
 	cfg.align_starts = 1;
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r1, &err) == SID_OK, "eval: runs (%s)",
-		  r1.ref_tracks ? "ok" : err.msg);
+	rc = sid_eval_run(model, &music, &noise, &cfg, &r1, &err);
+	CHECK(rc == SID_OK, "eval: runs (%s)", rc == SID_OK ? "ok" : err.msg);
 	CHECK(r1.ref_tracks == 4, "eval: only the 4 reference tracks are searched (%d)", r1.ref_tracks);
 	CHECK(r1.ref_segments == 4 * ((TRACK_SECONDS - 1) * 2 + 1),
 		  "eval: %lld reference segments (1 s windows every 0.5 s over 12 s: 23 per track)",
@@ -103,6 +104,11 @@ main(void)
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
 		  "eval: the same seed reproduces every count");
 	sid_eval_result_free(&r2);
+	cfg.threads = 2;
+	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
+		  "eval: two embedding threads give the same counts");
+	sid_eval_result_free(&r2);
+	cfg.threads = 1;
 	cfg.seed = 6;
 	cfg.align_starts = 0;
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK,
