@@ -14,6 +14,34 @@
 #include "sid_model.h"
 #include "sid_nn.h"
 
+/* The right-track table: one rate per cell, the same tolerance at every hop. */
+static void
+print_track_table(const sid_hit_table *t, const char *title)
+{
+	printf("%s\n\n| query |", title);
+	for (int c = 0; c < t->n_cols; c++)
+		printf(" %g dB |", t->col_values[c]);
+	printf("\n|---|");
+	for (int c = 0; c < t->n_cols; c++)
+		printf("---|");
+	printf("\n");
+	for (int r = 0; r < t->n_rows; r++)
+	{
+		printf("| %g s |", t->row_values[r]);
+		for (int c = 0; c < t->n_cols; c++)
+		{
+			size_t		i = (size_t) r * t->n_cols + c;
+
+			if (t->total[i] == 0)
+				printf(" - |");
+			else
+				printf(" %.1f |", 100.0 * t->exact[i] / t->total[i]);
+		}
+		printf("\n");
+	}
+	printf("\ntop-1 right track in %%, offset not checked\n\n");
+}
+
 static void
 eval_usage(FILE *out)
 {
@@ -237,7 +265,14 @@ cmd_eval(int argc, char **argv)
 			printf("\n");
 		}
 		if (res.has_table[1])
+		{
 			sid_hit_table_print(stdout, &res.table[1], "### background noise and room reverberation");
+			printf("\n");
+		}
+		for (int m = 0; m < 2; m++)
+			if (res.has_table[m])
+				print_track_table(&res.track[m], m ? "### right track at any offset, noise and reverberation"
+								  : "### right track at any offset, noise only");
 		sid_eval_result_free(&res);
 	}
 	sid_manifest_free(&music);

@@ -459,6 +459,13 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 								cfg->n_snrs, cfg->snrs, err);
 		if (rc != SID_OK)
 			goto done;
+		rc = sid_hit_table_init(&res->track[modes[m]], cfg->n_lengths, cfg->lengths,
+								cfg->n_snrs, cfg->snrs, err);
+		if (rc != SID_OK)
+		{
+			sid_hit_table_free(&res->table[modes[m]]);
+			goto done;
+		}
 		res->has_table[modes[m]] = 1;
 	}
 	for (int64_t qi = 0; qi < n_queries; qi++)
@@ -469,6 +476,9 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 
 		sid_hit_table_add(&res->table[modes[c / cfg->n_snrs]], e->length_index,
 						  (int) (c % cfg->n_snrs), hit);
+		sid_hit_table_add(&res->track[modes[c / cfg->n_snrs]], e->length_index,
+						  (int) (c % cfg->n_snrs),
+						  answers[qi].track == e->track ? SID_HIT_EXACT : SID_HIT_MISS);
 	}
 	res->ref_tracks = n_tracks;
 	res->ref_segments = sid_seqdb_n_segments(db);
@@ -500,6 +510,7 @@ sid_eval_result_free(sid_eval_result *r)
 		if (r->has_table[i])
 		{
 			sid_hit_table_free(&r->table[i]);
+			sid_hit_table_free(&r->track[i]);
 			r->has_table[i] = 0;
 		}
 }

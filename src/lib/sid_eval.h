@@ -56,6 +56,9 @@ typedef struct sid_eval_config
 typedef struct sid_eval_result
 {
 	sid_hit_table table[2];		/* [0] noise only, [1] noise + reverberation */
+	/* right track at any offset (its "exact" counts; "near" equal): the
+	 * same tolerance whatever the hop, so hops can be compared fairly */
+	sid_hit_table track[2];
 	int			has_table[2];
 	int32_t		ref_tracks;
 	int64_t		ref_segments;

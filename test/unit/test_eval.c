@@ -34,7 +34,8 @@ tables_equal(const sid_eval_result *a, const sid_eval_result *b)
 		cells = (size_t) a->table[t].n_rows * a->table[t].n_cols;
 		if (memcmp(a->table[t].exact, b->table[t].exact, cells * sizeof(int64_t)) ||
 			memcmp(a->table[t].near, b->table[t].near, cells * sizeof(int64_t)) ||
-			memcmp(a->table[t].total, b->table[t].total, cells * sizeof(int64_t)))
+			memcmp(a->table[t].total, b->table[t].total, cells * sizeof(int64_t)) ||
+			memcmp(a->track[t].exact, b->track[t].exact, cells * sizeof(int64_t)))
 			return 0;
 	}
 	return 1;
@@ -100,6 +101,14 @@ main(void)
 		for (int c = 0; c < 4; c++)
 			ok &= r1.table[t].near[c] >= r1.table[t].exact[c];
 	CHECK(ok, "eval: near counts include exact ones");
+	ok = 1;
+	for (int t = 0; t < 2; t++)
+		for (int c = 0; c < 4; c++)
+			ok &= r1.track[t].total[c] == r1.table[t].total[c] &&
+				r1.track[t].exact[c] >= r1.table[t].near[c];
+	CHECK(ok, "eval: right-track counts include near ones, over the same queries");
+	CHECK(r1.track[0].exact[0] == 6 && r1.track[0].exact[2] == 6,
+		  "eval: clean grid-aligned queries are all on the right track");
 
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
 		  "eval: the same seed reproduces every count");
