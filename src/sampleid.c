@@ -26,6 +26,7 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	sampleid_device_init();
+	sampleid_embed_init();
 
 	MarkGUCPrefixReserved("sampleid");
 }

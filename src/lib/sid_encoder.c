@@ -407,7 +407,7 @@ plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_tra
 			b->g_h = TAKE_F(ar, BN * C);
 			b->knn = TAKE_I(ar, BN * cfg->knn_k);
 			b->g_mr = TAKE_F(ar, BN * 2 * C);
-			b->g_argmax = TAKE_I(ar, BN * C);
+			b->g_argmax = for_training ? TAKE_I(ar, BN * C) : NULL;	/* backward only */
 			b->g_pre = TAKE_F(ar, BN * C);
 			b->g_act = TAKE_F(ar, BN * C);
 			b->g_out = TAKE_F(ar, BN * C);

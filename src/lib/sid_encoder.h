@@ -131,7 +131,7 @@ typedef struct sid_block_acts
 	float	   *g_h;			/* fc_in output [B][N][C] */
 	int32_t    *knn;			/* [B][N][k] */
 	float	   *g_mr;			/* [B][N][2C] */
-	int32_t    *g_argmax;		/* [B][N][C] */
+	int32_t    *g_argmax;		/* [B][N][C]; NULL unless allocated for training */
 	float	   *g_pre, *g_act;	/* fc_mr output and act of it [B][N][C] */
 	float	   *g_out;			/* x_in + fc_out(...) [B][N][C] */
 	float	   *f_ln, *f_mean, *f_rstd;

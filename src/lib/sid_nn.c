@@ -126,11 +126,16 @@ sid_act_forward(sid_activation act, float *y, const float *x, size_t n)
 	switch (act)
 	{
 		case SID_ACT_GELU:
+			/*
+			 * 0.5 u (1 + tanh(z)) = u * sigmoid(2z): one expf instead of
+			 * glibc's tanhf, which is several times slower
+			 */
 			for (size_t i = 0; i < n; i++)
 			{
 				float		u = x[i];
+				float		z = GELU_K * (u + 0.044715f * u * u * u);
 
-				y[i] = 0.5f * u * (1.0f + tanhf(GELU_K * (u + 0.044715f * u * u * u)));
+				y[i] = u / (1.0f + expf(-2.0f * z));
 			}
 			break;
 		case SID_ACT_RELU:
@@ -153,10 +158,12 @@ sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x,
 			for (size_t i = 0; i < n; i++)
 			{
 				float		u = x[i];
-				float		t = tanhf(GELU_K * (u + 0.044715f * u * u * u));
-				float		dt = (1.0f - t * t) * GELU_K * (1.0f + 3.0f * 0.044715f * u * u);
+				float		z = GELU_K * (u + 0.044715f * u * u * u);
+				float		sg = 1.0f / (1.0f + expf(-2.0f * z));	/* (1 + tanh z) / 2 */
+				float		dz = GELU_K * (1.0f + 3.0f * 0.044715f * u * u);
 
-				dx[i] += dy[i] * (0.5f * (1.0f + t) + 0.5f * u * dt);
+				/* d/du [u sg(2z)] = sg + u * 2 sg (1 - sg) dz */
+				dx[i] += dy[i] * (sg + 2.0f * u * sg * (1.0f - sg) * dz);
 			}
 			break;
 		case SID_ACT_RELU:

@@ -60,7 +60,8 @@ void		sid_act_backward(sid_activation act, float *dx, const float *dy, const flo
  * ---- dynamic k-nearest-neighbour graph (no gradient).
  * x [B][N][C]; idx [B][N][k] int32 node indices within the same batch
  * element (0..N-1), EXCLUDING the node itself, ordered by increasing squared
- * Euclidean distance, ties broken by the smaller index.  Requires
+ * Euclidean distance (ranked by |xj|^2 - 2 xi.xj, |xi|^2 being common to
+ * the row), ties broken by the smaller index.  Requires
  * k < N and k <= SID_KNN_MAX_K.  Distances are computed as
  * |xi|^2 + |xj|^2 - 2 xi.xj from one Gram-matrix sgemm per batch element, so
  * a device twin may order near-ties differently.
@@ -78,7 +79,8 @@ void		sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N
  *   y[b][i][c]     = x[b][i][c]
  *   y[b][i][C + c] = max_j x[b][idx[b][i][j]][c] - x[b][i][c]
  * Saved for backward: argmax [B][N][C] int32, the node index (0..N-1) that
- * attained the max (first j in idx order on ties).
+ * attained the max (first j in idx order on ties); argmax may be NULL when
+ * no backward follows (inference).
  * Backward accumulates into dx: the x_i half and -dy of the relative half to
  * node i, +dy of the relative half to node argmax.
  */

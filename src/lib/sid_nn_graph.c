@@ -8,6 +8,7 @@
 
 #include <cblas.h>
 #include <float.h>
+#include <math.h>
 #include <string.h>
 
 size_t
@@ -34,23 +35,29 @@ sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int 
 			sq[i] = gram[(size_t) i * N + i];
 		for (int i = 0; i < N; i++)
 		{
-			const float *gi = gram + (size_t) i * N;
+			float	   *row = gram + (size_t) i * N;	/* overwritten with distances */
 			int32_t    *out = idx + ((size_t) b * N + i) * k;
-			float		best[64];
+			float		best[SID_KNN_MAX_K];
 			int			have = 0;
 
+			/* |xi|^2 is the same for every j: rank by |xj|^2 - 2 xi.xj */
+			for (int j = 0; j < N; j++)
+				row[j] = sq[j] - 2.0f * row[j];
+			row[i] = INFINITY;	/* self excluded; k < N so it never enters the list */
 			/* insertion into a sorted list; strict < keeps the smaller index first on ties */
 			for (int j = 0; j < N; j++)
 			{
-				float		d;
+				float		d = row[j];
 				int			p;
 
-				if (j == i)
-					continue;
-				d = sq[i] + sq[j] - 2.0f * gi[j];
-				if (have == k && !(d < best[k - 1]))
-					continue;
-				p = have < k ? have : k - 1;
+				if (have == k)
+				{
+					if (__builtin_expect(!(d < best[k - 1]), 1))
+						continue;
+					p = k - 1;
+				}
+				else
+					p = have++;
 				while (p > 0 && d < best[p - 1])
 				{
 					best[p] = best[p - 1];
@@ -59,8 +66,6 @@ sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int 
 				}
 				best[p] = d;
 				out[p] = j;
-				if (have < k)
-					have++;
 			}
 		}
 	}
@@ -79,27 +84,36 @@ sid_maxrel_forward(float *y, int32_t *argmax, const float *x, const int32_t *idx
 			const float *xi = xb + (size_t) i * C;
 			const int32_t *nb = idx + ((size_t) b * N + i) * k;
 			float	   *yi = y + ((size_t) b * N + i) * 2 * C;
-			int32_t    *am = argmax + ((size_t) b * N + i) * C;
+			float	   *mx = yi + C;
 
 			memcpy(yi, xi, sizeof(float) * C);
-			for (int c = 0; c < C; c++)
-			{
-				yi[C + c] = -FLT_MAX;
-				am[c] = nb[0];
-			}
-			for (int j = 0; j < k; j++)
+			/* branch-free running max over the neighbours (vectorises) */
+			memcpy(mx, xb + (size_t) nb[0] * C, sizeof(float) * C);
+			for (int j = 1; j < k; j++)
 			{
 				const float *xj = xb + (size_t) nb[j] * C;
 
 				for (int c = 0; c < C; c++)
-					if (xj[c] > yi[C + c])
-					{
-						yi[C + c] = xj[c];
-						am[c] = nb[j];
-					}
+					mx[c] = xj[c] > mx[c] ? xj[c] : mx[c];
+			}
+			if (argmax)
+			{
+				/* the first neighbour in idx order that attains the max */
+				int32_t    *am = argmax + ((size_t) b * N + i) * C;
+
+				for (int c = 0; c < C; c++)
+					am[c] = -1;
+				for (int j = 0; j < k; j++)
+				{
+					const float *xj = xb + (size_t) nb[j] * C;
+
+					for (int c = 0; c < C; c++)
+						if (am[c] < 0 && xj[c] == mx[c])
+							am[c] = nb[j];
+				}
 			}
 			for (int c = 0; c < C; c++)
-				yi[C + c] -= xi[c];
+				mx[c] -= xi[c];
 		}
 	}
 }
