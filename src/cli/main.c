@@ -14,6 +14,7 @@ static const cli_command commands[] = {
 	{"embed", "fingerprints of every segment of audio files (TSV or .npy)", cmd_embed},
 	{"models", "the models the tool can load, with their configurations", cmd_models},
 	{"init-model", "write a randomly initialised, UNTRAINED model file", cmd_init_model},
+	{"train", "train the fingerprint encoder from a configuration file", cmd_train},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
