@@ -91,6 +91,7 @@ typedef struct trainer
 	int			val_ready;
 	int32_t		val_tracks;
 	int32_t    *val_nseg;		/* reference segments of each track */
+	int32_t    *val_id;			/* its id in the search database */
 	int64_t		val_nref;
 	float	   *val_ref;		/* [val_nref][W] */
 	float	   *val_query;		/* [val_queries][W] */
@@ -324,6 +325,7 @@ val_prepare(trainer *tr, const sid_manifest *music, sid_error *err)
 		return rc;
 	tr->val_tracks = vc.n;
 	tr->val_nseg = calloc(vc.n, sizeof(int32_t));
+	tr->val_id = calloc(vc.n, sizeof(int32_t));
 	span_start = calloc(vc.n, sizeof(int64_t));
 	span_len = calloc(vc.n, sizeof(int64_t));
 	cum = calloc(vc.n, sizeof(double));
@@ -331,7 +333,7 @@ val_prepare(trainer *tr, const sid_manifest *music, sid_error *err)
 	tr->val_qtrack = calloc(cfg->val_queries, sizeof(int32_t));
 	tr->val_qstart = calloc(cfg->val_queries, sizeof(double));
 	tr->val_query = malloc(sizeof(float) * cfg->val_queries * tr->W);
-	if (!tr->val_nseg || !span_start || !span_len || !cum || !buf || !tr->val_qtrack ||
+	if (!tr->val_nseg || !tr->val_id || !span_start || !span_len || !cum || !buf || !tr->val_qtrack ||
 		!tr->val_qstart || !tr->val_query)
 	{
 		rc = sid_fail(err, SID_ENOMEM, "out of memory for the validation set");
@@ -341,11 +343,18 @@ val_prepare(trainer *tr, const sid_manifest *music, sid_error *err)
 	{
 		int64_t		len = vc.len[t] < span_max ? vc.len[t] : span_max;
 
+		if (len < tr->win)		/* did not decode: never drawn, not in the database */
+			len = 0;
 		span_start[t] = (vc.len[t] - len) / 2;
 		span_len[t] = len;
-		tr->val_nseg[t] = (int32_t) sid_mel_n_segments(tr->w[0].mel, len);
+		tr->val_nseg[t] = len ? (int32_t) sid_mel_n_segments(tr->w[0].mel, len) : 0;
 		tr->val_nref += tr->val_nseg[t];
-		cum[t] = (t ? cum[t - 1] : 0) + (double) (len - tr->win);
+		cum[t] = (t ? cum[t - 1] : 0) + (double) (len ? len - tr->win : 0);
+	}
+	if (tr->val_nref == 0)
+	{
+		rc = sid_fail(err, SID_EINVAL, "no \"%s\" track decodes", cfg->val_split);
+		goto done;
 	}
 	tr->val_ref = malloc(sizeof(float) * tr->val_nref * tr->W);
 	tr->val_fp = malloc(sizeof(float) * (tr->val_nref + cfg->val_queries) * tr->D);
@@ -401,6 +410,8 @@ val_prepare(trainer *tr, const sid_manifest *music, sid_error *err)
 		tr->val_qtrack[q] = lo;
 		tr->val_qstart[q] = (double) s / tr->rate;
 	}
+	if (vc.n_skipped)
+		say(tr, "validation: skipped %d tracks that do not decode, first: %s", vc.n_skipped, vc.skipped);
 	tr->val_ready = 1;
 	say(tr, "validation: %d tracks, %lld reference segments (%.0f s each at most), %d queries",
 		vc.n, (long long) tr->val_nref, cfg->val_seconds, cfg->val_queries);
@@ -437,9 +448,13 @@ val_run(trainer *tr, double *exact, double *near, sid_error *err)
 		return err->code;
 	for (int32_t t = 0, row = 0; t < tr->val_tracks; t++)
 	{
-		int32_t		id;
-
-		if ((rc = sid_seqdb_add_track(db, tr->val_fp + (int64_t) row * tr->D, tr->val_nseg[t], &id, err)) != SID_OK)
+		if (tr->val_nseg[t] == 0)
+		{
+			tr->val_id[t] = -1;
+			continue;
+		}
+		if ((rc = sid_seqdb_add_track(db, tr->val_fp + (int64_t) row * tr->D, tr->val_nseg[t],
+									  &tr->val_id[t], err)) != SID_OK)
 			goto done;
 		row += tr->val_nseg[t];
 	}
@@ -459,7 +474,7 @@ val_run(trainer *tr, double *exact, double *near, sid_error *err)
 		goto done;
 	for (int32_t q = 0; q < cfg->val_queries; q++)
 	{
-		sid_hit		h = sid_seq_classify(&best[q], hop_s, tr->val_qtrack[q], tr->val_qstart[q]);
+		sid_hit		h = sid_seq_classify(&best[q], hop_s, tr->val_id[tr->val_qtrack[q]], tr->val_qstart[q]);
 
 		n_exact += h == SID_HIT_EXACT;
 		n_near += h != SID_HIT_MISS;
@@ -527,6 +542,7 @@ trainer_free(trainer *tr)
 	free(tr->dz);
 	free(tr->loss_scratch);
 	free(tr->val_nseg);
+	free(tr->val_id);
 	free(tr->val_ref);
 	free(tr->val_query);
 	free(tr->val_qtrack);
@@ -704,8 +720,16 @@ sid_train_run(const sid_train_config *cfg, int resume, const sid_train_hooks *ho
 	if (rc != SID_OK)
 		goto done;
 	say(&tr, "train split: %d tracks, %.1f h decoded in %.0f s; noise clips: %zu train, %zu test",
-		tr.train.n, tr.train.total_samples / (3600.0 * tr.rate), now_seconds() - t_start,
-		tr.noise_train.bank.n, tr.noise_test.bank.n);
+		tr.train.n - tr.train.n_skipped, tr.train.total_samples / (3600.0 * tr.rate),
+		now_seconds() - t_start, tr.noise_train.bank.n, tr.noise_test.bank.n);
+	if (tr.train.n_skipped)
+		say(&tr, "skipped %d train tracks that do not decode, first: %s", tr.train.n_skipped,
+			tr.train.skipped);
+	if (tr.train.total_samples == 0)
+	{
+		rc = sid_fail(err, SID_EINVAL, "no train track decodes");
+		goto done;
+	}
 	if (cfg->val_every > 0 && (rc = val_prepare(&tr, &music, err)) != SID_OK)
 		goto done;
 	say(&tr, "%s at step %lld of %d: %zu parameters, %d pairs per step, %.1f MFLOP per window",

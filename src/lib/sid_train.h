@@ -96,13 +96,16 @@ typedef struct sid_track_cache
 	double	   *cum;			/* cumulative usable lengths, for weighted draws */
 	int32_t		n;
 	int64_t		total_samples;
+	int32_t		n_skipped;		/* tracks that failed to decode (length 0) */
+	char		skipped[512];	/* the first such failure */
 } sid_track_cache;
 
 /*
  * Decode the tracks of one split (at most max_tracks, 0 = all) at rate,
  * with nthreads threads; when cache_dir is not empty, decoded tracks are
  * kept there as raw 16-bit files named after a hash of the path and read
- * back on the next run.
+ * back on the next run.  A track that fails to decode (a damaged file) is
+ * kept with length 0, so it is never drawn, and counted in n_skipped.
  */
 sid_status	sid_track_cache_load(sid_track_cache *c, const sid_manifest *m, const char *split,
 								 int32_t max_tracks, const char *data_dir, const char *cache_dir,

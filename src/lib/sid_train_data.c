@@ -89,6 +89,8 @@ cache_write(const char *file, const int16_t *pcm, int64_t len)
 		unlink(tmp);
 }
 
+static pthread_mutex_t skip_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void *
 decode_worker(void *arg)
 {
@@ -112,9 +114,23 @@ decode_worker(void *arg)
 				continue;
 		}
 		snprintf(path, sizeof(path), "%s/%s", job->data_dir, e->path);
-		job->rc = sid_audio_decode_file(path, job->rate, &lim, NULL, &pcm, &job->err);
-		if (job->rc != SID_OK)
-			return NULL;
+		if (sid_audio_decode_file(path, job->rate, &lim, NULL, &pcm, &job->err) != SID_OK)
+		{
+			/* a damaged file costs one track, not the run */
+			if (job->err.code == SID_ENOMEM)
+			{
+				job->rc = SID_ENOMEM;
+				return NULL;
+			}
+			__atomic_add_fetch(&c->n_skipped, 1, __ATOMIC_RELAXED);
+			pthread_mutex_lock(&skip_lock);
+			if (c->skipped[0] == '\0')
+				snprintf(c->skipped, sizeof(c->skipped), "%.200s: %.300s", e->path, job->err.msg);
+			pthread_mutex_unlock(&skip_lock);
+			c->pcm[t] = calloc(1, sizeof(int16_t));
+			c->len[t] = 0;
+			continue;
+		}
 		c->pcm[t] = malloc((pcm.n_samples ? pcm.n_samples : 1) * sizeof(int16_t));
 		if (!c->pcm[t])
 		{
