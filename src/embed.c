@@ -226,14 +226,12 @@ sampleid_embed(PG_FUNCTION_ARGS)
 	D = c->model->enc->cfg.embed_dim;
 	fingerprint_check_dim(D);
 
-	sid_audio_limits_default(&lim);
+	sampleid_audio_limits(&lim);
 	memset(&pcm, 0, sizeof(pcm));
 	st = sid_audio_decode_memory(VARDATA_ANY(audio), VARSIZE_ANY_EXHDR(audio),
 								 c->model->features.sample_rate, &lim, NULL, &pcm, &err);
 	if (st != SID_OK)
-		ereport(ERROR,
-				(errcode(embed_errcode(st, false)),
-				 errmsg("could not decode audio: %s", err.msg)));
+		sampleid_report_audio_error(st, &err);	/* the library freed what it had */
 
 	fp = palloc(sizeof(float) * (Size) e->batch * D);
 	t = palloc(sizeof(double) * e->batch);

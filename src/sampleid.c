@@ -27,6 +27,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	sampleid_device_init();
 	sampleid_embed_init();
+	sampleid_audio_init();
 
 	MarkGUCPrefixReserved("sampleid");
 }

@@ -27,6 +27,8 @@ sid_audio_limits_default(sid_audio_limits *lim)
 	lim->max_sample_rate = 384000;
 	lim->max_channels = 64;
 	lim->max_input_bytes = INT64_C(1) << 30;
+	lim->interrupted = NULL;
+	lim->interrupted_arg = NULL;
 }
 
 void
@@ -474,6 +476,11 @@ decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 
 		if (got <= 0)
 			break;
+		if (lim->interrupted != NULL && lim->interrupted(lim->interrupted_arg))
+		{
+			st = sid_fail(err, SID_ELIMIT, "decoding was interrupted");
+			goto done;
+		}
 		if (total + got > max_frames)
 		{
 			st = sid_fail(err, SID_ELIMIT, "audio is longer than the limit of %g s",
@@ -489,14 +496,14 @@ decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 
 			for (c = 0; c < channels; c++)
 				sum += frame[c];
-			if (!isfinite(sum))
+			mono[i] = channels == 1 ? sum : sum / (float) channels;
+			if (!(fabsf(mono[i]) <= SID_AUDIO_MAX_AMPLITUDE))	/* also NaN */
 			{
 				st = sid_fail(err, SID_EFORMAT,
-							  "audio holds a NaN or infinite sample at frame %lld",
-							  (long long) (total - got + i));
+							  "audio holds a NaN, infinite or absurdly large sample (%g) at frame %lld",
+							  (double) mono[i], (long long) (total - got + i));
 				goto done;
 			}
-			mono[i] = channels == 1 ? sum : sum / (float) channels;
 		}
 		if (pcm != NULL && (st = sink_push(&sink, src, ratio, mono, got, 0, err)) != SID_OK)
 			goto done;

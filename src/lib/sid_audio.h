@@ -28,8 +28,15 @@
 #include "sid_error.h"
 
 /* libsamplerate converter used for every rate change (docs/audio.md). */
-#define SID_AUDIO_RESAMPLER		SRC_SINC_FASTEST
-#define SID_AUDIO_RESAMPLER_NAME "SRC_SINC_FASTEST"
+#define SID_AUDIO_RESAMPLER		SRC_SINC_MEDIUM_QUALITY
+#define SID_AUDIO_RESAMPLER_NAME "SRC_SINC_MEDIUM_QUALITY"
+
+/*
+ * Decoded samples are nominally within [-1, 1].  Float files can hold any
+ * value; beyond this magnitude (120 dB over full scale) the data is treated as
+ * corrupt, which also keeps every FFT power finite.
+ */
+#define SID_AUDIO_MAX_AMPLITUDE 1e6f
 
 /* Input rates below this are rejected as absurd, whatever the limits say. */
 #define SID_AUDIO_MIN_SAMPLE_RATE 1000
@@ -40,6 +47,14 @@ typedef struct sid_audio_limits
 	int32_t		max_sample_rate;	/* highest accepted input rate, Hz (384000) */
 	int32_t		max_channels;	/* most accepted input channels (64) */
 	int64_t		max_input_bytes;	/* largest accepted encoded input (1 GiB) */
+
+	/*
+	 * Optional: polled once per decoded chunk (about 4096 frames); a nonzero
+	 * return stops decoding with SID_ELIMIT "decoding was interrupted".  The
+	 * extension passes PostgreSQL's InterruptPending here.
+	 */
+	int			(*interrupted) (void *arg);
+	void	   *interrupted_arg;
 } sid_audio_limits;
 
 typedef struct sid_audio_info

@@ -681,9 +681,15 @@ block_backward(const sid_encoder_config *cfg, const sid_block_params *p,
 void
 sid_encoder_backward(sid_encoder *enc, sid_encoder_acts *a, const float *d_embed, int B)
 {
+	sid_encoder_backward_to(enc, &enc->g, a, d_embed, B);
+}
+
+void
+sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g, sid_encoder_acts *a,
+						const float *d_embed, int B)
+{
 	const sid_encoder_config *cfg = &enc->cfg;
 	const sid_encoder_params *p = &enc->p;
-	const sid_encoder_params *g = &enc->g;
 	int			CL = cfg->channels[cfg->n_stages - 1];
 	int			NL = sid_encoder_nodes(cfg, cfg->n_stages - 1);
 	int			Hh = cfg->head_hidden;

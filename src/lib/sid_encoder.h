@@ -230,5 +230,8 @@ void		sid_encoder_cuda_release(sid_encoder *enc);
  */
 void		sid_encoder_backward(sid_encoder *enc, sid_encoder_acts *a, const float *d_embed,
 								 int B);
+/* The same, accumulating into another gradient buffer bound to g (data-parallel workers). */
+void		sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g,
+									sid_encoder_acts *a, const float *d_embed, int B);
 
 #endif

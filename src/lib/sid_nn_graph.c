@@ -101,15 +101,14 @@ sid_maxrel_forward(float *y, int32_t *argmax, const float *x, const int32_t *idx
 				/* the first neighbour in idx order that attains the max */
 				int32_t    *am = argmax + ((size_t) b * N + i) * C;
 
-				for (int c = 0; c < C; c++)
-					am[c] = -1;
-				for (int j = 0; j < k; j++)
+				/* backwards, so the last write is the first j (a branch-free blend) */
+				for (int j = k - 1; j >= 0; j--)
 				{
 					const float *xj = xb + (size_t) nb[j] * C;
+					int32_t		n = nb[j];
 
 					for (int c = 0; c < C; c++)
-						if (am[c] < 0 && xj[c] == mx[c])
-							am[c] = nb[j];
+						am[c] = xj[c] == mx[c] ? n : am[c];
 				}
 			}
 			for (int c = 0; c < C; c++)

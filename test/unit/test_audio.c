@@ -204,14 +204,14 @@ test_silence(sid_mel *m)
 static void
 test_resampled_matches(sid_mel *m)
 {
-	const double hz[] = {220.0, 1250.0, 3100.0, 5200.0};
-	const double amp[] = {0.3, 0.2, 0.15, 0.1};
+	const double hz[] = {220.0, 1250.0, 3100.0, 5200.0, 7000.0};
+	const double amp[] = {0.3, 0.2, 0.15, 0.1, 0.1};
 	int			n_mels = sid_mel_config(m)->n_mels;
 	double		seconds = 2.0;
 	int64_t		n44 = (int64_t) (44100 * seconds),
 				n16 = (int64_t) (16000 * seconds);
-	float	   *x44 = render_tones(hz, amp, 4, 44100, n44, 1);
-	float	   *x16 = render_tones(hz, amp, 4, 16000, n16, 1);
+	float	   *x44 = render_tones(hz, amp, 5, 44100, n44, 1);
+	float	   *x16 = render_tones(hz, amp, 5, 16000, n16, 1);
 	char		path[128];
 	sid_audio_limits lim;
 	sid_pcm		pcm;
@@ -247,8 +247,8 @@ test_resampled_matches(sid_mel *m)
 					n_compared++;
 				}
 		}
-		CHECK(n_compared > 100 && max_diff < 0.1,
-			  "44.1 kHz resampled equals 16 kHz rendered within 0.1 dB (max %.4f dB over %d bins within 40 dB of each frame's top)",
+		CHECK(n_compared > 100 && max_diff < 0.5,
+			  "44.1 kHz resampled equals 16 kHz rendered within 0.5 dB, tones 220 Hz..7 kHz (max %.4f dB over %d bins within 40 dB of each frame's top)",
 			  max_diff, n_compared);
 		free(a);
 		free(b);
@@ -496,8 +496,7 @@ test_bad_input(void)
 		  pcm.n_samples == 3200, "crafted 16 kHz WAV decodes to 3200 samples");
 	sid_pcm_free(&pcm);
 	st = sid_audio_decode_memory(buf, 30, 16000, &lim, &info, &pcm, &err);
-	CHECK(st < 0,
-		  "WAV cut inside its header: error %d (%s)", st, err.msg);
+	CHECK(st == SID_EFORMAT, "WAV cut inside its header: SID_EFORMAT (%s)", err.msg);
 	len = craft_wav(buf, 16000, 1, 0, sizeof(pcm16), pcm16, 1000);
 	st = sid_audio_decode_memory(buf, len, 16000, &lim, &info, &pcm, &err);
 	CHECK(st == SID_EFORMAT,
@@ -534,8 +533,11 @@ test_bad_input(void)
 
 		len = craft_wav(buf, 16000, 1, 1, sizeof(f), f, sizeof(f));
 		st = sid_audio_decode_memory(buf, len, 16000, &lim, &info, &pcm, &err);
-	CHECK(st == SID_EFORMAT,
-			  "float WAV holding a NaN: SID_EFORMAT (%s)", err.msg);
+		CHECK(st == SID_EFORMAT, "float WAV holding a NaN: SID_EFORMAT (%s)", err.msg);
+		f[1] = 1e30f;			/* found by fuzz_decode: its power overflowed to inf dB */
+		len = craft_wav(buf, 16000, 1, 1, sizeof(f), f, sizeof(f));
+		st = sid_audio_decode_memory(buf, len, 16000, &lim, &info, &pcm, &err);
+		CHECK(st == SID_EFORMAT, "float WAV holding 1e30: SID_EFORMAT (%s)", err.msg);
 	}
 	st = sid_audio_decode_file("/nonexistent/x.wav", 16000, &lim, &info, &pcm, &err);
 	CHECK(st == SID_EIO,

@@ -1,0 +1,351 @@
+/*
+ * bench_frontend.c - throughput of decode + resample + log-mel, one core.
+ *
+ *   make bench && build/bench/bench_frontend [track.ogg ...]
+ *
+ * Default input: two tracks of wesnoth-1.16-music (Ogg Vorbis, 44.1 kHz
+ * stereo).  Every figure is audio seconds per CPU second of this thread
+ * ("x real time"), best of REPEATS runs; all comparisons come from the same
+ * run.  Encoded bytes are read into memory first, as the extension gets them.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <samplerate.h>
+#include <sndfile.h>
+
+#include "sid_audio.h"
+#include "sid_features.h"
+#include "sid_mel.h"
+
+#define REPEATS 2
+#define MUSIC "/usr/share/games/wesnoth/1.16/data/core/music/"
+
+typedef struct track
+{
+	const char *path;
+	unsigned char *bytes;
+	size_t		len;
+	unsigned char *wav;			/* the same audio as 16-bit WAV */
+	size_t		wav_len;
+	sid_audio_info info;
+	sid_pcm		native;			/* mono at the original rate */
+	sid_pcm		pcm16;			/* mono at 16 kHz */
+} track;
+
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void
+die(const char *what, const sid_error *err)
+{
+	fprintf(stderr, "bench_frontend: %s: %s\n", what, err ? err->msg : "failed");
+	exit(1);
+}
+
+static unsigned char *
+slurp(const char *path, size_t *len)
+{
+	FILE	   *f = fopen(path, "rb");
+	unsigned char *buf;
+	long		size;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t) size);
+	*len = fread(buf, 1, (size_t) size, f);
+	fclose(f);
+	return buf;
+}
+
+/* decode every channel at the original rate and store it as 16-bit WAV bytes */
+static void
+make_wav(track *t)
+{
+	char		path[] = "/tmp/bench_frontend.XXXXXX";
+	int			fd = mkstemp(path);
+	SF_INFO		in = {0},
+				out;
+	SNDFILE    *src,
+			   *dst;
+	float		buf[8192];
+	sf_count_t	got;
+
+	close(fd);
+	src = sf_open(t->path, SFM_READ, &in);
+	out = in;
+	out.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+	dst = sf_open(path, SFM_WRITE, &out);
+	if (!src || !dst)
+		die("transcode to WAV", NULL);
+	while ((got = sf_readf_float(src, buf, 8192 / in.channels)) > 0)
+		sf_writef_float(dst, buf, got);
+	sf_close(src);
+	sf_close(dst);
+	t->wav = slurp(path, &t->wav_len);
+	unlink(path);
+}
+
+/* One measured phase: best CPU time of REPEATS over all tracks. */
+typedef void (*phase_fn) (track *t, void *arg);
+
+static double
+measure(track *tracks, int n, phase_fn fn, void *arg)
+{
+	double		best = INFINITY;
+
+	for (int r = 0; r < REPEATS; r++)
+	{
+		double		t0 = cpu_now();
+
+		for (int i = 0; i < n; i++)
+			fn(&tracks[i], arg);
+		if (cpu_now() - t0 < best)
+			best = cpu_now() - t0;
+	}
+	return best;
+}
+
+static sid_audio_limits limits;
+
+static void
+phase_full(track *t, void *arg)
+{
+	sid_segments segs;
+	sid_error	err;
+
+	if (sid_segments_from_memory(arg, t->bytes, t->len, &limits, NULL, &segs, &err) != SID_OK)
+		die(t->path, &err);
+	sid_segments_free(&segs);
+}
+
+static void
+phase_full_wav(track *t, void *arg)
+{
+	sid_segments segs;
+	sid_error	err;
+
+	if (sid_segments_from_memory(arg, t->wav, t->wav_len, &limits, NULL, &segs, &err) != SID_OK)
+		die(t->path, &err);
+	sid_segments_free(&segs);
+}
+
+static void
+phase_decode_native(track *t, void *arg)
+{
+	sid_pcm		pcm;
+	sid_error	err;
+
+	(void) arg;
+	if (sid_audio_decode_memory(t->bytes, t->len, t->info.sample_rate, &limits, NULL, &pcm, &err) != SID_OK)
+		die(t->path, &err);
+	sid_pcm_free(&pcm);
+}
+
+static void
+phase_decode_resample(track *t, void *arg)
+{
+	sid_pcm		pcm;
+	sid_error	err;
+
+	(void) arg;
+	if (sid_audio_decode_memory(t->bytes, t->len, 16000, &limits, NULL, &pcm, &err) != SID_OK)
+		die(t->path, &err);
+	sid_pcm_free(&pcm);
+}
+
+static void
+phase_mel(track *t, void *arg)
+{
+	sid_segments segs;
+	sid_error	err;
+
+	if (sid_mel_segments_alloc(arg, t->pcm16.samples, t->pcm16.n_samples, &segs, &err) != SID_OK)
+		die(t->path, &err);
+	sid_segments_free(&segs);
+}
+
+/* the naive alternative: a new context (FFTW plan, filterbank) per segment */
+static void
+phase_mel_fresh_plan(track *t, void *arg)
+{
+	const sid_feature_config *cfg = arg;
+	sid_error	err;
+	sid_mel    *m = sid_mel_create(cfg, &err);
+	int64_t		S = sid_mel_n_segments(m, t->pcm16.n_samples);
+	int64_t		per = (int64_t) sid_mel_frames_per_segment(m) * cfg->n_mels;
+	float	   *out = malloc(sizeof(float) * (size_t) (S * per));
+
+	sid_mel_free(m);
+	for (int64_t s = 0; s < S; s++)
+	{
+		m = sid_mel_create(cfg, &err);
+		if (m == NULL || sid_mel_segments(m, t->pcm16.samples, t->pcm16.n_samples, s, 1,
+										  out + s * per, NULL, &err) != SID_OK)
+			die(t->path, &err);
+		sid_mel_free(m);
+	}
+	free(out);
+}
+
+static void
+phase_src(track *t, void *arg)
+{
+	int			type = *(int *) arg;
+	int64_t		n_out = (int64_t) ceil(t->native.n_samples * 16000.0 / t->info.sample_rate) + 16;
+	float	   *out = malloc(sizeof(float) * (size_t) n_out);
+	SRC_DATA	d = {0};
+
+	d.data_in = t->native.samples;
+	d.input_frames = t->native.n_samples;
+	d.data_out = out;
+	d.output_frames = n_out;
+	d.src_ratio = 16000.0 / t->info.sample_rate;
+	if (src_simple(&d, type, 1) != 0)
+		die("src_simple", NULL);
+	free(out);
+}
+
+/* level (dB) a converter leaves of a tone at hz, 44.1 kHz -> 16 kHz */
+static double
+tone_gain_db(int type, double hz)
+{
+	int			n = 44100;
+	float	   *in = malloc(sizeof(float) * n);
+	float	   *out = malloc(sizeof(float) * 16100);
+	SRC_DATA	d = {0};
+	double		e_in = 0,
+				e_out = 0;
+
+	for (int i = 0; i < n; i++)
+		in[i] = (float) sin(2 * M_PI * hz * i / 44100.0);
+	d.data_in = in;
+	d.input_frames = n;
+	d.data_out = out;
+	d.output_frames = 16100;
+	d.src_ratio = 16000.0 / 44100.0;
+	src_simple(&d, type, 1);
+	for (int i = 4410; i < 39690; i++)
+		e_in += (double) in[i] * in[i];
+	for (long i = 1600; i < 14400 && i < d.output_frames_gen; i++)
+		e_out += (double) out[i] * out[i];
+	free(in);
+	free(out);
+	return 10 * log10((e_out / 12800) / (e_in / 35280));
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *defaults[] = {MUSIC "battle.ogg", MUSIC "casualties_of_war.ogg", MUSIC "knolls.ogg"};
+	int			n = argc > 1 ? argc - 1 : 2;
+	track	   *tracks = calloc(n, sizeof(track));
+	sid_feature_config cfg,
+				cfg_long;
+	sid_mel    *mel,
+			   *mel_long;
+	sid_error	err;
+	double		seconds = 0;
+	double		t_full,
+				t_full_wav,
+				t_dec,
+				t_dec_rs,
+				t_mel,
+				t_mel_long,
+				t_fresh;
+	static const struct
+	{
+		int			type;
+		const char *name;
+	}			conv[] = {{SRC_SINC_FASTEST, "SINC_FASTEST"}, {SRC_SINC_MEDIUM_QUALITY, "SINC_MEDIUM"},
+	{SRC_SINC_BEST_QUALITY, "SINC_BEST"}};
+
+	sid_audio_limits_default(&limits);
+	sid_features_default(&cfg);
+	cfg_long = cfg;
+	cfg_long.segment_seconds = 4.08f;
+	cfg_long.segment_hop_seconds = 0.512f;
+	if (!(mel = sid_mel_create(&cfg, &err)) || !(mel_long = sid_mel_create(&cfg_long, &err)))
+		die("mel context", &err);
+
+	for (int i = 0; i < n; i++)
+	{
+		track	   *t = &tracks[i];
+
+		t->path = argc > 1 ? argv[i + 1] : defaults[i];
+		if (!(t->bytes = slurp(t->path, &t->len)))
+		{
+			fprintf(stderr, "bench_frontend: cannot read %s (apt-get install wesnoth-1.16-music)\n", t->path);
+			return 1;
+		}
+		if (sid_audio_probe_memory(t->bytes, t->len, &limits, &t->info, &err) != SID_OK ||
+			sid_audio_decode_memory(t->bytes, t->len, t->info.sample_rate, &limits, NULL, &t->native, &err) != SID_OK ||
+			sid_audio_decode_memory(t->bytes, t->len, 16000, &limits, NULL, &t->pcm16, &err) != SID_OK)
+			die(t->path, &err);
+		make_wav(t);
+		seconds += t->info.duration_seconds;
+		printf("input: %s  %.1f s  %d Hz  %d ch  %s/%s\n", t->path, t->info.duration_seconds,
+			   t->info.sample_rate, t->info.channels, t->info.format, t->info.encoding);
+	}
+	printf("total audio: %.1f s (%.2f min); best of %d runs; CPU time of this thread\n\n",
+		   seconds, seconds / 60, REPEATS);
+
+	t_full = measure(tracks, n, phase_full, mel);
+	t_full_wav = measure(tracks, n, phase_full_wav, mel);
+	t_dec = measure(tracks, n, phase_decode_native, NULL);
+	t_dec_rs = measure(tracks, n, phase_decode_resample, NULL);
+	t_mel = measure(tracks, n, phase_mel, mel);
+	t_mel_long = measure(tracks, n, phase_mel, mel_long);
+	t_fresh = measure(tracks, n, phase_mel_fresh_plan, &cfg);
+
+	printf("%-58s %9s %10s\n", "phase", "CPU s", "x realtime");
+#define ROW(name, t) printf("%-58s %9.3f %10.0f\n", name, t, seconds / (t))
+	ROW("full: Ogg Vorbis bytes -> segments (1 s / 0.5 s, hop 256)", t_full);
+	ROW("full: 16-bit WAV bytes -> segments (1 s / 0.5 s, hop 256)", t_full_wav);
+	ROW("  decode Vorbis + mixdown only (no resampling)", t_dec);
+	ROW("  decode Vorbis + mixdown + resample to 16 kHz", t_dec_rs);
+	ROW("  log-mel segments 1 s / 0.5 s (per-segment frames)", t_mel);
+	ROW("  log-mel segments 4.08 s / 0.512 s (shared frames)", t_mel_long);
+	ROW("  log-mel 1 s / 0.5 s, fresh FFTW plan per segment", t_fresh);
+	printf("\nplan reuse vs fresh plan per segment: %.2fx faster\n", t_fresh / t_mel);
+	printf("share of the Vorbis pipeline: decode %.0f%%, resample %.0f%%, log-mel %.0f%%\n",
+		   100 * t_dec / t_full, 100 * (t_dec_rs - t_dec) / t_full, 100 * t_mel / t_full);
+
+	printf("\nresampler (libsamplerate, mono, original rate -> 16 kHz), same tracks:\n");
+	printf("%-14s %9s %10s %12s %12s %12s\n", "converter", "CPU s", "x realtime",
+		   "6 kHz dB", "7 kHz dB", "7.6 kHz dB");
+	for (size_t c = 0; c < sizeof(conv) / sizeof(conv[0]); c++)
+	{
+		int			type = conv[c].type;
+		double		t = measure(tracks, n, phase_src, &type);
+
+		printf("%-14s %9.3f %10.0f %12.2f %12.2f %12.2f%s\n", conv[c].name, t, seconds / t,
+			   tone_gain_db(type, 6000), tone_gain_db(type, 7000), tone_gain_db(type, 7600),
+			   type == SID_AUDIO_RESAMPLER ? "   <- used" : "");
+	}
+
+	for (int i = 0; i < n; i++)
+	{
+		free(tracks[i].bytes);
+		free(tracks[i].wav);
+		sid_pcm_free(&tracks[i].native);
+		sid_pcm_free(&tracks[i].pcm16);
+	}
+	free(tracks);
+	sid_mel_free(mel);
+	sid_mel_free(mel_long);
+	return 0;
+}
