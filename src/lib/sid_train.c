@@ -4,18 +4,16 @@
  * warm-up and cosine decay, periodic validation and checkpoints.
  *
  * A step, for P pairs and windows of W = frames x mels floats:
- *   make     worker w builds pairs [w P/2, (w+1) P/2): window i is the clean
- *            view (with its real audio context around it, as a reference
- *            track's segment has), window P + i the degraded view (cut
- *            max_offset_s away, degraded, framed on its own as a query is)
- *   forward  worker 0 encodes windows [0, P), worker 1 windows [P, 2P)
- *   loss     NT-Xent over the 2P embeddings (main thread)
- *   backward each worker back-propagates its half into its own gradient
- *            buffer (worker 1 uses a shallow copy of the encoder that shares
- *            the weights but not the gradients)
- *   update   gradients summed in a fixed order, one AdamW step
- * The split of the work never depends on the thread count, so 1 and 2
- * threads give the same numbers.
+ *   make     data worker w builds pairs [w P/2, (w+1) P/2): window i is the
+ *            clean view (with its real audio context around it, as a
+ *            reference track's segment has), window P + i the degraded view
+ *            (cut max_offset_s away, degraded, framed on its own as a query
+ *            is).  Each pair's randomness is its own stream, so which thread
+ *            makes it does not matter.
+ *   learn    sid_train_step with `threads` data-parallel workers (forward,
+ *            NT-Xent over all 2P embeddings, backward, gradients summed in
+ *            worker order, AdamW).  The same thread count gives the same
+ *            bits; another count changes the summation order only.
  */
 #include "sid_train.h"
 
@@ -32,6 +30,7 @@
 #include "sid_model.h"
 #include "sid_rng.h"
 #include "sid_seqsearch.h"
+#include "sid_train_step.h"
 
 /* Stream numbers of sid_rng: pairs and validation queries never share one. */
 #define STREAM_PAIR ((uint64_t) 1 << 48)
@@ -44,20 +43,12 @@ typedef struct worker
 {
 	struct trainer *tr;
 	int			index;
-	sid_encoder *enc;			/* worker 0: the encoder; worker 1: shadow */
-	sid_encoder_acts acts;		/* P windows */
-	int			acts_ready;
 	sid_mel    *mel;
 	sid_augment_work *aug;
 	float	   *span;			/* preroll + window, the degraded view's input */
 	float	   *ctx;			/* hop + window + hop, the clean view's input */
 	float	   *view;			/* the degraded window */
-	/* the job of the current phase */
-	int			phase;
-	int64_t		step;
-	const float *in;			/* forward: windows */
-	int			n;				/* forward: how many */
-	float	   *out;			/* forward: embeddings [n][D] */
+	int64_t		step;			/* the step whose pairs to make */
 	sid_status	rc;
 	sid_error	err;
 } worker;
@@ -69,8 +60,8 @@ typedef struct trainer
 	sid_feature_config features;
 	sid_model	model;			/* name, note, features; enc is the trained encoder */
 	sid_encoder *enc;
-	sid_encoder shadow;			/* worker 1's view: shared weights, own gradients */
-	float	   *grads1;
+	sid_train_ctx ctx;			/* forward / backward / update, data parallel */
+	int			ctx_ready;
 	sid_adam_config adam;
 	int32_t		rate,
 				win,			/* window samples */
@@ -82,11 +73,8 @@ typedef struct trainer
 				noise_test;
 	sid_augment_config aug_train,
 				aug_val;
-	worker		w[2];
+	worker		w[2];			/* data workers */
 	float	   *windows;		/* [2P][W] */
-	float	   *z;				/* [2P][D] */
-	float	   *dz;				/* [2P][D] */
-	float	   *loss_scratch;
 	/* validation */
 	int			val_ready;
 	int32_t		val_tracks;
@@ -99,13 +87,6 @@ typedef struct trainer
 	double	   *val_qstart;		/* seconds from the track span's start */
 	float	   *val_fp;			/* [val_nref + val_queries][D] */
 } trainer;
-
-enum
-{
-	PHASE_MAKE,
-	PHASE_FORWARD,
-	PHASE_BACKWARD
-};
 
 static double
 now_seconds(void)
@@ -205,51 +186,32 @@ make_pair(worker *wk, int64_t step, int i)
 }
 
 static void *
-worker_run(void *arg)
+make_pairs(void *arg)
 {
 	worker	   *wk = arg;
-	trainer    *tr = wk->tr;
-	int			P = tr->cfg->pairs;
+	int			P = wk->tr->cfg->pairs;
 
 	wk->rc = SID_OK;
-	switch (wk->phase)
-	{
-		case PHASE_MAKE:
-			for (int i = wk->index * P / 2; wk->rc == SID_OK && i < (wk->index + 1) * P / 2; i++)
-				wk->rc = make_pair(wk, wk->step, i);
-			break;
-		case PHASE_FORWARD:
-			for (int b = 0; b < wk->n; b += P)
-			{
-				int			nb = wk->n - b < P ? wk->n - b : P;
-
-				sid_encoder_forward_cpu(wk->enc, &wk->acts, wk->in + (int64_t) b * tr->W, nb);
-				memcpy(wk->out + (int64_t) b * tr->D, wk->acts.embed, sizeof(float) * nb * tr->D);
-			}
-			break;
-		case PHASE_BACKWARD:
-			memset(wk->enc->grads, 0, sizeof(float) * wk->enc->num_params);
-			sid_encoder_backward(wk->enc, &wk->acts, tr->dz + (int64_t) wk->index * P * tr->D, P);
-			break;
-	}
+	for (int i = wk->index * P / 2; wk->rc == SID_OK && i < (wk->index + 1) * P / 2; i++)
+		wk->rc = make_pair(wk, wk->step, i);
 	return NULL;
 }
 
-/* Run the current phase on both workers (concurrently with threads = 2). */
+/* The pairs of one step, made by the two data workers (concurrently with threads > 1). */
 static sid_status
-run_phase(trainer *tr, int phase, sid_error *err)
+make_batch(trainer *tr, int64_t step, sid_error *err)
 {
 	pthread_t	th;
 	int			threaded = tr->cfg->threads > 1;
 
-	tr->w[0].phase = tr->w[1].phase = phase;
-	if (threaded && pthread_create(&th, NULL, worker_run, &tr->w[1]) != 0)
+	tr->w[0].step = tr->w[1].step = step;
+	if (threaded && pthread_create(&th, NULL, make_pairs, &tr->w[1]) != 0)
 		threaded = 0;
-	worker_run(&tr->w[0]);
+	make_pairs(&tr->w[0]);
 	if (threaded)
 		pthread_join(th, NULL);
 	else
-		worker_run(&tr->w[1]);
+		make_pairs(&tr->w[1]);
 	for (int k = 0; k < 2; k++)
 		if (tr->w[k].rc != SID_OK)
 		{
@@ -260,40 +222,35 @@ run_phase(trainer *tr, int phase, sid_error *err)
 	return SID_OK;
 }
 
-/* Encode n windows, split over the two workers. */
-static sid_status
-encode(trainer *tr, const float *in, int64_t n, float *out, sid_error *err)
+/*
+ * Encode n windows into out [n][D] with the training context's workers:
+ * chunks of 2P windows through sid_train_loss (its loss is ignored; the
+ * embeddings stay in ctx.embed).  The last chunk is padded with silence.
+ */
+static void
+encode(trainer *tr, const float *in, int64_t n, float *out)
 {
-	int64_t		half = (n + 1) / 2;
+	int			chunk = 2 * tr->cfg->pairs;
 
-	tr->w[0].in = in;
-	tr->w[0].n = (int) half;
-	tr->w[0].out = out;
-	tr->w[1].in = in + half * tr->W;
-	tr->w[1].n = (int) (n - half);
-	tr->w[1].out = out + half * tr->D;
-	return run_phase(tr, PHASE_FORWARD, err);
+	for (int64_t i = 0; i < n; i += chunk)
+	{
+		int			m = n - i < chunk ? (int) (n - i) : chunk;
+
+		memcpy(tr->windows, in + i * tr->W, sizeof(float) * m * tr->W);
+		memset(tr->windows + (int64_t) m * tr->W, 0, sizeof(float) * (chunk - m) * tr->W);
+		(void) sid_train_loss(&tr->ctx, tr->windows, tr->cfg->pairs);
+		memcpy(out + i * tr->D, tr->ctx.embed, sizeof(float) * m * tr->D);
+	}
 }
 
 static sid_status
 train_step(trainer *tr, int64_t step, double *loss, float *gnorm, sid_error *err)
 {
-	int			P = tr->cfg->pairs;
-	sid_encoder *enc = tr->enc;
 	sid_status	rc;
 
-	tr->w[0].step = tr->w[1].step = step;
-	if ((rc = run_phase(tr, PHASE_MAKE, err)) != SID_OK)
+	if ((rc = make_batch(tr, step, err)) != SID_OK)
 		return rc;
-	if ((rc = encode(tr, tr->windows, 2 * P, tr->z, err)) != SID_OK)
-		return rc;
-	*loss = sid_ntxent(tr->dz, tr->loss_scratch, tr->z, P, tr->D, tr->cfg->temperature);
-	if ((rc = run_phase(tr, PHASE_BACKWARD, err)) != SID_OK)
-		return rc;
-	for (size_t k = 0; k < enc->num_params; k++)
-		enc->grads[k] += tr->grads1[k];
-	*gnorm = sid_adam_step(enc->params, enc->grads, enc->adam_m, enc->adam_v, enc->num_params,
-						   &tr->adam, (int) step);
+	*loss = sid_train_step(&tr->ctx, tr->windows, tr->cfg->pairs, (int) step, gnorm);
 	return SID_OK;
 }
 
@@ -439,11 +396,8 @@ val_run(trainer *tr, double *exact, double *near, sid_error *err)
 				n_near = 0;
 	sid_status	rc;
 
-	rc = encode(tr, tr->val_ref, tr->val_nref, tr->val_fp, err);
-	if (rc == SID_OK)
-		rc = encode(tr, tr->val_query, cfg->val_queries, tr->val_fp + tr->val_nref * tr->D, err);
-	if (rc != SID_OK)
-		return rc;
+	encode(tr, tr->val_ref, tr->val_nref, tr->val_fp);
+	encode(tr, tr->val_query, cfg->val_queries, tr->val_fp + tr->val_nref * tr->D);
 	if ((db = sid_seqdb_create(tr->D, hop_s, err)) == NULL)
 		return err->code;
 	for (int32_t t = 0, row = 0; t < tr->val_tracks; t++)
@@ -494,14 +448,9 @@ static sid_status
 worker_init(trainer *tr, int k, sid_error *err)
 {
 	worker	   *wk = &tr->w[k];
-	sid_status	rc;
 
 	wk->tr = tr;
 	wk->index = k;
-	wk->enc = k == 0 ? tr->enc : &tr->shadow;
-	if ((rc = sid_encoder_acts_alloc(&wk->acts, &tr->enc->cfg, tr->cfg->pairs, 1, err)) != SID_OK)
-		return rc;
-	wk->acts_ready = 1;
 	if ((wk->mel = sid_mel_create(&tr->features, err)) == NULL)
 		return err->code;
 	if ((wk->aug = sid_augment_work_create(&tr->aug_train, err)) == NULL)
@@ -517,8 +466,6 @@ worker_init(trainer *tr, int k, sid_error *err)
 static void
 worker_free(worker *wk)
 {
-	if (wk->acts_ready)
-		sid_encoder_acts_free(&wk->acts);
 	sid_mel_free(wk->mel);
 	sid_augment_work_free(wk->aug);
 	free(wk->span);
@@ -532,15 +479,13 @@ trainer_free(trainer *tr)
 {
 	for (int k = 0; k < 2; k++)
 		worker_free(&tr->w[k]);
+	if (tr->ctx_ready)
+		sid_train_ctx_free(&tr->ctx);
 	sid_encoder_free(tr->enc);
-	free(tr->grads1);
 	sid_track_cache_free(&tr->train);
 	sid_noise_store_free(&tr->noise_train);
 	sid_noise_store_free(&tr->noise_test);
 	free(tr->windows);
-	free(tr->z);
-	free(tr->dz);
-	free(tr->loss_scratch);
 	free(tr->val_nseg);
 	free(tr->val_id);
 	free(tr->val_ref);
@@ -627,7 +572,8 @@ sid_train_run(const sid_train_config *cfg, int resume, const sid_train_hooks *ho
 	sid_manifest_init(&noise);
 	if ((rc = sid_train_config_check(cfg, err)) != SID_OK)
 		return rc;
-	/* one BLAS thread per worker: the workers are the parallelism */
+	/* one BLAS thread per worker: the workers are the parallelism (and
+	 * single-threaded BLAS keeps the sums in a fixed order) */
 	sid_nn_set_threads(1);
 
 	sid_features_default(&tr.features);
@@ -684,21 +630,17 @@ sid_train_run(const sid_train_config *cfg, int resume, const sid_train_hooks *ho
 	tr.adam.clip_norm = cfg->clip_norm;
 	augment_configs(&tr);
 
-	/* worker 1's encoder: the same weights, its own gradients */
-	tr.grads1 = calloc(tr.enc->num_params, sizeof(float));
 	tr.windows = malloc(sizeof(float) * 2 * P * tr.W);
-	tr.z = malloc(sizeof(float) * 2 * P * tr.D);
-	tr.dz = malloc(sizeof(float) * 2 * P * tr.D);
-	tr.loss_scratch = malloc(sizeof(float) * sid_ntxent_scratch_floats(P));
-	if (!tr.grads1 || !tr.windows || !tr.z || !tr.dz || !tr.loss_scratch)
+	if (!tr.windows)
 	{
 		rc = sid_fail(err, SID_ENOMEM, "out of memory for a batch of %d pairs", P);
 		goto done;
 	}
-	tr.shadow = *tr.enc;
-	tr.shadow.grads = tr.grads1;
-	tr.shadow.adam_m = tr.shadow.adam_v = NULL;
-	sid_encoder_params_bind(&tr.shadow.g, &tr.shadow.cfg, tr.grads1);
+	if ((rc = sid_train_ctx_init(&tr.ctx, tr.enc, P, cfg->temperature, &tr.adam, err)) != SID_OK)
+		goto done;
+	tr.ctx_ready = 1;
+	if ((rc = sid_train_ctx_set_workers(&tr.ctx, cfg->threads, err)) != SID_OK)
+		goto done;
 	for (int k = 0; k < 2; k++)
 		if ((rc = worker_init(&tr, k, err)) != SID_OK)
 			goto done;
