@@ -85,9 +85,14 @@ write_text(const char *path, const char *text)
 	return fclose(f);
 }
 
-/* Weights and Adam moments of two checkpoints are the same bits. */
+/*
+ * Compare two checkpoints: 1 when weights and both Adam moments are the same
+ * bits; *max_diff receives the largest weight difference and the steps are
+ * returned.  -1 when either does not load.
+ */
 static int
-same_checkpoints(const char *a, const char *b, int64_t *step_a, int64_t *step_b)
+compare_checkpoints(const char *a, const char *b, double *max_diff, int64_t *step_a,
+					int64_t *step_b)
 {
 	sid_feature_config fa,
 				fb;
@@ -96,7 +101,7 @@ same_checkpoints(const char *a, const char *b, int64_t *step_a, int64_t *step_b)
 	sid_error	err;
 	sid_encoder *ea = sid_checkpoint_load(a, &fa, &sa, &err);
 	sid_encoder *eb = sid_checkpoint_load(b, &fb, &sb, &err);
-	int			same = 0;
+	int			same = -1;
 
 	if (ea && eb && ea->num_params == eb->num_params)
 	{
@@ -105,36 +110,15 @@ same_checkpoints(const char *a, const char *b, int64_t *step_a, int64_t *step_b)
 		same = memcmp(ea->params, eb->params, bytes) == 0 &&
 			memcmp(ea->adam_m, eb->adam_m, bytes) == 0 &&
 			memcmp(ea->adam_v, eb->adam_v, bytes) == 0;
+		*max_diff = 0;
+		for (size_t i = 0; i < ea->num_params; i++)
+			*max_diff = fmax(*max_diff, fabs((double) ea->params[i] - eb->params[i]));
 		*step_a = sa.step;
 		*step_b = sb.step;
 	}
 	sid_encoder_free(ea);
 	sid_encoder_free(eb);
 	return same;
-}
-
-/* Largest absolute difference between two checkpoints' weights (-1 on error). */
-static double
-max_weight_diff(const char *a, const char *b)
-{
-	sid_feature_config fa,
-				fb;
-	sid_train_state sa,
-				sb;
-	sid_error	err;
-	sid_encoder *ea = sid_checkpoint_load(a, &fa, &sa, &err);
-	sid_encoder *eb = sid_checkpoint_load(b, &fb, &sb, &err);
-	double		d = -1;
-
-	if (ea && eb && ea->num_params == eb->num_params)
-	{
-		d = 0;
-		for (size_t i = 0; i < ea->num_params; i++)
-			d = fmax(d, fabs((double) ea->params[i] - eb->params[i]));
-	}
-	sid_encoder_free(ea);
-	sid_encoder_free(eb);
-	return d;
 }
 
 static void
@@ -163,6 +147,7 @@ main(void)
 	sid_error	err;
 	int64_t		sa = 0,
 				sb = 0;
+	double		diff = -1;
 	int			ok = 1;
 	sid_status	rc;
 	FILE	   *f;
@@ -257,12 +242,12 @@ main(void)
 	hooks.stop_after = 3;
 	CHECK(sid_train_run(&cfg, 0, &hooks, &st, &err) == SID_OK && st.step == 3,
 		  "train: stopped at step 3 with a checkpoint");
-	CHECK(!same_checkpoints(ck_full, ck_resumed, &sa, &sb) && sa == 6 && sb == 3,
+	CHECK(compare_checkpoints(ck_full, ck_resumed, &diff, &sa, &sb) == 0 && sa == 6 && sb == 3,
 		  "train: after 3 of 6 steps the weights differ from the finished run's");
 	hooks.stop_after = 0;
 	rc = sid_train_run(&cfg, 1, &hooks, &st, &err);
 	CHECK(rc == SID_OK && st.step == 6, "train: resumed to step 6 (%s)", rc == SID_OK ? "ok" : err.msg);
-	CHECK(same_checkpoints(ck_full, ck_resumed, &sa, &sb) && sa == 6 && sb == 6,
+	CHECK(compare_checkpoints(ck_full, ck_resumed, &diff, &sa, &sb) == 1 && sa == 6 && sb == 6,
 		  "train: the resumed run's weights and Adam moments equal the uninterrupted run's, bit for bit");
 
 	/* ---- one thread: the same pairs, only the gradient summation order
@@ -271,11 +256,11 @@ main(void)
 	set(&cfg, "checkpoint", ck_one);
 	set(&cfg, "threads", "1");
 	{
-		double		diff = -1;
+		int			cmp = -1;
 
 		if (sid_train_run(&cfg, 0, &hooks, &st, &err) == SID_OK)
-			diff = max_weight_diff(ck_full, ck_one);
-		CHECK(diff >= 0 && diff < 1e-3, "train: one thread ends within 1e-3 of two threads' weights (max |diff| %.2g)",
+			cmp = compare_checkpoints(ck_full, ck_one, &diff, &sa, &sb);
+		CHECK(cmp >= 0 && diff < 1e-3, "train: one thread ends within 1e-3 of two threads' weights (max |diff| %.2g)",
 			  diff);
 	}
 
