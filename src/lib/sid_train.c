@@ -74,6 +74,7 @@ typedef struct trainer
 	sid_augment_config aug_train,
 				aug_val;
 	worker		w[2];			/* data workers */
+	double		make_seconds;	/* wall time making pairs since the last log line */
 	float	   *windows;		/* [2P][W] */
 	/* validation */
 	int			val_ready;
@@ -247,9 +248,11 @@ static sid_status
 train_step(trainer *tr, int64_t step, double *loss, float *gnorm, sid_error *err)
 {
 	sid_status	rc;
+	double		t0 = now_seconds();
 
 	if ((rc = make_batch(tr, step, err)) != SID_OK)
 		return rc;
+	tr->make_seconds += now_seconds() - t0;
 	*loss = sid_train_step(&tr->ctx, tr->windows, tr->cfg->pairs, (int) step, gnorm);
 	return SID_OK;
 }
@@ -714,10 +717,12 @@ sid_train_run(const sid_train_config *cfg, int resume, const sid_train_hooks *ho
 						rate = steps_in_log / (t - t_last),
 						eta = (cfg->steps - st.step) / rate;
 
-			say(&tr, "step %lld/%d loss %.4f lr %.2e grad %.3f %.3f steps/s (%.2f s/step) ETA %02d:%02d:%02d",
+			say(&tr, "step %lld/%d loss %.4f lr %.2e grad %.3f %.3f steps/s (%.2f s/step, %.0f%% making pairs) ETA %02d:%02d:%02d",
 				(long long) st.step, cfg->steps, loss_sum / steps_in_log,
 				sid_adam_lr(&tr.adam, (int) st.step - 1), gnorm, rate, 1.0 / rate,
+				100 * tr.make_seconds / (t - t_last),
 				(int) (eta / 3600), (int) fmod(eta / 60, 60), (int) fmod(eta, 60));
+			tr.make_seconds = 0;
 			loss_sum = 0;
 			steps_in_log = 0;
 			t_last = t;
