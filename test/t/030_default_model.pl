@@ -38,7 +38,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION sampleid');
 
 is($node->safe_psql('postgres',
 	q{SELECT name || ' ' || trained || ' ' || (error IS NULL) FROM sampleid_models() WHERE name = 'fp'}),
-	'fp t t', 'the installed default model fp is listed as trained and loads');
+	'fp true true', 'the installed default model fp is listed as trained and loads');
 
 my $rows = $node->safe_psql('postgres', qq{
 	SELECT seg, t_start, fp::text FROM sampleid_embed(pg_read_binary_file('$wav')) ORDER BY seg});
