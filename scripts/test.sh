@@ -95,7 +95,7 @@ done
 want fuzz && for f in "$REPO"/build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
-	secs=${SAMPLEID_FUZZ_SECONDS:-60}
+	secs=${SAMPLEID_FUZZ_SECONDS:-30}
 	log "fuzz: $name for ${secs}s"
 	corpus=$(mktemp -d)
 	seeds="$REPO/test/fuzz/seeds/${name#fuzz_}"

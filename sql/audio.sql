@@ -1,6 +1,5 @@
 -- Audio front end: sampleid_audio_info and sampleid_audio_segments.
 -- Every input is made here: WAV files assembled byte by byte.
-CREATE EXTENSION IF NOT EXISTS sampleid;
 
 CREATE FUNCTION le16(v integer) RETURNS bytea LANGUAGE sql IMMUTABLE AS $$
     SELECT set_byte(set_byte('\x0000'::bytea, 0, v & 255), 1, (v >> 8) & 255) $$;
@@ -25,14 +24,8 @@ CREATE FUNCTION sine16(hz double precision, rate integer, seconds double precisi
     SELECT string_agg(repeat_bytes(le16(round(16383 * sin(2 * pi() * hz * i / rate))::integer & 65535), channels), ''::bytea ORDER BY i)
     FROM generate_series(0, (rate * seconds)::integer - 1) AS i $$;
 
--- an error as "SQLSTATE: message", so the expected output shows both
-CREATE FUNCTION try_info(a bytea) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM sampleid_audio_info(a);
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END $$;
+\i sql/include/expect_error.sql
+-- segment count, or the error as "SQLSTATE: message"
 CREATE FUNCTION try_segments(a bytea, hop integer DEFAULT 256,
                              win double precision DEFAULT 1.0, whop double precision DEFAULT 0.5)
 RETURNS text LANGUAGE plpgsql AS $$
@@ -90,17 +83,18 @@ SELECT count(*) AS segments, min(v), max(v)
 FROM sampleid_audio_segments((SELECT audio FROM clip WHERE name = 'silence')), unnest(mel) v;
 
 -- bad input: each a clear error with its SQLSTATE
-SELECT try_info('\x'::bytea) AS empty;
-SELECT try_info('not audio at all, just some text') AS unsupported;
-SELECT try_info(substr((SELECT audio FROM clip WHERE name = '3k_22k_mono'), 1, 30)) AS truncated_header;
-SELECT try_info(wav(16000, 1, '\x01000200', 32000)) AS truncated_data;
+SELECT expect_error($$SELECT sampleid_audio_info('\x'::bytea)$$) AS empty;
+SELECT expect_error($$SELECT sampleid_audio_info('not audio at all, just some text')$$) AS unsupported;
+SELECT expect_error($$SELECT sampleid_audio_info(substr((SELECT audio FROM clip WHERE name = '3k_22k_mono'), 1, 30))$$) AS truncated_header;
+SELECT expect_error($$SELECT sampleid_audio_info(wav(16000, 1, '\x01000200', 32000))$$) AS truncated_data;
 SELECT try_segments(wav(16000, 1, '\x01000200', 32000)) AS truncated_data;
-SELECT try_info('RIFF'::bytea || '\x00ffffff'::bytea || 'WAVEjunkjunkjunk'::bytea) AS corrupt;
+SELECT expect_error($$SELECT sampleid_audio_info('RIFF'::bytea || '\x00ffffff'::bytea || 'WAVEjunkjunkjunk'::bytea)$$) AS corrupt;
 SELECT try_segments(wav(16000, 1, ''::bytea)) AS zero_length;
-SELECT try_info(wav(4, 1, sine16(1, 4, 1))) AS rate_4_hz;
-SELECT try_info(wav(2000000, 1, '\x0100')) AS rate_2_mhz;
-SELECT try_info(wav(16000, 100, repeat_bytes('\x0100', 100))) AS channels_100;
-SELECT try_info(wav(16000, 0, '\x0100')) AS channels_0;
+SELECT try_segments(wav(16016, 1, '\x0100')) AS too_short_to_resample;
+SELECT expect_error($$SELECT sampleid_audio_info(wav(4, 1, sine16(1, 4, 1)))$$) AS rate_4_hz;
+SELECT expect_error($$SELECT sampleid_audio_info(wav(2000000, 1, '\x0100'))$$) AS rate_2_mhz;
+SELECT expect_error($$SELECT sampleid_audio_info(wav(16000, 100, repeat_bytes('\x0100', 100)))$$) AS channels_100;
+SELECT expect_error($$SELECT sampleid_audio_info(wav(16000, 0, '\x0100'))$$) AS channels_0;
 SELECT try_segments(wav(16000, 1, '\x0000c07f0000c07f', NULL, 3, 32)) AS float_nan;
 SELECT try_segments((SELECT audio FROM clip WHERE name = '1k_16k_mono'), 0) AS hop_0;
 SELECT try_segments((SELECT audio FROM clip WHERE name = '1k_16k_mono'), 256, -1) AS window_negative;
@@ -109,17 +103,17 @@ SELECT try_segments((SELECT audio FROM clip WHERE name = '1k_16k_mono'), 256, 'N
 
 -- limits are settings
 SET sampleid.max_audio_seconds = 2;
-SELECT try_info(audio) AS too_long FROM clip WHERE name = '1k_16k_mono';
+SELECT expect_error($$SELECT sampleid_audio_info(audio) FROM clip WHERE name = '1k_16k_mono'$$) AS too_long;
 SELECT try_segments(audio) AS too_long FROM clip WHERE name = '1k_16k_mono';
 RESET sampleid.max_audio_seconds;
 SET sampleid.max_audio_bytes = '64kB';
-SELECT try_info(audio) AS too_big FROM clip WHERE name = '1k_16k_mono';
+SELECT expect_error($$SELECT sampleid_audio_info(audio) FROM clip WHERE name = '1k_16k_mono'$$) AS too_big;
 RESET sampleid.max_audio_bytes;
 SET sampleid.max_audio_sample_rate = 22050;
-SELECT try_info(audio) AS rate_limit FROM clip WHERE name = '1k_44k_mono';
+SELECT expect_error($$SELECT sampleid_audio_info(audio) FROM clip WHERE name = '1k_44k_mono'$$) AS rate_limit;
 RESET sampleid.max_audio_sample_rate;
 SET sampleid.max_audio_channels = 1;
-SELECT try_info(audio) AS channel_limit FROM clip WHERE name = '1k_44k_stereo';
+SELECT expect_error($$SELECT sampleid_audio_info(audio) FROM clip WHERE name = '1k_44k_stereo'$$) AS channel_limit;
 RESET sampleid.max_audio_channels;
 -- the hint names the settings
 SET sampleid.max_audio_seconds = 1;

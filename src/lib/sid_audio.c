@@ -527,6 +527,13 @@ decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 	}
 	if (pcm != NULL && (st = sink_push(&sink, src, ratio, mono, 0, 1, err)) != SID_OK)
 		goto done;
+	if (pcm != NULL && sink.len == 0)
+	{
+		/* found by fuzz_decode: one frame at 16016 Hz resamples to nothing */
+		st = sid_fail(err, SID_EINVAL, "audio is too short: %lld frames at %d Hz give no samples at %d Hz",
+					  (long long) total, sfinfo->samplerate, (int) target_rate);
+		goto done;
+	}
 	*frames_read = total;
 	if (pcm != NULL)
 	{

@@ -382,44 +382,74 @@ plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_tra
 	int			blk = 0;
 	size_t		grad_max = 0;
 	size_t		knn_max = 0;
+	size_t		shared_nc = 0,
+				shared_n = 0,
+				shared_h = 0;
 	int			CL = cfg->channels[cfg->n_stages - 1];
 
 	a->patch_cols = TAKE_F(ar, (size_t) B * N0 * 3 * cfg->patch_time * cfg->patch_freq);
 	a->patch_out = TAKE_F(ar, (size_t) B * N0 * cfg->channels[0]);
 	for (int s = 0; s < cfg->n_stages; s++)
 	{
-		size_t		N = sid_encoder_nodes(cfg, s),
+		size_t		BN = (size_t) B * sid_encoder_nodes(cfg, s),
 					C = cfg->channels[s],
 					H = (size_t) cfg->ffn_ratio * C;
-		size_t		BN = (size_t) B * N;
 
 		grad_max = grad_max > BN * 2 * C ? grad_max : BN * 2 * C;
 		grad_max = grad_max > BN * H ? grad_max : BN * H;
-		if (sid_knn_scratch_floats(B, N) > knn_max)
-			knn_max = sid_knn_scratch_floats(B, N);
+		shared_nc = shared_nc > BN * C ? shared_nc : BN * C;
+		shared_n = shared_n > BN ? shared_n : BN;
+		shared_h = shared_h > BN * H ? shared_h : BN * H;
+		if (sid_knn_scratch_floats(B, (int) (BN / B)) > knn_max)
+			knn_max = sid_knn_scratch_floats(B, (int) (BN / B));
+		if (s + 1 < cfg->n_stages)
+			a->down_out[s] = TAKE_F(ar, (size_t) B * sid_encoder_nodes(cfg, s + 1) * cfg->channels[s + 1]);
+	}
+	for (int s = 0; s < cfg->n_stages; s++)
+	{
+		size_t		BN = (size_t) B * sid_encoder_nodes(cfg, s),
+					C = cfg->channels[s],
+					H = (size_t) cfg->ffn_ratio * C;
+
 		for (int i = 0; i < cfg->blocks[s]; i++, blk++)
 		{
 			sid_block_acts *b = &a->blocks[blk];
 
-			b->g_ln = TAKE_F(ar, BN * C);
-			b->g_mean = TAKE_F(ar, BN);
-			b->g_rstd = TAKE_F(ar, BN);
-			b->g_h = TAKE_F(ar, BN * C);
-			b->knn = TAKE_I(ar, BN * cfg->knn_k);
-			b->g_mr = TAKE_F(ar, BN * 2 * C);
-			b->g_argmax = for_training ? TAKE_I(ar, BN * C) : NULL;	/* backward only */
-			b->g_pre = TAKE_F(ar, BN * C);
-			b->g_act = TAKE_F(ar, BN * C);
-			b->g_out = TAKE_F(ar, BN * C);
-			b->f_ln = TAKE_F(ar, BN * C);
-			b->f_mean = TAKE_F(ar, BN);
-			b->f_rstd = TAKE_F(ar, BN);
-			b->f_pre = TAKE_F(ar, BN * H);
-			b->f_act = TAKE_F(ar, BN * H);
-			b->f_out = TAKE_F(ar, BN * C);
+			if (!for_training && blk > 0)
+			{
+				/*
+				 * Inference keeps nothing for backward: every block reuses the
+				 * first block's buffers, sized for the largest stage.  f_out
+				 * may overwrite the block's own input: x is last read by the
+				 * residual into g_out, before f_out is written.
+				 */
+				*b = a->blocks[0];
+				continue;
+			}
+			{
+				/* element counts: this stage's, or for inference the largest of any stage */
+				size_t		n = for_training ? BN : shared_n,
+							nc = for_training ? BN * C : shared_nc,
+							nh = for_training ? BN * H : shared_h;
+
+				b->g_ln = TAKE_F(ar, nc);
+				b->g_mean = TAKE_F(ar, n);
+				b->g_rstd = TAKE_F(ar, n);
+				b->g_h = TAKE_F(ar, nc);
+				b->knn = TAKE_I(ar, n * cfg->knn_k);
+				b->g_mr = TAKE_F(ar, 2 * nc);
+				b->g_argmax = for_training ? TAKE_I(ar, nc) : NULL;	/* backward only */
+				b->g_pre = TAKE_F(ar, nc);
+				b->g_act = TAKE_F(ar, nc);
+				b->g_out = TAKE_F(ar, nc);
+				b->f_ln = TAKE_F(ar, nc);
+				b->f_mean = TAKE_F(ar, n);
+				b->f_rstd = TAKE_F(ar, n);
+				b->f_pre = TAKE_F(ar, nh);
+				b->f_act = TAKE_F(ar, nh);
+				b->f_out = TAKE_F(ar, nc);
+			}
 		}
-		if (s + 1 < cfg->n_stages)
-			a->down_out[s] = TAKE_F(ar, (size_t) B * sid_encoder_nodes(cfg, s + 1) * cfg->channels[s + 1]);
 	}
 	a->pool = TAKE_F(ar, (size_t) B * CL);
 	a->head_ln = TAKE_F(ar, (size_t) B * CL);

@@ -120,7 +120,9 @@ void		sid_encoder_params_bind(sid_encoder_params *p, const sid_encoder_config *c
 
 /*
  * Activations of one block for a batch, allocated once for a maximum batch
- * and reused; everything backward needs is kept.  Shapes with N = Ns, C = Cs,
+ * and reused; for training everything backward needs is kept per block.
+ * Allocated for inference (for_training 0), every block points at the same
+ * buffers (sized for the largest stage) and g_argmax is NULL.  Shapes with N = Ns, C = Cs,
  * Hd = ffn_ratio * Cs:
  *   x_in [B][N][C] is the previous buffer (patch output or previous block's
  *   f_out or the down-sampled buffer) and is not owned here.

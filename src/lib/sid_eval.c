@@ -4,7 +4,6 @@
 #include "sid_eval.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +11,7 @@
 #include "sid_audio.h"
 #include "sid_augment.h"
 #include "sid_mel.h"
+#include "sid_progress.h"
 #include "sid_rng.h"
 
 /* Impulse responses in the test pool (seeds sid_rir_seed(TEST, 0..n-1)). */
@@ -63,23 +63,8 @@ now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void
-progress(const sid_eval_config *cfg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-progress(const sid_eval_config *cfg, const char *fmt, ...)
-{
-	char		msg[512];
-	va_list		ap;
-
-	if (!cfg->progress)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cfg->progress(cfg->progress_arg, msg);
-}
+/* progress(cfg, fmt, ...): a message to the caller's callback, if any */
+#define progress(cfg, ...) sid_progressf((cfg)->progress, (cfg)->progress_arg, __VA_ARGS__)
 
 void
 sid_eval_config_default(sid_eval_config *cfg)
@@ -509,7 +494,7 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 		sid_pcm_free(&pcm);
 		if (rc != SID_OK)
 			goto done;
-		progress(cfg, "track %d/%d %s: %lld segments", t + 1, n_tracks, me->path,
+		progress(cfg, "track %d/%d %s (database: %lld segments)", t + 1, n_tracks, me->path,
 				 (long long) sid_seqdb_n_segments(db));
 	}
 	if ((rc = flush_pending(&st, err)) != SID_OK)

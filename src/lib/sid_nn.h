@@ -120,6 +120,44 @@ void		sid_attention_backward(float *dq, float *dk, float *dv, float *scratch,
 								   int B, int Nq, int Nk, int H, int dh);
 
 /*
+ * ---- multi-head cross-attention layer: queries from one node set, keys and
+ * values from another (the reranker's query segment vs candidate segment).
+ *   q = xq Wq^T + bq, k = xkv Wk^T + bk, v = xkv Wv^T + bv   ([.][H*dh])
+ *   ctx = attention(q, k, v);  y = ctx Wo^T + bo              ([B][Nq][d_out])
+ * xq [B][Nq][dq_in], xkv [B][Nk][dkv_in].  Parameters in one buffer, in the
+ * order wq, bq, wk, bk, wv, bv, wo, bo (sid_xattn_bind).  Saved: q, k, v,
+ * att, ctx (caller-provided, sizes from sid_xattn_acts_floats).
+ */
+typedef struct sid_xattn
+{
+	int			dq_in, dkv_in, heads, head_dim, d_out;
+	float	   *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
+} sid_xattn;
+
+typedef struct sid_xattn_acts
+{
+	float	   *q, *k, *v;		/* [B][Nq or Nk][H*dh] */
+	float	   *att;			/* [B][H][Nq][Nk] */
+	float	   *ctx;			/* [B][Nq][H*dh] */
+} sid_xattn_acts;
+
+size_t		sid_xattn_num_params(int dq_in, int dkv_in, int heads, int head_dim, int d_out);
+void		sid_xattn_bind(sid_xattn *p, float *buf, int dq_in, int dkv_in, int heads,
+						   int head_dim, int d_out);
+/* Floats for the saved activations, and for backward's scratch. */
+size_t		sid_xattn_acts_floats(const sid_xattn *p, int B, int Nq, int Nk);
+size_t		sid_xattn_scratch_floats(const sid_xattn *p, int B, int Nq, int Nk);
+/* Points a's buffers into buf (sid_xattn_acts_floats floats). */
+void		sid_xattn_acts_bind(sid_xattn_acts *a, float *buf, const sid_xattn *p, int B, int Nq,
+								int Nk);
+void		sid_xattn_forward(const sid_xattn *p, sid_xattn_acts *a, float *y, const float *xq,
+							  const float *xkv, int B, int Nq, int Nk);
+/* g: gradients bound like p; dxq, dxkv may be NULL; accumulates. */
+void		sid_xattn_backward(const sid_xattn *p, const sid_xattn *g, const sid_xattn_acts *a,
+							   float *dxq, float *dxkv, float *scratch, const float *dy,
+							   const float *xq, const float *xkv, int B, int Nq, int Nk);
+
+/*
  * ---- NT-Xent (normalised temperature-scaled cross entropy).
  * z [2P][D] L2-normalised embeddings; rows i and i+P form a positive pair.
  * loss = mean over the 2P rows of -log( exp(s_ip/t) / sum_{j != i} exp(s_ij/t) ),

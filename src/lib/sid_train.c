@@ -26,6 +26,8 @@
 #include <time.h>
 
 #include "sid_audio.h"
+#include "sid_bytes.h"
+#include "sid_checkpoint.h"
 #include "sid_mel.h"
 #include "sid_model.h"
 #include "sid_rng.h"
@@ -549,7 +551,52 @@ encoder_config_from(const sid_train_config *cfg, const sid_feature_config *f,
 static sid_status
 save_checkpoint(trainer *tr, const sid_train_state *st, sid_error *err)
 {
-	return sid_checkpoint_save(tr->cfg->checkpoint, tr->enc, &tr->features, st, err);
+	unsigned char state[SID_TRAIN_STATE_BYTES];
+	sid_model	m = tr->model;
+	uint64_t	bits;
+
+	memcpy(&bits, &st->best_val, 8);
+	sid_put_u64(state, st->seed);
+	sid_put_u64(state + 8, bits);
+	sid_put_u64(state + 16, (uint64_t) st->best_step);
+	snprintf(m.note, sizeof(m.note), "sampleid train checkpoint (seed %llu): step %lld of %d",
+			 (unsigned long long) st->seed, (long long) st->step, tr->cfg->steps);
+	return sid_checkpoint_save(tr->cfg->checkpoint, &m, (uint64_t) st->step, state,
+							   sizeof(state), err);
+}
+
+/* A checkpoint's encoder, features and trainer state; NULL with err set. */
+static sid_encoder *
+load_checkpoint(const char *path, sid_feature_config *f, sid_train_state *st, sid_error *err)
+{
+	sid_model  *m = NULL;
+	uint64_t	next;
+	void	   *state = NULL;
+	uint32_t	len = 0;
+	sid_encoder *enc;
+	uint64_t	bits;
+
+	if (sid_checkpoint_load(path, &m, &next, &state, &len, err) != SID_OK)
+		return NULL;
+	if (len != SID_TRAIN_STATE_BYTES)
+	{
+		free(state);
+		sid_model_free(m);
+		sid_fail(err, SID_EFORMAT, "%s is not a sampleid train checkpoint (trainer state of %u bytes)",
+				 path, len);
+		return NULL;
+	}
+	st->step = (int64_t) next;
+	st->seed = sid_get_u64(state);
+	bits = sid_get_u64((unsigned char *) state + 8);
+	memcpy(&st->best_val, &bits, 8);
+	st->best_step = (int64_t) sid_get_u64((unsigned char *) state + 16);
+	*f = m->features;
+	enc = m->enc;
+	m->enc = NULL;
+	sid_model_free(m);
+	free(state);
+	return enc;
 }
 
 sid_status
@@ -585,7 +632,7 @@ sid_train_run(const sid_train_config *cfg, int resume, const sid_train_hooks *ho
 	{
 		sid_feature_config f;
 
-		if ((tr.enc = sid_checkpoint_load(cfg->checkpoint, &f, &st, err)) == NULL)
+		if ((tr.enc = load_checkpoint(cfg->checkpoint, &f, &st, err)) == NULL)
 			return err->code;
 		if (memcmp(&want, &tr.enc->cfg, sizeof(want)) != 0 ||
 			memcmp(&f, &tr.features, sizeof(f)) != 0)

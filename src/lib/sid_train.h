@@ -124,29 +124,25 @@ sid_status	sid_noise_store_load(sid_noise_store *s, const sid_manifest *noise, c
 								 const char *data_dir, int32_t rate, sid_error *err);
 void		sid_noise_store_free(sid_noise_store *s);
 
-/* ---- checkpoints ------------------------------------------------------- */
+/* ---- checkpoints -------------------------------------------------------- */
 
 /*
- * A checkpoint (docs/training.md): magic "SIDTCKPT", version, the step
- * reached, the seed, best validation so far, feature and encoder
- * configuration, then parameters, Adam m, Adam v (float32 each), and a
- * CRC-32 of everything before it.  Written atomically (temporary file,
- * fsync, rename, fsync of the directory).
+ * Checkpoints are the engine's (sid_checkpoint.h: the model file with its
+ * architecture, features and weights, the Adam moments, the next step, and
+ * an opaque trainer state).  The trainer's state is this struct, stored as
+ * SID_TRAIN_STATE_BYTES little-endian bytes: seed (u64), best validation
+ * exact top-1 (f64, -1 if none), its step (i64).  The random streams are a
+ * function of (seed, step), so nothing else is needed to resume exactly.
  */
+#define SID_TRAIN_STATE_BYTES 24
+
 typedef struct sid_train_state
 {
-	int64_t		step;			/* steps done */
+	int64_t		step;			/* steps done (the checkpoint's next step) */
 	uint64_t	seed;
 	double		best_val;		/* best validation exact top-1, -1 if none */
 	int64_t		best_step;
 } sid_train_state;
-
-sid_status	sid_checkpoint_save(const char *path, const sid_encoder *enc,
-								const sid_feature_config *features,
-								const sid_train_state *state, sid_error *err);
-/* Loads into a new encoder with training buffers; *features and *state filled. */
-sid_encoder *sid_checkpoint_load(const char *path, sid_feature_config *features,
-								 sid_train_state *state, sid_error *err);
 
 /* ---- the run ----------------------------------------------------------- */
 

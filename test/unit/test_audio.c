@@ -5,6 +5,7 @@
  * format it can write, WAV headers crafted byte by byte for the bad cases.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -505,6 +506,10 @@ test_bad_input(void)
 	st = sid_audio_decode_memory(buf, len, 16000, &lim, &info, &pcm, &err);
 	CHECK(st == SID_EINVAL,
 		  "zero-length WAV: SID_EINVAL (%s)", err.msg);
+	len = craft_wav(buf, 16016, 1, 0, 2, pcm16 + 1, 2);
+	st = sid_audio_decode_memory(buf, len, 16000, &lim, &info, &pcm, &err);
+	CHECK(st == SID_EINVAL && pcm.samples == NULL,
+		  "one frame at 16016 Hz (nothing at 16 kHz): SID_EINVAL (%s)", err.msg);
 	len = craft_wav(buf, 4, 1, 0, sizeof(pcm16), pcm16, sizeof(pcm16));
 	st = sid_audio_decode_memory(buf, len, 16000, &lim, &info, &pcm, &err);
 	CHECK(st == SID_EUNSUPPORTED,
@@ -557,6 +562,102 @@ test_bad_input(void)
 	}
 }
 
+/* 8 kHz telephone audio is upsampled; a 1 kHz tone keeps its band */
+static void
+test_upsampled(sid_mel *m)
+{
+	double		hz = 1000.0,
+				amp = 0.5;
+	int			n_mels = sid_mel_config(m)->n_mels;
+	float	   *x = render_tones(&hz, &amp, 1, 8000, 8000, 1);
+	float	   *y = NULL;
+	int64_t		ny = 0;
+	sid_error	err;
+	sid_status	st = sid_audio_resample(x, 8000, 8000, 16000, &y, &ny, &err);
+
+	CHECK(st == SID_OK && llabs(ny - 16000) <= 1, "1 s at 8 kHz resamples to %lld samples at 16 kHz",
+		  (long long) ny);
+	if (st == SID_OK)
+	{
+		int64_t		nf = sid_mel_n_frames(m, ny);
+		float	   *frames = malloc(sizeof(float) * (size_t) (nf * n_mels));
+		float		mean[1024];
+
+		sid_mel_frames(m, y, ny, frames, &err);
+		band_means(frames, nf, n_mels, 8, mean);
+		CHECK(argmax(mean, n_mels) == expected_band(m, hz), "8 kHz source: 1 kHz still peaks in band %d",
+			  expected_band(m, hz));
+		free(frames);
+	}
+	free(y);
+	free(x);
+}
+
+/* Contexts made and freed concurrently (FFTW planner under the mutex) agree bit for bit. */
+typedef struct thread_job
+{
+	const float *x;
+	int64_t		n;
+	const float *want;
+	int			mismatches;
+} thread_job;
+
+static void *
+mel_thread(void *arg)
+{
+	thread_job *job = arg;
+	sid_feature_config cfg;
+	sid_error	err;
+
+	sid_features_default(&cfg);
+	for (int round = 0; round < 20; round++)
+	{
+		sid_mel    *m = sid_mel_create(&cfg, &err);
+		sid_segments segs;
+
+		if (m == NULL || sid_mel_segments_alloc(m, job->x, job->n, &segs, &err) != SID_OK)
+		{
+			job->mismatches++;
+			sid_mel_free(m);
+			continue;
+		}
+		if (memcmp(segs.mel, job->want, sizeof(float) * (size_t) (segs.n_segments * 63 * 64)) != 0)
+			job->mismatches++;
+		sid_segments_free(&segs);
+		sid_mel_free(m);
+	}
+	return NULL;
+}
+
+static void
+test_threads(sid_mel *m)
+{
+	double		hz[] = {300.0, 2500.0},
+				amp[] = {0.3, 0.3};
+	int64_t		n = 24000;
+	float	   *x = render_tones(hz, amp, 2, 16000, n, 1);
+	sid_segments want;
+	sid_error	err;
+	pthread_t	tid[4];
+	thread_job	jobs[4];
+	int			bad = 0;
+
+	sid_mel_segments_alloc(m, x, n, &want, &err);
+	for (int t = 0; t < 4; t++)
+	{
+		jobs[t] = (thread_job) {x, n, want.mel, 0};
+		pthread_create(&tid[t], NULL, mel_thread, &jobs[t]);
+	}
+	for (int t = 0; t < 4; t++)
+	{
+		pthread_join(tid[t], NULL);
+		bad += jobs[t].mismatches;
+	}
+	CHECK(bad == 0, "4 threads x 20 contexts created, used and freed concurrently agree bit for bit (%d mismatches)", bad);
+	sid_segments_free(&want);
+	free(x);
+}
+
 int
 main(void)
 {
@@ -572,6 +673,8 @@ main(void)
 	test_sine_peak(m);
 	test_silence(m);
 	test_resampled_matches(m);
+	test_upsampled(m);
+	test_threads(m);
 	test_stereo_equals_mono(m);
 	test_segments();
 	test_formats(m);

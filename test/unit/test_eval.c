@@ -10,66 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sndfile.h>
-
 #include "sid_eval.h"
 #include "sid_features.h"
 #include "sid_rng.h"
+#include "synth_corpus.h"
 #include "tap.h"
 
 #define TRACKS 6
 #define TRACK_SECONDS 12
 #define RATE 22050
-
-/* A stereo track of random 0.25 s notes with a few harmonics. */
-static int
-write_track(const char *path, uint64_t seed)
-{
-	SF_INFO		info = {.samplerate = RATE, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-	SNDFILE    *sf = sf_open(path, SFM_WRITE, &info);
-	int64_t		n = (int64_t) TRACK_SECONDS * RATE;
-	float	   *x = malloc(n * 2 * sizeof(float));
-	sid_rng		rng;
-	double		f = 440,
-				phase = 0;
-
-	if (!sf || !x)
-		return -1;
-	sid_rng_init(&rng, seed, 0);
-	for (int64_t i = 0; i < n; i++)
-	{
-		float		v;
-
-		if (i % (RATE / 4) == 0)
-			f = 150 * pow(2, sid_rng_uniform(&rng) * 4);
-		phase += 2 * M_PI * f / RATE;
-		v = (float) (0.3 * sin(phase) + 0.15 * sin(2 * phase) + 0.08 * sin(3 * phase)) +
-			0.01f * sid_rng_normal(&rng);
-		x[2 * i] = x[2 * i + 1] = v;
-	}
-	sf_writef_float(sf, x, n);
-	sf_close(sf);
-	free(x);
-	return 0;
-}
-
-static int
-write_noise(const char *path, uint64_t seed)
-{
-	SF_INFO		info = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-	SNDFILE    *sf = sf_open(path, SFM_WRITE, &info);
-	float		x[16000];
-	sid_rng		rng;
-
-	if (!sf)
-		return -1;
-	sid_rng_init(&rng, seed, 0);
-	for (int i = 0; i < 16000; i++)
-		x[i] = 0.1f * sid_rng_normal(&rng) * (1 + sinf(i / 300.0f));
-	sf_writef_float(sf, x, 16000);
-	sf_close(sf);
-	return 0;
-}
 
 static int
 tables_equal(const sid_eval_result *a, const sid_eval_result *b)
@@ -111,24 +60,7 @@ main(void)
 		return 1;
 	sid_manifest_init(&music);
 	sid_manifest_init(&noise);
-	for (int t = 0; t < TRACKS; t++)
-	{
-		char		rel[64];
-
-		snprintf(rel, sizeof(rel), "track%d.wav", t);
-		snprintf(path, sizeof(path), "%s/%s", dir, rel);
-		ok &= write_track(path, 100 + t) == 0;
-		sid_manifest_add(&music, "synthetic", rel, TRACK_SECONDS, RATE, 2, t < 4 ? "reference" : "train", NULL);
-	}
-	for (int t = 0; t < 3; t++)
-	{
-		char		rel[64];
-
-		snprintf(rel, sizeof(rel), "noise%d.wav", t);
-		snprintf(path, sizeof(path), "%s/%s", dir, rel);
-		ok &= write_noise(path, 200 + t) == 0;
-		sid_manifest_add(&noise, "synthetic", rel, 1.0, 16000, 1, t == 0 ? "train" : "test", NULL);
-	}
+	ok = synth_corpus_write(dir, TRACKS, TRACK_SECONDS, RATE, 100, 4, "reference", "train", 3, &music, &noise) == 0;
 	CHECK(ok, "corpus: %d tracks and 3 noise clips written", TRACKS);
 
 	sid_encoder_default_config(&ec);
@@ -185,25 +117,15 @@ main(void)
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_EINVAL,
 		  "eval: a query shorter than a window is refused: %s", err.msg);
 	cfg.lengths[0] = 1;
-	snprintf(path, sizeof(path), "%s/track1.wav", dir);
+	snprintf(path, sizeof(path), "%s/t1.wav", dir);
 	unlink(path);
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) < 0 && strstr(err.msg, "track1.wav"),
+	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) < 0 && strstr(err.msg, "t1.wav"),
 		  "eval: a missing track is an error naming it: %s", err.msg);
 
 	sid_eval_result_free(&r1);
 	sid_model_free(model);
 	sid_manifest_free(&music);
 	sid_manifest_free(&noise);
-	for (int t = 0; t < TRACKS; t++)
-	{
-		snprintf(path, sizeof(path), "%s/track%d.wav", dir, t);
-		unlink(path);
-	}
-	for (int t = 0; t < 3; t++)
-	{
-		snprintf(path, sizeof(path), "%s/noise%d.wav", dir, t);
-		unlink(path);
-	}
-	rmdir(dir);
+	synth_corpus_remove(dir, TRACKS, 3);
 	return tap_done();
 }

@@ -464,6 +464,69 @@ test_attention(void)
 	free(T.q); free(T.k); free(T.v); free(T.out); free(T.att); free(T.wy);
 }
 
+/* ---- cross-attention layer ---- */
+static struct
+{
+	int			B, Nq, Nk;
+	sid_xattn	p;
+	sid_xattn_acts a;
+	float	   *params, *acts, *xq, *xkv, *y, *wy;
+} XA;
+
+static double
+xattn_loss(void *ctx)
+{
+	(void) ctx;
+	sid_xattn_forward(&XA.p, &XA.a, XA.y, XA.xq, XA.xkv, XA.B, XA.Nq, XA.Nk);
+	return test_dot(XA.wy, XA.y, (size_t) XA.B * XA.Nq * XA.p.d_out);
+}
+
+static void
+test_xattn(void)
+{
+	size_t		np;
+	sid_xattn	g;
+	float	   *grads,
+			   *scratch,
+			   *dxq,
+			   *dxkv;
+	const int	dq_in = 5,
+				dkv_in = 7,
+				H = 2,
+				dh = 3,
+				d_out = 4;
+
+	XA.B = 2;
+	XA.Nq = 3;
+	XA.Nk = 4;
+	np = sid_xattn_num_params(dq_in, dkv_in, H, dh, d_out);
+	XA.params = test_randn(np, 0.5f);
+	sid_xattn_bind(&XA.p, XA.params, dq_in, dkv_in, H, dh, d_out);
+	XA.acts = test_zeros(sid_xattn_acts_floats(&XA.p, XA.B, XA.Nq, XA.Nk));
+	sid_xattn_acts_bind(&XA.a, XA.acts, &XA.p, XA.B, XA.Nq, XA.Nk);
+	XA.xq = test_randn(XA.B * XA.Nq * dq_in, 1);
+	XA.xkv = test_randn(XA.B * XA.Nk * dkv_in, 1);
+	XA.y = test_zeros(XA.B * XA.Nq * d_out);
+	XA.wy = test_randn(XA.B * XA.Nq * d_out, 1);
+	CHECK(np == (size_t) (6 * 5 + 6) + 2 * (6 * 7 + 6) + (4 * 6 + 4), "cross-attention parameter count");
+
+	grads = test_zeros(np);
+	sid_xattn_bind(&g, grads, dq_in, dkv_in, H, dh, d_out);
+	scratch = test_zeros(sid_xattn_scratch_floats(&XA.p, XA.B, XA.Nq, XA.Nk));
+	dxq = test_zeros(XA.B * XA.Nq * dq_in);
+	dxkv = test_zeros(XA.B * XA.Nk * dkv_in);
+	xattn_loss(NULL);
+	sid_xattn_backward(&XA.p, &g, &XA.a, dxq, dxkv, scratch, XA.wy, XA.xq, XA.xkv, XA.B, XA.Nq, XA.Nk);
+	CHECK(test_grad_check(xattn_loss, NULL, XA.params, grads, np, EPS, &worst) < GRAD_TOL,
+		  "cross-attention backward: every projection weight and bias matches finite differences");
+	CHECK(test_grad_check(xattn_loss, NULL, XA.xq, dxq, XA.B * XA.Nq * dq_in, EPS, &worst) < GRAD_TOL,
+		  "cross-attention backward: d query nodes match finite differences");
+	CHECK(test_grad_check(xattn_loss, NULL, XA.xkv, dxkv, XA.B * XA.Nk * dkv_in, EPS, &worst) < GRAD_TOL,
+		  "cross-attention backward: d key/value nodes match finite differences");
+	free(grads); free(scratch); free(dxq); free(dxkv);
+	free(XA.params); free(XA.acts); free(XA.xq); free(XA.xkv); free(XA.y); free(XA.wy);
+}
+
 /* ---- losses ---- */
 static struct
 {
@@ -599,6 +662,7 @@ main(void)
 	test_graph();
 	test_pool_l2();
 	test_attention();
+	test_xattn();
 	test_losses();
 	test_adam();
 	return tap_done();
