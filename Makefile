@@ -106,7 +106,7 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRCS)
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined \
 		$< $(LIB_SRCS) $(LIB_LIBS) -o $@
 
-.PHONY: unit bench fuzz install-cli
+.PHONY: unit bench fuzz install-cli install-models
 unit: $(UNIT_BINS)
 bench: $(BENCH_BINS)
 fuzz: $(FUZZ_BINS)
@@ -115,3 +115,9 @@ install: install-cli
 install-cli: $(CLI_BIN)
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) $(CLI_BIN) '$(DESTDIR)$(bindir)/sampleid'
+
+# The shipped models (models/*.sidm, e.g. the default fp) where the extension looks.
+install: install-models
+install-models:
+	$(MKDIR_P) '$(DESTDIR)$(datadir)/extension/sampleid_models'
+	$(if $(wildcard models/*.sidm),$(INSTALL_DATA) $(wildcard models/*.sidm) '$(DESTDIR)$(datadir)/extension/sampleid_models/')

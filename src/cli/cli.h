@@ -18,5 +18,6 @@ int			cmd_models(int argc, char **argv);
 int			cmd_init_model(int argc, char **argv);
 int			cmd_manifest(int argc, char **argv);
 int			cmd_eval(int argc, char **argv);
+int			cmd_train(int argc, char **argv);
 
 #endif
