@@ -45,19 +45,23 @@ link_tree() {
 	while IFS= read -r -d '' f; do
 		rel=${f#"$src"/}
 		mkdir -p "$dest/$(dirname "$rel")"
-		ln -sfn "$f" "$dest/$rel"
+		# leave a correct link alone: a trainer may be reading through it
+		[ "$(readlink "$dest/$rel" 2>/dev/null)" = "$f" ] || ln -sfn "$f" "$dest/$rel"
 	done < <(find "$src" -type f \( -false "${find_args[@]}" \) -print0)
 }
 
 extract_pk3() {
 	local pk3=$1 dest=$2
 	mkdir -p "$dest"
-	unzip -q -o "$pk3" '*.ogg' -d "$dest"
+	# -n: files already extracted are not rewritten under a reader's feet
+	unzip -q -n "$pk3" '*.ogg' -d "$dest"
 }
 
+# The layout is built in place and idempotently (nothing is deleted or
+# rewritten when it is already right), so the script can run while a trainer
+# or an evaluation reads the corpus.
 lay_out_music() {
 	local m=$DATA/music
-	rm -rf "$m"
 	mkdir -p "$m"
 	link_tree wesnoth-1.16-music /usr/share/games/wesnoth/1.16/data/core/music "$m/wesnoth-1.16-music" '*.ogg'
 	link_tree warzone2100-music /usr/share/games/warzone2100/music "$m/warzone2100-music" '*.opus' '*.ogg'
@@ -94,8 +98,7 @@ speech_sentence() { # index -> a sentence, deterministic
 }
 
 render_speech() {
-	local dir=$DATA/noise/espeak-ng part voices i k voice speed pitch
-	rm -rf "$dir"
+	local dir=$DATA/noise/espeak-ng part voices i k voice speed pitch out
 	for part in train test; do
 		mkdir -p "$dir/$part"
 		if [ "$part" = train ]; then
@@ -111,8 +114,13 @@ render_speech() {
 				local idx=$((base + k))
 				speed=$(( 140 + (idx * 17) % 60 ))
 				pitch=$(( 30 + (idx * 23) % 40 ))
-				espeak-ng -v "$voice" -s "$speed" -p "$pitch" -w "$dir/$part/$(printf '%s_%02d' "$voice" "$i").wav" \
-					"$(speech_sentence "$idx") $(speech_sentence $((idx + 500)))"
+				out=$dir/$part/$(printf '%s_%02d' "$voice" "$i").wav
+				# espeak-ng is deterministic: an existing rendering is the same
+				if [ ! -s "$out" ]; then
+					espeak-ng -v "$voice" -s "$speed" -p "$pitch" -w "$out.tmp" \
+						"$(speech_sentence "$idx") $(speech_sentence $((idx + 500)))"
+					mv "$out.tmp" "$out"
+				fi
 				k=$((k + 1))
 			done
 		done
@@ -121,7 +129,6 @@ render_speech() {
 
 lay_out_noise() {
 	local n=$DATA/noise
-	rm -rf "$n/wesnoth-1.16-data"
 	link_tree wesnoth-1.16-data /usr/share/games/wesnoth/1.16/data/core/sounds "$n/wesnoth-1.16-data" '*.ogg' '*.wav'
 	render_speech
 }
@@ -161,24 +168,23 @@ make_manifests() {
 		echo "# pg_sampleid music corpus; made by scripts/corpus.sh (sampleid manifest --seed $SEED)"
 		echo "# packages: ${versions% }"
 		list_files "$DATA/music" | drop_duplicates "$DATA/music" |
-			"$cli" manifest --root "$DATA/music" --seed "$SEED" --min-seconds 8 \
-				--splits reference=0.2,validation=0.1,train \
-				--force planetblupi-music-ogg=train |
-			sed '2,$s|\t|\tmusic/|'
+			"$cli" manifest --root "$DATA/music" --prefix music/ --seed "$SEED" --min-seconds 8 \
+				--decode-check --splits reference=0.2,validation=0.1,train \
+				--force planetblupi-music-ogg=train
 	} > "$out_music"
 	{
 		echo "# pg_sampleid noise sources; made by scripts/corpus.sh (sampleid manifest --seed $SEED)"
 		echo "# packages: ${versions% }"
 		{
 			list_files "$DATA/noise" | grep -v '^espeak-ng' | drop_duplicates "$DATA/noise" |
-				"$cli" manifest --root "$DATA/noise" --seed "$SEED" --min-seconds 0.25 \
-					--splits test=0.25,train
-		} | sed '2,$s|\t|\tnoise/|'
+				"$cli" manifest --root "$DATA/noise" --prefix noise/ --seed "$SEED" --min-seconds 0.25 \
+					--decode-check --splits test=0.25,train
+		}
 		# speech: the part is fixed by the renderer (voices and sentences differ)
 		list_files "$DATA/noise" | grep '^espeak-ng' |
-			"$cli" manifest --root "$DATA/noise" --seed "$SEED" --splits train |
-			sed '1d; s|\t|\tnoise/|' |
-			awk -F'\t' 'BEGIN{OFS="\t"} { $6 = ($2 ~ /\/test\//) ? "test" : "train"; print }'
+			"$cli" manifest --root "$DATA/noise" --prefix noise/ --seed "$SEED" --decode-check --splits train |
+			sed '1d' |
+			awk -F'\t' 'BEGIN{OFS="\t"} /^#/ { print; next } { $6 = ($2 ~ /\/test\//) ? "test" : "train"; print }'
 	} > "$out_noise"
 }
 

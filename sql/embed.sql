@@ -22,7 +22,7 @@ SELECT count(*) FROM sampleid_embed(NULL);
 -- settings
 SHOW sampleid.embed_batch;
 SELECT expect_error($$SET sampleid.embed_batch = 0$$);
-SELECT expect_error($$SET sampleid.embed_batch = 5000$$);
+SELECT expect_error($$SET sampleid.embed_batch = 257$$);
 CREATE ROLE sampleid_embed_plain;
 SET ROLE sampleid_embed_plain;
 SELECT expect_error($$SET sampleid.model_dir = '/tmp'$$);

@@ -67,10 +67,16 @@ sampleid_audio_init(void)
 							NULL, NULL, NULL);
 }
 
+/*
+ * Stop decoding only for a cancel or a termination request.  InterruptPending
+ * alone is also raised by harmless events (catch-up signals, barriers) that
+ * CHECK_FOR_INTERRUPTS handles and returns from; stopping for those made a
+ * long INSERT ... SELECT over many files fail with "decoding was interrupted".
+ */
 static int
 backend_interrupted(void *arg)
 {
-	return InterruptPending ? 1 : 0;
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
 }
 
 void

@@ -5,7 +5,7 @@
  * Models are NAME.sidm files in $sharedir/extension/sampleid_models, or in
  * the directory the superuser-only setting sampleid.model_dir names.  Each
  * backend loads a model once and keeps it (with its FFT plans and
- * activations) until the file's mtime or size changes.  The default model
+ * activations) until the file's mtime, size or inode changes.  The default model
  * "fp" must be a trained model: an untrained file is refused under that
  * name, while other untrained models (tests, experiments) may be used when
  * named explicitly.  OpenBLAS runs one thread per backend.
@@ -29,13 +29,14 @@
 #define MODEL_CACHE_SIZE 8
 
 static char *sampleid_model_dir = NULL;
-static int	sampleid_embed_batch = 32;
+static int	sampleid_embed_batch = 16;
 
 typedef struct cached_model
 {
 	char		path[MAXPGPATH];
-	time_t		mtime;
+	struct timespec mtime;		/* file identity when loaded: mtime, size, inode */
 	off_t		size;
+	ino_t		inode;
 	sid_model  *model;			/* malloc'd by the library, kept for the backend's life */
 	sid_embedder *embedder;
 	int			batch;
@@ -57,9 +58,10 @@ sampleid_embed_init(void)
 							   NULL, NULL, NULL);
 	DefineCustomIntVariable("sampleid.embed_batch",
 							"Segments run through the encoder together by sampleid_embed.",
-							"Larger batches use more memory per backend for little gain on a CPU.",
+							"Each window of the default model needs about 0.3 MB of activations, kept "
+							"with the cached model; larger batches gain little on a CPU.",
 							&sampleid_embed_batch,
-							32, 1, 1024,
+							16, 1, 256,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
 }
@@ -157,8 +159,9 @@ get_model(const char *name)
 		if (model_cache[i].last_used < victim->last_used)
 			victim = &model_cache[i];
 	}
-	if (c && (c->mtime != st.st_mtime || c->size != st.st_size))
-		drop_cached(c);			/* the file changed: reload */
+	if (c && (c->mtime.tv_sec != st.st_mtim.tv_sec || c->mtime.tv_nsec != st.st_mtim.tv_nsec ||
+			  c->size != st.st_size || c->inode != st.st_ino))
+		drop_cached(c);			/* the file changed (or was replaced by a rename): reload */
 	if (!c || !c->model)
 	{
 		if (!c)
@@ -171,8 +174,9 @@ get_model(const char *name)
 					 errmsg("could not load model \"%s\"", name),
 					 errdetail("%s", err.msg)));
 		strlcpy(c->path, path, sizeof(c->path));
-		c->mtime = st.st_mtime;
+		c->mtime = st.st_mtim;
 		c->size = st.st_size;
+		c->inode = st.st_ino;
 		c->model = m;
 		sid_nn_set_threads(1);	/* one core per backend */
 	}

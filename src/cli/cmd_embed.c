@@ -102,7 +102,7 @@ cmd_embed(int argc, char **argv)
 				c,
 				failures = 0;
 	sid_model  *model;
-	sid_embedder *emb;
+	sid_embedder *emb[SID_EMBED_MAX_THREADS] = {NULL};
 	sid_audio_limits lim;
 	sid_error	err;
 	char		why[256];
@@ -142,6 +142,7 @@ cmd_embed(int argc, char **argv)
 						"                      [--threads N] [--out DIR] FILE...\n"
 						"Fingerprints every segment of each FILE.  Without --out: TSV lines\n"
 						"  file, seg, t_start (s), fingerprint ([x1,...]).\n"
+						"--threads N embeds each file's windows on N threads (default 1).\n"
 						"With --out DIR: DIR/BASENAME.npy (float32 [segments, dims]) and\n"
 						"  DIR/BASENAME.times.npy (float64 [segments], start seconds).\n"
 						"--model is a name in the model directory or a path; the default \"fp\"\n"
@@ -154,18 +155,27 @@ cmd_embed(int argc, char **argv)
 		fprintf(stderr, "sampleid embed: no input files (see --help)\n");
 		return 2;
 	}
-	sid_nn_set_threads(threads);
+	if (threads < 1 || threads > SID_EMBED_MAX_THREADS)
+	{
+		fprintf(stderr, "sampleid embed: --threads wants 1 to %d\n", SID_EMBED_MAX_THREADS);
+		return 2;
+	}
+	device = sid_device_resolve(SID_DEVICE_AUTO, why, sizeof(why));
+	if (device == SID_DEVICE_CUDA)
+		threads = 1;			/* one GPU context, one thread */
+	sid_nn_set_threads(1);		/* the embedding threads are the parallelism */
 	model = cli_load_model(model_spec, dir_opt);
 	if (!model)
 		return 1;
-	emb = sid_embedder_create(model, hop, batch, &err);
-	if (!emb)
-	{
-		fprintf(stderr, "sampleid embed: %s\n", err.msg);
-		sid_model_free(model);
-		return 1;
-	}
-	device = sid_device_resolve(SID_DEVICE_AUTO, why, sizeof(why));
+	for (int t = 0; t < threads; t++)
+		if (!(emb[t] = sid_embedder_create(model, hop, batch, &err)))
+		{
+			fprintf(stderr, "sampleid embed: %s\n", err.msg);
+			for (int u = 0; u < t; u++)
+				sid_embedder_free(emb[u]);
+			sid_model_free(model);
+			return 1;
+		}
 	sid_audio_limits_default(&lim);
 	for (int i = optind; i < argc; i++)
 	{
@@ -174,7 +184,8 @@ cmd_embed(int argc, char **argv)
 
 		memset(&pcm, 0, sizeof(pcm));
 		if (sid_audio_decode_file(argv[i], model->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK ||
-			sid_embed_pcm(emb, (sid_device_kind) device, pcm.samples, pcm.n_samples, &res, &err) != SID_OK)
+			sid_embed_pcm_parallel(emb, threads, (sid_device_kind) device, pcm.samples, pcm.n_samples,
+								   &res, &err) != SID_OK)
 		{
 			fprintf(stderr, "sampleid embed: skipping \"%s\": %s\n", argv[i], err.msg);
 			sid_pcm_free(&pcm);
@@ -192,7 +203,8 @@ cmd_embed(int argc, char **argv)
 		sid_embed_result_free(&res);
 	}
 	fflush(stdout);
-	sid_embedder_free(emb);
+	for (int t = 0; t < threads; t++)
+		sid_embedder_free(emb[t]);
 	sid_model_free(model);
 	if (failures)
 		fprintf(stderr, "sampleid embed: %d of %d files failed\n", failures, argc - optind);

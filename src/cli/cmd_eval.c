@@ -12,6 +12,7 @@
 #include "sid_eval.h"
 #include "sid_manifest.h"
 #include "sid_model.h"
+#include "sid_nn.h"
 
 static void
 eval_usage(FILE *out)
@@ -38,6 +39,7 @@ eval_usage(FILE *out)
 			"  --reverb MODE       off, on or both (both)\n"
 			"  --seed N            seed of excerpts and degradations (5)\n"
 			"  --max-tracks N      only the first N tracks of the split (all)\n"
+			"  --threads N         embed reference tracks on N threads (1)\n"
 			"  --quiet             no progress on stderr\n");
 }
 
@@ -95,6 +97,7 @@ cmd_eval(int argc, char **argv)
 		{"reverb", required_argument, NULL, 'R'},
 		{"seed", required_argument, NULL, 'e'},
 		{"max-tracks", required_argument, NULL, 't'},
+		{"threads", required_argument, NULL, 'T'},
 		{"quiet", no_argument, NULL, 'Q'},
 		{"help", no_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0}
@@ -164,6 +167,9 @@ cmd_eval(int argc, char **argv)
 			case 't':
 				cfg.max_tracks = (int32_t) strtol(optarg, &end, 10);
 				break;
+			case 'T':
+				cfg.threads = (int) strtol(optarg, &end, 10);
+				break;
 			case 'Q':
 				cfg.progress = NULL;
 				break;
@@ -186,6 +192,8 @@ cmd_eval(int argc, char **argv)
 		return 2;
 	}
 	cfg.data_dir = data_dir ? data_dir : "/var/lib/sampleid-corpus";
+	if (cfg.threads > 1)
+		sid_nn_set_threads(1);	/* the embedding threads are the parallelism */
 
 	model = sid_model_load(model_path, &err);
 	if (!model)

@@ -22,13 +22,34 @@ manifest_usage(FILE *out)
 {
 	fprintf(out,
 			"usage: sampleid manifest --root DIR [--seed N] [--splits NAME=FRACTION,...]\n"
-			"                         [--force PACKAGE=SPLIT]... [--min-seconds S] < LIST\n"
+			"                         [--force PACKAGE=SPLIT]... [--min-seconds S]\n"
+			"                         [--decode-check] [--prefix P] < LIST\n"
 			"\n"
 			"LIST has one \"package<TAB>path\" line per file, path relative to DIR.\n"
 			"Each file is measured with libsndfile; files shorter than --min-seconds are\n"
 			"left out (and named on stderr).  Each package's files are shuffled with the\n"
 			"seed and cut into the splits in the order given; the last split takes the\n"
-			"remainder.  Default splits: reference=0.2,validation=0.1,train.\n");
+			"remainder.  Default splits: reference=0.2,validation=0.1,train.\n"
+			"--decode-check decodes every file completely and leaves out those the\n"
+			"project's decoder refuses, AFTER the split is assigned, so the other files\n"
+			"keep their splits; they are listed in comment lines at the end.\n"
+			"--prefix is put before every path written.\n");
+}
+
+/* A file left out because it does not decode, and why. */
+typedef struct dropped_file
+{
+	char	   *path;
+	char		why[sizeof(((sid_error *) 0)->msg)];
+} dropped_file;
+
+static int
+is_dropped(const dropped_file *d, int n, const char *path)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(d[i].path, path) == 0)
+			return 1;
+	return 0;
 }
 
 /* "a=0.2,b=0.1,c" into names/fractions (modifies spec). */
@@ -67,6 +88,8 @@ cmd_manifest(int argc, char **argv)
 		{"splits", required_argument, NULL, 'p'},
 		{"force", required_argument, NULL, 'f'},
 		{"min-seconds", required_argument, NULL, 'm'},
+		{"decode-check", no_argument, NULL, 'd'},
+		{"prefix", required_argument, NULL, 'x'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}
 	};
@@ -88,6 +111,11 @@ cmd_manifest(int argc, char **argv)
 	int			failures = 0;
 	int			c;
 	sid_audio_limits limits;
+	int			decode_check = 0;
+	const char *prefix = "";
+	dropped_file *dropped = NULL;
+	int			ndropped = 0;
+	sid_manifest out;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
@@ -119,6 +147,12 @@ cmd_manifest(int argc, char **argv)
 				}
 			case 'm':
 				min_seconds = strtod(optarg, NULL);
+				break;
+			case 'd':
+				decode_check = 1;
+				break;
+			case 'x':
+				prefix = optarg;
 				break;
 			case 'h':
 				manifest_usage(stdout);
@@ -178,26 +212,79 @@ cmd_manifest(int argc, char **argv)
 		{
 			fprintf(stderr, "sampleid manifest: %s\n", err.msg);
 			failures++;
+			continue;
+		}
+		if (decode_check)
+		{
+			sid_pcm		pcm;
+
+			/* at the file's own rate: only the decoder is under test */
+			if (sid_audio_decode_file(full, info.sample_rate, &limits, NULL, &pcm, &err) == SID_OK)
+				sid_pcm_free(&pcm);
+			else
+			{
+				dropped_file *grown = realloc(dropped, (ndropped + 1) * sizeof(*dropped));
+
+				if (!grown || !(grown[ndropped].path = strdup(tab + 1)))
+				{
+					fprintf(stderr, "sampleid manifest: out of memory\n");
+					return 1;
+				}
+				dropped = grown;
+				snprintf(dropped[ndropped].why, sizeof(dropped[ndropped].why), "%s", err.msg);
+				fprintf(stderr, "sampleid manifest: left out %s (does not decode: %s)\n", tab + 1, err.msg);
+				ndropped++;
+			}
 		}
 	}
 	free(line);
 
+	/* splits first, over every readable file, so a file the decoder refuses
+	 * today does not move the others when it is accepted tomorrow */
+	sid_manifest_init(&out);
 	if (sid_manifest_assign_splits(&m, seed, shares, nshares, forced_pkg, forced_split,
-								   nforced, &err) != SID_OK ||
-		sid_manifest_write(stdout, &m, &err) != SID_OK)
+								   nforced, &err) != SID_OK)
 	{
 		fprintf(stderr, "sampleid manifest: %s\n", err.msg);
 		sid_manifest_free(&m);
 		return 1;
 	}
+	for (size_t i = 0; i < m.n; i++)
+	{
+		const sid_manifest_entry *e = &m.entries[i];
+		char		path[4096];
+
+		if (is_dropped(dropped, ndropped, e->path))
+			continue;
+		snprintf(path, sizeof(path), "%s%s", prefix, e->path);
+		if (sid_manifest_add(&out, e->package, path, e->duration_s, e->sample_rate,
+							 e->channels, e->split, &err) != SID_OK)
+		{
+			fprintf(stderr, "sampleid manifest: %s\n", err.msg);
+			failures++;
+			break;
+		}
+	}
+	if (sid_manifest_write(stdout, &out, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid manifest: %s\n", err.msg);
+		failures++;
+	}
+	for (int i = 0; i < ndropped; i++)
+	{
+		printf("# left out, the decoder refuses it: %s%s: %s\n", prefix, dropped[i].path, dropped[i].why);
+		free(dropped[i].path);
+	}
+	free(dropped);
 	for (int s = 0; s < nshares; s++)
 	{
 		double		secs;
-		size_t		n = sid_manifest_count(&m, shares[s].name, &secs);
+		size_t		n = sid_manifest_count(&out, shares[s].name, &secs);
 
 		fprintf(stderr, "sampleid manifest: %-10s %4zu files %8.1f s\n", shares[s].name, n, secs);
 	}
 	sid_manifest_free(&m);
+	sid_manifest_free(&out);
 	if (failures)
 		fprintf(stderr, "sampleid manifest: %d file(s) could not be read\n", failures);
 	return failures ? 1 : 0;

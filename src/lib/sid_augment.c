@@ -13,7 +13,7 @@ struct sid_augment_work
 {
 	sid_augment_config cfg;
 	sid_convolver *conv;
-	size_t		max_rir;
+	size_t		max_rir;		/* longest response used (tails beyond are cut) */
 	float	   *rir;			/* max_rir */
 	float	   *noise;			/* max_len */
 };
@@ -54,6 +54,7 @@ sid_augment_work *
 sid_augment_work_create(const sid_augment_config *cfg, sid_error *err)
 {
 	sid_augment_work *w;
+	size_t		fft;
 
 	if (!(cfg->sample_rate >= 1000 && cfg->sample_rate <= 384000) || cfg->max_len == 0 ||
 		!(cfg->snr_min_db <= cfg->snr_max_db) || !(cfg->rir.rt60_min_s >= 0.01f) ||
@@ -72,6 +73,21 @@ sid_augment_work_create(const sid_augment_config *cfg, sid_error *err)
 	}
 	w->cfg = *cfg;
 	w->max_rir = max_rir_length(cfg);
+	/*
+	 * Only the audio up to one response length before the span reaches it,
+	 * so the transform needs max_len + max_rir - 1 points (sid_convolve's
+	 * wrap-around rule).  When that is just over a power of two, cutting the
+	 * last tenth of the longest tails (60 dB down by then, and longer than
+	 * RT60 only for the longest rooms) halves the FFT.
+	 */
+	fft = 1;
+	while (fft < cfg->max_len + w->max_rir - 1)
+		fft <<= 1;
+	if (fft / 2 > cfg->max_len && fft / 2 - cfg->max_len + 1 >= w->max_rir - w->max_rir / 10)
+	{
+		fft /= 2;
+		w->max_rir = fft - cfg->max_len + 1;
+	}
 	w->rir = malloc(w->max_rir * sizeof(float));
 	w->noise = malloc(cfg->max_len * sizeof(float));
 	if (!w->rir || !w->noise)
@@ -80,7 +96,7 @@ sid_augment_work_create(const sid_augment_config *cfg, sid_error *err)
 		sid_fail(err, SID_ENOMEM, "augment: out of memory");
 		return NULL;
 	}
-	w->conv = sid_convolver_create(cfg->max_preroll + cfg->max_len + w->max_rir - 1, err);
+	w->conv = sid_convolver_create(fft, err);
 	if (!w->conv)
 	{
 		sid_augment_work_free(w);
@@ -228,6 +244,12 @@ sid_augment_run(sid_augment_work *w, const sid_noise_bank *bank,
 		if (len > w->max_rir)
 			len = w->max_rir;
 		rc = sid_rir_synth(&p, cfg->sample_rate, &rng, w->rir, len, err);
+		/* audio more than one response length before the span cannot reach it */
+		if (preroll > len - 1)
+		{
+			in += preroll - (len - 1);
+			preroll = len - 1;
+		}
 		if (rc == SID_OK)
 			rc = sid_convolve(w->conv, in, preroll + n, w->rir, len, preroll, out, n, err);
 		if (rc != SID_OK)

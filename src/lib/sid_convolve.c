@@ -109,9 +109,16 @@ sid_convolve(sid_convolver *c, const float *x, size_t nx,
 	if (nx == 0 || nh == 0)
 		return sid_fail(err, SID_EINVAL, "convolution: empty input or response");
 	full = nx + nh - 1;
-	if (full > c->n)
-		return sid_fail(err, SID_ELIMIT, "convolution: %zu + %zu - 1 samples exceed the %zu-point FFT",
-						nx, nh, c->n);
+	/*
+	 * The transform is circular: output i also receives the linear result
+	 * at i + n.  That is zero when the whole convolution fits, and outside
+	 * the wanted span when skip >= full - n and the span ends by n, so a
+	 * caller that skips the start can use a transform half the size.
+	 */
+	if (nx > c->n || nh > c->n ||
+		(full > c->n && (skip < full - c->n || skip + ny > c->n)))
+		return sid_fail(err, SID_ELIMIT, "convolution: %zu + %zu - 1 samples (from %zu on) exceed the %zu-point FFT",
+						nx, nh, skip, c->n);
 	memcpy(c->xbuf, x, nx * sizeof(float));
 	memset(c->xbuf + nx, 0, (c->n - nx) * sizeof(float));
 	memcpy(c->hbuf, h, nh * sizeof(float));
@@ -128,6 +135,6 @@ sid_convolve(sid_convolver *c, const float *x, size_t nx,
 	}
 	fftwf_execute(c->inv);
 	for (size_t i = 0; i < ny; i++)
-		y[i] = skip + i < full ? c->xbuf[skip + i] : 0.0f;
+		y[i] = skip + i < full && skip + i < c->n ? c->xbuf[skip + i] : 0.0f;
 	return SID_OK;
 }

@@ -25,7 +25,10 @@ size_t		sid_convolver_size(const sid_convolver *c);
  * y[i] = (x * h)[skip + i] for i < ny, where x * h is the full linear
  * convolution of length nx + nh - 1 (samples past its end are 0).  y may
  * alias x.  skip lets a caller feed audio from before the wanted span so its
- * reverberation tail is present, as in a real room.
+ * reverberation tail is present, as in a real room.  nx and nh must each fit
+ * the FFT; the full convolution need not, as long as the wanted span does
+ * not overlap the part that wraps around: skip >= nx + nh - 1 - size and
+ * skip + ny <= size (SID_ELIMIT otherwise).
  */
 sid_status	sid_convolve(sid_convolver *c, const float *x, size_t nx,
 						 const float *h, size_t nh, size_t skip,

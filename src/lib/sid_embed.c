@@ -3,6 +3,7 @@
  */
 #include "sid_embed.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -107,15 +108,52 @@ sid_embed_batch(sid_embedder *e, sid_device_kind device, const float *pcm, int64
 	return sid_encoder_forward(e->model->enc, device, &e->acts, e->windows, count, fp_out, NULL, err);
 }
 
-sid_status
-sid_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm, int64_t n_samples,
-			  sid_embed_result *res, sid_error *err)
+/* One thread's share of the windows: [first, last). */
+typedef struct embed_job
 {
-	int			D = e->model->enc->cfg.embed_dim;
-	int64_t		S = sid_embed_count(e, n_samples);
+	sid_embedder *e;
+	sid_device_kind device;
+	const float *pcm;
+	int64_t		n_samples,
+				first,
+				last;
+	sid_embed_result *res;
 	sid_status	st;
+	sid_error	err;
+} embed_job;
+
+static void *
+embed_range(void *arg)
+{
+	embed_job  *j = arg;
+	int			D = j->res->dim;
+
+	j->st = SID_OK;
+	for (int64_t first = j->first; first < j->last && j->st == SID_OK; first += j->e->batch)
+	{
+		int			n = (int) (j->last - first < j->e->batch ? j->last - first : j->e->batch);
+
+		j->st = sid_embed_batch(j->e, j->device, j->pcm, j->n_samples, first, n,
+								j->res->fp + (size_t) first * D, j->res->t_start + first, &j->err);
+	}
+	return NULL;
+}
+
+sid_status
+sid_embed_pcm_parallel(sid_embedder **es, int n_threads, sid_device_kind device,
+					   const float *pcm, int64_t n_samples, sid_embed_result *res, sid_error *err)
+{
+	int			D = es[0]->model->enc->cfg.embed_dim;
+	int64_t		S = sid_embed_count(es[0], n_samples);
+	embed_job	jobs[SID_EMBED_MAX_THREADS];
+	pthread_t	threads[SID_EMBED_MAX_THREADS];
+	int			started[SID_EMBED_MAX_THREADS] = {0};
+	int64_t		share;
 
 	memset(res, 0, sizeof(*res));
+	if (n_threads < 1 || n_threads > SID_EMBED_MAX_THREADS)
+		return sid_fail(err, SID_EINVAL, "%d embedding threads (1 to %d allowed)", n_threads,
+						SID_EMBED_MAX_THREADS);
 	res->dim = D;
 	res->n_segments = S;
 	if (S == 0)
@@ -127,16 +165,40 @@ sid_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm, int64_t
 		sid_embed_result_free(res);
 		return sid_fail(err, SID_ENOMEM, "out of memory for %lld fingerprints", (long long) S);
 	}
-	for (int64_t first = 0; first < S; first += e->batch)
+	/* contiguous shares in whole batches, so every thread runs full batches but the last */
+	share = ((S + n_threads - 1) / n_threads + es[0]->batch - 1) / es[0]->batch * es[0]->batch;
+	for (int i = 0; i < n_threads; i++)
 	{
-		int			n = (int) (S - first < e->batch ? S - first : e->batch);
-
-		if ((st = sid_embed_batch(e, device, pcm, n_samples, first, n,
-								  res->fp + (size_t) first * D, res->t_start + first, err)) != SID_OK)
-		{
-			sid_embed_result_free(res);
-			return st;
-		}
+		jobs[i] = (embed_job) {
+			.e = es[i], .device = device, .pcm = pcm, .n_samples = n_samples,
+			.first = i * share < S ? i * share : S,
+			.last = (i + 1) * share < S ? (i + 1) * share : S,
+			.res = res, .st = SID_OK
+		};
 	}
+	for (int i = 1; i < n_threads; i++)
+		started[i] = pthread_create(&threads[i], NULL, embed_range, &jobs[i]) == 0;
+	for (int i = 1; i < n_threads; i++)
+		if (!started[i])
+			embed_range(&jobs[i]);	/* no thread: do that share here */
+	embed_range(&jobs[0]);
+	for (int i = 1; i < n_threads; i++)
+		if (started[i])
+			pthread_join(threads[i], NULL);
+	for (int i = 0; i < n_threads; i++)
+		if (jobs[i].st != SID_OK)
+		{
+			if (err)
+				*err = jobs[i].err;
+			sid_embed_result_free(res);
+			return jobs[i].st;
+		}
 	return SID_OK;
+}
+
+sid_status
+sid_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm, int64_t n_samples,
+			  sid_embed_result *res, sid_error *err)
+{
+	return sid_embed_pcm_parallel(&e, 1, device, pcm, n_samples, res, err);
 }

@@ -10,7 +10,8 @@
  *   ... result.fp[s * result.dim + i], result.t_start[s] ...
  *   sid_embed_result_free(&result);
  *   sid_embedder_free(e);
- * One embedder per thread (it owns FFT and activation scratch).
+ * One embedder per thread (it owns FFT and activation scratch);
+ * sid_embed_pcm_parallel spreads one signal over several.
  */
 #ifndef SID_EMBED_H
 #define SID_EMBED_H
@@ -57,5 +58,16 @@ sid_status	sid_embed_batch(sid_embedder *e, sid_device_kind device, const float 
 sid_status	sid_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm,
 						  int64_t n_samples, sid_embed_result *res, sid_error *err);
 void		sid_embed_result_free(sid_embed_result *res);
+
+/*
+ * The same with n_threads embedders of the same model (one per thread, each
+ * with its own FFT and activation scratch), each taking a contiguous share
+ * of the windows.  Results equal sid_embed_pcm's.  Set OpenBLAS to one
+ * thread first (sid_nn_set_threads(1)): the threads are the parallelism.
+ */
+#define SID_EMBED_MAX_THREADS 64
+sid_status	sid_embed_pcm_parallel(sid_embedder **es, int n_threads, sid_device_kind device,
+								   const float *pcm, int64_t n_samples, sid_embed_result *res,
+								   sid_error *err);
 
 #endif

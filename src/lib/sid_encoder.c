@@ -76,6 +76,9 @@ sid_encoder_check_config(const sid_encoder_config *cfg, sid_error *err)
 		cfg->patch_time > cfg->n_frames)
 		return sid_fail(err, SID_EFORMAT, "patch %d bands x %d frames does not tile %d x %d",
 						cfg->patch_freq, cfg->patch_time, cfg->n_mels, cfg->n_frames);
+	if ((int64_t) (cfg->n_mels / cfg->patch_freq) * (cfg->n_frames / cfg->patch_time) > SID_MAX_NODES)
+		return sid_fail(err, SID_EFORMAT, "%d x %d patches exceed %d nodes (the kNN graph costs nodes^2)",
+						cfg->n_mels / cfg->patch_freq, cfg->n_frames / cfg->patch_time, SID_MAX_NODES);
 	if (cfg->n_stages < 1 || cfg->n_stages > SID_MAX_STAGES)
 		return sid_fail(err, SID_EFORMAT, "encoder has %d stages (1 to %d allowed)",
 						cfg->n_stages, SID_MAX_STAGES);
@@ -382,44 +385,74 @@ plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_tra
 	int			blk = 0;
 	size_t		grad_max = 0;
 	size_t		knn_max = 0;
+	size_t		shared_nc = 0,
+				shared_n = 0,
+				shared_h = 0;
 	int			CL = cfg->channels[cfg->n_stages - 1];
 
 	a->patch_cols = TAKE_F(ar, (size_t) B * N0 * 3 * cfg->patch_time * cfg->patch_freq);
 	a->patch_out = TAKE_F(ar, (size_t) B * N0 * cfg->channels[0]);
 	for (int s = 0; s < cfg->n_stages; s++)
 	{
-		size_t		N = sid_encoder_nodes(cfg, s),
+		size_t		BN = (size_t) B * sid_encoder_nodes(cfg, s),
 					C = cfg->channels[s],
 					H = (size_t) cfg->ffn_ratio * C;
-		size_t		BN = (size_t) B * N;
 
 		grad_max = grad_max > BN * 2 * C ? grad_max : BN * 2 * C;
 		grad_max = grad_max > BN * H ? grad_max : BN * H;
-		if (sid_knn_scratch_floats(B, N) > knn_max)
-			knn_max = sid_knn_scratch_floats(B, N);
+		shared_nc = shared_nc > BN * C ? shared_nc : BN * C;
+		shared_n = shared_n > BN ? shared_n : BN;
+		shared_h = shared_h > BN * H ? shared_h : BN * H;
+		if (sid_knn_scratch_floats(B, (int) (BN / B)) > knn_max)
+			knn_max = sid_knn_scratch_floats(B, (int) (BN / B));
+		if (s + 1 < cfg->n_stages)
+			a->down_out[s] = TAKE_F(ar, (size_t) B * sid_encoder_nodes(cfg, s + 1) * cfg->channels[s + 1]);
+	}
+	for (int s = 0; s < cfg->n_stages; s++)
+	{
+		size_t		BN = (size_t) B * sid_encoder_nodes(cfg, s),
+					C = cfg->channels[s],
+					H = (size_t) cfg->ffn_ratio * C;
+
 		for (int i = 0; i < cfg->blocks[s]; i++, blk++)
 		{
 			sid_block_acts *b = &a->blocks[blk];
 
-			b->g_ln = TAKE_F(ar, BN * C);
-			b->g_mean = TAKE_F(ar, BN);
-			b->g_rstd = TAKE_F(ar, BN);
-			b->g_h = TAKE_F(ar, BN * C);
-			b->knn = TAKE_I(ar, BN * cfg->knn_k);
-			b->g_mr = TAKE_F(ar, BN * 2 * C);
-			b->g_argmax = for_training ? TAKE_I(ar, BN * C) : NULL;	/* backward only */
-			b->g_pre = TAKE_F(ar, BN * C);
-			b->g_act = TAKE_F(ar, BN * C);
-			b->g_out = TAKE_F(ar, BN * C);
-			b->f_ln = TAKE_F(ar, BN * C);
-			b->f_mean = TAKE_F(ar, BN);
-			b->f_rstd = TAKE_F(ar, BN);
-			b->f_pre = TAKE_F(ar, BN * H);
-			b->f_act = TAKE_F(ar, BN * H);
-			b->f_out = TAKE_F(ar, BN * C);
+			if (!for_training && blk > 0)
+			{
+				/*
+				 * Inference keeps nothing for backward: every block reuses the
+				 * first block's buffers, sized for the largest stage.  f_out
+				 * may overwrite the block's own input: x is last read by the
+				 * residual into g_out, before f_out is written.
+				 */
+				*b = a->blocks[0];
+				continue;
+			}
+			{
+				/* element counts: this stage's, or for inference the largest of any stage */
+				size_t		n = for_training ? BN : shared_n,
+							nc = for_training ? BN * C : shared_nc,
+							nh = for_training ? BN * H : shared_h;
+
+				b->g_ln = TAKE_F(ar, nc);
+				b->g_mean = TAKE_F(ar, n);
+				b->g_rstd = TAKE_F(ar, n);
+				b->g_h = TAKE_F(ar, nc);
+				b->knn = TAKE_I(ar, n * cfg->knn_k);
+				b->g_mr = TAKE_F(ar, 2 * nc);
+				b->g_argmax = for_training ? TAKE_I(ar, nc) : NULL;	/* backward only */
+				b->g_pre = TAKE_F(ar, nc);
+				b->g_act = TAKE_F(ar, nc);
+				b->g_out = TAKE_F(ar, nc);
+				b->f_ln = TAKE_F(ar, nc);
+				b->f_mean = TAKE_F(ar, n);
+				b->f_rstd = TAKE_F(ar, n);
+				b->f_pre = TAKE_F(ar, nh);
+				b->f_act = TAKE_F(ar, nh);
+				b->f_out = TAKE_F(ar, nc);
+			}
 		}
-		if (s + 1 < cfg->n_stages)
-			a->down_out[s] = TAKE_F(ar, (size_t) B * sid_encoder_nodes(cfg, s + 1) * cfg->channels[s + 1]);
 	}
 	a->pool = TAKE_F(ar, (size_t) B * CL);
 	a->head_ln = TAKE_F(ar, (size_t) B * CL);
@@ -561,12 +594,11 @@ block_forward(const sid_encoder_config *cfg, const sid_block_params *p, sid_bloc
 	sid_add_inplace(a->f_out, a->g_out, (size_t) BN * C);
 }
 
-/* The input of each block and of each down-sampling, in forward order. */
+/* The input of stage s: the patch embedding or the previous down-sampling. */
 static const float *
-stage_input(const sid_encoder_config *cfg, const sid_encoder_acts *a, int s)
+stage_input(const sid_encoder_acts *a, int s)
 {
 	return s == 0 ? a->patch_out : a->down_out[s - 1];
-	(void) cfg;
 }
 
 void
@@ -588,7 +620,7 @@ sid_encoder_forward_cpu(sid_encoder *enc, sid_encoder_acts *a, const float *inpu
 		int			N = sid_encoder_nodes(cfg, s),
 					C = cfg->channels[s];
 
-		x = stage_input(cfg, a, s);
+		x = stage_input(a, s);
 		for (int i = 0; i < cfg->blocks[s]; i++, blk++)
 		{
 			block_forward(cfg, &p->blocks[blk], &a->blocks[blk], a->knn_scratch, x, B, N, C);
@@ -658,7 +690,7 @@ block_backward(const sid_encoder_config *cfg, const sid_block_params *p,
 	memset(t1, 0, sizeof(float) * BN * H);
 	sid_linear_backward(t1, g->f_fc2.w, g->f_fc2.b, d, a->f_act, p->f_fc2.w, BN, H, C);
 	memset(t2, 0, sizeof(float) * BN * H);
-	sid_act_backward(act, t2, t1, a->f_pre, BN * H);
+	sid_act_backward(act, t2, t1, a->f_pre, a->f_act, BN * H);
 	memset(t1, 0, sizeof(float) * BN * C);
 	sid_linear_backward(t1, g->f_fc1.w, g->f_fc1.b, t2, a->f_ln, p->f_fc1.w, BN, C, H);
 	sid_layernorm_backward(d, g->f_ln.gamma, g->f_ln.beta, t1, a->g_out, a->f_mean, a->f_rstd,
@@ -667,7 +699,7 @@ block_backward(const sid_encoder_config *cfg, const sid_block_params *p,
 	memset(t1, 0, sizeof(float) * BN * C);
 	sid_linear_backward(t1, g->g_fc_out.w, g->g_fc_out.b, d, a->g_act, p->g_fc_out.w, BN, C, C);
 	memset(t2, 0, sizeof(float) * BN * C);
-	sid_act_backward(act, t2, t1, a->g_pre, BN * C);
+	sid_act_backward(act, t2, t1, a->g_pre, a->g_act, BN * C);
 	memset(t1, 0, sizeof(float) * BN * 2 * C);
 	sid_linear_backward(t1, g->g_fc_mr.w, g->g_fc_mr.b, t2, a->g_mr, p->g_fc_mr.w, BN, 2 * C, C);
 	memset(t2, 0, sizeof(float) * BN * C);
@@ -704,7 +736,7 @@ sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g, sid
 	memset(t2, 0, sizeof(float) * (size_t) B * Hh);
 	sid_linear_backward(t2, g->head2.w, g->head2.b, t1, a->head_act, p->head2.w, B, Hh, cfg->embed_dim);
 	memset(t1, 0, sizeof(float) * (size_t) B * Hh);
-	sid_act_backward(SID_ACT_ELU, t1, t2, a->head_pre, (size_t) B * Hh);
+	sid_act_backward(SID_ACT_ELU, t1, t2, a->head_pre, a->head_act, (size_t) B * Hh);
 	memset(t2, 0, sizeof(float) * (size_t) B * CL);
 	sid_linear_backward(t2, g->head1.w, g->head1.b, t1, a->head_ln, p->head1.w, B, CL, Hh);
 	memset(t1, 0, sizeof(float) * (size_t) B * CL);
@@ -721,7 +753,7 @@ sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g, sid
 		if (s + 1 < cfg->n_stages)
 		{
 			/* d holds d(down_out[s]); produce d(stage s output) */
-			const float *xs = cfg->blocks[s] > 0 ? a->blocks[blk].f_out : stage_input(cfg, a, s);
+			const float *xs = cfg->blocks[s] > 0 ? a->blocks[blk].f_out : stage_input(a, s);
 			int			Nn = sid_encoder_nodes(cfg, s + 1);
 
 			memset(t1, 0, sizeof(float) * (size_t) B * N * C);
@@ -731,7 +763,7 @@ sid_encoder_backward_to(const sid_encoder *enc, const sid_encoder_params *g, sid
 		}
 		for (int i = cfg->blocks[s] - 1; i >= 0; i--, blk--)
 		{
-			const float *x = i > 0 ? a->blocks[blk - 1].f_out : stage_input(cfg, a, s);
+			const float *x = i > 0 ? a->blocks[blk - 1].f_out : stage_input(a, s);
 
 			block_backward(cfg, &p->blocks[blk], &g->blocks[blk], &a->blocks[blk], x, d, t1, t2,
 						   B, N, C);

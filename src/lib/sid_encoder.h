@@ -50,6 +50,7 @@
 #define SID_MAX_STAGES 4
 #define SID_MAX_BLOCKS 16		/* over all stages */
 #define SID_INPUT_STD_FLOOR 1.0f	/* dB; a silent window standardises to 0 */
+#define SID_MAX_NODES 4096		/* nodes of the first stage */
 
 /* Architecture; every field is stored in the model file. */
 typedef struct sid_encoder_config
@@ -120,7 +121,9 @@ void		sid_encoder_params_bind(sid_encoder_params *p, const sid_encoder_config *c
 
 /*
  * Activations of one block for a batch, allocated once for a maximum batch
- * and reused; everything backward needs is kept.  Shapes with N = Ns, C = Cs,
+ * and reused; for training everything backward needs is kept per block.
+ * Allocated for inference (for_training 0), every block points at the same
+ * buffers (sized for the largest stage) and g_argmax is NULL.  Shapes with N = Ns, C = Cs,
  * Hd = ffn_ratio * Cs:
  *   x_in [B][N][C] is the previous buffer (patch output or previous block's
  *   f_out or the down-sampled buffer) and is not owned here.

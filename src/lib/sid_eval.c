@@ -4,14 +4,14 @@
 #include "sid_eval.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "sid_audio.h"
 #include "sid_augment.h"
-#include "sid_mel.h"
+#include "sid_embed.h"
+#include "sid_progress.h"
 #include "sid_rng.h"
 
 /* Impulse responses in the test pool (seeds sid_rir_seed(TEST, 0..n-1)). */
@@ -35,16 +35,10 @@ typedef struct eval_state
 	sid_model  *model;
 	int32_t		rate;
 	int32_t		dim;
-	int64_t		window_floats;	/* frames x mels */
-	sid_mel    *mel_ref;
-	sid_mel    *mel_query;
-	sid_encoder_acts acts;
-	int			acts_ready;
-	float	   *embed_out;		/* [batch][dim] */
-	/* query windows waiting for the encoder, and where their fingerprints go */
-	float	   *pending;		/* [batch][window_floats] */
-	int64_t    *pending_row;
-	int32_t		n_pending;
+	/* the model is reached only through these (sid_embed.h) */
+	sid_embedder *ref[SID_EMBED_MAX_THREADS];	/* reference windows, one per thread */
+	int			n_ref;
+	sid_embedder *query;		/* query windows, at the query hop */
 	float	   *query_fp;		/* [total query segments][dim] */
 	sid_augment_config aug_cfg;
 	sid_augment_work *aug;
@@ -63,23 +57,8 @@ now_seconds(void)
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static void
-progress(const sid_eval_config *cfg, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void
-progress(const sid_eval_config *cfg, const char *fmt, ...)
-{
-	char		msg[512];
-	va_list		ap;
-
-	if (!cfg->progress)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	cfg->progress(cfg->progress_arg, msg);
-}
+/* progress(cfg, fmt, ...): a message to the caller's callback, if any */
+#define progress(cfg, ...) sid_progressf((cfg)->progress, (cfg)->progress_arg, __VA_ARGS__)
 
 void
 sid_eval_config_default(sid_eval_config *cfg)
@@ -102,66 +81,36 @@ sid_eval_config_default(sid_eval_config *cfg)
 	cfg->p_synthetic = 0.25f;
 	cfg->seed = 5;
 	cfg->batch = 64;
+	cfg->threads = 1;
 }
 
-/*
- * The one call into the model: n log-mel windows [n][frames][mels] to n
- * L2-normalised fingerprints [n][dim], in batches.
- */
+/* A whole reference track: fingerprints of every window at the reference hop. */
 static sid_status
-embed_windows(eval_state *st, const float *mel, int64_t n, float *out, sid_error *err)
+embed_track(eval_state *st, const sid_pcm *pcm, sid_embed_result *res, sid_error *err)
 {
 	double		t0 = now_seconds();
+	sid_status	rc = sid_embed_pcm_parallel(st->ref, st->n_ref, SID_DEVICE_CPU, pcm->samples,
+											pcm->n_samples, res, err);
 
-	for (int64_t i = 0; i < n; i += st->cfg->batch)
-	{
-		int			b = (int) (n - i < st->cfg->batch ? n - i : st->cfg->batch);
-		sid_status	rc = sid_encoder_forward(st->model->enc, SID_DEVICE_CPU, &st->acts,
-											 mel + i * st->window_floats, b,
-											 out + i * st->dim, NULL, err);
-
-		if (rc != SID_OK)
-			return rc;
-	}
 	st->embed_seconds += now_seconds() - t0;
-	return SID_OK;
+	return rc;
 }
 
+/* The first nseg windows of a degraded query into its rows of query_fp. */
 static sid_status
-flush_pending(eval_state *st, sid_error *err)
-{
-	sid_status	rc;
-
-	if (st->n_pending == 0)
-		return SID_OK;
-	rc = embed_windows(st, st->pending, st->n_pending, st->embed_out, err);
-	if (rc != SID_OK)
-		return rc;
-	for (int32_t i = 0; i < st->n_pending; i++)
-		memcpy(st->query_fp + st->pending_row[i] * st->dim, st->embed_out + (int64_t) i * st->dim,
-			   st->dim * sizeof(float));
-	st->n_pending = 0;
-	return SID_OK;
-}
-
-/* Queue the nseg windows of one degraded query for the encoder. */
-static sid_status
-queue_query(eval_state *st, const float *audio, int64_t n, int32_t nseg, int64_t first_row,
+embed_query(eval_state *st, const float *audio, int64_t n, int32_t nseg, int64_t first_row,
 			sid_error *err)
 {
-	for (int32_t s = 0; s < nseg; s++)
-	{
-		sid_status	rc;
+	double		t0 = now_seconds();
+	sid_status	rc;
 
-		if (st->n_pending == st->cfg->batch && (rc = flush_pending(st, err)) != SID_OK)
-			return rc;
-		rc = sid_mel_segments(st->mel_query, audio, n, s, 1,
-							  st->pending + (int64_t) st->n_pending * st->window_floats, NULL, err);
-		if (rc != SID_OK)
-			return rc;
-		st->pending_row[st->n_pending++] = first_row + s;
-	}
-	return SID_OK;
+	if (sid_embed_count(st->query, n) < nseg)
+		return sid_fail(err, SID_EINVAL, "eval: a query of %lld samples holds fewer than %d windows",
+						(long long) n, nseg);
+	rc = sid_embed_batch(st->query, SID_DEVICE_CPU, audio, n, 0, nseg,
+						 st->query_fp + first_row * st->dim, NULL, err);
+	st->embed_seconds += now_seconds() - t0;
+	return rc;
 }
 
 static sid_status
@@ -211,13 +160,9 @@ load_noise_bank(eval_state *st, const sid_manifest *noise, sid_error *err)
 static void
 free_state(eval_state *st)
 {
-	sid_mel_free(st->mel_ref);
-	sid_mel_free(st->mel_query);
-	if (st->acts_ready)
-		sid_encoder_acts_free(&st->acts);
-	free(st->embed_out);
-	free(st->pending);
-	free(st->pending_row);
+	for (int i = 0; i < st->n_ref; i++)
+		sid_embedder_free(st->ref[i]);
+	sid_embedder_free(st->query);
 	free(st->query_fp);
 	sid_augment_work_free(st->aug);
 	for (size_t i = 0; i < st->bank.n; i++)
@@ -241,8 +186,6 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 			 const sid_eval_config *cfg, sid_eval_result *res, sid_error *err)
 {
 	eval_state	st;
-	sid_feature_config fref,
-				fquery;
 	size_t	   *tracks = NULL;	/* manifest indices of the selected tracks */
 	int32_t		n_tracks = 0;
 	double	   *cum = NULL;		/* cumulative durations, for weighted draws */
@@ -276,6 +219,7 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 	if (cfg->n_lengths < 1 || cfg->n_lengths > SID_EVAL_MAX_CONDITIONS ||
 		cfg->n_snrs < 1 || cfg->n_snrs > SID_EVAL_MAX_CONDITIONS ||
 		cfg->queries < 1 || cfg->k < 1 || cfg->hop_ratio < 1 || cfg->batch < 1 ||
+		cfg->threads < 1 || cfg->threads > SID_EMBED_MAX_THREADS ||
 		(cfg->reverb_modes & 3) == 0 || cfg->hop_seconds < 0)
 		return sid_fail(err, SID_EINVAL, "eval: inconsistent configuration");
 	st.rate = model->features.sample_rate;
@@ -294,29 +238,28 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 			modes[n_modes++] = r;
 	n_cond = (int64_t) n_modes * cfg->n_snrs;
 
-	fref = model->features;
-	fref.segment_hop_seconds = (float) hop;
-	fquery = model->features;
-	fquery.segment_hop_seconds = (float) (hop * cfg->hop_ratio);
-	st.mel_ref = sid_mel_create(&fref, err);
-	st.mel_query = st.mel_ref ? sid_mel_create(&fquery, err) : NULL;
-	if (!st.mel_ref || !st.mel_query)
+	for (int i = 0; i < cfg->threads; i++)
+	{
+		if (!(st.ref[i] = sid_embedder_create(model, hop, cfg->batch, err)))
+		{
+			rc = err ? err->code : SID_EINVAL;
+			goto done;
+		}
+		st.n_ref++;
+	}
+	st.query = sid_embedder_create(model, hop * cfg->hop_ratio, cfg->batch, err);
+	if (!st.query)
 	{
 		rc = err ? err->code : SID_EINVAL;
 		goto done;
 	}
-	if (sid_mel_frames_per_segment(st.mel_ref) != model->enc->cfg.n_frames ||
-		model->features.n_mels != model->enc->cfg.n_mels)
-	{
-		rc = sid_fail(err, SID_EFORMAT, "eval: the model expects %d x %d windows, its features give %d x %d",
-					  model->enc->cfg.n_frames, model->enc->cfg.n_mels,
-					  sid_mel_frames_per_segment(st.mel_ref), model->features.n_mels);
-		goto done;
-	}
-	st.window_floats = (int64_t) model->enc->cfg.n_frames * model->enc->cfg.n_mels;
-	if ((rc = sid_encoder_acts_alloc(&st.acts, &model->enc->cfg, cfg->batch, 0, err)) != SID_OK)
-		goto done;
-	st.acts_ready = 1;
+	for (int l = 0; l < cfg->n_lengths; l++)
+		if (query_segments(cfg->lengths[l], window, hop * cfg->hop_ratio) > cfg->batch)
+		{
+			rc = sid_fail(err, SID_EINVAL, "eval: a %g s query has more windows than the batch of %d",
+						  cfg->lengths[l], cfg->batch);
+			goto done;
+		}
 
 	/* the tracks of the split */
 	tracks = malloc((music->n ? music->n : 1) * sizeof(size_t));
@@ -398,10 +341,7 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 		total_segs += q_nseg[i];
 	}
 	st.query_fp = malloc(total_segs * st.dim * sizeof(float));
-	st.embed_out = malloc((size_t) cfg->batch * st.dim * sizeof(float));
-	st.pending = malloc((size_t) cfg->batch * st.window_floats * sizeof(float));
-	st.pending_row = malloc((size_t) cfg->batch * sizeof(int64_t));
-	if (!st.query_fp || !st.embed_out || !st.pending || !st.pending_row)
+	if (!st.query_fp)
 	{
 		rc = sid_fail(err, SID_ENOMEM, "eval: out of memory for %lld query segments",
 					  (long long) total_segs);
@@ -442,28 +382,20 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 		char		path[4096];
 		sid_audio_limits lim;
 		sid_pcm		pcm;
-		sid_segments segs;
-		float	   *fp;
+		sid_embed_result er;
 		int32_t		id;
 
 		snprintf(path, sizeof(path), "%s/%s", cfg->data_dir, me->path);
 		sid_audio_limits_default(&lim);
 		if ((rc = sid_audio_decode_file(path, st.rate, &lim, NULL, &pcm, err)) != SID_OK)
 			goto done;
-		rc = sid_mel_segments_alloc(st.mel_ref, pcm.samples, pcm.n_samples, &segs, err);
-		if (rc != SID_OK)
-		{
-			sid_pcm_free(&pcm);
-			goto done;
-		}
-		fp = malloc((size_t) segs.n_segments * st.dim * sizeof(float));
-		rc = fp ? embed_windows(&st, segs.mel, segs.n_segments, fp, err)
-			: sid_fail(err, SID_ENOMEM, "eval: out of memory");
+		rc = embed_track(&st, &pcm, &er, err);
 		if (rc == SID_OK)
-			rc = sid_seqdb_add_track(db, fp, (int32_t) segs.n_segments, &id, err);
+		{
+			rc = sid_seqdb_add_track(db, er.fp, (int32_t) er.n_segments, &id, err);
+			sid_embed_result_free(&er);
+		}
 		res->ref_seconds += (double) pcm.n_samples / st.rate;
-		free(fp);
-		sid_segments_free(&segs);
 
 		for (int64_t x = 0; rc == SID_OK && x < n_ex; x++)
 		{
@@ -503,18 +435,15 @@ sid_eval_run(sid_model *model, const sid_manifest *music, const sid_manifest *no
 				rc = sid_augment_run(st.aug, &st.bank, &plan, pcm.samples + e->start - preroll,
 									 (size_t) preroll, view, (size_t) len, err);
 				if (rc == SID_OK)
-					rc = queue_query(&st, view, len, q_nseg[qi], q_first[qi], err);
+					rc = embed_query(&st, view, len, q_nseg[qi], q_first[qi], err);
 			}
 		}
 		sid_pcm_free(&pcm);
 		if (rc != SID_OK)
 			goto done;
-		progress(cfg, "track %d/%d %s: %lld segments", t + 1, n_tracks, me->path,
+		progress(cfg, "track %d/%d %s (database: %lld segments)", t + 1, n_tracks, me->path,
 				 (long long) sid_seqdb_n_segments(db));
 	}
-	if ((rc = flush_pending(&st, err)) != SID_OK)
-		goto done;
-
 	/* search and score */
 	sid_seqsearch_params_default(&sp);
 	sp.k = cfg->k;

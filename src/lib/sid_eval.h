@@ -12,7 +12,8 @@
  * trainer sees.  Queries are searched together (sid_seqsearch) and each
  * answer is classified exact / near against the true start.
  *
- * The model is called in exactly one place (embed_windows in sid_eval.c).
+ * The model is reached only through sid_embed.h: reference tracks by
+ * sid_embed_pcm_parallel (cfg->threads embedders), queries by sid_embed_batch.
  */
 #ifndef SID_EVAL_H
 #define SID_EVAL_H
@@ -44,6 +45,7 @@ typedef struct sid_eval_config
 	int32_t		max_tracks;		/* 0 = every track of the split */
 	int			align_starts;	/* starts on the hop grid (tests only) */
 	int32_t		batch;			/* windows per encoder call */
+	int			threads;		/* embedders for reference tracks (1) */
 	/* progress messages (may be NULL): the library never prints */
 	void		(*progress) (void *arg, const char *msg);
 	void	   *progress_arg;

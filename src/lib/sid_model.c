@@ -5,9 +5,12 @@
  */
 #include "sid_model.h"
 
+#include "sid_bytes.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,66 +25,32 @@
 
 /* ---- CRC-32 ------------------------------------------------------------- */
 
+static uint32_t crc_table[256];
+static pthread_once_t crc_table_once = PTHREAD_ONCE_INIT;
+
+static void
+crc_table_init(void)
+{
+	for (uint32_t i = 0; i < 256; i++)
+	{
+		uint32_t	c = i;
+
+		for (int k = 0; k < 8; k++)
+			c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		crc_table[i] = c;
+	}
+}
+
 uint32_t
 sid_crc32(uint32_t crc, const void *data, size_t len)
 {
-	static uint32_t table[256];
-	static int	have_table;
 	const unsigned char *p = data;
 
-	if (!have_table)
-	{
-		/* idempotent: concurrent first calls write the same values */
-		for (uint32_t i = 0; i < 256; i++)
-		{
-			uint32_t	c = i;
-
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		have_table = 1;
-	}
+	pthread_once(&crc_table_once, crc_table_init);
 	crc = ~crc;
 	for (size_t i = 0; i < len; i++)
-		crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+		crc = crc_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
 	return ~crc;
-}
-
-/* ---- little-endian fields ----------------------------------------------- */
-
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = (v >> 16) & 0xff;
-	p[3] = (v >> 24) & 0xff;
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
-static void
-put_f32(unsigned char *p, float f)
-{
-	uint32_t	v;
-
-	memcpy(&v, &f, 4);
-	put_u32(p, v);
-}
-
-static float
-get_f32(const unsigned char *p)
-{
-	uint32_t	v = get_u32(p);
-	float		f;
-
-	memcpy(&f, &v, 4);
-	return f;
 }
 
 static void
@@ -229,25 +198,36 @@ write_header(const sid_model *m, unsigned char *h)
 
 	memset(h, 0, SID_MODEL_HEADER_BYTES);
 	memcpy(h, SID_MODEL_MAGIC, 8);
-	put_u32(h + 8, SID_MODEL_VERSION);
-	put_u32(h + 12, SID_MODEL_HEADER_BYTES);
-	put_u32(h + 16, m->flags);
+	sid_put_u32(h + 8, SID_MODEL_VERSION);
+	sid_put_u32(h + 12, SID_MODEL_HEADER_BYTES);
+	sid_put_u32(h + 16, m->flags);
 	memcpy(h + 20, m->name, strnlen(m->name, SID_MODEL_NAME_LEN - 1));
 	memcpy(h + 84, m->note, strnlen(m->note, SID_MODEL_NOTE_LEN - 1));
-	put_u32(h + OFF_FEATURES + 0, (uint32_t) f->sample_rate);
-	put_u32(h + OFF_FEATURES + 4, (uint32_t) f->n_fft);
-	put_u32(h + OFF_FEATURES + 8, (uint32_t) f->hop_length);
-	put_u32(h + OFF_FEATURES + 12, (uint32_t) f->n_mels);
-	put_f32(h + OFF_FEATURES + 16, f->f_min);
-	put_f32(h + OFF_FEATURES + 20, f->f_max);
-	put_f32(h + OFF_FEATURES + 24, f->segment_seconds);
-	put_f32(h + OFF_FEATURES + 28, f->segment_hop_seconds);
+	sid_put_u32(h + OFF_FEATURES + 0, (uint32_t) f->sample_rate);
+	sid_put_u32(h + OFF_FEATURES + 4, (uint32_t) f->n_fft);
+	sid_put_u32(h + OFF_FEATURES + 8, (uint32_t) f->hop_length);
+	sid_put_u32(h + OFF_FEATURES + 12, (uint32_t) f->n_mels);
+	sid_put_f32(h + OFF_FEATURES + 16, f->f_min);
+	sid_put_f32(h + OFF_FEATURES + 20, f->f_max);
+	sid_put_f32(h + OFF_FEATURES + 24, f->segment_seconds);
+	sid_put_f32(h + OFF_FEATURES + 28, f->segment_hop_seconds);
 	encoder_fields(&m->enc->cfg, ef);
 	for (int i = 0; i < ENC_FIELDS; i++)
-		put_u32(h + OFF_ENCODER + 4 * i, (uint32_t) ef[i]);
-	put_u32(h + OFF_NPARAMS, (uint32_t) (m->enc->num_params & 0xffffffffu));
-	put_u32(h + OFF_NPARAMS + 4, (uint32_t) ((uint64_t) m->enc->num_params >> 32));
-	put_u32(h + OFF_HEADER_CRC, sid_crc32(0, h, OFF_HEADER_CRC));
+		sid_put_u32(h + OFF_ENCODER + 4 * i, (uint32_t) ef[i]);
+	sid_put_u32(h + OFF_NPARAMS, (uint32_t) (m->enc->num_params & 0xffffffffu));
+	sid_put_u32(h + OFF_NPARAMS + 4, (uint32_t) ((uint64_t) m->enc->num_params >> 32));
+	sid_put_u32(h + OFF_HEADER_CRC, sid_crc32(0, h, OFF_HEADER_CRC));
+}
+
+void
+sid_model_serialize(const sid_model *m, unsigned char *out)
+{
+	unsigned char *w = out + SID_MODEL_HEADER_BYTES;
+
+	write_header(m, out);
+	for (size_t i = 0; i < m->enc->num_params; i++)
+		sid_put_f32(w + 4 * i, m->enc->params[i]);
+	sid_put_u32(w + 4 * m->enc->num_params, sid_crc32(0, w, 4 * m->enc->num_params));
 }
 
 sid_status
@@ -255,30 +235,29 @@ sid_model_save(const sid_model *m, const char *path, sid_error *err)
 {
 	size_t		size = sid_model_file_size(m);
 	unsigned char *buf = malloc(size);
-	unsigned char *w;
+	sid_status	st;
+
+	if (!buf)
+		return sid_fail(err, SID_ENOMEM, "out of memory writing model \"%s\"", path);
+	sid_model_serialize(m, buf);
+	st = sid_write_file_atomic(path, buf, size, err);
+	free(buf);
+	return st;
+}
+
+sid_status
+sid_write_file_atomic(const char *path, const void *data, size_t size, sid_error *err)
+{
+	const unsigned char *buf = data;
 	char		tmp[4096];
 	int			fd;
 	size_t		done = 0;
 
-	if (!buf)
-		return sid_fail(err, SID_ENOMEM, "out of memory writing model \"%s\"", path);
-	write_header(m, buf);
-	w = buf + SID_MODEL_HEADER_BYTES;
-	for (size_t i = 0; i < m->enc->num_params; i++)
-		put_f32(w + 4 * i, m->enc->params[i]);
-	put_u32(w + 4 * m->enc->num_params, sid_crc32(0, w, 4 * m->enc->num_params));
-
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int) getpid()) >= (int) sizeof(tmp))
-	{
-		free(buf);
-		return sid_fail(err, SID_EINVAL, "model path is too long");
-	}
+		return sid_fail(err, SID_EINVAL, "path is too long");
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0)
-	{
-		free(buf);
 		return sid_fail(err, SID_EIO, "could not create \"%s\": %s", tmp, strerror(errno));
-	}
 	while (done < size)
 	{
 		ssize_t		n = write(fd, buf + done, size - done);
@@ -291,12 +270,10 @@ sid_model_save(const sid_model *m, const char *path, sid_error *err)
 
 			close(fd);
 			unlink(tmp);
-			free(buf);
 			return sid_fail(err, SID_EIO, "could not write \"%s\": %s", tmp, strerror(e));
 		}
 		done += (size_t) n;
 	}
-	free(buf);
 	if (fsync(fd) != 0 || close(fd) != 0)
 	{
 		unlink(tmp);
@@ -310,6 +287,49 @@ sid_model_save(const sid_model *m, const char *path, sid_error *err)
 		return sid_fail(err, SID_EIO, "could not rename \"%s\" to \"%s\": %s", tmp, path, strerror(e));
 	}
 	return SID_OK;
+}
+
+void *
+sid_read_file(const char *path, size_t max_len, size_t *len, sid_error *err)
+{
+	FILE	   *fp = fopen(path, "rb");
+	struct stat st;
+	void	   *buf;
+
+	if (!fp)
+	{
+		sid_fail(err, SID_EIO, "could not open \"%s\": %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		fclose(fp);
+		sid_fail(err, SID_EIO, "\"%s\" is not a regular file", path);
+		return NULL;
+	}
+	if ((uint64_t) st.st_size > max_len)
+	{
+		fclose(fp);
+		sid_fail(err, SID_ELIMIT, "\"%s\" is larger than %zu bytes", path, max_len);
+		return NULL;
+	}
+	buf = malloc(st.st_size ? (size_t) st.st_size : 1);
+	if (!buf)
+	{
+		fclose(fp);
+		sid_fail(err, SID_ENOMEM, "out of memory reading \"%s\"", path);
+		return NULL;
+	}
+	if (fread(buf, 1, (size_t) st.st_size, fp) != (size_t) st.st_size)
+	{
+		free(buf);
+		fclose(fp);
+		sid_fail(err, SID_EIO, "could not read \"%s\"", path);
+		return NULL;
+	}
+	fclose(fp);
+	*len = (size_t) st.st_size;
+	return buf;
 }
 
 /* ---- reading ------------------------------------------------------------ */
@@ -333,7 +353,7 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 				 : "not a sampleid model file: bad magic (expected \"SIDMODEL\")", len);
 		return NULL;
 	}
-	version = get_u32(h + 8);
+	version = sid_get_u32(h + 8);
 	if (version != SID_MODEL_VERSION)
 	{
 		sid_fail(err, SID_EUNSUPPORTED,
@@ -347,32 +367,32 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 				 len, SID_MODEL_HEADER_BYTES);
 		return NULL;
 	}
-	hlen = get_u32(h + 12);
+	hlen = sid_get_u32(h + 12);
 	if (hlen != SID_MODEL_HEADER_BYTES)
 	{
 		sid_fail(err, SID_EFORMAT, "model file header length %u is wrong (version %d uses %d)",
 				 hlen, SID_MODEL_VERSION, SID_MODEL_HEADER_BYTES);
 		return NULL;
 	}
-	if (get_u32(h + OFF_HEADER_CRC) != sid_crc32(0, h, OFF_HEADER_CRC))
+	if (sid_get_u32(h + OFF_HEADER_CRC) != sid_crc32(0, h, OFF_HEADER_CRC))
 	{
 		sid_fail(err, SID_EFORMAT, "model file header is corrupted: header checksum mismatch");
 		return NULL;
 	}
-	f.sample_rate = (int32_t) get_u32(h + OFF_FEATURES + 0);
-	f.n_fft = (int32_t) get_u32(h + OFF_FEATURES + 4);
-	f.hop_length = (int32_t) get_u32(h + OFF_FEATURES + 8);
-	f.n_mels = (int32_t) get_u32(h + OFF_FEATURES + 12);
-	f.f_min = get_f32(h + OFF_FEATURES + 16);
-	f.f_max = get_f32(h + OFF_FEATURES + 20);
-	f.segment_seconds = get_f32(h + OFF_FEATURES + 24);
-	f.segment_hop_seconds = get_f32(h + OFF_FEATURES + 28);
+	f.sample_rate = (int32_t) sid_get_u32(h + OFF_FEATURES + 0);
+	f.n_fft = (int32_t) sid_get_u32(h + OFF_FEATURES + 4);
+	f.hop_length = (int32_t) sid_get_u32(h + OFF_FEATURES + 8);
+	f.n_mels = (int32_t) sid_get_u32(h + OFF_FEATURES + 12);
+	f.f_min = sid_get_f32(h + OFF_FEATURES + 16);
+	f.f_max = sid_get_f32(h + OFF_FEATURES + 20);
+	f.segment_seconds = sid_get_f32(h + OFF_FEATURES + 24);
+	f.segment_hop_seconds = sid_get_f32(h + OFF_FEATURES + 28);
 	for (int i = 0; i < ENC_FIELDS; i++)
-		ef[i] = (int32_t) get_u32(h + OFF_ENCODER + 4 * i);
+		ef[i] = (int32_t) sid_get_u32(h + OFF_ENCODER + 4 * i);
 	encoder_from_fields(&cfg, ef);
 	if (sid_model_check(&f, &cfg, err) != SID_OK)
 		return NULL;
-	nparams = (uint64_t) get_u32(h + OFF_NPARAMS) | (uint64_t) get_u32(h + OFF_NPARAMS + 4) << 32;
+	nparams = (uint64_t) sid_get_u32(h + OFF_NPARAMS) | (uint64_t) sid_get_u32(h + OFF_NPARAMS + 4) << 32;
 	if (nparams != sid_encoder_num_params(&cfg))
 	{
 		sid_fail(err, SID_EFORMAT, "model file has %llu parameters but its architecture needs %zu",
@@ -387,7 +407,7 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 		return NULL;
 	}
 	w = h + SID_MODEL_HEADER_BYTES;
-	if (get_u32(w + 4 * nparams) != sid_crc32(0, w, 4 * nparams))
+	if (sid_get_u32(w + 4 * nparams) != sid_crc32(0, w, 4 * nparams))
 	{
 		sid_fail(err, SID_EFORMAT, "model file weights are corrupted: checksum mismatch");
 		return NULL;
@@ -406,7 +426,7 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 	}
 	for (size_t i = 0; i < nparams; i++)
 	{
-		m->enc->params[i] = get_f32(w + 4 * i);
+		m->enc->params[i] = sid_get_f32(w + 4 * i);
 		if (!isfinite(m->enc->params[i]))
 		{
 			sid_model_free(m);
@@ -414,7 +434,7 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 			return NULL;
 		}
 	}
-	m->flags = get_u32(h + 16);
+	m->flags = sid_get_u32(h + 16);
 	memcpy(m->name, h + 20, SID_MODEL_NAME_LEN - 1);
 	memcpy(m->note, h + 84, SID_MODEL_NOTE_LEN - 1);
 	m->features = f;
@@ -424,57 +444,28 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 sid_model *
 sid_model_load(const char *path, sid_error *err)
 {
-	FILE	   *fp = fopen(path, "rb");
-	struct stat st;
-	void	   *buf;
+	size_t		len;
+	void	   *buf = sid_read_file(path, SID_MODEL_MAX_FILE_BYTES, &len, err);
 	sid_model  *m;
 
-	if (!fp)
-	{
-		sid_fail(err, SID_EIO, "could not open model file \"%s\": %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))
-	{
-		fclose(fp);
-		sid_fail(err, SID_EIO, "model file \"%s\" is not a regular file", path);
-		return NULL;
-	}
-	if (st.st_size > (off_t) 1 << 32)
-	{
-		fclose(fp);
-		sid_fail(err, SID_ELIMIT, "model file \"%s\" is larger than 4 GB", path);
-		return NULL;
-	}
-	buf = malloc(st.st_size ? (size_t) st.st_size : 1);
 	if (!buf)
-	{
-		fclose(fp);
-		sid_fail(err, SID_ENOMEM, "out of memory reading \"%s\"", path);
 		return NULL;
-	}
-	if (fread(buf, 1, (size_t) st.st_size, fp) != (size_t) st.st_size)
-	{
-		free(buf);
-		fclose(fp);
-		sid_fail(err, SID_EIO, "could not read model file \"%s\"", path);
-		return NULL;
-	}
-	fclose(fp);
-	m = sid_model_load_mem(buf, (size_t) st.st_size, err);
+	m = sid_model_load_mem(buf, len, err);
 	free(buf);
 	if (!m)
-	{
-		/* name the file in the message */
-		char		msg[sizeof(err->msg)];
-		int			n;
-
-		if (err)
-		{
-			memcpy(msg, err->msg, sizeof(msg));
-			n = snprintf(err->msg, sizeof(err->msg), "\"%.200s\": ", path);
-			snprintf(err->msg + n, sizeof(err->msg) - n, "%.300s", msg);
-		}
-	}
+		sid_error_name_file(err, path);
 	return m;
+}
+
+void
+sid_error_name_file(sid_error *err, const char *path)
+{
+	char		msg[sizeof(err->msg)];
+	int			n;
+
+	if (!err)
+		return;
+	memcpy(msg, err->msg, sizeof(msg));
+	n = snprintf(err->msg, sizeof(err->msg), "\"%.200s\": ", path);
+	snprintf(err->msg + n, sizeof(err->msg) - n, "%.300s", msg);
 }

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sid_bytes.h"
 #include "sid_encoder.h"
 #include "sid_error.h"
 #include "sid_features.h"
@@ -81,7 +82,10 @@ sid_model  *sid_model_load(const char *path, sid_error *err);
 /* The same from memory (tests, fuzzing). */
 sid_model  *sid_model_load_mem(const void *data, size_t len, sid_error *err);
 
-/* CRC-32 (IEEE 802.3, as zlib's crc32), continuing from crc (start at 0). */
-uint32_t	sid_crc32(uint32_t crc, const void *data, size_t len);
+/* The file's bytes (sid_model_file_size of them) into out. */
+void		sid_model_serialize(const sid_model *m, unsigned char *out);
+
+/* Largest model file a reader accepts. */
+#define SID_MODEL_MAX_FILE_BYTES ((size_t) 1 << 32)
 
 #endif

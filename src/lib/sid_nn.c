@@ -150,7 +150,8 @@ sid_act_forward(sid_activation act, float *y, const float *x, size_t n)
 }
 
 void
-sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x, size_t n)
+sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x, const float *y,
+				 size_t n)
 {
 	switch (act)
 	{
@@ -158,12 +159,15 @@ sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x,
 			for (size_t i = 0; i < n; i++)
 			{
 				float		u = x[i];
-				float		z = GELU_K * (u + 0.044715f * u * u * u);
-				float		sg = 1.0f / (1.0f + expf(-2.0f * z));	/* (1 + tanh z) / 2 */
-				float		dz = GELU_K * (1.0f + 3.0f * 0.044715f * u * u);
+				float		z2 = 1.0f + 3.0f * 0.044715f * u * u;
+				float		sg;	/* sigmoid(2z) = (1 + tanh z) / 2 */
 
-				/* d/du [u sg(2z)] = sg + u * 2 sg (1 - sg) dz */
-				dx[i] += dy[i] * (sg + 2.0f * u * sg * (1.0f - sg) * dz);
+				if (y && u != 0.0f)
+					sg = y[i] / u;	/* y = u sg: a division instead of an exp */
+				else
+					sg = 1.0f / (1.0f + expf(-2.0f * GELU_K * (u + 0.044715f * u * u * u)));
+				/* d/du [u sg(2z)] = sg + u * 2 sg (1 - sg) dz/du */
+				dx[i] += dy[i] * (sg + 2.0f * u * sg * (1.0f - sg) * GELU_K * z2);
 			}
 			break;
 		case SID_ACT_RELU:
@@ -172,7 +176,7 @@ sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x,
 			break;
 		case SID_ACT_ELU:
 			for (size_t i = 0; i < n; i++)
-				dx[i] += x[i] > 0.0f ? dy[i] : dy[i] * expf(x[i]);
+				dx[i] += x[i] > 0.0f ? dy[i] : dy[i] * (y ? y[i] + 1.0f : expf(x[i]));
 			break;
 	}
 }

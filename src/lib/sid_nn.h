@@ -24,9 +24,9 @@
 /* Activation kinds stored in model files: values are part of the format. */
 typedef enum sid_activation
 {
-	SID_ACT_GELU = 1,			/* tanh approximation */
+	SID_ACT_GELU = 1,			/* 0.5 u (1 + tanh(sqrt(2/pi) (u + 0.044715 u^3))) */
 	SID_ACT_RELU = 2,
-	SID_ACT_ELU = 3				/* alpha = 1 */
+	SID_ACT_ELU = 3				/* u > 0 ? u : exp(u) - 1 */
 } sid_activation;
 
 /* OpenBLAS threads for this process (1 in a backend, 2 for training). */
@@ -51,10 +51,14 @@ void		sid_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float
 								   const float *x, const float *mean, const float *rstd,
 								   const float *gamma, int rows, int dim);
 
-/* ---- element-wise activation: y = act(x), n elements; backward uses x. */
+/*
+ * ---- element-wise activation: y = act(x), n elements.  Backward uses x and,
+ * when y (the forward output) is given, reuses it instead of recomputing the
+ * exponential (GELU: sigmoid = y / x; ELU: exp(x) = y + 1); y may be NULL.
+ */
 void		sid_act_forward(sid_activation act, float *y, const float *x, size_t n);
 void		sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x,
-							 size_t n);
+							 const float *y, size_t n);
 
 /*
  * ---- dynamic k-nearest-neighbour graph (no gradient).
@@ -118,6 +122,44 @@ void		sid_attention_backward(float *dq, float *dk, float *dv, float *scratch,
 								   const float *dout, const float *att, const float *q,
 								   const float *k, const float *v,
 								   int B, int Nq, int Nk, int H, int dh);
+
+/*
+ * ---- multi-head cross-attention layer: queries from one node set, keys and
+ * values from another (the reranker's query segment vs candidate segment).
+ *   q = xq Wq^T + bq, k = xkv Wk^T + bk, v = xkv Wv^T + bv   ([.][H*dh])
+ *   ctx = attention(q, k, v);  y = ctx Wo^T + bo              ([B][Nq][d_out])
+ * xq [B][Nq][dq_in], xkv [B][Nk][dkv_in].  Parameters in one buffer, in the
+ * order wq, bq, wk, bk, wv, bv, wo, bo (sid_xattn_bind).  Saved: q, k, v,
+ * att, ctx (caller-provided, sizes from sid_xattn_acts_floats).
+ */
+typedef struct sid_xattn
+{
+	int			dq_in, dkv_in, heads, head_dim, d_out;
+	float	   *wq, *bq, *wk, *bk, *wv, *bv, *wo, *bo;
+} sid_xattn;
+
+typedef struct sid_xattn_acts
+{
+	float	   *q, *k, *v;		/* [B][Nq or Nk][H*dh] */
+	float	   *att;			/* [B][H][Nq][Nk] */
+	float	   *ctx;			/* [B][Nq][H*dh] */
+} sid_xattn_acts;
+
+size_t		sid_xattn_num_params(int dq_in, int dkv_in, int heads, int head_dim, int d_out);
+void		sid_xattn_bind(sid_xattn *p, float *buf, int dq_in, int dkv_in, int heads,
+						   int head_dim, int d_out);
+/* Floats for the saved activations, and for backward's scratch. */
+size_t		sid_xattn_acts_floats(const sid_xattn *p, int B, int Nq, int Nk);
+size_t		sid_xattn_scratch_floats(const sid_xattn *p, int B, int Nq, int Nk);
+/* Points a's buffers into buf (sid_xattn_acts_floats floats). */
+void		sid_xattn_acts_bind(sid_xattn_acts *a, float *buf, const sid_xattn *p, int B, int Nq,
+								int Nk);
+void		sid_xattn_forward(const sid_xattn *p, sid_xattn_acts *a, float *y, const float *xq,
+							  const float *xkv, int B, int Nq, int Nk);
+/* g: gradients bound like p; dxq, dxkv may be NULL; accumulates. */
+void		sid_xattn_backward(const sid_xattn *p, const sid_xattn *g, const sid_xattn_acts *a,
+							   float *dxq, float *dxkv, float *scratch, const float *dy,
+							   const float *xq, const float *xkv, int B, int Nq, int Nk);
 
 /*
  * ---- NT-Xent (normalised temperature-scaled cross entropy).

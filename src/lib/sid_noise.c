@@ -122,13 +122,36 @@ sid_noise_synth(float *out, size_t n, sid_noise_kind kind, float sample_rate,
 					amp[k] = pow(k + 1, -tilt) * sid_rng_range(rng, 0.5f, 1.0f);
 					phase[k] = 2.0 * M_PI * sid_rng_uniform_double(rng);
 				}
+				/* each harmonic is a phasor rotated once per sample: one
+				 * sin/cos per harmonic, not per sample */
+				double		re[8],
+							im[8],
+							rot_re[8],
+							rot_im[8];
+				int			harmonics = 0;
+
+				while (harmonics < 8 && (harmonics + 1) * f0 < sample_rate / 2)
+				{
+					double		w = 2.0 * M_PI * (harmonics + 1) * f0 / sample_rate;
+
+					re[harmonics] = cos(phase[harmonics]);
+					im[harmonics] = sin(phase[harmonics]);
+					rot_re[harmonics] = cos(w);
+					rot_im[harmonics] = sin(w);
+					harmonics++;
+				}
 				for (size_t i = 0; i < n; i++)
 				{
-					double		t = (double) i / sample_rate,
-								v = 0;
+					double		v = 0;
 
-					for (int k = 0; k < 8 && (k + 1) * f0 < sample_rate / 2; k++)
-						v += amp[k] * sin(2.0 * M_PI * (k + 1) * f0 * t + phase[k]);
+					for (int k = 0; k < harmonics; k++)
+					{
+						double		r = re[k] * rot_re[k] - im[k] * rot_im[k];
+
+						im[k] = re[k] * rot_im[k] + im[k] * rot_re[k];
+						re[k] = r;
+						v += amp[k] * im[k];
+					}
 					/* a little hiss under the hum, 30 dB down */
 					out[i] = (float) (v + 0.03 * sid_rng_normal(rng));
 				}

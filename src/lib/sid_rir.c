@@ -62,9 +62,16 @@ sid_rir_synth(const sid_rir_params *p, float sample_rate, sid_rng *rng,
 
 	for (size_t i = 0; i < len; i++)
 		out[i] = 0;
-	/* late tail: starts right after the direct path, decays from it */
-	for (size_t i = d0 + 1; i < len; i++)
-		out[i] = (float) (sid_rng_normal(rng) * exp(-k * (double) (i - d0)));
+	/* late tail: starts right after the direct path, decays from it (the
+	 * envelope by repeated multiplication: one exp per response, not per
+	 * sample) */
+	{
+		double		decay = exp(-k),
+					env = decay;
+
+		for (size_t i = d0 + 1; i < len; i++, env *= decay)
+			out[i] = (float) (sid_rng_normal(rng) * env);
+	}
 	/* early reflections: sparse, stronger than the tail at their time */
 	for (int r = 0; r < p->n_early; r++)
 	{

@@ -34,6 +34,8 @@ sid_rng_init(sid_rng *rng, uint64_t seed, uint64_t stream)
 	/* xoshiro's only forbidden state is all zeros */
 	if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0)
 		rng->s[0] = 1;
+	rng->spare = 0;
+	rng->has_spare = 0;
 }
 
 uint64_t
@@ -86,10 +88,26 @@ sid_rng_below(sid_rng *rng, uint64_t n)
 float
 sid_rng_normal(sid_rng *rng)
 {
-	double		u1 = 1.0 - sid_rng_uniform_double(rng);	/* (0, 1] */
-	double		u2 = sid_rng_uniform_double(rng);
+	double		u,
+				v,
+				r2,
+				f;
 
-	return (float) (sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+	if (rng->has_spare)
+	{
+		rng->has_spare = 0;
+		return (float) rng->spare;
+	}
+	do
+	{
+		u = 2.0 * sid_rng_uniform_double(rng) - 1.0;
+		v = 2.0 * sid_rng_uniform_double(rng) - 1.0;
+		r2 = u * u + v * v;
+	} while (r2 >= 1.0 || r2 == 0.0);
+	f = sqrt(-2.0 * log(r2) / r2);
+	rng->spare = v * f;
+	rng->has_spare = 1;
+	return (float) (u * f);
 }
 
 void

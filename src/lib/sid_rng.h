@@ -16,6 +16,8 @@
 typedef struct sid_rng
 {
 	uint64_t	s[4];
+	double		spare;			/* the second normal of the last pair drawn */
+	int			has_spare;
 } sid_rng;
 
 /* Start the sequence for (seed, stream). */
@@ -33,7 +35,8 @@ float		sid_rng_range(sid_rng *rng, float lo, float hi);
 /* Uniform integer in [0, n); n > 0.  Unbiased (rejection). */
 uint64_t	sid_rng_below(sid_rng *rng, uint64_t n);
 
-/* Standard normal (Box-Muller; the second value is discarded). */
+/* Standard normal (Marsaglia's polar method: no trigonometry, and each
+ * accepted pair gives two values). */
 float		sid_rng_normal(sid_rng *rng);
 
 /* Fisher-Yates shuffle of n indices. */

@@ -5,6 +5,7 @@
  * format it can write, WAV headers crafted byte by byte for the bad cases.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,10 +457,18 @@ test_formats(sid_mel *m)
 				memcmp(pcm2.samples, pcm.samples, sizeof(float) * (size_t) pcm.n_samples) == 0;
 			CHECK(same, "%s: memory and file decoding agree bit for bit", formats[i].name);
 			sid_pcm_free(&pcm2);
-			/* cut in half: every format must notice */
+			/*
+			 * cut in half: an error, except MP3, whose length libsndfile only
+			 * estimates (docs/audio.md): it decodes to the half that is there
+			 */
 			st2 = sid_audio_decode_memory(bytes, len / 2, 16000, &lim, &info2, &pcm2, &err);
-			CHECK(st2 == SID_EFORMAT && pcm2.samples == NULL, "%s: first half of the file is an error (%s)",
-				  formats[i].name, err.msg);
+			if ((formats[i].format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG)
+				CHECK(st2 == SID_OK && pcm2.n_samples < pcm.n_samples * 3 / 4,
+					  "%s: first half of the file decodes to %.2f s", formats[i].name,
+					  pcm2.n_samples / 16000.0);
+			else
+				CHECK(st2 == SID_EFORMAT && pcm2.samples == NULL, "%s: first half of the file is an error (%s)",
+					  formats[i].name, err.msg);
 			sid_pcm_free(&pcm2);
 		}
 		free(bytes);
@@ -561,6 +570,102 @@ test_bad_input(void)
 	}
 }
 
+/* 8 kHz telephone audio is upsampled; a 1 kHz tone keeps its band */
+static void
+test_upsampled(sid_mel *m)
+{
+	double		hz = 1000.0,
+				amp = 0.5;
+	int			n_mels = sid_mel_config(m)->n_mels;
+	float	   *x = render_tones(&hz, &amp, 1, 8000, 8000, 1);
+	float	   *y = NULL;
+	int64_t		ny = 0;
+	sid_error	err;
+	sid_status	st = sid_audio_resample(x, 8000, 8000, 16000, &y, &ny, &err);
+
+	CHECK(st == SID_OK && llabs(ny - 16000) <= 1, "1 s at 8 kHz resamples to %lld samples at 16 kHz",
+		  (long long) ny);
+	if (st == SID_OK)
+	{
+		int64_t		nf = sid_mel_n_frames(m, ny);
+		float	   *frames = malloc(sizeof(float) * (size_t) (nf * n_mels));
+		float		mean[1024];
+
+		sid_mel_frames(m, y, ny, frames, &err);
+		band_means(frames, nf, n_mels, 8, mean);
+		CHECK(argmax(mean, n_mels) == expected_band(m, hz), "8 kHz source: 1 kHz still peaks in band %d",
+			  expected_band(m, hz));
+		free(frames);
+	}
+	free(y);
+	free(x);
+}
+
+/* Contexts made and freed concurrently (FFTW planner under the mutex) agree bit for bit. */
+typedef struct thread_job
+{
+	const float *x;
+	int64_t		n;
+	const float *want;
+	int			mismatches;
+} thread_job;
+
+static void *
+mel_thread(void *arg)
+{
+	thread_job *job = arg;
+	sid_feature_config cfg;
+	sid_error	err;
+
+	sid_features_default(&cfg);
+	for (int round = 0; round < 20; round++)
+	{
+		sid_mel    *m = sid_mel_create(&cfg, &err);
+		sid_segments segs;
+
+		if (m == NULL || sid_mel_segments_alloc(m, job->x, job->n, &segs, &err) != SID_OK)
+		{
+			job->mismatches++;
+			sid_mel_free(m);
+			continue;
+		}
+		if (memcmp(segs.mel, job->want, sizeof(float) * (size_t) (segs.n_segments * 63 * 64)) != 0)
+			job->mismatches++;
+		sid_segments_free(&segs);
+		sid_mel_free(m);
+	}
+	return NULL;
+}
+
+static void
+test_threads(sid_mel *m)
+{
+	double		hz[] = {300.0, 2500.0},
+				amp[] = {0.3, 0.3};
+	int64_t		n = 24000;
+	float	   *x = render_tones(hz, amp, 2, 16000, n, 1);
+	sid_segments want;
+	sid_error	err;
+	pthread_t	tid[4];
+	thread_job	jobs[4];
+	int			bad = 0;
+
+	sid_mel_segments_alloc(m, x, n, &want, &err);
+	for (int t = 0; t < 4; t++)
+	{
+		jobs[t] = (thread_job) {x, n, want.mel, 0};
+		pthread_create(&tid[t], NULL, mel_thread, &jobs[t]);
+	}
+	for (int t = 0; t < 4; t++)
+	{
+		pthread_join(tid[t], NULL);
+		bad += jobs[t].mismatches;
+	}
+	CHECK(bad == 0, "4 threads x 20 contexts created, used and freed concurrently agree bit for bit (%d mismatches)", bad);
+	sid_segments_free(&want);
+	free(x);
+}
+
 int
 main(void)
 {
@@ -576,6 +681,8 @@ main(void)
 	test_sine_peak(m);
 	test_silence(m);
 	test_resampled_matches(m);
+	test_upsampled(m);
+	test_threads(m);
 	test_stereo_equals_mono(m);
 	test_segments();
 	test_formats(m);

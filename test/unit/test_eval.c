@@ -10,66 +10,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sndfile.h>
-
 #include "sid_eval.h"
 #include "sid_features.h"
 #include "sid_rng.h"
+#include "synth_corpus.h"
 #include "tap.h"
 
 #define TRACKS 6
 #define TRACK_SECONDS 12
 #define RATE 22050
-
-/* A stereo track of random 0.25 s notes with a few harmonics. */
-static int
-write_track(const char *path, uint64_t seed)
-{
-	SF_INFO		info = {.samplerate = RATE, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-	SNDFILE    *sf = sf_open(path, SFM_WRITE, &info);
-	int64_t		n = (int64_t) TRACK_SECONDS * RATE;
-	float	   *x = malloc(n * 2 * sizeof(float));
-	sid_rng		rng;
-	double		f = 440,
-				phase = 0;
-
-	if (!sf || !x)
-		return -1;
-	sid_rng_init(&rng, seed, 0);
-	for (int64_t i = 0; i < n; i++)
-	{
-		float		v;
-
-		if (i % (RATE / 4) == 0)
-			f = 150 * pow(2, sid_rng_uniform(&rng) * 4);
-		phase += 2 * M_PI * f / RATE;
-		v = (float) (0.3 * sin(phase) + 0.15 * sin(2 * phase) + 0.08 * sin(3 * phase)) +
-			0.01f * sid_rng_normal(&rng);
-		x[2 * i] = x[2 * i + 1] = v;
-	}
-	sf_writef_float(sf, x, n);
-	sf_close(sf);
-	free(x);
-	return 0;
-}
-
-static int
-write_noise(const char *path, uint64_t seed)
-{
-	SF_INFO		info = {.samplerate = 16000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
-	SNDFILE    *sf = sf_open(path, SFM_WRITE, &info);
-	float		x[16000];
-	sid_rng		rng;
-
-	if (!sf)
-		return -1;
-	sid_rng_init(&rng, seed, 0);
-	for (int i = 0; i < 16000; i++)
-		x[i] = 0.1f * sid_rng_normal(&rng) * (1 + sinf(i / 300.0f));
-	sf_writef_float(sf, x, 16000);
-	sf_close(sf);
-	return 0;
-}
 
 static int
 tables_equal(const sid_eval_result *a, const sid_eval_result *b)
@@ -106,29 +55,13 @@ main(void)
 				r2;
 	sid_error	err;
 	int			ok = 1;
+	sid_status	rc;
 
 	if (!mkdtemp(dir))
 		return 1;
 	sid_manifest_init(&music);
 	sid_manifest_init(&noise);
-	for (int t = 0; t < TRACKS; t++)
-	{
-		char		rel[64];
-
-		snprintf(rel, sizeof(rel), "track%d.wav", t);
-		snprintf(path, sizeof(path), "%s/%s", dir, rel);
-		ok &= write_track(path, 100 + t) == 0;
-		sid_manifest_add(&music, "synthetic", rel, TRACK_SECONDS, RATE, 2, t < 4 ? "reference" : "train", NULL);
-	}
-	for (int t = 0; t < 3; t++)
-	{
-		char		rel[64];
-
-		snprintf(rel, sizeof(rel), "noise%d.wav", t);
-		snprintf(path, sizeof(path), "%s/%s", dir, rel);
-		ok &= write_noise(path, 200 + t) == 0;
-		sid_manifest_add(&noise, "synthetic", rel, 1.0, 16000, 1, t == 0 ? "train" : "test", NULL);
-	}
+	ok = synth_corpus_write(dir, TRACKS, TRACK_SECONDS, RATE, 100, 4, "reference", "train", 3, &music, &noise) == 0;
 	CHECK(ok, "corpus: %d tracks and 3 noise clips written", TRACKS);
 
 	sid_encoder_default_config(&ec);
@@ -146,8 +79,8 @@ main(void)
 	cfg.snrs[0] = INFINITY;
 	cfg.snrs[1] = 10;
 	cfg.align_starts = 1;
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r1, &err) == SID_OK, "eval: runs (%s)",
-		  r1.ref_tracks ? "ok" : err.msg);
+	rc = sid_eval_run(model, &music, &noise, &cfg, &r1, &err);
+	CHECK(rc == SID_OK, "eval: runs (%s)", rc == SID_OK ? "ok" : err.msg);
 	CHECK(r1.ref_tracks == 4, "eval: only the 4 reference tracks are searched (%d)", r1.ref_tracks);
 	CHECK(r1.ref_segments == 4 * ((TRACK_SECONDS - 1) * 2 + 1),
 		  "eval: %lld reference segments (1 s windows every 0.5 s over 12 s: 23 per track)",
@@ -171,6 +104,11 @@ main(void)
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
 		  "eval: the same seed reproduces every count");
 	sid_eval_result_free(&r2);
+	cfg.threads = 2;
+	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
+		  "eval: two embedding threads give the same counts");
+	sid_eval_result_free(&r2);
+	cfg.threads = 1;
 	cfg.seed = 6;
 	cfg.align_starts = 0;
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK,
@@ -185,25 +123,15 @@ main(void)
 	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_EINVAL,
 		  "eval: a query shorter than a window is refused: %s", err.msg);
 	cfg.lengths[0] = 1;
-	snprintf(path, sizeof(path), "%s/track1.wav", dir);
+	snprintf(path, sizeof(path), "%s/t1.wav", dir);
 	unlink(path);
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) < 0 && strstr(err.msg, "track1.wav"),
+	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) < 0 && strstr(err.msg, "t1.wav"),
 		  "eval: a missing track is an error naming it: %s", err.msg);
 
 	sid_eval_result_free(&r1);
 	sid_model_free(model);
 	sid_manifest_free(&music);
 	sid_manifest_free(&noise);
-	for (int t = 0; t < TRACKS; t++)
-	{
-		snprintf(path, sizeof(path), "%s/track%d.wav", dir, t);
-		unlink(path);
-	}
-	for (int t = 0; t < 3; t++)
-	{
-		snprintf(path, sizeof(path), "%s/noise%d.wav", dir, t);
-		unlink(path);
-	}
-	rmdir(dir);
+	synth_corpus_remove(dir, TRACKS, 3);
 	return tap_done();
 }

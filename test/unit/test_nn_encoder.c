@@ -216,6 +216,7 @@ test_device_route(void)
 	double		len = 0;
 
 	small_config(&cfg);
+	cfg.blocks[1] = 2;			/* two blocks in a stage: a block's output overwrites its input */
 	enc = sid_encoder_create(&cfg, &err);
 	sid_encoder_init_random(enc, 3);
 	sid_encoder_acts_alloc(&acts, &cfg, 2, 0, &err);
@@ -227,6 +228,71 @@ test_device_route(void)
 	for (int i = 0; i < 5; i++)
 		len += emb[i] * emb[i];
 	CHECK_NEAR(len, 1.0, 1e-5, "embeddings are L2-normalised");
+	{
+		/* inference activations share one set of block buffers; training keeps all */
+		sid_encoder_acts full;
+		double		maxd = 0;
+		size_t		nodes = (size_t) 2 * sid_encoder_nodes(&cfg, 1) * cfg.channels[1];
+		float	   *nodes_inf = malloc(sizeof(float) * nodes);
+
+		sid_encoder_forward(enc, SID_DEVICE_CPU, &acts, input, 2, emb, nodes_inf, &err);
+		sid_encoder_acts_alloc(&full, &cfg, 2, 1, &err);
+		sid_encoder_forward_cpu(enc, &full, input, 2);
+		for (int i = 0; i < 2 * 5; i++)
+			maxd = fmax(maxd, fabs(emb[i] - full.embed[i]));
+		for (size_t i = 0; i < nodes; i++)
+			maxd = fmax(maxd, fabs(nodes_inf[i] - full.nodes[i]));
+		CHECK(maxd == 0.0, "inference (shared buffers) and training activations give identical embeddings and nodes");
+		sid_encoder_acts_free(&full);
+		free(nodes_inf);
+	}
+	sid_encoder_acts_free(&acts);
+	sid_encoder_free(enc);
+	free(input);
+}
+
+/* A gain change is an additive shift in dB: the standardised input makes it vanish. */
+static void
+test_gain_invariance(void)
+{
+	sid_encoder_config cfg;
+	sid_error	err;
+	sid_encoder *enc;
+	sid_encoder_acts acts;
+	size_t		win;
+	float	   *input,
+				a[128],
+				b[128];
+	double		maxd = 0,
+				len = 0;
+	int			finite = 1;
+
+	sid_encoder_default_config(&cfg);
+	enc = sid_encoder_create(&cfg, &err);
+	sid_encoder_init_random(enc, 11);
+	sid_encoder_acts_alloc(&acts, &cfg, 1, 0, &err);
+	win = (size_t) cfg.n_frames * cfg.n_mels;
+	input = test_randn(win, 15);
+	for (size_t i = 0; i < win; i++)
+		input[i] -= 40.0f;
+	sid_encoder_forward_cpu(enc, &acts, input, 1);
+	memcpy(a, acts.embed, sizeof(a));
+	for (size_t i = 0; i < win; i++)
+		input[i] += 12.0f;		/* +12 dB */
+	sid_encoder_forward_cpu(enc, &acts, input, 1);
+	memcpy(b, acts.embed, sizeof(b));
+	for (int i = 0; i < 128; i++)
+		maxd = fmax(maxd, fabs(a[i] - b[i]));
+	CHECK(maxd < 1e-4, "a 12 dB gain change leaves the default model's fingerprint unchanged (max diff %.2g)", maxd);
+	for (size_t i = 0; i < win; i++)
+		input[i] = -100.0f;		/* digital silence */
+	sid_encoder_forward_cpu(enc, &acts, input, 1);
+	for (int i = 0; i < 128; i++)
+	{
+		finite &= isfinite(acts.embed[i]);
+		len += acts.embed[i] * acts.embed[i];
+	}
+	CHECK(finite && fabs(len - 1) < 1e-5, "a silent window gives a finite unit fingerprint");
 	sid_encoder_acts_free(&acts);
 	sid_encoder_free(enc);
 	free(input);
@@ -239,5 +305,6 @@ main(void)
 	test_default_budget();
 	test_encoder_gradients();
 	test_device_route();
+	test_gain_invariance();
 	return tap_done();
 }

@@ -190,9 +190,22 @@ test_activations(void)
 				: a == SID_ACT_RELU ? (u > 0 ? u : 0) : (u > 0 ? u : exp(u) - 1);
 			ref_err = fmax(ref_err, fabs(ref - A.y[i]));
 		}
-		sid_act_backward(A.act, dx, A.wy, A.x, A.n);
+		sid_act_backward(A.act, dx, A.wy, A.x, NULL, A.n);
 		CHECK(test_grad_check(act_loss, NULL, A.x, dx, A.n, 1e-3f, &worst) < GRAD_TOL,
 			  "%s backward matches finite differences", names[a]);
+		{
+			/* reusing the forward output gives the same gradient */
+			float	   *dx2 = test_zeros(A.n);
+			double		maxd = 0;
+
+			act_loss(NULL);
+			sid_act_backward(A.act, dx2, A.wy, A.x, A.y, A.n);
+			for (int i = 0; i < A.n; i++)
+				maxd = fmax(maxd, fabs(dx2[i] - dx[i]));
+			CHECK(maxd < 1e-5, "%s backward from the saved output equals the recomputed one (max diff %.2g)",
+				  names[a], maxd);
+			free(dx2);
+		}
 		free(dx);
 	}
 	CHECK(ref_err < 1e-5, "GELU, ReLU and ELU forward equal their formulas (max error %.2g)", ref_err);
@@ -464,6 +477,69 @@ test_attention(void)
 	free(T.q); free(T.k); free(T.v); free(T.out); free(T.att); free(T.wy);
 }
 
+/* ---- cross-attention layer ---- */
+static struct
+{
+	int			B, Nq, Nk;
+	sid_xattn	p;
+	sid_xattn_acts a;
+	float	   *params, *acts, *xq, *xkv, *y, *wy;
+} XA;
+
+static double
+xattn_loss(void *ctx)
+{
+	(void) ctx;
+	sid_xattn_forward(&XA.p, &XA.a, XA.y, XA.xq, XA.xkv, XA.B, XA.Nq, XA.Nk);
+	return test_dot(XA.wy, XA.y, (size_t) XA.B * XA.Nq * XA.p.d_out);
+}
+
+static void
+test_xattn(void)
+{
+	size_t		np;
+	sid_xattn	g;
+	float	   *grads,
+			   *scratch,
+			   *dxq,
+			   *dxkv;
+	const int	dq_in = 5,
+				dkv_in = 7,
+				H = 2,
+				dh = 3,
+				d_out = 4;
+
+	XA.B = 2;
+	XA.Nq = 3;
+	XA.Nk = 4;
+	np = sid_xattn_num_params(dq_in, dkv_in, H, dh, d_out);
+	XA.params = test_randn(np, 0.5f);
+	sid_xattn_bind(&XA.p, XA.params, dq_in, dkv_in, H, dh, d_out);
+	XA.acts = test_zeros(sid_xattn_acts_floats(&XA.p, XA.B, XA.Nq, XA.Nk));
+	sid_xattn_acts_bind(&XA.a, XA.acts, &XA.p, XA.B, XA.Nq, XA.Nk);
+	XA.xq = test_randn(XA.B * XA.Nq * dq_in, 1);
+	XA.xkv = test_randn(XA.B * XA.Nk * dkv_in, 1);
+	XA.y = test_zeros(XA.B * XA.Nq * d_out);
+	XA.wy = test_randn(XA.B * XA.Nq * d_out, 1);
+	CHECK(np == (size_t) (6 * 5 + 6) + 2 * (6 * 7 + 6) + (4 * 6 + 4), "cross-attention parameter count");
+
+	grads = test_zeros(np);
+	sid_xattn_bind(&g, grads, dq_in, dkv_in, H, dh, d_out);
+	scratch = test_zeros(sid_xattn_scratch_floats(&XA.p, XA.B, XA.Nq, XA.Nk));
+	dxq = test_zeros(XA.B * XA.Nq * dq_in);
+	dxkv = test_zeros(XA.B * XA.Nk * dkv_in);
+	xattn_loss(NULL);
+	sid_xattn_backward(&XA.p, &g, &XA.a, dxq, dxkv, scratch, XA.wy, XA.xq, XA.xkv, XA.B, XA.Nq, XA.Nk);
+	CHECK(test_grad_check(xattn_loss, NULL, XA.params, grads, np, EPS, &worst) < GRAD_TOL,
+		  "cross-attention backward: every projection weight and bias matches finite differences");
+	CHECK(test_grad_check(xattn_loss, NULL, XA.xq, dxq, XA.B * XA.Nq * dq_in, EPS, &worst) < GRAD_TOL,
+		  "cross-attention backward: d query nodes match finite differences");
+	CHECK(test_grad_check(xattn_loss, NULL, XA.xkv, dxkv, XA.B * XA.Nk * dkv_in, EPS, &worst) < GRAD_TOL,
+		  "cross-attention backward: d key/value nodes match finite differences");
+	free(grads); free(scratch); free(dxq); free(dxkv);
+	free(XA.params); free(XA.acts); free(XA.xq); free(XA.xkv); free(XA.y); free(XA.wy);
+}
+
 /* ---- losses ---- */
 static struct
 {
@@ -599,6 +675,7 @@ main(void)
 	test_graph();
 	test_pool_l2();
 	test_attention();
+	test_xattn();
 	test_losses();
 	test_adam();
 	return tap_done();

@@ -1,0 +1,60 @@
+# A long decode is cancellable: statement_timeout stops sampleid_audio_file_segments
+# while libsndfile/libsamplerate are working, and the backend stays usable.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+
+my $node = PostgreSQL::Test::Cluster->new('audio');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION sampleid');
+
+# 5 minutes of 48 kHz stereo 16-bit WAV (58 MB): seconds of resampling work
+my $rate = 48000;
+my $seconds = 300;
+my $one_second = pack('s<*', map { int(8000 * sin($_ * 0.05)) } 1 .. 2 * $rate);
+my $data = $one_second x $seconds;
+my $wav = 'RIFF' . pack('V', 36 + length($data)) . 'WAVE'
+  . 'fmt ' . pack('VvvVVvv', 16, 1, 2, $rate, $rate * 4, 4, 16)
+  . 'data' . pack('V', length($data)) . $data;
+my $path = $node->basedir . '/long.wav';
+open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
+print $fh $wav;
+close($fh);
+
+is($node->safe_psql('postgres', "SELECT duration_seconds, channels FROM sampleid_audio_file_info('$path')"),
+	"$seconds|2", 'header of the long file');
+
+# and a one-second clip of the same audio, decoded after the cancel
+my $short = $node->basedir . '/short.wav';
+open($fh, '>:raw', $short) or die "cannot write $short: $!";
+print $fh 'RIFF' . pack('V', 36 + length($one_second)) . 'WAVE'
+  . 'fmt ' . pack('VvvVVvv', 16, 1, 2, $rate, $rate * 4, 4, 16)
+  . 'data' . pack('V', length($one_second)) . $one_second;
+close($fh);
+
+# the whole decode, for scale
+my $t0 = time();
+$node->safe_psql('postgres', "SELECT count(*) FROM sampleid_audio_file_segments('$path')");
+my $full = time() - $t0;
+
+# one session: the cancelled decode, then the short clip in the same backend
+my ($stdout, $stderr);
+$t0 = time();
+$node->psql('postgres', qq{
+	SET statement_timeout = '200ms';
+	SELECT count(*) FROM sampleid_audio_file_segments('$path');
+	RESET statement_timeout;
+	SELECT 'short', count(*) FROM sampleid_audio_file_segments('$short');
+}, stdout => \$stdout, stderr => \$stderr, on_error_stop => 0);
+like($stderr, qr/canceling statement due to statement timeout/, 'statement_timeout cancels the long decode');
+my $cancelled = time() - $t0;
+note(sprintf('full decode %.2f s, cancelled after %.2f s', $full, $cancelled));
+cmp_ok($cancelled, '<', $full / 2, 'the cancel stops the decode itself, not the rows after it');
+like($stdout, qr/^short\|1$/m, 'the same backend then decodes a short clip');
+
+$node->stop;
+done_testing();
