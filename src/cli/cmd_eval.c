@@ -68,6 +68,8 @@ eval_usage(FILE *out)
 			"  --seed N            seed of excerpts and degradations (5)\n"
 			"  --max-tracks N      only the first N tracks of the split (all)\n"
 			"  --threads N         embed reference tracks on N threads (1)\n"
+			"  --grid-starts       cut queries on the reference hop grid (an ablation:\n"
+			"                      no offset between query and reference windows)\n"
 			"  --quiet             no progress on stderr\n");
 }
 
@@ -127,6 +129,7 @@ cmd_eval(int argc, char **argv)
 		{"max-tracks", required_argument, NULL, 't'},
 		{"threads", required_argument, NULL, 'T'},
 		{"quiet", no_argument, NULL, 'Q'},
+		{"grid-starts", no_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0}
 	};
@@ -200,6 +203,9 @@ cmd_eval(int argc, char **argv)
 				break;
 			case 'Q':
 				cfg.progress = NULL;
+				break;
+			case 'G':
+				cfg.align_starts = 1;
 				break;
 			case 'H':
 				eval_usage(stdout);

@@ -43,7 +43,7 @@ typedef struct sid_eval_config
 	float		p_synthetic;	/* share of synthetic (vs recorded) noise */
 	uint64_t	seed;
 	int32_t		max_tracks;		/* 0 = every track of the split */
-	int			align_starts;	/* starts on the hop grid (tests only) */
+	int			align_starts;	/* starts on the hop grid (tests, --grid-starts) */
 	int32_t		batch;			/* windows per encoder call */
 	int			threads;		/* embedders for reference tracks (1) */
 	/* progress messages (may be NULL): the library never prints */
