@@ -1,43 +1,92 @@
--- pg_sampleid demonstration (grows with the product: identification comes next)
+-- pg_sampleid demonstration: fingerprint a catalogue, index it, identify clips.
+-- Run by scripts/demo.sh, which sets :music_dir and :clips.
 \pset footer off
 CREATE EXTENSION sampleid;
 
 \echo
-\echo '== Which device will neural inference use, and why?'
-SELECT requested, device, built_with_cuda, reason FROM sampleid_device();
+\echo '== Device and model'
+SELECT requested, device, reason FROM sampleid_device();
+SELECT name, trained, parameters, round(mflops::numeric, 1) AS mflops, embed_dim,
+       segment_seconds, segment_hop_seconds
+FROM sampleid_models() WHERE error IS NULL;
+
+SELECT NOT EXISTS (SELECT 1 FROM sampleid_models() WHERE name = 'fp' AND trained)
+    AS no_trained_model \gset
+\if :no_trained_model
+\echo
+\echo 'No trained "fp" model is installed, so nothing can be fingerprinted yet:'
+\set ON_ERROR_STOP 0
+SELECT * FROM sampleid_embed(pg_read_binary_file(:'clips' || '/clip1.wav'));
+\quit
+\endif
 
 \echo
-\echo '== A catalogue of recordings and their segment fingerprints'
-CREATE TABLE recordings (id bigint PRIMARY KEY, title text, artist text);
-CREATE TABLE segments (recording_id bigint REFERENCES recordings, seg int, t_start real,
-                       fp fingerprint(8), PRIMARY KEY (recording_id, seg));
-INSERT INTO recordings VALUES (1, 'Northern Lights', 'Example Orchestra'),
-                              (2, 'Harbour at Dawn', 'Example Quartet');
--- 8-d stand-ins for real 128-d embeddings: each recording drifts around its own
--- direction, normalised like the encoder's output.
+\echo '== The catalogue: every track of one album, read by the server'
+CREATE TABLE recordings (id serial PRIMARY KEY, title text, audio_path text);
+INSERT INTO recordings (title, audio_path)
+SELECT regexp_replace(f, '\.ogg$', ''), :'music_dir' || '/' || f
+FROM pg_ls_dir(:'music_dir') f WHERE f LIKE '%.ogg' ORDER BY f;
+SELECT count(*) AS tracks,
+       round(sum((sampleid_audio_info(pg_read_binary_file(audio_path))).duration_seconds)::numeric / 3600, 2)
+           AS hours
+FROM recordings;
+
+\echo
+\echo '== Fingerprints: one 128-d vector per 1 s segment, every 0.5 s'
+CREATE TABLE segments (recording_id int REFERENCES recordings, seg int, t_start real,
+                       fp fingerprint(128), PRIMARY KEY (recording_id, seg));
+\timing on
 INSERT INTO segments
-SELECT r, s, s * 0.5,
-       fingerprint_normalize(array_agg(
-           CASE WHEN (i % 2) = (r % 2) THEN 1.0 ELSE 0.1 END + 0.05 * sin(s * i + r)
-           ORDER BY i)::fingerprint)
-FROM generate_series(1, 2) r, generate_series(0, 9) s, generate_series(1, 8) i
-GROUP BY r, s;
-SELECT recording_id, seg, t_start, fingerprint_dims(fp) AS dims,
-       round(fingerprint_norm(fp)::numeric, 6) AS norm
-FROM segments WHERE seg < 3 ORDER BY 1, 2;
+SELECT r.id, e.seg, e.t_start, e.fp
+FROM recordings r, sampleid_embed(pg_read_binary_file(r.audio_path)) e;
+SELECT count(*) AS segments, pg_size_pretty(pg_total_relation_size('segments')) AS table_size
+FROM segments;
 
 \echo
-\echo '== Nearest segments to a query fingerprint, by inner product (<#>), cosine (<=>), Euclidean (<->)'
-\set q '''[0.1,0.98,0.1,0.99,0.12,1.0,0.1,0.97]'''
-SELECT r.title, s.seg, round((-(s.fp <#> fingerprint_normalize(:q)))::numeric, 4) AS similarity,
-       round((s.fp <=> :q)::numeric, 4) AS cosine_distance,
-       round((s.fp <-> fingerprint_normalize(:q))::numeric, 4) AS euclidean
-FROM segments s JOIN recordings r ON r.id = s.recording_id
-ORDER BY s.fp <#> fingerprint_normalize(:q) LIMIT 3;
+\echo '== An ivfpq index (inverted file + product quantisation, trained with FAISS)'
+\timing on
+CREATE INDEX segments_fp_idx ON segments USING ivfpq (fp) WITH (lists = 128, m = 16);
+SELECT pg_size_pretty(pg_relation_size('segments_fp_idx')) AS index_size;
+SET ivfpq.probes = 8;
+
+\echo
+\echo '== The query clips: 3 s excerpts with room reverberation and pink noise at 5 dB SNR'
+CREATE TABLE clips (name text PRIMARY KEY, audio bytea);
+INSERT INTO clips
+SELECT regexp_replace(f, '\.wav$', ''), pg_read_binary_file(:'clips' || '/' || f)
+FROM pg_ls_dir(:'clips') f WHERE f LIKE '%.wav' AND f NOT LIKE '.%';
+
+\echo
+\echo '== Identification: nearest segments for every query segment, then offset-compensated voting'
+\timing on
+WITH q AS (
+    SELECT c.name, e.seg, e.fp, count(*) OVER (PARTITION BY c.name) AS query_segments
+    FROM clips c, sampleid_embed(c.audio) e
+), votes AS (
+    SELECT q.name, q.query_segments, s.recording_id, s.seg - q.seg AS alignment,
+           count(*) AS votes, avg(-(s.fp <#> q.fp)) AS similarity
+    FROM q CROSS JOIN LATERAL (
+        SELECT recording_id, seg, fp FROM segments ORDER BY fp <#> q.fp LIMIT 20) s
+    GROUP BY 1, 2, 3, 4
+), ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY name ORDER BY votes DESC, similarity DESC) AS rank
+    FROM votes
+)
+SELECT v.name AS clip, r.title AS identified_as,
+       round((v.alignment * 0.5)::numeric, 1) AS at_seconds,
+       v.votes || ' of ' || v.query_segments AS votes,
+       round(v.similarity::numeric, 3) AS similarity,
+       -- most query segments must agree on one recording and one alignment
+       CASE WHEN 2 * v.votes > v.query_segments THEN 'match' ELSE 'no match' END AS verdict
+FROM ranked v JOIN recordings r ON r.id = v.recording_id
+WHERE v.rank = 1
+ORDER BY v.name;
+\echo 'Truth: clip1 heroes_rite at 33.2 s, clip2 the_king_is_dead at 81.0 s,'
+\echo '       clip3 nunc_dimittis at 150.5 s, clip4 northerners at 102.4 s; the last clip is speech.'
 
 \echo
 \echo '== Bad input is refused with a clear error'
 \set ON_ERROR_STOP 0
 SELECT '[1,NaN,3]'::fingerprint;
-SELECT '[1,2]'::fingerprint <#> '[1,2,3]';
+SELECT * FROM sampleid_embed('\x52494646'::bytea);
 \set ON_ERROR_STOP 1

@@ -67,14 +67,20 @@ sampleid_audio_init(void)
 							NULL, NULL, NULL);
 }
 
+/*
+ * Stop decoding only for a cancel or a termination request.  InterruptPending
+ * alone is also raised by harmless events (catch-up signals, barriers) that
+ * CHECK_FOR_INTERRUPTS handles and returns from; stopping for those made a
+ * long INSERT ... SELECT over many files fail with "decoding was interrupted".
+ */
 static int
 backend_interrupted(void *arg)
 {
-	return InterruptPending ? 1 : 0;
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
 }
 
-static void
-current_limits(sid_audio_limits *lim)
+void
+sampleid_audio_limits(sid_audio_limits *lim)
 {
 	sid_audio_limits_default(lim);
 	lim->max_seconds = max_audio_seconds;
@@ -89,8 +95,8 @@ current_limits(sid_audio_limits *lim)
  * Raise a library error.  Call only after the library memory is freed.  A
  * decode stopped by a pending cancel raises the cancel itself.
  */
-static void
-report_audio_error(sid_status st, const sid_error *err)
+void
+sampleid_report_audio_error(sid_status st, const sid_error *err)
 {
 	int			code;
 
@@ -169,10 +175,10 @@ sampleid_audio_info(PG_FUNCTION_ARGS)
 	sid_error	err;
 	sid_status	st;
 
-	current_limits(&lim);
+	sampleid_audio_limits(&lim);
 	st = sid_audio_probe_memory(VARDATA_ANY(audio), VARSIZE_ANY_EXHDR(audio), &lim, &info, &err);
 	if (st != SID_OK)
-		report_audio_error(st, &err);
+		sampleid_report_audio_error(st, &err);
 	return info_tuple(fcinfo, &info);
 }
 
@@ -186,10 +192,10 @@ sampleid_audio_file_info(PG_FUNCTION_ARGS)
 	sid_error	err;
 	sid_status	st;
 
-	current_limits(&lim);
+	sampleid_audio_limits(&lim);
 	st = sid_audio_probe_file(path, &lim, &info, &err);
 	if (st != SID_OK)
-		report_audio_error(st, &err);
+		sampleid_report_audio_error(st, &err);
 	return info_tuple(fcinfo, &info);
 }
 
@@ -252,7 +258,7 @@ emit_segments(FunctionCallInfo fcinfo, const void *bytes, size_t len, const char
 
 	InitMaterializedSRF(fcinfo, 0);
 	mel = mel_from_args(fcinfo);
-	current_limits(&lim);
+	sampleid_audio_limits(&lim);
 	if (path != NULL)
 		st = sid_audio_decode_file(path, sid_mel_config(mel)->sample_rate, &lim, NULL, &pcm, &err);
 	else
@@ -260,7 +266,7 @@ emit_segments(FunctionCallInfo fcinfo, const void *bytes, size_t len, const char
 	if (st != SID_OK)
 	{
 		sid_mel_free(mel);
-		report_audio_error(st, &err);
+		sampleid_report_audio_error(st, &err);
 	}
 
 	PG_TRY();
@@ -289,7 +295,7 @@ emit_segments(FunctionCallInfo fcinfo, const void *bytes, size_t len, const char
 			CHECK_FOR_INTERRUPTS();
 			st = sid_mel_segments(mel, pcm.samples, pcm.n_samples, first, count, batch, t_start, &err);
 			if (st != SID_OK)
-				report_audio_error(st, &err);	/* memory freed in PG_FINALLY */
+				sampleid_report_audio_error(st, &err);	/* memory freed in PG_FINALLY */
 			for (s = 0; s < count; s++)
 			{
 				Datum		values[3];

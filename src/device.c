@@ -38,11 +38,10 @@ sampleid_device_init(void)
  * The device inference will run on in this backend; ERROR when cuda is
  * demanded and there is none.
  */
-int
-sampleid_current_device(void)
+static int
+resolve_or_error(char *why, size_t why_len)
 {
-	char		why[512];
-	int			device = sid_device_resolve((sid_device_kind) sampleid_device, why, sizeof(why));
+	int			device = sid_device_resolve((sid_device_kind) sampleid_device, why, why_len);
 
 	if (device < 0)
 		ereport(ERROR,
@@ -51,6 +50,14 @@ sampleid_current_device(void)
 				 errdetail("%s", why),
 				 errhint("Set sampleid.device to \"auto\" or \"cpu\".")));
 	return device;
+}
+
+int
+sampleid_current_device(void)
+{
+	char		why[512];
+
+	return resolve_or_error(why, sizeof(why));
 }
 
 PG_FUNCTION_INFO_V1(sampleid_device_info);
@@ -66,14 +73,7 @@ sampleid_device_info(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	device = sid_device_resolve((sid_device_kind) sampleid_device, why, sizeof(why));
-	if (device < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("sampleid.device is \"cuda\" but no CUDA device can be used"),
-				 errdetail("%s", why),
-				 errhint("Set sampleid.device to \"auto\" or \"cpu\".")));
-
+	device = resolve_or_error(why, sizeof(why));
 	values[0] = CStringGetTextDatum(device_options[sampleid_device].name);
 	values[1] = CStringGetTextDatum(device == SID_DEVICE_CUDA ? "cuda" : "cpu");
 	values[2] = BoolGetDatum(sid_built_with_cuda());

@@ -26,7 +26,9 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	sampleid_device_init();
+	sampleid_embed_init();
 	sampleid_audio_init();
+	ivfpq_init();
 
 	MarkGUCPrefixReserved("sampleid");
 }

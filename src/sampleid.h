@@ -4,9 +4,17 @@
 #ifndef SAMPLEID_H
 #define SAMPLEID_H
 
+#include "sid_audio.h"
+
 /* Each part of the extension registers its settings from _PG_init. */
 extern void sampleid_device_init(void);
+extern void sampleid_embed_init(void);
 extern void sampleid_audio_init(void);
+
+/* src/audio.c: audio limits from the settings; raise a decoding error. */
+extern void sampleid_audio_limits(sid_audio_limits *lim);
+extern void sampleid_report_audio_error(sid_status st, const sid_error *err);
+extern void ivfpq_init(void);	/* ivfpq.c */
 
 /* The device inference runs on (a sid_device_kind); ERROR if none fits. */
 extern int	sampleid_current_device(void);

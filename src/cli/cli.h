@@ -13,5 +13,10 @@ typedef struct cli_command
 
 /* Subcommands; each returns the process exit status. */
 int			cmd_device(int argc, char **argv);
+int			cmd_embed(int argc, char **argv);
+int			cmd_models(int argc, char **argv);
+int			cmd_init_model(int argc, char **argv);
+int			cmd_manifest(int argc, char **argv);
+int			cmd_eval(int argc, char **argv);
 
 #endif

@@ -9,6 +9,11 @@
 
 static const cli_command commands[] = {
 	{"device", "which compute device the tool would use, and why", cmd_device},
+	{"embed", "fingerprints of every segment of audio files (TSV or .npy)", cmd_embed},
+	{"models", "the models the tool can load, with their configurations", cmd_models},
+	{"init-model", "write a randomly initialised, UNTRAINED model file", cmd_init_model},
+	{"manifest", "measure corpus files and assign the seeded by-track split", cmd_manifest},
+	{"eval", "identification hit rates of a model on degraded queries", cmd_eval},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

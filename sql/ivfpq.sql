@@ -1,0 +1,155 @@
+-- The ivfpq index access method: options, planner choices, empty tables,
+-- NULLs, inserts after the build, VACUUM, REINDEX, the three operator
+-- classes, and recall@10 against exact search on clustered fingerprints.
+SET client_min_messages = warning;
+\i sql/include/expect_error.sql
+
+-- Clustered synthetic fingerprints: 40 random centres, each point a centre
+-- plus uniform noise, normalised.  Held-out queries come from the same
+-- centres.  setseed makes the data the same on every run.
+SELECT setseed(0.5);
+CREATE TABLE ivfpq_centre AS
+    SELECT c, array_agg(random() - 0.5 ORDER BY i) AS v
+    FROM generate_series(1, 40) c, generate_series(1, 128) i GROUP BY c;
+CREATE FUNCTION ivfpq_point(centre int) RETURNS fingerprint LANGUAGE sql AS $$
+    SELECT fingerprint_normalize(array_agg(v[i] + 0.6 * (random() - 0.5) ORDER BY i)::fingerprint)
+    FROM ivfpq_centre, generate_series(1, 128) i WHERE c = centre
+$$;
+CREATE TABLE ivfpq_item (id int PRIMARY KEY, fp fingerprint(128));
+INSERT INTO ivfpq_item SELECT s, ivfpq_point(1 + s % 40) FROM generate_series(1, 4000) s;
+CREATE TABLE ivfpq_query AS SELECT s AS qid, ivfpq_point(1 + (s * 7) % 40) AS fp
+    FROM generate_series(1, 30) s;
+
+-- exact answers, by sequential scan
+CREATE TABLE ivfpq_truth AS
+    SELECT qid, a.id FROM ivfpq_query q,
+        LATERAL (SELECT id FROM ivfpq_item i ORDER BY i.fp <#> q.fp LIMIT 10) a;
+
+-- options are validated
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (lists = 0)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (lists = 40000)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (m = 0)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (m = 7)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (nbits = 3)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (nbits = 9)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (probes = 2)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq ((fingerprint_normalize(fp)))$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (id)$$);
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp, fp)$$);
+-- the build must fit in maintenance_work_mem
+SET maintenance_work_mem = '1MB';
+SELECT expect_error($$CREATE INDEX ON ivfpq_item USING ivfpq (fp) WITH (lists = 200)$$);
+RESET maintenance_work_mem;
+
+CREATE INDEX ivfpq_item_fp ON ivfpq_item USING ivfpq (fp) WITH (lists = 40, m = 16, nbits = 8);
+ANALYZE ivfpq_item;
+-- settings are validated (the module is loaded by now)
+SELECT expect_error($$SET ivfpq.probes = 0$$);
+SELECT expect_error($$SET ivfpq.rerank = -1$$);
+SELECT expect_error($$SET ivfpq.build_threads = 0$$);
+
+-- the planner takes the index for ORDER BY ... LIMIT, and only then
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1);
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item WHERE fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) < -0.5;
+-- an inner-product index does not answer Euclidean distance
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item ORDER BY fp <-> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 10;
+-- one index scan per query row in a lateral join
+EXPLAIN (COSTS OFF) SELECT qid, a.id FROM ivfpq_query q,
+    LATERAL (SELECT id FROM ivfpq_item i ORDER BY i.fp <#> q.fp LIMIT 10) a;
+
+-- recall@10 against exact search: 1 of 40 lists, then 2
+CREATE VIEW ivfpq_recall AS
+    SELECT round(count(*) / 300.0, 2) AS recall_at_10
+    FROM ivfpq_truth t JOIN (SELECT qid, a.id FROM ivfpq_query q,
+        LATERAL (SELECT id FROM ivfpq_item i ORDER BY i.fp <#> q.fp LIMIT 10) a) x USING (qid, id);
+SET ivfpq.probes = 1;
+SELECT recall_at_10 >= 0.85 AS recall_ok_probes_1 FROM ivfpq_recall;
+SET ivfpq.probes = 2;
+SELECT recall_at_10 >= 0.97 AS recall_ok_probes_2 FROM ivfpq_recall;
+-- product-quantised order alone is much worse: that is why rows are re-scored
+SET ivfpq.rerank = 0;
+SELECT recall_at_10 < 0.8 AS pq_order_alone_is_worse FROM ivfpq_recall;
+RESET ivfpq.rerank;
+
+-- rows come back in exact distance order among the re-scored candidates
+SELECT bool_and(d >= prev) AS exactly_ordered FROM (
+    SELECT d, lag(d, 1, '-infinity') OVER (ORDER BY n) AS prev FROM (
+        SELECT row_number() OVER () AS n, d FROM (
+            SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
+            ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 100) s) s2) s3;
+-- a query of the wrong dimension
+SELECT expect_error($$SELECT id FROM ivfpq_item ORDER BY fp <#> '[1,0,0]' LIMIT 1$$);
+
+-- inserts after the build are found; VACUUM removes deleted rows; REINDEX
+INSERT INTO ivfpq_item SELECT 10000 + qid, fp FROM ivfpq_query;
+SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 5) LIMIT 1;
+DELETE FROM ivfpq_item WHERE id > 10000 OR id % 2 = 0;
+VACUUM ivfpq_item;
+SELECT id % 2 AS odd, id < 10000 AS original, count(*) FROM (
+    SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 5) LIMIT 20) s
+    GROUP BY 1, 2;
+-- freed space is reused: the index does not grow when as many rows come back
+SELECT pg_relation_size('ivfpq_item_fp') AS size_before \gset
+INSERT INTO ivfpq_item SELECT 20000 + s, ivfpq_point(1 + s % 40) FROM generate_series(1, 1000) s;
+SELECT pg_relation_size('ivfpq_item_fp') = :size_before AS same_size;
+REINDEX INDEX ivfpq_item_fp;
+SET ivfpq.probes = 40;
+SET enable_seqscan = off;
+SELECT count(*) = (SELECT count(*) FROM ivfpq_item) AS all_rows_through_index
+    FROM (SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 4) LIMIT 100000) s;
+RESET enable_seqscan;
+RESET ivfpq.probes;
+
+-- NULLs are not indexed: the index returns every non-NULL row
+CREATE TABLE ivfpq_nulls (id int, fp fingerprint(128));
+INSERT INTO ivfpq_nulls SELECT id, CASE WHEN id % 3 = 0 THEN NULL ELSE fp END FROM ivfpq_item;
+CREATE INDEX ON ivfpq_nulls USING ivfpq (fp) WITH (lists = 10);
+SET ivfpq.probes = 10;
+SET enable_seqscan = off;
+SELECT count(*) = (SELECT count(fp) FROM ivfpq_nulls) AS non_null_rows_only
+    FROM (SELECT id FROM ivfpq_nulls ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 100000) s;
+RESET enable_seqscan;
+RESET ivfpq.probes;
+
+-- an empty table gets a flat index (exact), and so does a tiny one, with a notice
+CREATE TABLE ivfpq_empty (id int, fp fingerprint(128));
+CREATE INDEX ivfpq_empty_fp ON ivfpq_empty USING ivfpq (fp);
+INSERT INTO ivfpq_empty SELECT id, fp FROM ivfpq_item WHERE id <= 300;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_empty ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 9) LIMIT 5;
+SELECT array_agg(id) AS through_index FROM (SELECT id FROM ivfpq_empty ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 9) LIMIT 5) s;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT array_agg(id) AS exact FROM (SELECT id FROM ivfpq_empty ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 9) LIMIT 5) s;
+RESET enable_indexscan;
+SET client_min_messages = notice;
+REINDEX INDEX ivfpq_empty_fp;
+SET client_min_messages = warning;
+
+-- cosine and Euclidean operator classes; an unlogged table
+CREATE UNLOGGED TABLE ivfpq_other AS SELECT id, fingerprint_normalize(fp) AS fp FROM ivfpq_item;
+CREATE INDEX ON ivfpq_other USING ivfpq (fp fingerprint_cosine_ops) WITH (lists = 20, m = 32);
+CREATE INDEX ON ivfpq_other USING ivfpq (fp fingerprint_l2_ops) WITH (lists = 20, m = 8, nbits = 6);
+SET ivfpq.probes = 3;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_other ORDER BY fp <=> (SELECT fp FROM ivfpq_query WHERE qid = 2) LIMIT 10;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_other ORDER BY fp <-> (SELECT fp FROM ivfpq_query WHERE qid = 2) LIMIT 10;
+CREATE TEMP TABLE ivfpq_cos AS SELECT id FROM ivfpq_other ORDER BY fp <=> (SELECT fp FROM ivfpq_query WHERE qid = 2) LIMIT 10;
+CREATE TEMP TABLE ivfpq_l2 AS SELECT id FROM ivfpq_other ORDER BY fp <-> (SELECT fp FROM ivfpq_query WHERE qid = 2) LIMIT 10;
+RESET enable_seqscan;
+SET enable_indexscan = off;
+SELECT count(*) >= 9 AS cosine_recall_ok FROM ivfpq_cos WHERE id IN
+    (SELECT id FROM ivfpq_other ORDER BY fp <=> (SELECT fp FROM ivfpq_query WHERE qid = 2) LIMIT 10);
+SELECT count(*) >= 9 AS l2_recall_ok FROM ivfpq_l2 WHERE id IN
+    (SELECT id FROM ivfpq_other ORDER BY fp <-> (SELECT fp FROM ivfpq_query WHERE qid = 2) LIMIT 10);
+RESET enable_indexscan;
+RESET ivfpq.probes;
+
+-- build progress names its phases
+SELECT amname, pg_indexam_progress_phasename(oid, 2), pg_indexam_progress_phasename(oid, 5)
+    FROM pg_am WHERE amname = 'ivfpq';
+
+DROP TABLE ivfpq_item, ivfpq_query, ivfpq_truth, ivfpq_centre, ivfpq_nulls, ivfpq_empty,
+    ivfpq_other CASCADE;
+DROP FUNCTION ivfpq_point(int);

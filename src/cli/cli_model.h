@@ -1,0 +1,30 @@
+/*
+ * cli_model.h - how the command-line tool finds and loads models, shared by
+ * `sampleid embed`, `sampleid models` and the trainer.
+ */
+#ifndef SAMPLEID_CLI_MODEL_H
+#define SAMPLEID_CLI_MODEL_H
+
+#include <stddef.h>
+
+#include "sid_model.h"
+
+/*
+ * The model directory: the --model-dir option when given, else
+ * $SAMPLEID_MODEL_DIR, else `pg_config --sharedir`/extension/sampleid_models.
+ */
+int			cli_model_dir(const char *option, char *out, size_t out_len);
+
+/*
+ * Loads a model by name from the model directory, or by path when spec
+ * contains '/' or ends in .sidm.  When spec is NULL the default model "fp"
+ * is loaded and must be trained; an explicitly named untrained model is
+ * loaded with a warning on stderr.  Prints the problem and returns NULL on
+ * failure.
+ */
+sid_model  *cli_load_model(const char *spec, const char *dir_option);
+
+/* "32,64,128" -> values; returns the count or -1 when malformed. */
+int			cli_parse_int_list(const char *s, int *out, int max);
+
+#endif

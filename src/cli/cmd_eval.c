@@ -1,0 +1,239 @@
+/*
+ * cmd_eval.c - `sampleid eval`: the identification benchmark (sid_eval.h)
+ * from the committed manifests, printed as Markdown hit-rate tables.
+ */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sid_eval.h"
+#include "sid_manifest.h"
+#include "sid_model.h"
+
+static void
+eval_usage(FILE *out)
+{
+	fprintf(out,
+			"usage: sampleid eval --model FILE [options]\n"
+			"\n"
+			"Builds a reference database from one split of the music manifest, cuts\n"
+			"seeded queries from it, degrades them with test-part noise and rooms,\n"
+			"searches them (exact top-k + offset-compensated alignment) and prints the\n"
+			"top-1 hit rates (exact / near) per query length and SNR.\n"
+			"\n"
+			"  --model FILE        model file (.sidm)\n"
+			"  --manifest FILE     music manifest (data/manifest.tsv)\n"
+			"  --noise FILE        noise manifest (data/noise.tsv); \"-\" for synthetic noise only\n"
+			"  --data DIR          corpus directory ($SAMPLEID_DATA, else /var/lib/sampleid-corpus)\n"
+			"  --split NAME        split to search (reference)\n"
+			"  --hop S             reference hop in seconds (the model's segment hop)\n"
+			"  --hop-ratio N       query segment spacing in reference hops (1)\n"
+			"  --k N               neighbours per query segment (20)\n"
+			"  --queries N         excerpts per query length (100)\n"
+			"  --lengths L,...     query lengths in seconds (1,2,3,5)\n"
+			"  --snrs S,...        SNRs in dB, \"inf\" for no noise (0,5,10,15,20)\n"
+			"  --reverb MODE       off, on or both (both)\n"
+			"  --seed N            seed of excerpts and degradations (5)\n"
+			"  --max-tracks N      only the first N tracks of the split (all)\n"
+			"  --quiet             no progress on stderr\n");
+}
+
+static int
+parse_list(const char *s, double *out, int max)
+{
+	char	   *copy = strdup(s);
+	int			n = 0;
+
+	if (!copy)
+		return -1;
+	for (char *tok = strtok(copy, ","); tok; tok = strtok(NULL, ","))
+	{
+		char	   *end;
+
+		if (n == max)
+		{
+			n = -1;
+			break;
+		}
+		out[n] = strtod(tok, &end);
+		if (*end || end == tok)
+		{
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	free(copy);
+	return n;
+}
+
+static void
+eval_progress(void *arg, const char *msg)
+{
+	(void) arg;
+	fprintf(stderr, "sampleid eval: %s\n", msg);
+}
+
+int
+cmd_eval(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"model", required_argument, NULL, 'M'},
+		{"manifest", required_argument, NULL, 'm'},
+		{"noise", required_argument, NULL, 'n'},
+		{"data", required_argument, NULL, 'd'},
+		{"split", required_argument, NULL, 's'},
+		{"hop", required_argument, NULL, 'h'},
+		{"hop-ratio", required_argument, NULL, 'r'},
+		{"k", required_argument, NULL, 'k'},
+		{"queries", required_argument, NULL, 'q'},
+		{"lengths", required_argument, NULL, 'L'},
+		{"snrs", required_argument, NULL, 'S'},
+		{"reverb", required_argument, NULL, 'R'},
+		{"seed", required_argument, NULL, 'e'},
+		{"max-tracks", required_argument, NULL, 't'},
+		{"quiet", no_argument, NULL, 'Q'},
+		{"help", no_argument, NULL, 'H'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *model_path = NULL;
+	const char *manifest_path = "data/manifest.tsv";
+	const char *noise_path = "data/noise.tsv";
+	const char *data_dir = getenv("SAMPLEID_DATA");
+	sid_eval_config cfg;
+	sid_eval_result res;
+	sid_manifest music,
+				noise;
+	sid_model  *model;
+	sid_error	err;
+	int			c;
+	int			status = 0;
+
+	sid_eval_config_default(&cfg);
+	cfg.progress = eval_progress;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+	{
+		char	   *end = NULL;
+
+		switch (c)
+		{
+			case 'M':
+				model_path = optarg;
+				break;
+			case 'm':
+				manifest_path = optarg;
+				break;
+			case 'n':
+				noise_path = optarg;
+				break;
+			case 'd':
+				data_dir = optarg;
+				break;
+			case 's':
+				cfg.split = optarg;
+				break;
+			case 'h':
+				cfg.hop_seconds = strtod(optarg, &end);
+				break;
+			case 'r':
+				cfg.hop_ratio = (int32_t) strtol(optarg, &end, 10);
+				break;
+			case 'k':
+				cfg.k = (int32_t) strtol(optarg, &end, 10);
+				break;
+			case 'q':
+				cfg.queries = (int32_t) strtol(optarg, &end, 10);
+				break;
+			case 'L':
+				cfg.n_lengths = parse_list(optarg, cfg.lengths, SID_EVAL_MAX_CONDITIONS);
+				break;
+			case 'S':
+				cfg.n_snrs = parse_list(optarg, cfg.snrs, SID_EVAL_MAX_CONDITIONS);
+				break;
+			case 'R':
+				cfg.reverb_modes = strcmp(optarg, "off") == 0 ? 1 : strcmp(optarg, "on") == 0 ? 2 :
+					strcmp(optarg, "both") == 0 ? 3 : 0;
+				break;
+			case 'e':
+				cfg.seed = strtoull(optarg, &end, 0);
+				break;
+			case 't':
+				cfg.max_tracks = (int32_t) strtol(optarg, &end, 10);
+				break;
+			case 'Q':
+				cfg.progress = NULL;
+				break;
+			case 'H':
+				eval_usage(stdout);
+				return 0;
+			default:
+				eval_usage(stderr);
+				return 2;
+		}
+		if (end && *end)
+		{
+			fprintf(stderr, "sampleid eval: bad number \"%s\"\n", optarg);
+			return 2;
+		}
+	}
+	if (!model_path || optind != argc || cfg.n_lengths < 1 || cfg.n_snrs < 1 || cfg.reverb_modes == 0)
+	{
+		eval_usage(stderr);
+		return 2;
+	}
+	cfg.data_dir = data_dir ? data_dir : "/var/lib/sampleid-corpus";
+
+	model = sid_model_load(model_path, &err);
+	if (!model)
+	{
+		fprintf(stderr, "sampleid eval: %s\n", err.msg);
+		return 1;
+	}
+	if (!sid_model_is_trained(model))
+		fprintf(stderr, "sampleid eval: warning: model \"%s\" is UNTRAINED; its figures are a random baseline\n",
+				model->name);
+	sid_manifest_init(&music);
+	sid_manifest_init(&noise);
+	if (sid_manifest_read(manifest_path, &music, &err) != SID_OK ||
+		(strcmp(noise_path, "-") != 0 && sid_manifest_read(noise_path, &noise, &err) != SID_OK))
+	{
+		fprintf(stderr, "sampleid eval: %s\n", err.msg);
+		status = 1;
+	}
+	else if (sid_eval_run(model, &music, &noise, &cfg, &res, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid eval: %s\n", err.msg);
+		status = 1;
+	}
+	else
+	{
+		printf("model: %s (%s)%s\n", model->name, model->note,
+			   sid_model_is_trained(model) ? "" : " UNTRAINED");
+		printf("reference: split \"%s\" of %s, %d tracks, %.2f h, %lld segments at a %g s hop "
+			   "(%d-d float32: %.2f MiB per hour of audio)\n",
+			   cfg.split, manifest_path, res.ref_tracks, res.ref_seconds / 3600,
+			   (long long) res.ref_segments, res.hop_seconds, res.dim,
+			   sid_seqdb_bytes_per_hour(res.dim, res.hop_seconds) / (1 << 20));
+		printf("queries: %d per length, seed %llu, %lld searched (%lld segments), k %d, "
+			   "query hop %g s; encoder %.1f s, search %.1f s\n\n",
+			   cfg.queries, (unsigned long long) cfg.seed, (long long) res.queries,
+			   (long long) res.query_segments, cfg.k, res.hop_seconds * cfg.hop_ratio,
+			   res.embed_seconds, res.search_seconds);
+		if (res.has_table[0])
+		{
+			sid_hit_table_print(stdout, &res.table[0], "### background noise, no reverberation");
+			printf("\n");
+		}
+		if (res.has_table[1])
+			sid_hit_table_print(stdout, &res.table[1], "### background noise and room reverberation");
+		sid_eval_result_free(&res);
+	}
+	sid_manifest_free(&music);
+	sid_manifest_free(&noise);
+	sid_model_free(model);
+	return status;
+}

@@ -1,0 +1,89 @@
+/*
+ * cmd_models.c - `sampleid models [--model-dir DIR]`: every model file the
+ * tool can load, with its status, size, cost and configuration.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_model.h"
+#include "sid_model_dir.h"
+
+/* One line per model; the same facts sampleid_models() shows in SQL. */
+static void
+print_model(void *arg, const char *path, const char *name, const sid_model *m,
+			const sid_error *load_err)
+{
+	int		   *bad = arg;
+
+	if (!m)
+	{
+		printf("%s\tERROR\t%s\t%s\n", name, load_err->msg, path);
+		(*bad)++;
+		return;
+	}
+	{
+		const sid_encoder_config *c = &m->enc->cfg;
+		const sid_feature_config *f = &m->features;
+		char		arch[256];
+		int			n = 0;
+
+		n += snprintf(arch + n, sizeof(arch) - n, "channels=");
+		for (int s = 0; s < c->n_stages; s++)
+			n += snprintf(arch + n, sizeof(arch) - n, "%s%d", s ? "," : "", c->channels[s]);
+		n += snprintf(arch + n, sizeof(arch) - n, " blocks=");
+		for (int s = 0; s < c->n_stages; s++)
+			n += snprintf(arch + n, sizeof(arch) - n, "%s%d", s ? "," : "", c->blocks[s]);
+		snprintf(arch + n, sizeof(arch) - n, " nodes=%d k=%d patch=%dx%d dim=%d",
+				 sid_encoder_nodes(c, 0), c->knn_k, c->patch_freq, c->patch_time, c->embed_dim);
+		printf("%s\t%s\t%zu params\t%.2f MFLOPs\t%d Hz n_fft=%d hop=%d mels=%d %g s/%g s\t%s\t%s\n",
+			   name, sid_model_is_trained(m) ? "trained" : "UNTRAINED",
+			   m->enc->num_params, sid_encoder_flops(c) / 1e6,
+			   f->sample_rate, f->n_fft, f->hop_length, f->n_mels,
+			   (double) f->segment_seconds, (double) f->segment_hop_seconds, arch, path);
+	}
+}
+
+int
+cmd_models(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"model-dir", required_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0}
+	};
+	const char *dir_opt = NULL;
+	char		dir[3200];
+	int			c,
+				bad = 0;
+	sid_error	err;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+	{
+		if (c == 'D')
+			dir_opt = optarg;
+		else
+		{
+			fprintf(c == 'h' ? stdout : stderr,
+					"usage: sampleid models [--model-dir DIR]\n"
+					"Lists the model files (NAME.sidm) in the model directory: --model-dir,\n"
+					"else $SAMPLEID_MODEL_DIR, else `pg_config --sharedir`/extension/sampleid_models.\n"
+					"Columns: name, trained/UNTRAINED, parameters, MFLOPs per window, features,\n"
+					"architecture, path.\n");
+			return c == 'h' ? 0 : 2;
+		}
+	}
+	if (cli_model_dir(dir_opt, dir, sizeof(dir)) != 0)
+	{
+		fprintf(stderr, "sampleid models: cannot find the model directory (give --model-dir)\n");
+		return 1;
+	}
+	if (sid_model_dir_list(dir, print_model, &bad, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid models: %s\n", err.msg);
+		return 1;
+	}
+	return bad ? 1 : 0;
+}

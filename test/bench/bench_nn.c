@@ -1,0 +1,201 @@
+/*
+ * bench_nn.c - speed of the neural engine, each figure next to this
+ * machine's sgemm peak measured in the same run (the comparison ratio).
+ *
+ *   build/bench/bench_nn [inference_seconds] [train_steps]
+ *
+ * 1. sgemm GFLOP/s (1024^3, OpenBLAS) on 1 and on 2 threads;
+ * 2. inference of the default model on 1 thread: encoder only (batch 32 and
+ *    batch 1) and the whole path from 16 kHz PCM (log-mel + encoder), as
+ *    segments/s, multiple of real time at a 0.5 s hop, and fraction of the
+ *    1-thread sgemm peak (model FLOPs from sid_encoder_flops);
+ * 3. one training step at 256 pairs (512 windows) on 2 cores, both as two
+ *    data-parallel workers and as one worker with 2 OpenBLAS threads:
+ *    seconds per step and fraction of the 2-thread peak, counting a step as
+ *    3x the forward FLOPs (backward ~ 2x forward).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sid_embed.h"
+#include "sid_train_step.h"
+
+static double
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static uint64_t rng = 99;
+
+static float
+frand(void)
+{
+	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (float) ((rng >> 40) * (1.0 / 16777216.0));
+}
+
+static double
+sgemm_gflops(int threads, double seconds)
+{
+	const int	n = 1024;
+	float	   *a = malloc(sizeof(float) * n * n),
+			   *b = malloc(sizeof(float) * n * n),
+			   *c = malloc(sizeof(float) * n * n);
+	double		t0,
+				t;
+	int			reps = 0;
+
+	for (int i = 0; i < n * n; i++)
+	{
+		a[i] = frand();
+		b[i] = frand();
+	}
+	sid_nn_set_threads(threads);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+	t0 = now();
+	do
+	{
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+		reps++;
+	} while ((t = now() - t0) < seconds);
+	free(a);
+	free(b);
+	free(c);
+	return 2.0 * n * n * n * reps / t / 1e9;
+}
+
+int
+main(int argc, char **argv)
+{
+	double		secs = argc > 1 ? atof(argv[1]) : 5.0;
+	int			train_steps = argc > 2 ? atoi(argv[2]) : 3;
+	sid_encoder_config cfg;
+	sid_feature_config feat;
+	sid_error	err;
+	sid_model  *model;
+	double		peak1,
+				peak2,
+				flops;
+	size_t		win;
+
+	peak1 = sgemm_gflops(1, 2.0);
+	peak2 = sgemm_gflops(2, 2.0);
+	printf("sgemm 1024^3: %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on 2 threads\n", peak1, peak2);
+
+	sid_encoder_default_config(&cfg);
+	sid_features_default(&feat);
+	model = sid_model_new_untrained("bench", &cfg, &feat, 1, &err);
+	if (!model)
+	{
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	cfg = model->enc->cfg;
+	flops = sid_encoder_flops(&cfg);
+	win = (size_t) cfg.n_frames * cfg.n_mels;
+	printf("default model: %zu parameters, %.2f MFLOPs per window (%d x %d)\n",
+		   model->enc->num_params, flops / 1e6, cfg.n_frames, cfg.n_mels);
+
+	/* ---- inference, encoder only, one thread ---- */
+	sid_nn_set_threads(1);
+	for (int bi = 0; bi < 2; bi++)
+	{
+		int			B = bi == 0 ? 32 : 1;
+		sid_encoder_acts acts;
+		float	   *in = malloc(sizeof(float) * win * B),
+				   *emb = malloc(sizeof(float) * B * cfg.embed_dim);
+		double		t0,
+					t;
+		long		segs = 0;
+
+		for (size_t i = 0; i < win * B; i++)
+			in[i] = -60.0f + 40.0f * frand();
+		sid_encoder_acts_alloc(&acts, &cfg, B, 0, &err);
+		sid_encoder_forward(model->enc, SID_DEVICE_CPU, &acts, in, B, emb, NULL, &err);
+		t0 = now();
+		do
+		{
+			sid_encoder_forward(model->enc, SID_DEVICE_CPU, &acts, in, B, emb, NULL, &err);
+			segs += B;
+		} while ((t = now() - t0) < secs);
+		printf("inference, encoder only, batch %d, 1 thread: %.0f segments/s = %.0fx real time at 0.5 s hop; "
+			   "%.2f GFLOP/s = %.1f%% of 1-thread sgemm peak\n",
+			   B, segs / t, segs / t * 0.5, flops * segs / t / 1e9, 100.0 * flops * segs / t / 1e9 / peak1);
+		sid_encoder_acts_free(&acts);
+		free(in);
+		free(emb);
+	}
+
+	/* ---- inference from PCM (log-mel + encoder), one thread ---- */
+	{
+		int64_t		n = (int64_t) 60 * feat.sample_rate;
+		float	   *pcm = malloc(sizeof(float) * n);
+		sid_embedder *e = sid_embedder_create(model, 0.0, 32, &err);
+		sid_embed_result res;
+		double		t0,
+					t;
+		long		segs = 0;
+		int			runs = 0;
+
+		for (int64_t i = 0; i < n; i++)
+			pcm[i] = 0.3f * sinf(0.05f * i) * (frand() - 0.5f) + 0.1f * sinf(0.0137f * i);
+		t0 = now();
+		do
+		{
+			sid_embed_pcm(e, SID_DEVICE_CPU, pcm, n, &res, &err);
+			segs += res.n_segments;
+			sid_embed_result_free(&res);
+			runs++;
+		} while ((t = now() - t0) < secs);
+		printf("inference from 16 kHz PCM (log-mel + encoder), batch 32, 1 thread: %.0f segments/s = "
+			   "%.0fx real time at 0.5 s hop (%.1f min of audio in %.2f s); %.1f%% of 1-thread sgemm peak\n",
+			   segs / t, runs * 60.0 / t, runs * 1.0, t, 100.0 * flops * segs / t / 1e9 / peak1);
+		sid_embedder_free(e);
+		free(pcm);
+	}
+
+	/* ---- training step, 256 pairs, two cores: two ways to use them ---- */
+	for (int mode = 0; mode < 2 && train_steps > 0; mode++)
+	{
+		sid_train_ctx ctx;
+		sid_adam_config adam;
+		int			P = 256;
+		float	   *batch = malloc(sizeof(float) * win * 2 * P);
+		double		t0,
+					t,
+					loss = 0;
+
+		for (size_t i = 0; i < win * 2 * P; i++)
+			batch[i] = -60.0f + 40.0f * frand();
+		sid_nn_set_threads(2);
+		sid_adam_default_config(&adam, 1000);
+		if (sid_train_ctx_init(&ctx, model->enc, P, 0.05f, &adam, &err) != SID_OK ||
+			(mode == 0 && sid_train_ctx_set_workers(&ctx, 2, &err) != SID_OK))
+		{
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+		sid_train_step(&ctx, batch, P, 0, NULL);	/* warm-up: first touch of the buffers */
+		t0 = now();
+		for (int s = 1; s <= train_steps; s++)
+			loss = sid_train_step(&ctx, batch, P, s, NULL);
+		t = (now() - t0) / train_steps;
+		printf("training step, 256 pairs (512 windows), %s: %.3f s/step (%d steps, loss %.3f); "
+			   "%.2f GFLOP/s counting 3x forward = %.1f%% of 2-thread sgemm peak\n",
+			   mode == 0 ? "2 data-parallel workers x 1 BLAS thread" : "1 worker, OpenBLAS on 2 threads",
+			   t, train_steps, loss, 3.0 * flops * 2 * P / t / 1e9,
+			   100.0 * 3.0 * flops * 2 * P / t / 1e9 / peak2);
+		sid_train_ctx_free(&ctx);
+		free(batch);
+	}
+	sid_model_free(model);
+	return 0;
+}

@@ -1,0 +1,182 @@
+# sampleid_embed and sampleid_models with model files the test creates:
+# `sampleid init-model` writes randomly initialised (UNTRAINED) models into
+# a private directory that a superuser points sampleid.model_dir at.  Checks
+# the fingerprints against `sampleid embed` on the same audio, the refusal
+# of an untrained default model, reloading a changed file, corrupted files,
+# and that only a superuser may move the model directory.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
+my $cli = "$repo/build/sampleid";
+plan skip_all => "$cli is not built" unless -x $cli;
+
+my $dir = PostgreSQL::Test::Utils::tempdir();
+my $models = "$dir/models";
+mkdir $models or die "mkdir $models: $!";
+
+sub run_cli
+{
+	my @cmd = @_;
+	my ($out, $err);
+	my $ok = IPC::Run::run(\@cmd, '>', \$out, '2>', \$err);
+	return ($ok, $out // '', $err // '');
+}
+
+# a two-tone signal at 22.05 kHz, 16-bit mono WAV
+sub write_wav
+{
+	my ($path, $seconds, $rate) = @_;
+	my $n = int($seconds * $rate);
+	my $pcm = pack('s<*', map {
+		int(6000 * sin(2 * 3.14159265 * 440 * $_ / $rate)
+			+ 3000 * sin(2 * 3.14159265 * 1234 * $_ / $rate) * (($_ / $rate) % 2))
+	} 0 .. $n - 1);
+	open(my $fh, '>:raw', $path) or die "$path: $!";
+	print $fh 'RIFF', pack('V', 36 + length $pcm), 'WAVE',
+	  'fmt ', pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16),
+	  'data', pack('V', length $pcm), $pcm;
+	close $fh;
+}
+my $wav = "$dir/tones.wav";
+write_wav($wav, 3.2, 22050);
+
+my ($ok, $out, $err) = run_cli($cli, 'init-model', '--out', "$models/tiny.sidm", '--seed', '5');
+ok($ok, 'init-model writes a model') or diag($err);
+like($out, qr/UNTRAINED, \d+ parameters/, 'init-model says the model is untrained');
+($ok, $out, $err) = run_cli($cli, 'init-model', '--out', "$models/fp.sidm");
+ok($ok, 'an untrained model can be written under the default name too');
+
+my $node = PostgreSQL::Test::Cluster->new('embed');
+$node->init;
+$node->append_conf('postgresql.conf', "sampleid.model_dir = '$models'");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION sampleid');
+
+my $list = $node->safe_psql('postgres',
+	q{SELECT name, trained, parameters, embed_dim, sample_rate, n_mels, error IS NULL FROM sampleid_models() ORDER BY name});
+like($list, qr/^fp\|f\|\d+\|128\|16000\|64\|t\ntiny\|f\|\d+\|128\|16000\|64\|t$/,
+	'sampleid_models lists both models as untrained with their configuration');
+
+# the untrained default is refused, an explicitly named untrained model is used
+my ($rc, $stdout, $stderr) = $node->psql('postgres',
+	qq{SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$wav'))});
+like($stderr, qr/the installed model "fp" is untrained/, 'an untrained default model is refused');
+($rc, $stdout, $stderr) = $node->psql('postgres',
+	qq{\\set VERBOSITY verbose\nSELECT count(*) FROM sampleid_embed(pg_read_binary_file('$wav'))});
+like($stderr, qr/55000/, '... with SQLSTATE 55000');
+
+my $rows = $node->safe_psql('postgres', qq{
+	SELECT seg, t_start, fp::text FROM sampleid_embed(pg_read_binary_file('$wav'), 'tiny') ORDER BY seg});
+my @sql = map { [split /\|/] } split /\n/, $rows;
+# 3.2 s, 1 s windows every 0.5 s until every sample is covered: starts 0 .. 2.5
+is(scalar @sql, 6, 'six segments from 3.2 s of audio');
+is(join(',', map { $_->[1] } @sql), '0,0.5,1,1.5,2,2.5', 'segment start times');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$wav'), 'tiny')
+	WHERE abs(fingerprint_norm(fp) - 1) < 1e-5 AND fingerprint_dims(fp) = 128}),
+	'6', 'every fingerprint has 128 dimensions and unit norm');
+
+# the command-line tool computes the same fingerprints
+($ok, $out, $err) = run_cli($cli, 'embed', '--model', "$models/tiny.sidm", $wav);
+ok($ok, 'sampleid embed runs') or diag($err);
+my @cli = map { [split /\t/] } split /\n/, $out;
+is(scalar @cli, 6, 'the CLI finds the same six segments');
+my $maxdiff = 0;
+for my $i (0 .. $#cli)
+{
+	my @a = split /,/, ($cli[$i][3] =~ s/[\[\]]//gr);
+	my @b = split /,/, ($sql[$i][2] =~ s/[\[\]]//gr);
+	for my $j (0 .. $#a)
+	{
+		my $d = abs($a[$j] - ($b[$j] // 1e9));
+		$maxdiff = $d if $d > $maxdiff;
+	}
+}
+cmp_ok($maxdiff, '<', 1e-5, "SQL and CLI fingerprints agree (max difference $maxdiff)");
+
+# a changed file is reloaded by a backend that had cached it
+my $before = $node->safe_psql('postgres', qq{
+	SELECT md5(string_agg(fp::text, '|' ORDER BY seg)) FROM sampleid_embed(pg_read_binary_file('$wav'), 'tiny')});
+my $session = $node->background_psql('postgres');
+my $first = $session->query_safe(qq{
+	SELECT md5(string_agg(fp::text, '|' ORDER BY seg)) FROM sampleid_embed(pg_read_binary_file('$wav'), 'tiny')});
+is($first, $before, 'the same model gives the same fingerprints in another session');
+sleep 1;    # a new mtime even on coarse file systems
+($ok) = run_cli($cli, 'init-model', '--out', "$models/tiny.sidm", '--seed', '6');
+my $second = $session->query_safe(qq{
+	SELECT md5(string_agg(fp::text, '|' ORDER BY seg)) FROM sampleid_embed(pg_read_binary_file('$wav'), 'tiny')});
+isnt($second, $first, 'a rewritten model file is reloaded in the same session');
+$session->quit;
+
+# corrupted and truncated files are named
+{
+	open(my $fh, '<:raw', "$models/tiny.sidm") or die;
+	local $/;
+	my $bytes = <$fh>;
+	close $fh;
+	substr($bytes, length($bytes) - 100, 1) ^= "\x01";
+	open($fh, '>:raw', "$models/bad.sidm") or die;
+	print $fh $bytes;
+	close $fh;
+	open($fh, '>:raw', "$models/short.sidm") or die;
+	print $fh substr($bytes, 0, 1000);
+	close $fh;
+}
+($rc, $stdout, $stderr) = $node->psql('postgres',
+	qq{\\set VERBOSITY verbose\nSELECT count(*) FROM sampleid_embed(pg_read_binary_file('$wav'), 'bad')});
+like($stderr, qr/XX001.*could not load model "bad".*weights are corrupted/s, 'a corrupted model gives XX001 naming the checksum');
+($rc, $stdout, $stderr) = $node->psql('postgres',
+	qq{SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$wav'), 'short')});
+like($stderr, qr/truncated/, 'a truncated model is named as truncated');
+like($node->safe_psql('postgres', q{SELECT name || ': ' || error FROM sampleid_models() WHERE error IS NOT NULL ORDER BY name}),
+	qr/^bad: .*checksum mismatch\nshort: .*truncated/, 'sampleid_models shows why a file cannot be loaded');
+
+# bad audio is an ERROR, not a crash
+($rc, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT count(*) FROM sampleid_embed('\x00010203'::bytea, 'tiny')});
+like($stderr, qr/ERROR:.*(format|audio)/i, 'undecodable audio is refused');
+
+# only a superuser may point the server at another model directory
+$node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
+($rc, $stdout, $stderr) = $node->psql('postgres',
+	"SELECT count(*) FROM sampleid_models(); SET sampleid.model_dir = '/tmp'",
+	extra_params => ['-U', 'plain']);
+like($stderr, qr/permission denied to set parameter "sampleid.model_dir"/, 'sampleid.model_dir is superuser-only');
+# set before the library is loaded, the value is only a placeholder that the
+# library refuses to take over from an ordinary role
+($rc, $stdout, $stderr) = $node->psql('postgres',
+	"SET sampleid.model_dir = '/tmp'; SELECT string_agg(name, ',' ORDER BY name) FROM sampleid_models() WHERE error IS NULL",
+	extra_params => ['-U', 'plain']);
+is($stdout, 'fp,tiny', 'a placeholder set by an ordinary role before loading does not move the directory');
+
+# CLI: .npy output, and failures reported at the end
+my $npy = "$dir/npy";
+mkdir $npy;
+($ok, $out, $err) = run_cli($cli, 'embed', '--model', "$models/tiny.sidm", '--hop', '0.25', '--out', $npy,
+	$wav, "$dir/missing.wav");
+ok(!$ok, 'sampleid embed exits non-zero when a file fails');
+like($err, qr/skipping "\Q$dir\E\/missing.wav"/, '... and names the skipped file');
+ok(-s "$npy/tones.wav.npy", '... but still writes the readable file');
+{
+	open(my $fh, '<:raw', "$npy/tones.wav.npy") or die;
+	local $/;
+	my $bytes = <$fh>;
+	close $fh;
+	my $hlen = unpack('v', substr($bytes, 8, 2));
+	my $header = substr($bytes, 10, $hlen);
+	# 3.2 s at a 0.25 s hop: starts 0 .. 2.25, 10 windows
+	like($header, qr/'descr': '<f4', 'fortran_order': False, 'shape': \(10, 128\)/, '.npy header: float32 [10, 128]');
+	is(length($bytes), 10 + $hlen + 10 * 128 * 4, '.npy holds 10 x 128 floats');
+	is((10 + $hlen) % 64, 0, '.npy header is padded to 64 bytes');
+}
+($ok, $out, $err) = run_cli($cli, 'models', '--model-dir', $models);
+like($out, qr/^fp\tUNTRAINED\t\d+ params/m, 'sampleid models lists the directory');
+($ok, $out, $err) = run_cli($cli, 'embed', '--model-dir', $models, $wav);
+ok(!$ok && $err =~ /default model "fp".*untrained/, 'the CLI refuses an untrained default model too');
+
+$node->stop;
+done_testing();
