@@ -51,7 +51,7 @@ typedef struct sid_audio_limits
 	/*
 	 * Optional: polled once per decoded chunk (about 4096 frames); a nonzero
 	 * return stops decoding with SID_ELIMIT "decoding was interrupted".  The
-	 * extension passes PostgreSQL's InterruptPending here.
+	 * extension stops on a pending cancel or termination.
 	 */
 	int			(*interrupted) (void *arg);
 	void	   *interrupted_arg;
