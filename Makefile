@@ -57,7 +57,19 @@ EXTRA_LIBS = $(FAISS_LIBS) $(CUDA_LIBS) -lstdc++
 PG_CPPFLAGS = -Isrc -Isrc/lib $(CUDA_DEFS)
 PG_CFLAGS   = -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -fPIC
-SHLIB_LINK  = $(LIB_A) $(LIB_LIBS) $(EXTRA_LIBS)
+# The extension links Debian's single-threaded OpenBLAS when it is installed:
+# the pthread build starts worker threads in every backend as sampleid.so
+# loads, where PostgreSQL's signal handlers could run, and a backend uses one
+# core anyway.  The CLI and the trainer keep the threaded one.
+OPENBLAS_SERIAL = /usr/lib/$(shell $(CC) -print-multiarch)/openblas-serial
+ifneq ($(wildcard $(OPENBLAS_SERIAL)/libopenblas.so.0),)
+EXT_BLAS_LIBS = $(OPENBLAS_SERIAL)/libopenblas.so.0 $(OPENBLAS_SERIAL)/liblapack.so.3 \
+				-Wl,-rpath,$(OPENBLAS_SERIAL)
+else
+EXT_BLAS_LIBS = -lopenblas -llapack
+endif
+SHLIB_LINK  = $(LIB_A) $(filter-out -lopenblas,$(LIB_LIBS)) $(EXT_BLAS_LIBS) \
+			  $(filter-out -llapack,$(FAISS_LIBS)) $(CUDA_LIBS) -lstdc++
 
 EXTRA_CLEAN = $(BUILD) $(DATA_built) results regression.diffs regression.out tmp_check
 

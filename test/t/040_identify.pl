@@ -103,13 +103,24 @@ my $identify = qq{
 my ($recording, $alignment, $votes) = split /\|/, $node->safe_psql('postgres', $identify);
 is($recording, 2, 'the noisy excerpt is identified as the right recording');
 is($alignment, 2, 'at the right offset: 1.0 s = 2 segments of 0.5 s');
-cmp_ok($votes, '>=', 3, "most of the query's 4 segments agree ($votes)");
+my $query_segments = $node->safe_psql('postgres',
+	qq{SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$dir/query.wav'))});
+cmp_ok(2 * $votes, '>', $query_segments,
+	"most of the query's $query_segments segments agree on it ($votes)");
 
 # forty rows are cheaper to sort than to probe, so the planner is told to use
 # the index, as it does by itself on a real catalogue (sql/ivfpq.sql)
 like($node->safe_psql('postgres', "SET enable_seqscan = off; EXPLAIN (COSTS OFF) SELECT * FROM segments ORDER BY fp <#> '[" .
 	join(',', (0.1) x 128) . "]' LIMIT 5"), qr/Index Scan using segments_fp_idx/,
 	'the nearest-neighbour step uses the ivfpq index');
+
+# The extension links the single-threaded OpenBLAS (Makefile): a backend that
+# has embedded audio must still be one thread, so PostgreSQL's signal
+# handlers can only run on it.
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$dir/query.wav'));
+	SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task');
+}), "$query_segments\n1", 'a backend that embedded audio runs no extra threads');
 
 $node->stop;
 done_testing();
