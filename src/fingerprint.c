@@ -469,15 +469,24 @@ fingerprint_normalize(PG_FUNCTION_ARGS)
 
 /* ---------- distance operators ---------- */
 
-PG_FUNCTION_INFO_V1(fingerprint_inner_product);
-Datum
-fingerprint_inner_product(PG_FUNCTION_ARGS)
+typedef double (*fp_distance_fn) (const float *a, const float *b, int dim);
+
+/* The distance between the two fingerprint arguments, which must agree in dimension. */
+static double
+distance_of_args(FunctionCallInfo fcinfo, fp_distance_fn distance)
 {
 	Fingerprint *a = PG_GETARG_FINGERPRINT_P(0);
 	Fingerprint *b = PG_GETARG_FINGERPRINT_P(1);
 
 	fingerprint_check_same_dim(a, b);
-	PG_RETURN_FLOAT8(fp_inner_product(a->x, b->x, a->dim));
+	return distance(a->x, b->x, a->dim);
+}
+
+PG_FUNCTION_INFO_V1(fingerprint_inner_product);
+Datum
+fingerprint_inner_product(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_FLOAT8(distance_of_args(fcinfo, fp_inner_product));
 }
 
 /* <#>: smaller is closer, so ORDER BY ... ASC finds the most similar. */
@@ -485,44 +494,28 @@ PG_FUNCTION_INFO_V1(fingerprint_negative_inner_product);
 Datum
 fingerprint_negative_inner_product(PG_FUNCTION_ARGS)
 {
-	Fingerprint *a = PG_GETARG_FINGERPRINT_P(0);
-	Fingerprint *b = PG_GETARG_FINGERPRINT_P(1);
-
-	fingerprint_check_same_dim(a, b);
-	PG_RETURN_FLOAT8(-fp_inner_product(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(-distance_of_args(fcinfo, fp_inner_product));
 }
 
 PG_FUNCTION_INFO_V1(fingerprint_cosine_distance);
 Datum
 fingerprint_cosine_distance(PG_FUNCTION_ARGS)
 {
-	Fingerprint *a = PG_GETARG_FINGERPRINT_P(0);
-	Fingerprint *b = PG_GETARG_FINGERPRINT_P(1);
-
-	fingerprint_check_same_dim(a, b);
-	PG_RETURN_FLOAT8(fp_cosine_distance(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(distance_of_args(fcinfo, fp_cosine_distance));
 }
 
 PG_FUNCTION_INFO_V1(fingerprint_l2_distance);
 Datum
 fingerprint_l2_distance(PG_FUNCTION_ARGS)
 {
-	Fingerprint *a = PG_GETARG_FINGERPRINT_P(0);
-	Fingerprint *b = PG_GETARG_FINGERPRINT_P(1);
-
-	fingerprint_check_same_dim(a, b);
-	PG_RETURN_FLOAT8(sqrt(fp_squared_l2(a->x, b->x, a->dim)));
+	PG_RETURN_FLOAT8(sqrt(distance_of_args(fcinfo, fp_squared_l2)));
 }
 
 PG_FUNCTION_INFO_V1(fingerprint_l2_squared_distance);
 Datum
 fingerprint_l2_squared_distance(PG_FUNCTION_ARGS)
 {
-	Fingerprint *a = PG_GETARG_FINGERPRINT_P(0);
-	Fingerprint *b = PG_GETARG_FINGERPRINT_P(1);
-
-	fingerprint_check_same_dim(a, b);
-	PG_RETURN_FLOAT8(fp_squared_l2(a->x, b->x, a->dim));
+	PG_RETURN_FLOAT8(distance_of_args(fcinfo, fp_squared_l2));
 }
 
 /* ---------- equality, so DISTINCT, GROUP BY and UNIQUE work ---------- */
