@@ -123,27 +123,33 @@ add_overflow(IvfpqScanOpaque so, IvfpqCandidate c)
 	so->heap[so->heapSize++] = c;
 }
 
-/* max-heap sift for the bounded selection of the best candidates */
-static void
-best_sift_down(IvfpqCandidate *h, int n, int i)
-{
-	IvfpqCandidate item = h[i];
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= n)
-			break;
-		if (child + 1 < n && h[child + 1].distance > h[child].distance)
-			child++;
-		if (h[child].distance <= item.distance)
-			break;
-		h[i] = h[child];
-		i = child;
-	}
-	h[i] = item;
+/*
+ * Sift-down of a max-heap on .distance, for any element type with that
+ * field: the bounded selections of candidates and of lists share it.
+ */
+#define DEFINE_MAX_HEAP_SIFT_DOWN(name, type) \
+static void \
+name(type *h, int n, int i) \
+{ \
+	type		item = h[i]; \
+\
+	for (;;) \
+	{ \
+		int			child = 2 * i + 1; \
+\
+		if (child >= n) \
+			break; \
+		if (child + 1 < n && h[child + 1].distance > h[child].distance) \
+			child++; \
+		if (h[child].distance <= item.distance) \
+			break; \
+		h[i] = h[child]; \
+		i = child; \
+	} \
+	h[i] = item; \
 }
+
+DEFINE_MAX_HEAP_SIFT_DOWN(best_sift_down, IvfpqCandidate)
 
 static void
 best_sift_up(IvfpqCandidate *h, int i)
@@ -213,26 +219,7 @@ typedef struct ListRank
  * max-heap on distance of the best so far, O(lists log probes), instead of
  * sorting all lists.
  */
-static void
-rank_sift_down(ListRank *h, int n, int i)
-{
-	ListRank	item = h[i];
-
-	for (;;)
-	{
-		int			child = 2 * i + 1;
-
-		if (child >= n)
-			break;
-		if (child + 1 < n && h[child + 1].distance > h[child].distance)
-			child++;
-		if (h[child].distance <= item.distance)
-			break;
-		h[i] = h[child];
-		i = child;
-	}
-	h[i] = item;
-}
+DEFINE_MAX_HEAP_SIFT_DOWN(rank_sift_down, ListRank)
 
 static void
 select_closest(ListRank *ranks, int lists, int probes)

@@ -9,6 +9,7 @@
  * run.  Encoded bytes are read into memory first, as the extension gets them.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <sndfile.h>
 
 #include "sid_audio.h"
+#include "sid_bytes.h"
 #include "sid_features.h"
 #include "sid_mel.h"
 
@@ -53,24 +55,6 @@ die(const char *what, const sid_error *err)
 	exit(1);
 }
 
-static unsigned char *
-slurp(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	unsigned char *buf;
-	long		size;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t) size);
-	*len = fread(buf, 1, (size_t) size, f);
-	fclose(f);
-	return buf;
-}
-
 /* decode every channel at the original rate and store it as 16-bit WAV bytes */
 static void
 make_wav(track *t)
@@ -95,7 +79,7 @@ make_wav(track *t)
 		sf_writef_float(dst, buf, got);
 	sf_close(src);
 	sf_close(dst);
-	t->wav = slurp(path, &t->wav_len);
+	t->wav = sid_read_file(path, SIZE_MAX, &t->wav_len, NULL);
 	unlink(path);
 }
 
@@ -286,7 +270,7 @@ main(int argc, char **argv)
 		track	   *t = &tracks[i];
 
 		t->path = argc > 1 ? argv[i + 1] : defaults[i];
-		if (!(t->bytes = slurp(t->path, &t->len)))
+		if (!(t->bytes = sid_read_file(t->path, SIZE_MAX, &t->len, NULL)))
 		{
 			fprintf(stderr, "bench_frontend: cannot read %s (apt-get install wesnoth-1.16-music)\n", t->path);
 			return 1;

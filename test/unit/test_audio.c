@@ -14,6 +14,7 @@
 #include <sndfile.h>
 
 #include "sid_audio.h"
+#include "sid_bytes.h"
 #include "sid_features.h"
 #include "sid_mel.h"
 #include "tap.h"
@@ -58,24 +59,6 @@ write_sound(const char *path, int format, int rate, int channels, const float *x
 	w = sf_writef_float(sf, x, n);
 	sf_close(sf);
 	return w == n ? 0 : -1;
-}
-
-static unsigned char *
-slurp(const char *path, size_t *len)
-{
-	FILE	   *f = fopen(path, "rb");
-	unsigned char *buf;
-	long		size;
-
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	size = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t) size + 1);
-	*len = fread(buf, 1, (size_t) size, f);
-	fclose(f);
-	return buf;
 }
 
 /* little-endian RIFF/WAVE: 16-bit PCM (or 32-bit float when is_float) */
@@ -444,7 +427,7 @@ test_formats(sid_mel *m)
 				  formats[i].name, expected_band(m, hz));
 			free(frames);
 		}
-		bytes = slurp(path, &len);
+		bytes = sid_read_file(path, SIZE_MAX, &len, NULL);
 		{
 			sid_pcm		pcm2;
 			sid_audio_info info2;
