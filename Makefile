@@ -10,10 +10,14 @@ EXTVERSION  = 0.1
 MODULE_big  = sampleid
 DATA_built  = sampleid--$(EXTVERSION).sql
 
-# Extension sources talk to PostgreSQL; library sources never include its headers.
-EXT_C_SRCS   = $(sort $(wildcard src/*.c))
-EXT_CXX_SRCS = $(sort $(wildcard src/*.cpp))
-LIB_SRCS     = $(sort $(wildcard src/lib/*.c))
+# Extension sources (src/pg, src/ivfpq) talk to PostgreSQL; library sources
+# (src/lib/<layer>/) never include its headers.  docs/architecture.md gives
+# the layers and which may include which; scripts/check_layers.sh enforces it.
+EXT_DIRS     = src/pg src/ivfpq
+EXT_C_SRCS   = $(sort $(foreach d,$(EXT_DIRS),$(wildcard $(d)/*.c)))
+EXT_CXX_SRCS = $(sort $(foreach d,$(EXT_DIRS),$(wildcard $(d)/*.cpp)))
+LIB_SRCS     = $(sort $(wildcard src/lib/*/*.c))
+LIB_HDRS     = $(wildcard src/lib/*/*.h)
 CLI_SRCS     = $(sort $(wildcard src/cli/*.c))
 CUDA_SRCS    = $(sort $(wildcard cuda/*.cu))
 UNIT_SRCS    = $(sort $(wildcard test/unit/test_*.c))
@@ -87,11 +91,11 @@ $(shlib): $(LIB_A)
 $(DATA_built): $(EXT_SQL_PARTS)
 	cat $^ > $@
 
-$(BUILD)/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
+$(BUILD)/lib/%.o: src/lib/%.c $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
 
-$(BUILD)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) $(wildcard src/lib/*.h)
+$(BUILD)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 

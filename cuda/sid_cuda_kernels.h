@@ -10,8 +10,8 @@
  * the launch, the memory transfers and the device arithmetic (which may
  * contract a*b+c into fused multiply-adds) go unexercised there.
  *
- * Layouts and semantics are those of the CPU operators (src/lib/sid_nn.h,
- * src/lib/sid_encoder.h), all row-major:
+ * Layouts and semantics are those of the CPU operators (src/lib/nn/sid_nn.h,
+ * src/lib/nn/sid_encoder.h), all row-major:
  *   node features   x[B][N][C]          node n of sample b at x + (b*N + n)*C
  *   squared dists   d[B][N][N]          d[b][i][j] = sum_c (x_i[c] - x_j[c])^2
  *   neighbours      idx[B][N][k]        int32 node indices within the sample,
@@ -32,7 +32,7 @@ extern "C"
 {
 #endif
 /* sid_activation, SID_ACT_NONE, SID_KNN_MAX_K, sid_patch_geom */
-#include "../src/lib/sid_encoder_device.h"
+#include "nn/sid_encoder_device.h"
 #ifdef __cplusplus
 }
 #endif

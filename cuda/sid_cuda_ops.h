@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../src/lib/sid_error.h"
+#include "core/sid_error.h"
 #include "sid_cuda_kernels.h"
 
 #ifdef __cplusplus

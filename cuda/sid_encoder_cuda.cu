@@ -1,6 +1,6 @@
 // sid_encoder_cuda.cu - the encoder forward on the GPU.
 //
-// The sequence of operators is sid_encoder_device_forward (src/lib), shared
+// The sequence of operators is sid_encoder_device_forward (src/lib/nn), shared
 // with the host emulation the unit tests run; this file only supplies the
 // CUDA operator table and the per-model device state: one context whose
 // arena holds the weights (uploaded once, on the first forward) followed by

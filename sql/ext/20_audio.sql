@@ -1,5 +1,5 @@
 
--- Audio front end (src/audio.c, src/lib/sid_audio.c, src/lib/sid_mel.c;
+-- Audio front end (src/pg/audio.c, src/lib/audio/sid_audio.c, src/lib/audio/sid_mel.c;
 -- conventions in docs/audio.md).
 
 CREATE FUNCTION sampleid_audio_info(audio bytea,

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sid_model_dir.h"
+#include "model/sid_model_dir.h"
 
 int
 cli_model_dir(const char *option, char *out, size_t out_len)

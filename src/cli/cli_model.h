@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "sid_model.h"
+#include "model/sid_model.h"
 
 /*
  * The model directory: the --model-dir option when given, else

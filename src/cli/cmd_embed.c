@@ -12,8 +12,8 @@
 
 #include "cli.h"
 #include "cli_model.h"
-#include "sid_audio.h"
-#include "sid_embed.h"
+#include "audio/sid_audio.h"
+#include "model/sid_embed.h"
 
 /* NumPy .npy version 1.0: magic, header length, a dict padded to 64 bytes. */
 static int

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sid_eval.h"
-#include "sid_manifest.h"
-#include "sid_model.h"
-#include "sid_nn.h"
+#include "eval/sid_eval.h"
+#include "corpus/sid_manifest.h"
+#include "model/sid_model.h"
+#include "nn/sid_nn.h"
 
 /* The right-track table: one rate per cell, the same tolerance at every hop. */
 static void

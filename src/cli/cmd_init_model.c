@@ -10,7 +10,7 @@
 
 #include "cli.h"
 #include "cli_model.h"
-#include "sid_model.h"
+#include "model/sid_model.h"
 
 static void
 init_model_usage(FILE *out)

@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sid_audio.h"
-#include "sid_manifest.h"
+#include "audio/sid_audio.h"
+#include "corpus/sid_manifest.h"
 
 #define MAX_SPLITS 8
 #define MAX_FORCED 32

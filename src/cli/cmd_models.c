@@ -8,7 +8,7 @@
 
 #include "cli.h"
 #include "cli_model.h"
-#include "sid_model_dir.h"
+#include "model/sid_model_dir.h"
 
 /* One line per model; the same facts sampleid_models() shows in SQL. */
 static void

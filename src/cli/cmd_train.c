@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cli.h"
-#include "sid_train.h"
+#include "train/sid_train.h"
 
 static volatile sig_atomic_t train_stop = 0;
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sid_device.h"
+#include "nn/sid_device.h"
 
 static const cli_command commands[] = {
 	{"device", "which compute device the tool would use, and why", cmd_device},

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "sid_device.h"
-#include "sid_encoder.h"
+#include "nn/sid_device.h"
+#include "nn/sid_encoder.h"
 
 static double
 now(void)

@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "sid_audio.h"
-#include "sid_mel.h"
+#include "audio/sid_audio.h"
+#include "audio/sid_mel.h"
 
 static double
 cpu_now(void)

@@ -19,10 +19,10 @@
 #include <samplerate.h>
 #include <sndfile.h>
 
-#include "sid_audio.h"
-#include "sid_bytes.h"
-#include "sid_features.h"
-#include "sid_mel.h"
+#include "audio/sid_audio.h"
+#include "core/sid_bytes.h"
+#include "audio/sid_features.h"
+#include "audio/sid_mel.h"
 
 #define REPEATS 2
 #define MUSIC "/usr/share/games/wesnoth/1.16/data/core/music/"

@@ -24,8 +24,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sid_embed.h"
-#include "sid_train_step.h"
+#include "model/sid_embed.h"
+#include "train/sid_train_step.h"
 
 static double
 now(void)

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "sid_pairs.h"
+#include "train/sid_pairs.h"
 
 static double
 clock_seconds(clockid_t id)

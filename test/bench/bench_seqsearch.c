@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "sid_rng.h"
-#include "sid_seqsearch.h"
+#include "core/sid_rng.h"
+#include "search/sid_seqsearch.h"
 
 #define DIM 128
 

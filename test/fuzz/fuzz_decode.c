@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "sid_audio.h"
-#include "sid_mel.h"
+#include "audio/sid_audio.h"
+#include "audio/sid_mel.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);

@@ -13,8 +13,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "sid_manifest.h"
-#include "sid_rng.h"
+#include "corpus/sid_manifest.h"
+#include "core/sid_rng.h"
 
 /* seconds of 0.25 s random notes with three harmonics, at rate, stereo. */
 static int

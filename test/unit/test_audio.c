@@ -13,10 +13,10 @@
 
 #include <sndfile.h>
 
-#include "sid_audio.h"
-#include "sid_bytes.h"
-#include "sid_features.h"
-#include "sid_mel.h"
+#include "audio/sid_audio.h"
+#include "core/sid_bytes.h"
+#include "audio/sid_features.h"
+#include "audio/sid_mel.h"
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/sid_test_audio.XXXXXX";

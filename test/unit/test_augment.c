@@ -8,9 +8,9 @@
 
 #include <fftw3.h>
 
-#include "sid_augment.h"
-#include "sid_convolve.h"
-#include "sid_mel.h"		/* sid_fftw_planner_lock */
+#include "augment/sid_augment.h"
+#include "augment/sid_convolve.h"
+#include "core/sid_fft_lock.h"
 #include "tap.h"
 
 #define SR 16000.0f

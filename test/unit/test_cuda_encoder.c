@@ -1,7 +1,7 @@
 /*
  * test_cuda_encoder.c - the GPU encoder forward against sid_encoder_forward_cpu.
  *
- *  1. Always: the device forward (src/lib/sid_encoder_device.c, the exact
+ *  1. Always: the device forward (src/lib/nn/sid_encoder_device.c, the exact
  *     sequence the GPU runs) executed with a host operator table built from
  *     the CUDA kernels' own per-thread bodies and OpenBLAS for the products,
  *     compared with the CPU forward: embeddings and last-stage nodes, with
@@ -26,9 +26,9 @@
 #include <string.h>
 
 #include "tap.h"
-#include "sid_device.h"
-#include "sid_encoder.h"
-#include "sid_encoder_device.h"
+#include "nn/sid_device.h"
+#include "nn/sid_encoder.h"
+#include "nn/sid_encoder_device.h"
 #include "../../cuda/sid_cuda_kernels.h"
 
 #define EMBED_TOL 1e-4

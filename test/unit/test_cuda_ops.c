@@ -4,7 +4,7 @@
  * Three parts:
  *  1. Always: every kernel's per-thread body (cuda/sid_cuda_kernels.h, the
  *     code the GPU threads run) is run on the host for every thread index and
- *     compared with the CPU path (src/lib/sid_nn.h) or, where the CPU has no
+ *     compared with the CPU path (src/lib/nn/sid_nn.h) or, where the CPU has no
  *     separate operator (distances, top-k, patches), a naive loop.  This
  *     checks index arithmetic and algorithms without a GPU.
  *  2. Always: the device-independent parts of the C API: argument checking
@@ -28,9 +28,9 @@
 #include <string.h>
 
 #include "tap.h"
-#include "sid_device.h"
-#include "sid_error.h"
-#include "sid_nn.h"
+#include "nn/sid_device.h"
+#include "core/sid_error.h"
+#include "nn/sid_nn.h"
 #include "../../cuda/sid_cuda_ops.h"
 
 /* ---------------------------------------------------------------- data */

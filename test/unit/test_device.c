@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "sid_device.h"
+#include "nn/sid_device.h"
 #include "tap.h"
 
 int

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sid_eval.h"
-#include "sid_features.h"
-#include "sid_rng.h"
+#include "eval/sid_eval.h"
+#include "audio/sid_features.h"
+#include "core/sid_rng.h"
 #include "synth_corpus.h"
 #include "tap.h"
 

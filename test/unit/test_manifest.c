@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sid_manifest.h"
-#include "sid_rng.h"
+#include "corpus/sid_manifest.h"
+#include "core/sid_rng.h"
 #include "tap.h"
 
 static void

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "nn_testutil.h"
-#include "sid_checkpoint.h"
-#include "sid_train_step.h"
+#include "train/sid_checkpoint.h"
+#include "train/sid_train_step.h"
 #include "tap.h"
 
 #define PAIRS 4

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "nn_testutil.h"
-#include "sid_embed.h"
+#include "model/sid_embed.h"
 #include "tap.h"
 
 int

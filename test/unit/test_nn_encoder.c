@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "nn_testutil.h"
-#include "sid_encoder.h"
+#include "nn/sid_encoder.h"
 #include "tap.h"
 
 static void

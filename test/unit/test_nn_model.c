@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sid_model.h"
+#include "model/sid_model.h"
 #include "tap.h"
 
 static unsigned char *

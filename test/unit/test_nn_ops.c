@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "nn_testutil.h"
-#include "sid_nn.h"
+#include "nn/sid_nn.h"
 #include "tap.h"
 
 #define GRAD_TOL 2e-3			/* relative vector error allowed (float forward) */

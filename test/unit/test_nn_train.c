@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "nn_testutil.h"
-#include "sid_train_step.h"
+#include "train/sid_train_step.h"
 #include "tap.h"
 
 #define TEMPLATES 64

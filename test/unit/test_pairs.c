@@ -8,9 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sid_audio.h"
-#include "sid_mel.h"
-#include "sid_pairs.h"
+#include "audio/sid_audio.h"
+#include "audio/sid_mel.h"
+#include "train/sid_pairs.h"
 #include "synth_corpus.h"
 #include "tap.h"
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sid_rng.h"
-#include "sid_seqsearch.h"
+#include "core/sid_rng.h"
+#include "search/sid_seqsearch.h"
 #include "tap.h"
 
 #define D 32

@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sid_checkpoint.h"
-#include "sid_model.h"
-#include "sid_train.h"
+#include "train/sid_checkpoint.h"
+#include "model/sid_model.h"
+#include "train/sid_train.h"
 #include "synth_corpus.h"
 #include "tap.h"
 

@@ -1,0 +1,208 @@
+/*
+ * ivfpq.h - the ivfpq index access method: inverted lists of
+ * product-quantised fingerprints (IVF-PQ), trained with FAISS.
+ *
+ * Page layout (docs/ivfpq.md has the long version):
+ *
+ *   block 0                 metapage (IvfpqMetaPageData)
+ *   blocks 1 ..             list pages: one IvfpqListData item per list
+ *                           (centroid, first data page, insertion hint)
+ *   following blocks        codebook pages: the product quantiser's
+ *                           m * 2^nbits * (dim / m) floats, in chunks
+ *   the rest                data pages, chained per list through
+ *                           IvfpqPageOpaque.nextblkno; each item is an
+ *                           IndexTuple (heap TID) followed by the residual's
+ *                           PQ code, or by the whole vector in a flat index
+ *
+ * A "flat" index is what a build with too few rows to train on produces
+ * (an empty table, or fewer rows than lists or than 2^nbits), and what an
+ * unlogged index resets to after a crash: one list, no codebook, entries
+ * holding the exact vector.  REINDEX trains it once the table is populated.
+ */
+#ifndef SAMPLEID_IVFPQ_H
+#define SAMPLEID_IVFPQ_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/reloptions.h"
+#include "nodes/execnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+
+#include "pg/fingerprint.h"
+
+#define IVFPQ_MAGIC_NUMBER		0x49565051	/* "IVPQ" */
+#define IVFPQ_VERSION			1
+#define IVFPQ_PAGE_ID			0xFF91	/* for pg_filedump and friends */
+
+#define IVFPQ_METAPAGE_BLKNO	0
+#define IVFPQ_HEAD_BLKNO		1	/* first list page */
+
+/* Index options */
+#define IVFPQ_DEFAULT_LISTS		100
+#define IVFPQ_MIN_LISTS			1
+#define IVFPQ_MAX_LISTS			32768
+#define IVFPQ_DEFAULT_M			16
+#define IVFPQ_MIN_M				1
+#define IVFPQ_MAX_M				256
+#define IVFPQ_DEFAULT_NBITS		8
+#define IVFPQ_MIN_NBITS			4
+#define IVFPQ_MAX_NBITS			8
+
+/* Settings */
+#define IVFPQ_DEFAULT_PROBES	1
+#define IVFPQ_DEFAULT_RERANK	100
+#define IVFPQ_MAX_RERANK		100000
+
+/* Training: k-means iterations and sample size per centroid */
+#define IVFPQ_KMEANS_ITERATIONS		20
+#define IVFPQ_SAMPLES_PER_LIST		64
+#define IVFPQ_SAMPLES_PER_CODEWORD	128
+#define IVFPQ_TRAINING_SEED			1234
+
+/* Metric, chosen by the operator class's support function 1 */
+typedef enum IvfpqMetric
+{
+	IVFPQ_METRIC_INNER_PRODUCT = 1,	/* <#>: negative inner product */
+	IVFPQ_METRIC_COSINE = 2,		/* <=>: vectors normalised, Euclidean */
+	IVFPQ_METRIC_L2 = 3				/* <->: Euclidean */
+} IvfpqMetric;
+
+#define IVFPQ_METRIC_PROC		1
+#define IVFPQ_NPROCS			1
+
+/* pg_stat_progress_create_index phases */
+#define PROGRESS_IVFPQ_PHASE_SAMPLE		2
+#define PROGRESS_IVFPQ_PHASE_COARSE		3
+#define PROGRESS_IVFPQ_PHASE_PQ			4
+#define PROGRESS_IVFPQ_PHASE_LOAD		5
+
+typedef struct IvfpqOptions
+{
+	int32		vl_len_;		/* varlena header (do not touch directly) */
+	int			lists;
+	int			m;
+	int			nbits;
+} IvfpqOptions;
+
+typedef struct IvfpqMetaPageData
+{
+	uint32		magicNumber;
+	uint32		version;
+	int32		dim;
+	int32		metric;			/* IvfpqMetric */
+	int32		lists;			/* 1 in a flat index */
+	int32		m;				/* 0 in a flat index */
+	int32		nbits;			/* 0 in a flat index */
+	int32		codeSize;		/* payload bytes per entry */
+	bool		trained;		/* false: flat index */
+	BlockNumber codebookStart;	/* first codebook page, if trained */
+	int32		codebookPages;
+} IvfpqMetaPageData;
+
+typedef IvfpqMetaPageData *IvfpqMetaPage;
+
+typedef struct IvfpqPageOpaqueData
+{
+	BlockNumber nextblkno;		/* next page of this chain, or invalid */
+	uint16		unused;
+	uint16		page_id;		/* IVFPQ_PAGE_ID */
+} IvfpqPageOpaqueData;
+
+typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
+
+/* One item per list, on the list pages */
+typedef struct IvfpqListData
+{
+	BlockNumber startPage;		/* first data page, fixed at build */
+	BlockNumber insertPage;		/* where insertion starts looking */
+	float		centroid[FLEXIBLE_ARRAY_MEMBER];
+} IvfpqListData;
+
+typedef IvfpqListData *IvfpqList;
+
+#define IVFPQ_LIST_SIZE(dim)	(offsetof(IvfpqListData, centroid) + sizeof(float) * (dim))
+
+#define IvfpqPageGetOpaque(page)	((IvfpqPageOpaque) PageGetSpecialPointer(page))
+#define IvfpqPageGetMeta(page)		((IvfpqMetaPage) PageGetContents(page))
+
+/* Entry payload follows the IndexTupleData header */
+#define IVFPQ_ENTRY_SIZE(codeSize)	MAXALIGN(sizeof(IndexTupleData) + (codeSize))
+#define IvfpqEntryPayload(itup)		((char *) (itup) + sizeof(IndexTupleData))
+
+/* Largest item a page holds; a list item (or flat entry) needs 8 + 4 * dim */
+#define IVFPQ_MAX_ITEM_SIZE \
+	MAXALIGN_DOWN(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - \
+				  MAXALIGN(sizeof(IvfpqPageOpaqueData)) - sizeof(ItemIdData))
+#define IVFPQ_MAX_DIM	((int) ((IVFPQ_MAX_ITEM_SIZE - 8) / sizeof(float)))
+
+/* Floats per codebook page */
+#define IVFPQ_CODEBOOK_CHUNK \
+	((int) ((BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfpqPageOpaqueData)) \
+			 - sizeof(ItemIdData) - 64) / sizeof(float)))
+
+/*
+ * What a backend keeps of an index between calls (in rd_amcache): all that
+ * never changes after the build.  Insertion hints are read from the pages.
+ */
+typedef struct IvfpqState
+{
+	int			dim;
+	IvfpqMetric metric;
+	int			lists;
+	int			m;
+	int			nbits;
+	int			ksub;			/* 2^nbits */
+	int			dsub;			/* dim / m */
+	int			codeSize;
+	bool		trained;
+	float	   *centroids;		/* lists * dim */
+	BlockNumber *startPages;	/* lists */
+	BlockNumber *listBlkno;		/* where each list's item lives */
+	OffsetNumber *listOffno;
+	float	   *codebook;		/* m * ksub * dsub, if trained */
+} IvfpqState;
+
+/* Settings */
+extern int	ivfpq_probes;
+extern int	ivfpq_rerank;
+extern int	ivfpq_build_threads;
+
+/* ivfpq.c */
+extern void ivfpq_init(void);
+
+/* ivfpqutils.c */
+extern IvfpqState *ivfpq_get_state(Relation index);
+extern IvfpqMetric ivfpq_metric_of(Relation index);
+extern int	ivfpq_heap_attno(Relation index);
+extern void ivfpq_init_page(Page page);
+extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forkNum);
+extern bool ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out);
+extern int	ivfpq_nearest_list(const IvfpqState *state, const float *x);
+extern void ivfpq_encode(const IvfpqState *state, const float *x, int list, uint8 *code);
+extern void ivfpq_pack_code(const int64 *indices, int m, int nbits, uint8 *code);
+extern int	ivfpq_code_at(const uint8 *code, int j, int nbits);
+extern double ivfpq_coarse_distance(IvfpqMetric metric, const float *q, const float *c, int dim);
+extern double ivfpq_exact_distance(IvfpqMetric metric, const float *a, const float *b, int dim);
+extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
+							   IndexTuple itup, Size itemsz);
+extern IndexTuple ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid,
+								   const float *x, int list, Size *itemsz);
+
+/* Access method callbacks */
+extern IndexBuildResult *ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void ivfpqbuildempty(Relation index);
+extern bool ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+						Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+						IndexInfo *indexInfo);
+extern IndexBulkDeleteResult *ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+											  IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern IndexScanDesc ivfpqbeginscan(Relation index, int nkeys, int norderbys);
+extern void ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool ivfpqgettuple(IndexScanDesc scan, ScanDirection dir);
+extern void ivfpqendscan(IndexScanDesc scan);
+
+#endif

@@ -1,0 +1,651 @@
+/*
+ * ivfpqbuild.c - building an ivfpq index.
+ *
+ * 1. sample: one pass over the table keeps a uniform reservoir of vectors;
+ * 2. train: FAISS k-means gives the coarse centroids; each sample's residual
+ *    to its nearest centroid trains the product quantiser's codebooks;
+ * 3. load: a second pass assigns every row to a list and encodes its
+ *    residual, in batches handed to FAISS, appending entries to one page
+ *    image per list held in memory and written out as it fills;
+ * 4. the whole relation is WAL-logged as full pages at the end.
+ *
+ * Memory (reservoir, one page image per list, batch buffers) is checked
+ * against maintenance_work_mem before it is allocated.  A table with fewer
+ * rows than lists or than 2^nbits gets a flat index (see ivfpq.h).
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "access/tableam.h"
+#include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "commands/progress.h"
+#include "common/pg_prng.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "portability/instr_time.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ivfpq/ivfpq.h"
+#include "ivfpq/ivfpq_faiss.h"
+
+#define IVFPQ_BATCH_SIZE	4096
+
+typedef struct IvfpqBuildState
+{
+	Relation	index;
+	IvfpqState	state;			/* the layout being built, not the cache */
+	int64		budget;			/* maintenance_work_mem in bytes */
+	int64		fixedBytes;		/* memory other than the reservoir */
+
+	/* sampling */
+	float	   *samples;
+	int64		sampleTarget;
+	int64		sampleCapacity;
+	int64		nsamples;
+	int64		rowsSeen;
+	pg_prng_state prng;
+	bool		dimFromData;
+	float	   *scratch;		/* one prepared vector */
+
+	/* loading */
+	float	   *batch;
+	ItemPointerData *batchTids;
+	int			batchCount;
+	int64	   *labels;
+	int64	   *subLabels;		/* m * batch */
+	float	   *subVectors;		/* batch * dsub */
+	Page	   *images;			/* current page of each list */
+	BlockNumber *imageBlkno;
+	int64		indtuples;
+
+	MemoryContext tupleCtx;
+} IvfpqBuildState;
+
+/* DEBUG1 line with the time since *start, which it then resets */
+static void
+log_phase(const char *what, instr_time *start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, *start);
+	elog(DEBUG1, "ivfpq build: %s took %.1f ms", what, INSTR_TIME_GET_MILLISEC(now));
+	INSTR_TIME_SET_CURRENT(*start);
+}
+
+static void
+faiss_check(int rc, const char *what, const char *errbuf)
+{
+	if (rc != 0)
+		ereport(ERROR,
+				(errcode(strstr(errbuf, "out of memory") ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INTERNAL_ERROR),
+				 errmsg("ivfpq: FAISS failed while %s: %s", what, errbuf)));
+}
+
+static void
+check_budget(IvfpqBuildState *bs, int64 bytes, const char *what)
+{
+	if (bytes > bs->budget)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ivfpq index build needs %lld kB of memory for %s, maintenance_work_mem is %d kB",
+						(long long) (bytes / 1024), what, maintenance_work_mem),
+				 errhint("Raise maintenance_work_mem, or build with fewer lists.")));
+}
+
+/* Writes a page image to an existing block of the fork. */
+static void
+write_image(Relation index, ForkNumber forkNum, BlockNumber blkno, Page image)
+{
+	Buffer		buf = ReadBufferExtended(index, forkNum, blkno, RBM_NORMAL, NULL);
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	memcpy(BufferGetPage(buf), image, BLCKSZ);
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+}
+
+/* Appends an initialised, empty page to the fork; returns its number. */
+static BlockNumber
+new_empty_page(Relation index, ForkNumber forkNum)
+{
+	Buffer		buf = ivfpq_new_buffer(index, forkNum);
+	BlockNumber blkno = BufferGetBlockNumber(buf);
+
+	ivfpq_init_page(BufferGetPage(buf));
+	MarkBufferDirty(buf);
+	UnlockReleaseBuffer(buf);
+	return blkno;
+}
+
+static void
+add_to_image(Relation index, Page image, const void *item, Size size)
+{
+	if (PageAddItem(image, (Item) item, size, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		elog(ERROR, "failed to add item to ivfpq index \"%s\"", RelationGetRelationName(index));
+}
+
+/*
+ * Writes metapage, list pages and codebook pages, then one empty data page
+ * per list, to an empty fork; fills state->startPages.
+ */
+static void
+write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
+{
+	Page		image = palloc(BLCKSZ);
+	Size		listSize = IVFPQ_LIST_SIZE(state->dim);
+	int			listsPerPage = (BLCKSZ - MAXALIGN(SizeOfPageHeaderData) -
+								MAXALIGN(sizeof(IvfpqPageOpaqueData))) /
+		(MAXALIGN(listSize) + sizeof(ItemIdData));
+	int			listPages = (state->lists + listsPerPage - 1) / listsPerPage;
+	int			ncodebook = state->trained ? state->m * state->ksub * state->dsub : 0;
+	int			codebookPages = (ncodebook + IVFPQ_CODEBOOK_CHUNK - 1) / IVFPQ_CODEBOOK_CHUNK;
+	BlockNumber firstData = IVFPQ_HEAD_BLKNO + listPages + codebookPages;
+	IvfpqList	item = palloc0(listSize);
+	IvfpqMetaPage meta;
+	int			list;
+	int			page;
+
+	/* metapage */
+	if (new_empty_page(index, forkNum) != IVFPQ_METAPAGE_BLKNO)
+		elog(ERROR, "ivfpq index \"%s\" is not empty", RelationGetRelationName(index));
+	ivfpq_init_page(image);
+	meta = IvfpqPageGetMeta(image);
+	meta->magicNumber = IVFPQ_MAGIC_NUMBER;
+	meta->version = IVFPQ_VERSION;
+	meta->dim = state->dim;
+	meta->metric = state->metric;
+	meta->lists = state->lists;
+	meta->m = state->m;
+	meta->nbits = state->nbits;
+	meta->codeSize = state->codeSize;
+	meta->trained = state->trained;
+	meta->codebookStart = IVFPQ_HEAD_BLKNO + listPages;
+	meta->codebookPages = codebookPages;
+	((PageHeader) image)->pd_lower = ((char *) meta + sizeof(IvfpqMetaPageData)) - (char *) image;
+	write_image(index, forkNum, IVFPQ_METAPAGE_BLKNO, image);
+
+	/* list pages, chained */
+	list = 0;
+	for (page = 0; page < listPages; page++)
+	{
+		BlockNumber blkno = new_empty_page(index, forkNum);
+		int			i;
+
+		ivfpq_init_page(image);
+		for (i = 0; i < listsPerPage && list < state->lists; i++, list++)
+		{
+			item->startPage = firstData + list;
+			item->insertPage = firstData + list;
+			memcpy(item->centroid, state->centroids + (Size) list * state->dim,
+				   sizeof(float) * state->dim);
+			add_to_image(index, image, item, listSize);
+			state->startPages[list] = firstData + list;
+		}
+		if (page + 1 < listPages)
+			IvfpqPageGetOpaque(image)->nextblkno = blkno + 1;
+		write_image(index, forkNum, blkno, image);
+	}
+
+	/* codebook pages, a chunk of floats each */
+	for (page = 0; page < codebookPages; page++)
+	{
+		BlockNumber blkno = new_empty_page(index, forkNum);
+		int			start = page * IVFPQ_CODEBOOK_CHUNK;
+		int			n = Min(IVFPQ_CODEBOOK_CHUNK, ncodebook - start);
+
+		ivfpq_init_page(image);
+		add_to_image(index, image, state->codebook + start, sizeof(float) * n);
+		write_image(index, forkNum, blkno, image);
+	}
+
+	/* the first data page of every list */
+	for (list = 0; list < state->lists; list++)
+		if (new_empty_page(index, forkNum) != firstData + list)
+			elog(ERROR, "ivfpq index \"%s\" grew concurrently during build",
+				 RelationGetRelationName(index));
+
+	pfree(item);
+	pfree(image);
+}
+
+/* --- sampling ------------------------------------------------------------ */
+
+/*
+ * Once the dimension is known: memory besides the reservoir (centroids,
+ * codebook, one page image per list, batch buffers) must fit the budget.
+ */
+static void
+set_dimension(IvfpqBuildState *bs, int dim)
+{
+	int64		lists = bs->state.lists;
+
+	if (dim > IVFPQ_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ivfpq indexes fingerprints of at most %d dimensions, not %d",
+						IVFPQ_MAX_DIM, dim),
+				 errdetail("A list's centroid must fit on one page.")));
+	bs->state.dim = dim;
+	bs->fixedBytes = lists * dim * (int64) sizeof(float) * 2 +
+		lists * (int64) (BLCKSZ + 64) +
+		(int64) IVFPQ_BATCH_SIZE * dim * sizeof(float) * 2 +
+		(int64) IVFPQ_BATCH_SIZE * (IVFPQ_MAX_M + 2) * sizeof(int64) +
+		(int64) bs->state.ksub * dim * sizeof(float);
+	check_budget(bs, bs->fixedBytes, "its centroids and page buffers");
+}
+
+/*
+ * The index's column value as a vector the index works on, in out; false for
+ * NULLs and vectors the metric cannot index.
+ */
+static bool
+build_prepare(IvfpqBuildState *bs, Datum value, bool isnull, float *out)
+{
+	Fingerprint *fp;
+	bool		ok;
+
+	if (isnull)
+		return false;
+	fp = DatumGetFingerprint(value);
+	if (bs->dimFromData && bs->state.dim == 0)
+	{
+		fingerprint_check_dim(fp->dim);
+		set_dimension(bs, fp->dim);
+	}
+	ok = ivfpq_prepare_vector(&bs->state, fp, out);
+	if ((Pointer) fp != DatumGetPointer(value))
+		pfree(fp);
+	return ok;
+}
+
+static void
+sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+				bool tupleIsAlive, void *arg)
+{
+	IvfpqBuildState *bs = (IvfpqBuildState *) arg;
+	MemoryContext oldCtx = MemoryContextSwitchTo(bs->tupleCtx);
+	float	   *slot = NULL;
+	float	   *x = bs->scratch;
+
+	if (build_prepare(bs, values[0], isnull[0], x))
+	{
+		int			dim = bs->state.dim;
+
+		if (bs->nsamples < bs->sampleTarget)
+		{
+			if (bs->nsamples == bs->sampleCapacity)
+			{
+				int64		capacity = Min(bs->sampleTarget, Max(1024, bs->sampleCapacity * 2));
+
+				check_budget(bs, bs->fixedBytes + capacity * dim * (int64) sizeof(float),
+							 "its training sample");
+				MemoryContextSwitchTo(oldCtx);
+				bs->samples = bs->samples == NULL
+					? palloc_extended(sizeof(float) * dim * capacity, MCXT_ALLOC_HUGE)
+					: repalloc_huge(bs->samples, sizeof(float) * dim * capacity);
+				MemoryContextSwitchTo(bs->tupleCtx);
+				bs->sampleCapacity = capacity;
+			}
+			slot = bs->samples + bs->nsamples * dim;
+			bs->nsamples++;
+		}
+		else
+		{
+			/* reservoir sampling: row k replaces a sample with p = target / k */
+			uint64		k = pg_prng_uint64_range(&bs->prng, 0, bs->rowsSeen);
+
+			if (k < (uint64) bs->sampleTarget)
+				slot = bs->samples + k * dim;
+		}
+		if (slot)
+			memcpy(slot, x, sizeof(float) * dim);
+		bs->rowsSeen++;
+	}
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(bs->tupleCtx);
+}
+
+/* --- training ------------------------------------------------------------ */
+
+static void
+train(IvfpqBuildState *bs)
+{
+	IvfpqState *state = &bs->state;
+	char		errbuf[512] = "";
+	int64	   *labels;
+	int64		i;
+	instr_time	start;
+
+	INSTR_TIME_SET_CURRENT(start);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_COARSE);
+	faiss_check(ivfpq_faiss_kmeans(state->dim, bs->nsamples, bs->samples, state->lists,
+								   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED,
+								   ivfpq_build_threads, state->centroids,
+								   errbuf, sizeof(errbuf)),
+				"training coarse centroids", errbuf);
+	CHECK_FOR_INTERRUPTS();
+	log_phase("coarse k-means", &start);
+
+	/* the product quantiser learns residuals to the assigned centroid */
+	labels = palloc_extended(sizeof(int64) * bs->nsamples, MCXT_ALLOC_HUGE);
+	faiss_check(ivfpq_faiss_nearest(state->dim, bs->nsamples, bs->samples, state->lists,
+									state->centroids,
+									state->metric == IVFPQ_METRIC_INNER_PRODUCT,
+									ivfpq_build_threads, labels, errbuf, sizeof(errbuf)),
+				"assigning the sample to lists", errbuf);
+	for (i = 0; i < bs->nsamples; i++)
+	{
+		float	   *x = bs->samples + i * state->dim;
+		const float *c = state->centroids + labels[i] * state->dim;
+		int			d;
+
+		for (d = 0; d < state->dim; d++)
+			x[d] -= c[d];
+	}
+	pfree(labels);
+	CHECK_FOR_INTERRUPTS();
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_PQ);
+	faiss_check(ivfpq_faiss_train_pq(state->dim, state->m, state->nbits, bs->nsamples,
+									 bs->samples, IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED,
+									 ivfpq_build_threads, state->codebook,
+									 errbuf, sizeof(errbuf)),
+				"training the product quantiser", errbuf);
+	CHECK_FOR_INTERRUPTS();
+	log_phase("product quantiser training", &start);
+}
+
+/* --- loading ------------------------------------------------------------- */
+
+static void
+append_to_list(IvfpqBuildState *bs, int list, IndexTuple itup, Size itemsz)
+{
+	Page		image = bs->images[list];
+
+	if (PageGetFreeSpace(image) < itemsz)
+	{
+		BlockNumber next = new_empty_page(bs->index, MAIN_FORKNUM);
+
+		IvfpqPageGetOpaque(image)->nextblkno = next;
+		write_image(bs->index, MAIN_FORKNUM, bs->imageBlkno[list], image);
+		ivfpq_init_page(image);
+		bs->imageBlkno[list] = next;
+	}
+	add_to_image(bs->index, image, itup, itemsz);
+	bs->indtuples++;
+}
+
+/* Assigns and encodes the batch with FAISS, then appends its entries. */
+static void
+flush_batch(IvfpqBuildState *bs)
+{
+	IvfpqState *state = &bs->state;
+	Size		itemsz = IVFPQ_ENTRY_SIZE(state->codeSize);
+	IndexTuple	itup = palloc0(itemsz);
+	char		errbuf[512] = "";
+	int			n = bs->batchCount;
+	int			i;
+	int			j;
+
+	if (n == 0)
+		return;
+
+	if (state->trained)
+	{
+		faiss_check(ivfpq_faiss_nearest(state->dim, n, bs->batch, state->lists, state->centroids,
+										state->metric == IVFPQ_METRIC_INNER_PRODUCT,
+										ivfpq_build_threads, bs->labels, errbuf, sizeof(errbuf)),
+					"assigning rows to lists", errbuf);
+		for (i = 0; i < n; i++)
+		{
+			float	   *x = bs->batch + (Size) i * state->dim;
+			const float *c = state->centroids + bs->labels[i] * state->dim;
+			int			d;
+
+			for (d = 0; d < state->dim; d++)
+				x[d] -= c[d];
+		}
+		for (j = 0; j < state->m; j++)
+		{
+			for (i = 0; i < n; i++)
+				memcpy(bs->subVectors + (Size) i * state->dsub,
+					   bs->batch + (Size) i * state->dim + j * state->dsub,
+					   sizeof(float) * state->dsub);
+			faiss_check(ivfpq_faiss_nearest(state->dsub, n, bs->subVectors, state->ksub,
+											state->codebook + (Size) j * state->ksub * state->dsub,
+											false, ivfpq_build_threads,
+											bs->subLabels + (Size) j * IVFPQ_BATCH_SIZE,
+											errbuf, sizeof(errbuf)),
+						"encoding residuals", errbuf);
+		}
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		int			list = state->trained ? (int) bs->labels[i] : 0;
+
+		memset(itup, 0, itemsz);
+		itup->t_tid = bs->batchTids[i];
+		itup->t_info = (unsigned short) itemsz;
+		if (state->trained)
+		{
+			int64		indices[IVFPQ_MAX_M];
+
+			for (j = 0; j < state->m; j++)
+				indices[j] = bs->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
+			ivfpq_pack_code(indices, state->m, state->nbits, (uint8 *) IvfpqEntryPayload(itup));
+		}
+		else
+			memcpy(IvfpqEntryPayload(itup), bs->batch + (Size) i * state->dim,
+				   sizeof(float) * state->dim);
+		append_to_list(bs, list, itup, itemsz);
+	}
+	pfree(itup);
+	bs->batchCount = 0;
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
+	CHECK_FOR_INTERRUPTS();
+}
+
+static void
+load_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
+			  bool tupleIsAlive, void *arg)
+{
+	IvfpqBuildState *bs = (IvfpqBuildState *) arg;
+	MemoryContext oldCtx = MemoryContextSwitchTo(bs->tupleCtx);
+
+	if (build_prepare(bs, values[0], isnull[0], bs->batch + (Size) bs->batchCount * bs->state.dim))
+	{
+		bs->batchTids[bs->batchCount] = *tid;
+		bs->batchCount++;
+	}
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextReset(bs->tupleCtx);
+	if (bs->batchCount == IVFPQ_BATCH_SIZE)
+		flush_batch(bs);
+}
+
+/* --- entry points ---------------------------------------------------------- */
+
+static void
+init_build_state(IvfpqBuildState *bs, Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IvfpqOptions *opts = (IvfpqOptions *) index->rd_options;
+	int32		typmod = TupleDescAttr(RelationGetDescr(index), 0)->atttypmod;
+
+	memset(bs, 0, sizeof(*bs));
+	bs->index = index;
+	bs->budget = (int64) maintenance_work_mem * 1024;
+	if (indexInfo->ii_IndexAttrNumbers[0] == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("ivfpq cannot index an expression"),
+				 errdetail("Re-ranking reads the fingerprint from the table column.")));
+	bs->state.metric = ivfpq_metric_of(index);
+	bs->state.lists = opts ? opts->lists : IVFPQ_DEFAULT_LISTS;
+	bs->state.m = opts ? opts->m : IVFPQ_DEFAULT_M;
+	bs->state.nbits = opts ? opts->nbits : IVFPQ_DEFAULT_NBITS;
+	bs->state.ksub = 1 << bs->state.nbits;
+	bs->scratch = palloc(sizeof(float) * FINGERPRINT_HARD_MAX_DIM);
+	if (typmod > 0)
+		set_dimension(bs, typmod);
+	else
+		bs->dimFromData = true;
+	bs->sampleTarget = Max((int64) bs->state.lists * IVFPQ_SAMPLES_PER_LIST,
+						   (int64) bs->state.ksub * IVFPQ_SAMPLES_PER_CODEWORD);
+	pg_prng_seed(&bs->prng, IVFPQ_TRAINING_SEED);
+	bs->tupleCtx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build tuple",
+										 ALLOCSET_DEFAULT_SIZES);
+}
+
+/* Fixes the layout once the sample is in: trained, or flat when too small. */
+static void
+choose_layout(IvfpqBuildState *bs)
+{
+	IvfpqState *state = &bs->state;
+	int			ncodebook;
+
+	if (state->dim % state->m != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ivfpq option m = %d must divide the fingerprint's %d dimensions",
+						state->m, state->dim)));
+
+	state->trained = bs->nsamples > 0 && bs->nsamples >= state->lists &&
+		bs->nsamples >= state->ksub;
+	if (!state->trained)
+	{
+		if (bs->nsamples > 0)
+			ereport(NOTICE,
+					(errmsg("ivfpq index \"%s\" is flat: %lld rows are too few to train %d lists of %d-bit codes",
+							RelationGetRelationName(bs->index), (long long) bs->rowsSeen,
+							state->lists, state->nbits),
+					 errdetail("A flat index scans all its entries exactly."),
+					 errhint("REINDEX once the table holds at least %d rows.",
+							 Max(state->lists, state->ksub))));
+		state->lists = 1;
+		state->m = 0;
+		state->nbits = 0;
+		state->ksub = 0;
+		state->dsub = 0;
+		state->codeSize = sizeof(float) * state->dim;
+	}
+	else
+	{
+		state->dsub = state->dim / state->m;
+		state->codeSize = (state->m * state->nbits + 7) / 8;
+	}
+
+	ncodebook = state->trained ? state->m * state->ksub * state->dsub : 0;
+	state->centroids = palloc_extended(sizeof(float) * state->lists * state->dim, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	state->startPages = palloc0(sizeof(BlockNumber) * state->lists);
+	state->codebook = state->trained ? palloc0(sizeof(float) * ncodebook) : NULL;
+}
+
+IndexBuildResult *
+ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	IvfpqBuildState bs;
+	IvfpqState *state = &bs.state;
+	double		reltuples;
+	int			list;
+	instr_time	start;
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+
+	init_build_state(&bs, heap, index, indexInfo);
+
+	/* a TRUNCATE in the creating transaction rebuilds in place */
+	if (index->rd_amcache)
+		pfree(index->rd_amcache);
+	index->rd_amcache = NULL;
+
+	INSTR_TIME_SET_CURRENT(start);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_SAMPLE);
+	table_index_build_scan(heap, index, indexInfo, true, true, sample_callback, &bs, NULL);
+	log_phase("sampling", &start);
+
+	if (state->dim == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ivfpq needs to know the fingerprint's dimensions"),
+				 errhint("Declare the column with a dimension, as fingerprint(128).")));
+	choose_layout(&bs);
+
+	if (state->trained)
+		train(&bs);
+	log_phase("training", &start);
+	if (bs.samples)
+		pfree(bs.samples);
+	bs.samples = NULL;
+
+	write_fixed_pages(index, MAIN_FORKNUM, state);
+
+	/* load every row */
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_LOAD);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs.rowsSeen);
+	bs.batch = palloc(sizeof(float) * state->dim * IVFPQ_BATCH_SIZE);
+	bs.batchTids = palloc(sizeof(ItemPointerData) * IVFPQ_BATCH_SIZE);
+	bs.labels = palloc(sizeof(int64) * IVFPQ_BATCH_SIZE);
+	if (state->trained)
+	{
+		bs.subLabels = palloc(sizeof(int64) * state->m * IVFPQ_BATCH_SIZE);
+		bs.subVectors = palloc(sizeof(float) * state->dsub * IVFPQ_BATCH_SIZE);
+	}
+	bs.images = palloc(sizeof(Page) * state->lists);
+	bs.imageBlkno = palloc(sizeof(BlockNumber) * state->lists);
+	for (list = 0; list < state->lists; list++)
+	{
+		bs.images[list] = palloc(BLCKSZ);
+		ivfpq_init_page(bs.images[list]);
+		bs.imageBlkno[list] = state->startPages[list];
+	}
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, true, load_callback, &bs, NULL);
+	flush_batch(&bs);
+	for (list = 0; list < state->lists; list++)
+		write_image(index, MAIN_FORKNUM, bs.imageBlkno[list], bs.images[list]);
+	log_phase("loading", &start);
+
+	if (RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+	log_phase("WAL-logging", &start);
+
+	MemoryContextDelete(bs.tupleCtx);
+	if (index->rd_amcache)
+		pfree(index->rd_amcache);
+	index->rd_amcache = NULL;
+
+	result = (IndexBuildResult *) palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = reltuples;
+	result->index_tuples = (double) bs.indtuples;
+	return result;
+}
+
+/*
+ * The init fork of an unlogged index: an empty flat index of the same
+ * dimension and metric (ambuildempty runs after ambuild, so the main fork's
+ * metapage tells them).  An unlogged index reset after a crash is thus flat
+ * until REINDEX.
+ */
+void
+ivfpqbuildempty(Relation index)
+{
+	IvfpqState *built = ivfpq_get_state(index);
+	IvfpqState	state;
+
+	memset(&state, 0, sizeof(state));
+	state.dim = built->dim;
+	state.metric = built->metric;
+	state.lists = 1;
+	state.codeSize = sizeof(float) * state.dim;
+	state.trained = false;
+	state.centroids = palloc0(sizeof(float) * state.dim);
+	state.startPages = palloc0(sizeof(BlockNumber));
+	write_fixed_pages(index, INIT_FORKNUM, &state);
+	log_newpage_range(index, INIT_FORKNUM, 0,
+					  RelationGetNumberOfBlocksInFork(index, INIT_FORKNUM), true);
+}

@@ -1,0 +1,48 @@
+/*
+ * ivfpqinsert.c - adding one row to an ivfpq index after its build: the
+ * row goes to its nearest list, encoded with the codebooks trained at build
+ * time (or as the exact vector in a flat index).  Centroids and codebooks
+ * never change until REINDEX.
+ */
+#include "postgres.h"
+
+#include "utils/memutils.h"
+
+#include "ivfpq/ivfpq.h"
+
+bool
+ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
+			Relation heap, IndexUniqueCheck checkUnique, bool indexUnchanged,
+			IndexInfo *indexInfo)
+{
+	MemoryContext insertCtx;
+	MemoryContext oldCtx;
+	IvfpqState *state;
+	Fingerprint *fp;
+	float	   *x;
+	int			list;
+	IndexTuple	itup;
+	Size		itemsz;
+
+	/* NULLs are not indexed: no distance orders them */
+	if (isnull[0])
+		return false;
+
+	state = ivfpq_get_state(index);
+	insertCtx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq insert",
+									  ALLOCSET_SMALL_SIZES);
+	oldCtx = MemoryContextSwitchTo(insertCtx);
+
+	fp = DatumGetFingerprint(values[0]);
+	x = palloc(sizeof(float) * state->dim);
+	if (ivfpq_prepare_vector(state, fp, x))
+	{
+		list = state->trained ? ivfpq_nearest_list(state, x) : 0;
+		itup = ivfpq_form_entry(state, heap_tid, x, list, &itemsz);
+		ivfpq_append_entry(index, state, list, itup, itemsz);
+	}
+
+	MemoryContextSwitchTo(oldCtx);
+	MemoryContextDelete(insertCtx);
+	return false;
+}

@@ -1,0 +1,533 @@
+/*
+ * ivfpqutils.c - what build, insert, scan and vacuum of ivfpq share: the
+ * per-backend cache of an index's fixed parts, page initialisation, vector
+ * preparation, list assignment, product-quantiser encoding and appending an
+ * entry to a list with generic WAL.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/generic_xlog.h"
+#include "storage/lmgr.h"
+#include "utils/float.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "ivfpq/ivfpq.h"
+
+/*
+ * The metric of an index: its operator class's support function 1 returns it.
+ */
+IvfpqMetric
+ivfpq_metric_of(Relation index)
+{
+	FmgrInfo   *procinfo = index_getprocinfo(index, 1, IVFPQ_METRIC_PROC);
+	int32		metric = DatumGetInt32(FunctionCall1(procinfo, (Datum) 0));
+
+	if (metric != IVFPQ_METRIC_INNER_PRODUCT && metric != IVFPQ_METRIC_COSINE &&
+		metric != IVFPQ_METRIC_L2)
+		elog(ERROR, "ivfpq support function 1 returned unknown metric %d", metric);
+	return (IvfpqMetric) metric;
+}
+
+/* The heap column the index covers (0 for an expression: not supported). */
+int
+ivfpq_heap_attno(Relation index)
+{
+	return index->rd_index->indkey.values[0];
+}
+
+void
+ivfpq_init_page(Page page)
+{
+	IvfpqPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(IvfpqPageOpaqueData));
+	opaque = IvfpqPageGetOpaque(page);
+	opaque->nextblkno = InvalidBlockNumber;
+	opaque->page_id = IVFPQ_PAGE_ID;
+}
+
+/* A new block at the end of the fork, locked exclusively. */
+Buffer
+ivfpq_new_buffer(Relation index, ForkNumber forkNum)
+{
+	Buffer		buf;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	buf = ReadBufferExtended(index, forkNum, P_NEW, RBM_NORMAL, NULL);
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	return buf;
+}
+
+static void
+ivfpq_check_page(Relation index, Page page, BlockNumber blkno)
+{
+	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(IvfpqPageOpaqueData)) ||
+		IvfpqPageGetOpaque(page)->page_id != IVFPQ_PAGE_ID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has an invalid page at block %u",
+						RelationGetRelationName(index), blkno)));
+}
+
+/*
+ * The fixed parts of the index (metapage, centroids, list locations,
+ * codebook), read once per backend into one chunk hung on rd_amcache; the
+ * relcache frees it whenever the index changes identity (REINDEX, TRUNCATE).
+ */
+IvfpqState *
+ivfpq_get_state(Relation index)
+{
+	IvfpqMetaPageData meta;
+	IvfpqState *state;
+	Buffer		buf;
+	Page		page;
+	Size		size;
+	char	   *p;
+	int			ncodebook;
+	int			list;
+	BlockNumber blkno;
+
+	if (index->rd_amcache != NULL)
+		return (IvfpqState *) index->rd_amcache;
+
+	buf = ReadBuffer(index, IVFPQ_METAPAGE_BLKNO);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	ivfpq_check_page(index, page, IVFPQ_METAPAGE_BLKNO);
+	meta = *IvfpqPageGetMeta(page);
+	UnlockReleaseBuffer(buf);
+
+	if (meta.magicNumber != IVFPQ_MAGIC_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an ivfpq index",
+						RelationGetRelationName(index))));
+	if (meta.version != IVFPQ_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has version %u, this build reads version %d",
+						RelationGetRelationName(index), meta.version, IVFPQ_VERSION),
+				 errhint("REINDEX the index.")));
+
+	ncodebook = meta.trained ? meta.m * (1 << meta.nbits) * (meta.dim / meta.m) : 0;
+	size = MAXALIGN(sizeof(IvfpqState)) +
+		MAXALIGN(sizeof(float) * meta.lists * meta.dim) +
+		MAXALIGN(sizeof(BlockNumber) * meta.lists) * 2 +
+		MAXALIGN(sizeof(OffsetNumber) * meta.lists) +
+		MAXALIGN(sizeof(float) * ncodebook);
+	p = MemoryContextAllocZero(index->rd_indexcxt, size);
+	state = (IvfpqState *) p;
+	p += MAXALIGN(sizeof(IvfpqState));
+	state->centroids = (float *) p;
+	p += MAXALIGN(sizeof(float) * meta.lists * meta.dim);
+	state->startPages = (BlockNumber *) p;
+	p += MAXALIGN(sizeof(BlockNumber) * meta.lists);
+	state->listBlkno = (BlockNumber *) p;
+	p += MAXALIGN(sizeof(BlockNumber) * meta.lists);
+	state->listOffno = (OffsetNumber *) p;
+	p += MAXALIGN(sizeof(OffsetNumber) * meta.lists);
+	state->codebook = meta.trained ? (float *) p : NULL;
+
+	state->dim = meta.dim;
+	state->metric = (IvfpqMetric) meta.metric;
+	state->lists = meta.lists;
+	state->m = meta.m;
+	state->nbits = meta.nbits;
+	state->ksub = meta.trained ? 1 << meta.nbits : 0;
+	state->dsub = meta.trained ? meta.dim / meta.m : 0;
+	state->codeSize = meta.codeSize;
+	state->trained = meta.trained;
+
+	/* list pages */
+	list = 0;
+	blkno = IVFPQ_HEAD_BLKNO;
+	while (list < meta.lists)
+	{
+		OffsetNumber offno;
+		OffsetNumber maxoff;
+
+		if (!BlockNumberIsValid(blkno))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfpq index \"%s\" has %d of its %d lists",
+							RelationGetRelationName(index), list, meta.lists)));
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		ivfpq_check_page(index, page, blkno);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (offno = FirstOffsetNumber; offno <= maxoff && list < meta.lists; offno++)
+		{
+			IvfpqList item = (IvfpqList) PageGetItem(page, PageGetItemId(page, offno));
+
+			memcpy(state->centroids + (Size) list * meta.dim, item->centroid,
+				   sizeof(float) * meta.dim);
+			state->startPages[list] = item->startPage;
+			state->listBlkno[list] = blkno;
+			state->listOffno[list] = offno;
+			list++;
+		}
+		blkno = IvfpqPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+
+	/* codebook pages, one chunk of floats each */
+	if (meta.trained)
+	{
+		int			done = 0;
+
+		for (blkno = meta.codebookStart; done < ncodebook; blkno++)
+		{
+			ItemId		itemid;
+			int			n;
+
+			buf = ReadBuffer(index, blkno);
+			LockBuffer(buf, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buf);
+			ivfpq_check_page(index, page, blkno);
+			itemid = PageGetItemId(page, FirstOffsetNumber);
+			n = ItemIdGetLength(itemid) / sizeof(float);
+			if (n <= 0 || n > ncodebook - done)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("ivfpq index \"%s\" has a malformed codebook page %u",
+								RelationGetRelationName(index), blkno)));
+			memcpy(state->codebook + done, PageGetItem(page, itemid), sizeof(float) * n);
+			done += n;
+			UnlockReleaseBuffer(buf);
+		}
+	}
+
+	index->rd_amcache = state;
+	return state;
+}
+
+/*
+ * Copy a fingerprint into the form the index works on: cosine indexes
+ * normalise.  False when the vector cannot be indexed (zero under cosine,
+ * whose distance is undefined).
+ */
+bool
+ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out)
+{
+	if (fp->dim != state->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("fingerprint has %d dimensions, ivfpq index expects %d",
+						fp->dim, state->dim)));
+	memcpy(out, fp->x, sizeof(float) * state->dim);
+	if (state->metric == IVFPQ_METRIC_COSINE)
+	{
+		double		norm = sqrt(fp_inner_product(out, out, state->dim));
+		int			i;
+
+		if (norm == 0.0 || !isfinite(norm))
+			return false;
+		for (i = 0; i < state->dim; i++)
+			out[i] = (float) (out[i] / norm);
+	}
+	return true;
+}
+
+/*
+ * Float kernels for ranking lists, on GCC/Clang vector types (SSE on x86,
+ * NEON on ARM, without -march flags): four 4-lane accumulators keep several
+ * multiply-adds in flight.  The exact, double-precision fp_* functions
+ * serialise on one sum, which made ranking 1000 lists the biggest cost of a
+ * scan.  Ranking is approximate anyway; re-scoring uses the operators' own
+ * functions.
+ */
+typedef float v4sf __attribute__((vector_size(16)));
+
+static inline v4sf
+load4(const float *p)
+{
+	v4sf		v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline float
+hsum4(v4sf a, v4sf b, v4sf c, v4sf d)
+{
+	v4sf		s = (a + b) + (c + d);
+
+	return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+static float
+dot_f32(const float *a, const float *b, int dim)
+{
+	v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+	float		sum = 0.0f;
+	int			i = 0;
+
+	for (; i + 16 <= dim; i += 16)
+	{
+		acc0 += load4(a + i) * load4(b + i);
+		acc1 += load4(a + i + 4) * load4(b + i + 4);
+		acc2 += load4(a + i + 8) * load4(b + i + 8);
+		acc3 += load4(a + i + 12) * load4(b + i + 12);
+	}
+	for (; i < dim; i++)
+		sum += a[i] * b[i];
+	return sum + hsum4(acc0, acc1, acc2, acc3);
+}
+
+static float
+l2sq_f32(const float *a, const float *b, int dim)
+{
+	v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+	float		sum = 0.0f;
+	int			i = 0;
+
+	for (; i + 16 <= dim; i += 16)
+	{
+		v4sf		t0 = load4(a + i) - load4(b + i);
+		v4sf		t1 = load4(a + i + 4) - load4(b + i + 4);
+		v4sf		t2 = load4(a + i + 8) - load4(b + i + 8);
+		v4sf		t3 = load4(a + i + 12) - load4(b + i + 12);
+
+		acc0 += t0 * t0;
+		acc1 += t1 * t1;
+		acc2 += t2 * t2;
+		acc3 += t3 * t3;
+	}
+	for (; i < dim; i++)
+		sum += (a[i] - b[i]) * (a[i] - b[i]);
+	return sum + hsum4(acc0, acc1, acc2, acc3);
+}
+
+/* Smaller is closer, for lists: -<q,c> for inner product, else squared L2. */
+double
+ivfpq_coarse_distance(IvfpqMetric metric, const float *q, const float *c, int dim)
+{
+	if (metric == IVFPQ_METRIC_INNER_PRODUCT)
+		return -dot_f32(q, c, dim);
+	return l2sq_f32(q, c, dim);
+}
+
+/* The operator's own value, used for re-scoring. */
+double
+ivfpq_exact_distance(IvfpqMetric metric, const float *a, const float *b, int dim)
+{
+	switch (metric)
+	{
+		case IVFPQ_METRIC_INNER_PRODUCT:
+			return -fp_inner_product(a, b, dim);
+		case IVFPQ_METRIC_COSINE:
+			return fp_cosine_distance(a, b, dim);
+		case IVFPQ_METRIC_L2:
+			return sqrt(fp_squared_l2(a, b, dim));
+	}
+	return 0.0;					/* keep the compiler quiet */
+}
+
+int
+ivfpq_nearest_list(const IvfpqState *state, const float *x)
+{
+	int			best = 0;
+	double		bestDistance = get_float8_infinity();
+	int			i;
+
+	for (i = 0; i < state->lists; i++)
+	{
+		double		d = ivfpq_coarse_distance(state->metric, x,
+											  state->centroids + (Size) i * state->dim,
+											  state->dim);
+
+		if (d < bestDistance)
+		{
+			bestDistance = d;
+			best = i;
+		}
+	}
+	return best;
+}
+
+/*
+ * Codes are packed least significant bit first, sub-quantiser 0 first:
+ * with nbits = 8 that is one byte per sub-quantiser.
+ */
+void
+ivfpq_pack_code(const int64 *indices, int m, int nbits, uint8 *code)
+{
+	int			j;
+
+	memset(code, 0, (m * nbits + 7) / 8);
+	for (j = 0; j < m; j++)
+	{
+		int			bit = j * nbits;
+		int			byte = bit >> 3;
+		int			shift = bit & 7;
+		uint32		v = (uint32) indices[j];
+
+		code[byte] |= (uint8) (v << shift);
+		if (shift + nbits > 8)
+			code[byte + 1] |= (uint8) (v >> (8 - shift));
+	}
+}
+
+int
+ivfpq_code_at(const uint8 *code, int j, int nbits)
+{
+	int			bit = j * nbits;
+	int			byte = bit >> 3;
+	int			shift = bit & 7;
+	uint32		v = code[byte];
+
+	if (shift + nbits > 8)
+		v |= (uint32) code[byte + 1] << 8;
+	return (int) ((v >> shift) & ((1u << nbits) - 1));
+}
+
+/* PQ code of x's residual to its list's centroid. */
+void
+ivfpq_encode(const IvfpqState *state, const float *x, int list, uint8 *code)
+{
+	const float *centroid = state->centroids + (Size) list * state->dim;
+	int64		indices[IVFPQ_MAX_M];
+	int			j;
+
+	for (j = 0; j < state->m; j++)
+	{
+		const float *cb = state->codebook + (Size) j * state->ksub * state->dsub;
+		double		best = get_float8_infinity();
+		int			k;
+
+		indices[j] = 0;
+		for (k = 0; k < state->ksub; k++)
+		{
+			double		d = 0.0;
+			int			i;
+
+			for (i = 0; i < state->dsub; i++)
+			{
+				int			a = j * state->dsub + i;
+				float		r = x[a] - centroid[a] - cb[k * state->dsub + i];
+
+				d += r * r;
+			}
+			if (d < best)
+			{
+				best = d;
+				indices[j] = k;
+			}
+		}
+	}
+	ivfpq_pack_code(indices, state->m, state->nbits, code);
+}
+
+/*
+ * An index entry for one heap tuple: the TID and either the PQ code of the
+ * residual (trained index) or the vector itself (flat index).
+ */
+IndexTuple
+ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const float *x,
+				 int list, Size *itemsz)
+{
+	IndexTuple	itup;
+
+	*itemsz = IVFPQ_ENTRY_SIZE(state->codeSize);
+	itup = (IndexTuple) palloc0(*itemsz);
+	itup->t_tid = *heaptid;
+	itup->t_info = (unsigned short) *itemsz;
+	if (state->trained)
+		ivfpq_encode(state, x, list, (uint8 *) IvfpqEntryPayload(itup));
+	else
+		memcpy(IvfpqEntryPayload(itup), x, sizeof(float) * state->dim);
+	return itup;
+}
+
+static void
+ivfpq_add_item(Relation index, Page page, IndexTuple itup, Size itemsz)
+{
+	if (PageAddItem(page, (Item) itup, itemsz, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
+		elog(ERROR, "failed to add entry to ivfpq index \"%s\"", RelationGetRelationName(index));
+}
+
+/*
+ * Append an entry to a list: start at the list's insertion hint, follow the
+ * chain to the first page with room, extend the chain when there is none.
+ * Extension happens while holding the chain's last page exclusively, so two
+ * inserters never both extend.  The hint is updated afterwards on its own;
+ * it is only a hint, a stale one costs a few page reads.
+ */
+void
+ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
+				   IndexTuple itup, Size itemsz)
+{
+	Buffer		buf;
+	Page		page;
+	IvfpqList	item;
+	BlockNumber blkno;
+	BlockNumber newblkno = InvalidBlockNumber;
+	GenericXLogState *xlog;
+
+	buf = ReadBuffer(index, state->listBlkno[list]);
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buf);
+	item = (IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list]));
+	blkno = item->insertPage;
+	UnlockReleaseBuffer(buf);
+
+	for (;;)
+	{
+		BlockNumber next;
+
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		xlog = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(xlog, buf, 0);
+
+		if (PageGetFreeSpace(page) >= itemsz)
+		{
+			ivfpq_add_item(index, page, itup, itemsz);
+			GenericXLogFinish(xlog);
+			UnlockReleaseBuffer(buf);
+			break;
+		}
+
+		next = IvfpqPageGetOpaque(page)->nextblkno;
+		if (BlockNumberIsValid(next))
+		{
+			GenericXLogAbort(xlog);
+			UnlockReleaseBuffer(buf);
+			blkno = next;
+			continue;
+		}
+
+		/* last page is full: chain a new one */
+		{
+			Buffer		newbuf = ivfpq_new_buffer(index, MAIN_FORKNUM);
+			Page		newpage = GenericXLogRegisterBuffer(xlog, newbuf,
+															GENERIC_XLOG_FULL_IMAGE);
+
+			ivfpq_init_page(newpage);
+			ivfpq_add_item(index, newpage, itup, itemsz);
+			newblkno = BufferGetBlockNumber(newbuf);
+			IvfpqPageGetOpaque(page)->nextblkno = newblkno;
+			GenericXLogFinish(xlog);
+			UnlockReleaseBuffer(newbuf);
+			UnlockReleaseBuffer(buf);
+		}
+		break;
+	}
+
+	if (BlockNumberIsValid(newblkno))
+	{
+		buf = ReadBuffer(index, state->listBlkno[list]);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		xlog = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(xlog, buf, 0);
+		item = (IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list]));
+		item->insertPage = newblkno;
+		GenericXLogFinish(xlog);
+		UnlockReleaseBuffer(buf);
+	}
+}

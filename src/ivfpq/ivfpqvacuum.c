@@ -1,0 +1,144 @@
+/*
+ * ivfpqvacuum.c - VACUUM of an ivfpq index: remove the entries of dead heap
+ * tuples from every list, and point each list's insertion hint at the first
+ * page that gained room, so later inserts reuse it.
+ *
+ * Pages are taken with a cleanup lock, as pgvector and nbtree do; scans copy
+ * TIDs out of a page under a share lock and re-check visibility in the heap,
+ * so a TID that VACUUM frees and the heap reuses is never returned for the
+ * wrong row.
+ */
+#include "postgres.h"
+
+#include "access/generic_xlog.h"
+#include "commands/vacuum.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+
+#include "ivfpq/ivfpq.h"
+
+static void
+set_insert_page(Relation index, const IvfpqState *state, int list, BlockNumber blkno)
+{
+	Buffer		buf = ReadBuffer(index, state->listBlkno[list]);
+	GenericXLogState *xlog;
+	Page		page;
+	IvfpqList	item;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	xlog = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(xlog, buf, 0);
+	item = (IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list]));
+	if (item->insertPage != blkno)
+	{
+		item->insertPage = blkno;
+		GenericXLogFinish(xlog);
+	}
+	else
+		GenericXLogAbort(xlog);
+	UnlockReleaseBuffer(buf);
+}
+
+IndexBulkDeleteResult *
+ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+				IndexBulkDeleteCallback callback, void *callback_state)
+{
+	Relation	index = info->index;
+	IvfpqState *state = ivfpq_get_state(index);
+	int			list;
+
+	if (stats == NULL)
+		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
+
+	for (list = 0; list < state->lists; list++)
+	{
+		BlockNumber blkno = state->startPages[list];
+		BlockNumber firstFreed = InvalidBlockNumber;
+
+		while (BlockNumberIsValid(blkno))
+		{
+			Buffer		buf;
+			Page		page;
+			GenericXLogState *xlog;
+			OffsetNumber deletable[MaxOffsetNumber];
+			int			ndeletable = 0;
+			OffsetNumber offno;
+			OffsetNumber maxoff;
+
+			vacuum_delay_point();
+			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+			LockBufferForCleanup(buf);
+			xlog = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(xlog, buf, 0);
+
+			maxoff = PageGetMaxOffsetNumber(page);
+			for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
+			{
+				IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, offno));
+
+				if (callback(&itup->t_tid, callback_state))
+				{
+					deletable[ndeletable++] = offno;
+					stats->tuples_removed++;
+				}
+				else
+					stats->num_index_tuples++;
+			}
+
+			if (ndeletable > 0)
+			{
+				PageIndexMultiDelete(page, deletable, ndeletable);
+				GenericXLogFinish(xlog);
+				if (!BlockNumberIsValid(firstFreed))
+					firstFreed = blkno;
+			}
+			else
+				GenericXLogAbort(xlog);
+
+			blkno = IvfpqPageGetOpaque(BufferGetPage(buf))->nextblkno;
+			UnlockReleaseBuffer(buf);
+		}
+
+		/* inserts walk forward from the hint, so an earlier hint is safe */
+		if (BlockNumberIsValid(firstFreed))
+			set_insert_page(index, state, list, firstFreed);
+	}
+	return stats;
+}
+
+IndexBulkDeleteResult *
+ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
+{
+	if (info->analyze_only)
+		return stats;
+
+	/* without a bulk delete pass, count the entries for pg_class */
+	if (stats == NULL)
+	{
+		Relation	index = info->index;
+		IvfpqState *state = ivfpq_get_state(index);
+		int			list;
+
+		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
+		for (list = 0; list < state->lists; list++)
+		{
+			BlockNumber blkno = state->startPages[list];
+
+			while (BlockNumberIsValid(blkno))
+			{
+				Buffer		buf;
+				Page		page;
+
+				vacuum_delay_point();
+				buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				page = BufferGetPage(buf);
+				stats->num_index_tuples += PageGetMaxOffsetNumber(page);
+				blkno = IvfpqPageGetOpaque(page)->nextblkno;
+				UnlockReleaseBuffer(buf);
+			}
+		}
+	}
+	stats->num_pages = RelationGetNumberOfBlocks(info->index);
+	return stats;
+}

@@ -1,0 +1,166 @@
+/*
+ * sid_train.h - the contrastive trainer of the fingerprint encoder
+ * (`sampleid train`): configuration file, data pipeline, training loop,
+ * validation, checkpoints.  docs/training.md describes all of it.
+ *
+ * Determinism: every random draw of training step s, pair i comes from the
+ * sid_rng stream (seed, STREAM_PAIR + s * pairs + i); validation queries from
+ * fixed streams.  The "RNG state" of a run is therefore (seed, step) and a
+ * checkpoint holding the step, the weights and the Adam moments resumes the
+ * run bit for bit.  The work of a step is split over two threads in a fixed
+ * way (each thread makes half of the pairs, then one thread encodes the
+ * clean views and the other the degraded views; gradients are summed in a
+ * fixed order) and OpenBLAS runs single-threaded, so results do not depend
+ * on scheduling.
+ */
+#ifndef SID_TRAIN_H
+#define SID_TRAIN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "augment/sid_augment.h"
+#include "nn/sid_encoder.h"
+#include "core/sid_error.h"
+#include "audio/sid_features.h"
+#include "corpus/sid_manifest.h"
+#include "nn/sid_nn.h"
+
+#define SID_TRAIN_PATH_MAX 1024
+
+typedef struct sid_train_config
+{
+	/* data */
+	char		manifest[SID_TRAIN_PATH_MAX];	/* music manifest (data/manifest.tsv) */
+	char		noise_manifest[SID_TRAIN_PATH_MAX];	/* noise manifest; "" = synthetic only */
+	char		data_dir[SID_TRAIN_PATH_MAX];	/* corpus directory */
+	char		cache_dir[SID_TRAIN_PATH_MAX];	/* decoded PCM cache; "" = memory only */
+	char		train_split[SID_SPLIT_NAME_MAX];
+	char		val_split[SID_SPLIT_NAME_MAX];
+	/* optimisation */
+	uint64_t	seed;
+	int32_t		pairs;			/* positive pairs per step (batch = 2 x pairs windows) */
+	int32_t		steps;			/* total steps (drives the cosine schedule) */
+	float		lr, lr_min;
+	int32_t		warmup_steps;
+	float		weight_decay;
+	float		temperature;
+	float		clip_norm;
+	/* augmentation of the second view (train part of noise and rooms) */
+	float		max_offset_s;
+	float		p_noise, p_synthetic, snr_min_db, snr_max_db;
+	float		p_reverb, p_eq, gain_min_db, gain_max_db;
+	/* architecture (sid_encoder_config; defaults: sid_encoder_default_config) */
+	int32_t		channels[SID_MAX_STAGES];
+	int32_t		blocks[SID_MAX_STAGES];
+	int32_t		n_stages;
+	int32_t		knn_k;
+	/* bookkeeping */
+	char		checkpoint[SID_TRAIN_PATH_MAX];	/* checkpoint file */
+	char		best_model[SID_TRAIN_PATH_MAX]; /* best-validation model (.sidm); "" = none */
+	char		model_name[64];
+	int32_t		checkpoint_every;	/* steps; 0 = only at the end / on a signal */
+	int32_t		val_every;		/* steps; 0 = never */
+	int32_t		val_tracks;		/* validation tracks used (0 = all) */
+	float		val_seconds;	/* seconds of each validation track in the database */
+	int32_t		val_queries;
+	int32_t		log_every;
+	int32_t		threads;		/* 1 or 2 workers */
+} sid_train_config;
+
+void		sid_train_config_default(sid_train_config *cfg);
+
+/*
+ * Read "key = value" lines ('#' starts a comment; blank lines ignored) over
+ * the defaults.  Unknown keys, malformed values and out-of-range values are
+ * errors naming the file and line.  Relative paths stay as written.
+ */
+sid_status	sid_train_config_read(const char *path, sid_train_config *cfg, sid_error *err);
+/* One key = value assignment (also used for --set KEY=VALUE). */
+sid_status	sid_train_config_set(sid_train_config *cfg, const char *key, const char *value,
+								 sid_error *err);
+sid_status	sid_train_config_check(const sid_train_config *cfg, sid_error *err);
+/* The full configuration, one key = value per line (for the log). */
+void		sid_train_config_write(FILE *out, const sid_train_config *cfg);
+
+/* ---- data -------------------------------------------------------------- */
+
+/* Decoded tracks at the model rate, 16-bit in memory. */
+typedef struct sid_track_cache
+{
+	int16_t   **pcm;
+	int64_t    *len;
+	char	  **name;			/* manifest path */
+	double	   *cum;			/* cumulative usable lengths, for weighted draws */
+	int32_t		n;
+	int64_t		total_samples;
+	int32_t		n_skipped;		/* tracks that failed to decode (length 0) */
+	char		skipped[512];	/* the first such failure */
+} sid_track_cache;
+
+/*
+ * Decode the tracks of one split (at most max_tracks, 0 = all) at rate,
+ * with nthreads threads; when cache_dir is not empty, decoded tracks are
+ * kept there as raw 16-bit files named after a hash of the path and read
+ * back on the next run.  A track that fails to decode (a damaged file) is
+ * kept with length 0, so it is never drawn, and counted in n_skipped.
+ */
+sid_status	sid_track_cache_load(sid_track_cache *c, const sid_manifest *m, const char *split,
+								 int32_t max_tracks, const char *data_dir, const char *cache_dir,
+								 int32_t rate, int nthreads, sid_error *err);
+void		sid_track_cache_free(sid_track_cache *c);
+
+/* Noise clips of one part ("train" / "test") of the noise manifest. */
+typedef struct sid_noise_store
+{
+	float	  **clips;
+	size_t	   *len;
+	sid_noise_bank bank;
+} sid_noise_store;
+
+sid_status	sid_noise_store_load(sid_noise_store *s, const sid_manifest *noise, const char *part,
+								 const char *data_dir, int32_t rate, sid_error *err);
+void		sid_noise_store_free(sid_noise_store *s);
+
+/* ---- checkpoints -------------------------------------------------------- */
+
+/*
+ * Checkpoints are the engine's (sid_checkpoint.h: the model file with its
+ * architecture, features and weights, the Adam moments, the next step, and
+ * an opaque trainer state).  The trainer's state is this struct, stored as
+ * SID_TRAIN_STATE_BYTES little-endian bytes: seed (u64), best validation
+ * exact top-1 (f64, -1 if none), its step (i64).  The random streams are a
+ * function of (seed, step), so nothing else is needed to resume exactly.
+ */
+#define SID_TRAIN_STATE_BYTES 24
+
+typedef struct sid_train_state
+{
+	int64_t		step;			/* steps done (the checkpoint's next step) */
+	uint64_t	seed;
+	double		best_val;		/* best validation exact top-1, -1 if none */
+	int64_t		best_step;
+} sid_train_state;
+
+/* ---- the run ----------------------------------------------------------- */
+
+typedef struct sid_train_hooks
+{
+	void		(*log) (void *arg, const char *msg);	/* progress lines; may be NULL */
+	void	   *arg;
+	volatile sig_atomic_t *stop;	/* set by a signal handler: checkpoint and return */
+	int64_t		stop_after;		/* > 0: return after this step (tests) */
+} sid_train_hooks;
+
+/*
+ * Train as the configuration says, from scratch or (resume) from the
+ * checkpoint file, until cfg->steps, hooks->stop or hooks->stop_after.  A
+ * checkpoint is written every checkpoint_every steps and on the way out.
+ * *final_state (may be NULL) receives the state at return.
+ */
+sid_status	sid_train_run(const sid_train_config *cfg, int resume, const sid_train_hooks *hooks,
+						  sid_train_state *final_state, sid_error *err);
+
+#endif

@@ -1,0 +1,339 @@
+/*
+ * audio.c - SQL access to the audio front end: sampleid_audio_info() and
+ * sampleid_audio_segments() over bytea values and server-side files.
+ *
+ * The decoding and features live in the plain C library (sid_audio, sid_mel),
+ * which allocates with malloc: every path frees that memory before raising an
+ * error (PG_TRY/PG_FINALLY around anything that can ereport).
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "catalog/pg_authid.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/tuplestore.h"
+
+#include "pg/sampleid.h"
+#include "audio/sid_audio.h"
+#include "audio/sid_features.h"
+#include "audio/sid_mel.h"
+
+/* segments computed per library call: bounds the feature buffer */
+#define SEGMENT_BATCH 64
+
+static int	max_audio_seconds = 3600;
+static int	max_audio_sample_rate = 384000;
+static int	max_audio_channels = 64;
+static int	max_audio_kilobytes = 1024 * 1024;	/* 1 GB */
+
+void
+sampleid_audio_init(void)
+{
+	DefineCustomIntVariable("sampleid.max_audio_seconds",
+							"Longest audio, in seconds, the audio functions decode.",
+							NULL,
+							&max_audio_seconds,
+							3600, 1, 7 * 24 * 3600,
+							PGC_SUSET, GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("sampleid.max_audio_sample_rate",
+							"Highest input sample rate, in Hz, the audio functions accept.",
+							NULL,
+							&max_audio_sample_rate,
+							384000, SID_AUDIO_MIN_SAMPLE_RATE, 1536000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("sampleid.max_audio_channels",
+							"Most input channels the audio functions accept.",
+							NULL,
+							&max_audio_channels,
+							64, 1, 1024,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("sampleid.max_audio_bytes",
+							"Largest encoded audio input (value or file) the audio functions accept.",
+							NULL,
+							&max_audio_kilobytes,
+							1024 * 1024, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+}
+
+/*
+ * Stop decoding only for a cancel or a termination request.  InterruptPending
+ * alone is also raised by harmless events (catch-up signals, barriers) that
+ * CHECK_FOR_INTERRUPTS handles and returns from; stopping for those made a
+ * long INSERT ... SELECT over many files fail with "decoding was interrupted".
+ */
+static int
+backend_interrupted(void *arg)
+{
+	return (QueryCancelPending || ProcDiePending) ? 1 : 0;
+}
+
+void
+sampleid_audio_limits(sid_audio_limits *lim)
+{
+	sid_audio_limits_default(lim);
+	lim->max_seconds = max_audio_seconds;
+	lim->max_sample_rate = max_audio_sample_rate;
+	lim->max_channels = max_audio_channels;
+	lim->max_input_bytes = (int64) max_audio_kilobytes * 1024;
+	lim->interrupted = backend_interrupted;
+	lim->interrupted_arg = NULL;
+}
+
+/*
+ * Raise a library error.  Call only after the library memory is freed.  A
+ * decode stopped by a pending cancel raises the cancel itself.
+ */
+void
+sampleid_report_audio_error(sid_status st, const sid_error *err)
+{
+	int			code;
+
+	CHECK_FOR_INTERRUPTS();
+	switch (st)
+	{
+		case SID_EINVAL:
+			code = ERRCODE_DATA_EXCEPTION;
+			break;
+		case SID_ELIMIT:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("%s", err->msg),
+					 errhint("The limits are sampleid.max_audio_seconds, sampleid.max_audio_sample_rate, "
+							 "sampleid.max_audio_channels and sampleid.max_audio_bytes.")));
+			return;
+		case SID_ENOMEM:
+			code = ERRCODE_OUT_OF_MEMORY;
+			break;
+		case SID_EIO:
+			code = ERRCODE_IO_ERROR;
+			break;
+		case SID_EFORMAT:
+			/* the binary sibling of 22P02: malformed or truncated audio bytes */
+			code = ERRCODE_INVALID_BINARY_REPRESENTATION;
+			break;
+		case SID_EUNSUPPORTED:
+			code = ERRCODE_FEATURE_NOT_SUPPORTED;
+			break;
+		default:
+			code = ERRCODE_INTERNAL_ERROR;
+			break;
+	}
+	ereport(ERROR, (errcode(code), errmsg("%s", err->msg)));
+}
+
+/* Reading server files is for superusers and pg_read_server_files members. */
+static char *
+checked_path(text *path_text)
+{
+	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read audio files on the server"),
+				 errdetail("Only roles with privileges of the \"pg_read_server_files\" role may read server files.")));
+	return text_to_cstring(path_text);
+}
+
+/* ---- sampleid_audio_info ------------------------------------------------- */
+
+static Datum
+info_tuple(FunctionCallInfo fcinfo, const sid_audio_info *info)
+{
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = Float8GetDatum(info->duration_seconds);
+	values[1] = Int32GetDatum(info->sample_rate);
+	values[2] = Int32GetDatum(info->channels);
+	values[3] = CStringGetTextDatum(info->format);
+	values[4] = CStringGetTextDatum(info->encoding);
+	return HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+}
+
+PG_FUNCTION_INFO_V1(sampleid_audio_info);
+Datum
+sampleid_audio_info(PG_FUNCTION_ARGS)
+{
+	bytea	   *audio = PG_GETARG_BYTEA_PP(0);
+	sid_audio_limits lim;
+	sid_audio_info info;
+	sid_error	err;
+	sid_status	st;
+
+	sampleid_audio_limits(&lim);
+	st = sid_audio_probe_memory(VARDATA_ANY(audio), VARSIZE_ANY_EXHDR(audio), &lim, &info, &err);
+	if (st != SID_OK)
+		sampleid_report_audio_error(st, &err);
+	return info_tuple(fcinfo, &info);
+}
+
+PG_FUNCTION_INFO_V1(sampleid_audio_file_info);
+Datum
+sampleid_audio_file_info(PG_FUNCTION_ARGS)
+{
+	char	   *path = checked_path(PG_GETARG_TEXT_PP(0));
+	sid_audio_limits lim;
+	sid_audio_info info;
+	sid_error	err;
+	sid_status	st;
+
+	sampleid_audio_limits(&lim);
+	st = sid_audio_probe_file(path, &lim, &info, &err);
+	if (st != SID_OK)
+		sampleid_report_audio_error(st, &err);
+	return info_tuple(fcinfo, &info);
+}
+
+/* ---- sampleid_audio_segments --------------------------------------------- */
+
+/* A 2-D real[] [frames][n_mels] holding one segment's log-mel rows. */
+static ArrayType *
+mel_array(const float *rows, int frames, int n_mels)
+{
+	Size		nbytes = sizeof(float4) * (Size) frames * n_mels;
+	Size		size = ARR_OVERHEAD_NONULLS(2) + nbytes;
+	ArrayType  *a = palloc0(size);
+
+	SET_VARSIZE(a, size);
+	a->ndim = 2;
+	a->dataoffset = 0;
+	a->elemtype = FLOAT4OID;
+	ARR_DIMS(a)[0] = frames;
+	ARR_DIMS(a)[1] = n_mels;
+	ARR_LBOUND(a)[0] = 1;
+	ARR_LBOUND(a)[1] = 1;
+	memcpy((char *) a + ARR_OVERHEAD_NONULLS(2), rows, nbytes);
+	return a;
+}
+
+/* The feature configuration from the SQL arguments (hop, window, window hop). */
+static sid_mel *
+mel_from_args(FunctionCallInfo fcinfo)
+{
+	sid_feature_config cfg;
+	sid_error	err;
+	sid_mel    *mel;
+
+	sid_features_default(&cfg);
+	cfg.hop_length = PG_GETARG_INT32(1);
+	cfg.segment_seconds = (float) PG_GETARG_FLOAT8(2);
+	cfg.segment_hop_seconds = (float) PG_GETARG_FLOAT8(3);
+	mel = sid_mel_create(&cfg, &err);
+	if (mel == NULL)
+		ereport(ERROR,
+				(errcode(err.code == SID_ENOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid feature configuration: %s", err.msg)));
+	return mel;
+}
+
+/*
+ * Decode (from bytes or a file), then emit one row per segment.  pcm and mel
+ * are malloc'd by the library and freed on every path.
+ */
+static void
+emit_segments(FunctionCallInfo fcinfo, const void *bytes, size_t len, const char *path)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	sid_mel    *volatile mel = NULL;
+	sid_pcm		pcm = {NULL, 0, 0};
+	float	   *volatile batch = NULL;
+	sid_audio_limits lim;
+	sid_error	err;
+	sid_status	st;
+
+	InitMaterializedSRF(fcinfo, 0);
+	mel = mel_from_args(fcinfo);
+	sampleid_audio_limits(&lim);
+	if (path != NULL)
+		st = sid_audio_decode_file(path, sid_mel_config(mel)->sample_rate, &lim, NULL, &pcm, &err);
+	else
+		st = sid_audio_decode_memory(bytes, len, sid_mel_config(mel)->sample_rate, &lim, NULL, &pcm, &err);
+	if (st != SID_OK)
+	{
+		sid_mel_free(mel);
+		sampleid_report_audio_error(st, &err);
+	}
+
+	PG_TRY();
+	{
+		int			frames = sid_mel_frames_per_segment(mel);
+		int			n_mels = sid_mel_config(mel)->n_mels;
+		int64		n_seg = sid_mel_n_segments(mel, pcm.n_samples);
+		int64		per = (int64) frames * n_mels;
+		double		t_start[SEGMENT_BATCH];
+		int64		first;
+
+		if (n_seg > INT_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("audio gives %lld segments, more than %d", (long long) n_seg, INT_MAX)));
+		batch = malloc(sizeof(float) * (size_t) (per * Min(n_seg, SEGMENT_BATCH)));
+		if (batch == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory for %lld log-mel values", (long long) (per * SEGMENT_BATCH))));
+		for (first = 0; first < n_seg; first += SEGMENT_BATCH)
+		{
+			int64		count = Min(SEGMENT_BATCH, n_seg - first);
+			int64		s;
+
+			CHECK_FOR_INTERRUPTS();
+			st = sid_mel_segments(mel, pcm.samples, pcm.n_samples, first, count, batch, t_start, &err);
+			if (st != SID_OK)
+				sampleid_report_audio_error(st, &err);	/* memory freed in PG_FINALLY */
+			for (s = 0; s < count; s++)
+			{
+				Datum		values[3];
+				bool		nulls[3] = {false, false, false};
+
+				values[0] = Int32GetDatum((int32) (first + s));
+				values[1] = Float8GetDatum(t_start[s]);
+				values[2] = PointerGetDatum(mel_array(batch + s * per, frames, n_mels));
+				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+				pfree(DatumGetPointer(values[2]));
+			}
+		}
+	}
+	PG_FINALLY();
+	{
+		free(batch);
+		sid_pcm_free(&pcm);
+		sid_mel_free(mel);
+	}
+	PG_END_TRY();
+}
+
+PG_FUNCTION_INFO_V1(sampleid_audio_segments);
+Datum
+sampleid_audio_segments(PG_FUNCTION_ARGS)
+{
+	bytea	   *audio = PG_GETARG_BYTEA_PP(0);
+
+	emit_segments(fcinfo, VARDATA_ANY(audio), VARSIZE_ANY_EXHDR(audio), NULL);
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(sampleid_audio_file_segments);
+Datum
+sampleid_audio_file_segments(PG_FUNCTION_ARGS)
+{
+	char	   *path = checked_path(PG_GETARG_TEXT_PP(0));
+
+	emit_segments(fcinfo, NULL, 0, path);
+	return (Datum) 0;
+}

@@ -1,0 +1,22 @@
+/*
+ * sampleid.h - module-wide declarations of the extension (PostgreSQL side).
+ */
+#ifndef SAMPLEID_H
+#define SAMPLEID_H
+
+#include "audio/sid_audio.h"
+
+/* Each part of the extension registers its settings from _PG_init. */
+extern void sampleid_device_init(void);
+extern void sampleid_embed_init(void);
+extern void sampleid_audio_init(void);
+
+/* src/pg/audio.c: audio limits from the settings; raise a decoding error. */
+extern void sampleid_audio_limits(sid_audio_limits *lim);
+extern void sampleid_report_audio_error(sid_status st, const sid_error *err);
+extern void ivfpq_init(void);	/* ivfpq.c */
+
+/* The device inference runs on (a sid_device_kind); ERROR if none fits. */
+extern int	sampleid_current_device(void);
+
+#endif
