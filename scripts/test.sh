@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Every test of pg_sampleid: C unit tests, the pg_regress suite, the TAP tests
-# (PostgreSQL::Test::Cluster) and a bounded fuzzing run.  Installs what it
-# needs when run as root; ends with "N passed, N failed".
+# (PostgreSQL::Test::Cluster), a bounded fuzzing run and the include rules of
+# docs/architecture.md.  Installs what it needs when run as root; ends with
+# "N passed, N failed, N skipped".  A test that does not run (a TAP file's
+# skip_all, a unit test's "# SKIP", a fuzz target that could not be built) is
+# skipped, never passed; with CI=true only the GPU parity checks may skip,
+# any other skip counts as a failure.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 install_deps
 ensure_run_user
 build_all
-make -C "$REPO" -s fuzz >/dev/null 2>&1 || log "fuzz targets not built (clang's libFuzzer missing?)"
+fuzz_built=1
+make -C "$REPO" -s fuzz >/dev/null 2>&1 || { fuzz_built=0; log "fuzz targets not built (clang's libFuzzer missing?)"; }
 
 STAGE=$(mktemp -d /tmp/sampleid-test.XXXXXX)
 cleanup() {
@@ -26,15 +31,54 @@ is_root && chown -R "$RUN_USER" "$STAGE"
 BIN=$STAGE/install$PG_BIN
 
 # SAMPLEID_SUITES limits the run, e.g. SAMPLEID_SUITES="unit regress"
-SUITES=${SAMPLEID_SUITES:-unit regress tap fuzz}
+SUITES=${SAMPLEID_SUITES:-layers unit regress tap fuzz}
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
 passed=0
 failed=0
+skipped=0
 failed_names=()
+skipped_names=()
 count() { # name ok?
 	if [ "$2" = 1 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$1"); fi
 }
+# Only the GPU parity checks (test_cuda_*) may skip in CI: CI has no GPU, and
+# everything else it needs is installed by this script, so any other skip
+# means a missing install step or a broken test and fails the run.
+ci_may_skip() { [[ "$1" == unit/test_cuda_* ]]; }
+count_skip() { # name reason
+	if [ "${CI:-}" = true ] && ! ci_may_skip "$1"; then
+		count "$1 (skipped in CI: $2)" 0
+	else
+		skipped=$((skipped + 1))
+		skipped_names+=("$1: $2")
+	fi
+}
+
+# count_tap_lines NAME OUTPUT: every "ok" / "not ok" line of a TAP stream
+# counts, "# SKIP reason" lines (tap.h's tap_skip) and "ok N # skip" count as
+# skipped.  Returns non-zero when a line failed.
+count_tap_lines() {
+	local name=$1 out=$2 ok nok line
+	ok=$(printf '%s\n' "$out" | grep -E '^ok ' | grep -ciEv '^ok [0-9]+( -.*)? # skip' || true)
+	nok=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
+	passed=$((passed + ok))
+	failed=$((failed + nok))
+	[ "$nok" -gt 0 ] && failed_names+=("$name")
+	while IFS= read -r line; do
+		[ -n "$line" ] && count_skip "$name" "$line"
+	done < <(printf '%s\n' "$out" | sed -nE 's/^# SKIP (.*)/\1/p; s/^ok [0-9]+( -.*)? # [Ss][Kk][Ii][Pp] ?(.*)/\2/p')
+	[ "$nok" -eq 0 ]
+}
+
+# --- include rules (docs/architecture.md) ------------------------------------
+if want layers; then
+	log "layers: scripts/check_layers.sh"
+	out=$("$REPO/scripts/check_layers.sh" 2>&1) && rc=0 || rc=$?
+	printf '%s\n' "$out" | sed 's/^/    /'
+	count_tap_lines layers "$out" || true
+	if [ "$rc" -ne 0 ] && ! grep -q '^not ok ' <<<"$out"; then count "layers (exit $rc)" 0; fi
+fi
 
 # --- C unit tests: every "ok"/"not ok" line counts -------------------------
 want unit && for t in "$REPO"/build/test/test_*; do
@@ -43,12 +87,7 @@ want unit && for t in "$REPO"/build/test/test_*; do
 	log "unit: $name"
 	out=$("$t" 2>&1) && rc=0 || rc=$?
 	printf '%s\n' "$out" | sed 's/^/    /'
-	ok=$(printf '%s\n' "$out" | grep -c '^ok ' || true)
-	nok=$(printf '%s\n' "$out" | grep -c '^not ok ' || true)
-	passed=$((passed + ok))
-	failed=$((failed + nok))
-	[ "$nok" -gt 0 ] && failed_names+=("$name")
-	if [ "$rc" -ne 0 ] && [ "$nok" -eq 0 ]; then count "$name (exit $rc)" 0; fi
+	if count_tap_lines "unit/$name" "$out" && [ "$rc" -ne 0 ]; then count "$name (exit $rc)" 0; fi
 done
 
 # --- pg_regress -------------------------------------------------------------
@@ -80,7 +119,8 @@ if want regress && [ -n "$REGRESS" ]; then
 fi
 
 # --- TAP tests (PostgreSQL::Test::Cluster) ---------------------------------
-want tap && for t in "$STAGE"/t/*.pl; do
+# SAMPLEID_TAP picks TAP files by a glob of their names, e.g. SAMPLEID_TAP='04*'
+want tap && for t in "$STAGE"/t/${SAMPLEID_TAP:-*}.pl; do
 	[ -f "$t" ] || continue
 	name=t/$(basename "$t")
 	log "tap: $name"
@@ -88,10 +128,27 @@ want tap && for t in "$STAGE"/t/*.pl; do
 		PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" SAMPLEID_REPO="$REPO" \
 		perl -I "$PGXS_DIR/src/test/perl" "$t" 2>&1) && rc=0 || rc=$?
 	printf '%s\n' "$out" | sed 's/^/    /'
-	if [ "$rc" -eq 0 ] && ! grep -q '^not ok' <<<"$out"; then count "$name" 1; else count "$name" 0; fi
+	# one count per file; "1..0 # SKIP why" is plan skip_all
+	skip_all=$(sed -nE 's/^1\.\.0 # [Ss][Kk][Ii][Pp] ?(.*)/\1/p' <<<"$out" | head -1)
+	if [ "$rc" -eq 0 ] && [ -n "$skip_all" ]; then
+		count_skip "$name" "$skip_all"
+	elif [ "$rc" -eq 0 ] && ! grep -q '^not ok' <<<"$out"; then
+		count "$name" 1
+	else
+		count "$name" 0
+	fi
+	# a file that ran may still have skipped some of its checks
+	while IFS= read -r line; do
+		[ -n "$line" ] && count_skip "$name" "$line"
+	done < <(sed -nE 's/^ok [0-9]+( -.*)? # [Ss][Kk][Ii][Pp] ?(.*)/\2/p' <<<"$out")
 done
 
 # --- bounded fuzzing ----------------------------------------------------------
+if want fuzz && [ "$fuzz_built" = 0 ]; then
+	for f in "$REPO"/test/fuzz/fuzz_*.c; do
+		count_skip "fuzz/$(basename "$f" .c)" "not built (clang's libFuzzer missing?)"
+	done
+fi
 want fuzz && for f in "$REPO"/build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
@@ -110,8 +167,11 @@ want fuzz && for f in "$REPO"/build/fuzz/fuzz_*; do
 	rm -rf "$corpus"
 done
 
+if [ ${#skipped_names[@]} -gt 0 ]; then
+	printf 'skipped: %s\n' "${skipped_names[@]}"
+fi
 if [ ${#failed_names[@]} -gt 0 ]; then
 	printf 'failed: %s\n' "${failed_names[@]}"
 fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
