@@ -66,31 +66,6 @@ sampleid_embed_init(void)
 							NULL, NULL, NULL);
 }
 
-/* SQLSTATE for a library failure (sid_error.h); model files are "data corrupted". */
-static int
-embed_errcode(sid_status code, bool model_file)
-{
-	switch (code)
-	{
-		case SID_EINVAL:
-			return ERRCODE_INVALID_PARAMETER_VALUE;
-		case SID_ELIMIT:
-			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-		case SID_ENOMEM:
-			return ERRCODE_OUT_OF_MEMORY;
-		case SID_EIO:
-			return ERRCODE_IO_ERROR;
-		case SID_EFORMAT:
-			return model_file ? ERRCODE_DATA_CORRUPTED : ERRCODE_INVALID_BINARY_REPRESENTATION;
-		case SID_EUNSUPPORTED:
-			return ERRCODE_FEATURE_NOT_SUPPORTED;
-		case SID_EDEVICE:
-			return ERRCODE_SYSTEM_ERROR;
-		default:
-			return ERRCODE_INTERNAL_ERROR;
-	}
-}
-
 static void
 model_directory(char *out)
 {
@@ -132,7 +107,7 @@ get_model(const char *name)
 	model_directory(dir);
 	if (sid_model_path(path, sizeof(path), dir, name, &err) != SID_OK)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_ARGUMENT)),
 				 errmsg("invalid model name: %s", err.msg)));
 	if (stat(path, &st) != 0)
 	{
@@ -170,7 +145,7 @@ get_model(const char *name)
 		m = sid_model_load(path, &err);
 		if (!m)
 			ereport(ERROR,
-					(errcode(embed_errcode(err.code, true)),
+					(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
 					 errmsg("could not load model \"%s\"", name),
 					 errdetail("%s", err.msg)));
 		strlcpy(c->path, path, sizeof(c->path));
@@ -196,7 +171,7 @@ get_model(const char *name)
 		c->embedder = sid_embedder_create(c->model, 0.0, sampleid_embed_batch, &err);
 		if (!c->embedder)
 			ereport(ERROR,
-					(errcode(embed_errcode(err.code, true)),
+					(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
 					 errmsg("could not prepare model \"%s\"", name),
 					 errdetail("%s", err.msg)));
 		c->batch = sampleid_embed_batch;
@@ -251,7 +226,7 @@ sampleid_embed(PG_FUNCTION_ARGS)
 								 first, n, fp, t, &err);
 			if (st != SID_OK)
 				ereport(ERROR,
-						(errcode(embed_errcode(st, false)),
+						(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_MODEL)),
 						 errmsg("could not embed audio with model \"%s\": %s", name, err.msg)));
 			for (int i = 0; i < n; i++)
 			{
@@ -347,7 +322,7 @@ sampleid_models(PG_FUNCTION_ARGS)
 		return (Datum) 0;		/* nothing installed */
 	if (sid_model_dir_list(dir, emit_model_row, &ls, &err) != SID_OK)
 		ereport(ERROR,
-				(errcode(ERRCODE_IO_ERROR),
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
 				 errmsg("could not list models: %s", err.msg)));
 	return (Datum) 0;
 }
