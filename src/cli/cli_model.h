@@ -24,7 +24,4 @@ int			cli_model_dir(const char *option, char *out, size_t out_len);
  */
 sid_model  *cli_load_model(const char *spec, const char *dir_option);
 
-/* "32,64,128" -> values; returns the count or -1 when malformed. */
-int			cli_parse_int_list(const char *s, int *out, int max);
-
 #endif

@@ -15,6 +15,43 @@
 #include "audio/sid_audio.h"
 #include "model/sid_embed.h"
 
+/* What the options ask for. */
+typedef struct embed_options
+{
+	const char *model_spec;		/* NULL: the default model */
+	const char *dir_opt;
+	const char *out_dir;		/* NULL: TSV on stdout */
+	double		hop;			/* 0: the model's segment hop */
+	int			batch;
+	int			threads;
+} embed_options;
+
+static const struct option embed_opts[] = {
+	{"model", required_argument, NULL, 'm'},
+	{"model-dir", required_argument, NULL, 'D'},
+	{"hop", required_argument, NULL, 'H'},
+	{"batch", required_argument, NULL, 'b'},
+	{"threads", required_argument, NULL, 't'},
+	{"out", required_argument, NULL, 'o'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}
+};
+
+static void
+embed_usage(FILE *out)
+{
+	fprintf(out,
+			"usage: sampleid embed [--model M] [--model-dir DIR] [--hop S] [--batch N]\n"
+			"                      [--threads N] [--out DIR] FILE...\n"
+			"Fingerprints every segment of each FILE.  Without --out: TSV lines\n"
+			"  file, seg, t_start (s), fingerprint ([x1,...]).\n"
+			"--threads N embeds each file's windows on N threads (default 1).\n"
+			"With --out DIR: DIR/BASENAME.npy (float32 [segments, dims]) and\n"
+			"  DIR/BASENAME.times.npy (float64 [segments], start seconds).\n"
+			"--model is a name in the model directory or a path; the default \"fp\"\n"
+			"must be a trained model.  --hop overrides the model's segment hop.\n");
+}
+
 /* NumPy .npy version 1.0: magic, header length, a dict padded to 64 bytes. */
 static int
 write_npy(const char *path, const char *descr, const void *data, size_t elem, int64_t rows,
@@ -80,74 +117,45 @@ print_tsv(const char *file, const sid_embed_result *r)
 	}
 }
 
-int
-cmd_embed(int argc, char **argv)
+/* Returns -1 to go on, else the exit status; the files start at argv[optind]. */
+static int
+parse_embed_options(int argc, char **argv, embed_options *o)
 {
-	static const struct option opts[] = {
-		{"model", required_argument, NULL, 'm'},
-		{"model-dir", required_argument, NULL, 'D'},
-		{"hop", required_argument, NULL, 'H'},
-		{"batch", required_argument, NULL, 'b'},
-		{"threads", required_argument, NULL, 't'},
-		{"out", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *model_spec = NULL,
-			   *dir_opt = NULL,
-			   *out_dir = NULL;
-	double		hop = 0.0;
-	int			batch = 64,
-				threads = 1,
-				c,
-				failures = 0;
-	sid_model  *model;
-	sid_embedder *emb[SID_EMBED_MAX_THREADS] = {NULL};
-	sid_audio_limits lim;
-	sid_error	err;
-	char		why[256];
-	int			device;
+	int			c;
 
+	memset(o, 0, sizeof(*o));
+	o->batch = 64;
+	o->threads = 1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "", embed_opts, NULL)) != -1)
 	{
 		switch (c)
 		{
 			case 'm':
-				model_spec = optarg;
+				o->model_spec = optarg;
 				break;
 			case 'D':
-				dir_opt = optarg;
+				o->dir_opt = optarg;
 				break;
 			case 'H':
-				hop = strtod(optarg, NULL);
-				if (!(hop > 0))
+				o->hop = strtod(optarg, NULL);
+				if (!(o->hop > 0))
 				{
 					fprintf(stderr, "sampleid embed: --hop wants a positive number of seconds\n");
 					return 2;
 				}
 				break;
 			case 'b':
-				batch = atoi(optarg);
+				o->batch = atoi(optarg);
 				break;
 			case 't':
-				threads = atoi(optarg);
+				o->threads = atoi(optarg);
 				break;
 			case 'o':
-				out_dir = optarg;
+				o->out_dir = optarg;
 				break;
 			default:
-				fprintf(c == 'h' ? stdout : stderr,
-						"usage: sampleid embed [--model M] [--model-dir DIR] [--hop S] [--batch N]\n"
-						"                      [--threads N] [--out DIR] FILE...\n"
-						"Fingerprints every segment of each FILE.  Without --out: TSV lines\n"
-						"  file, seg, t_start (s), fingerprint ([x1,...]).\n"
-						"--threads N embeds each file's windows on N threads (default 1).\n"
-						"With --out DIR: DIR/BASENAME.npy (float32 [segments, dims]) and\n"
-						"  DIR/BASENAME.times.npy (float64 [segments], start seconds).\n"
-						"--model is a name in the model directory or a path; the default \"fp\"\n"
-						"must be a trained model.  --hop overrides the model's segment hop.\n");
-				return c == 'h' ? 0 : 2;
+				return cli_usage(embed_usage, c == 'h');
 		}
 	}
 	if (optind >= argc)
@@ -155,55 +163,91 @@ cmd_embed(int argc, char **argv)
 		fprintf(stderr, "sampleid embed: no input files (see --help)\n");
 		return 2;
 	}
-	if (threads < 1 || threads > SID_EMBED_MAX_THREADS)
+	if (o->threads < 1 || o->threads > SID_EMBED_MAX_THREADS)
 	{
 		fprintf(stderr, "sampleid embed: --threads wants 1 to %d\n", SID_EMBED_MAX_THREADS);
 		return 2;
 	}
-	device = sid_device_resolve(SID_DEVICE_AUTO, why, sizeof(why));
-	if (device == SID_DEVICE_CUDA)
-		threads = 1;			/* one GPU context, one thread */
-	sid_nn_set_threads(1);		/* the embedding threads are the parallelism */
-	model = cli_load_model(model_spec, dir_opt);
-	if (!model)
-		return 1;
-	for (int t = 0; t < threads; t++)
-		if (!(emb[t] = sid_embedder_create(model, hop, batch, &err)))
+	return -1;
+}
+
+/* One embedder per thread; returns 0, or -1 having said why and freed them. */
+static int
+create_embedders(const sid_model *model, const embed_options *o, sid_embedder **emb)
+{
+	sid_error	err;
+
+	for (int t = 0; t < o->threads; t++)
+		if (!(emb[t] = sid_embedder_create(model, o->hop, o->batch, &err)))
 		{
 			fprintf(stderr, "sampleid embed: %s\n", err.msg);
 			for (int u = 0; u < t; u++)
 				sid_embedder_free(emb[u]);
-			sid_model_free(model);
-			return 1;
+			return -1;
 		}
+	return 0;
+}
+
+/* Decodes, embeds and writes one file; returns 0, or -1 having said why. */
+static int
+embed_file(const char *file, const sid_model *model, sid_embedder **emb, const embed_options *o,
+		   sid_device_kind device, const sid_audio_limits *lim)
+{
+	sid_pcm		pcm;
+	sid_embed_result res;
+	sid_error	err;
+	int			rc = 0;
+
+	memset(&pcm, 0, sizeof(pcm));
+	if (sid_audio_decode_file(file, model->features.sample_rate, lim, NULL, &pcm, &err) != SID_OK ||
+		sid_embed_pcm_parallel(emb, o->threads, device, pcm.samples, pcm.n_samples,
+							   &res, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid embed: skipping \"%s\": %s\n", file, err.msg);
+		sid_pcm_free(&pcm);
+		return -1;
+	}
+	sid_pcm_free(&pcm);
+	if (o->out_dir)
+		rc = write_outputs(o->out_dir, file, &res);
+	else
+		print_tsv(file, &res);
+	sid_embed_result_free(&res);
+	return rc;
+}
+
+int
+cmd_embed(int argc, char **argv)
+{
+	embed_options o;
+	int			status = parse_embed_options(argc, argv, &o);
+	sid_model  *model;
+	sid_embedder *emb[SID_EMBED_MAX_THREADS] = {NULL};
+	sid_audio_limits lim;
+	char		why[256];
+	int			device,
+				failures = 0;
+
+	if (status >= 0)
+		return status;
+	device = sid_device_resolve(SID_DEVICE_AUTO, why, sizeof(why));
+	if (device == SID_DEVICE_CUDA)
+		o.threads = 1;			/* one GPU context, one thread */
+	sid_nn_set_threads(1);		/* the embedding threads are the parallelism */
+	model = cli_load_model(o.model_spec, o.dir_opt);
+	if (!model)
+		return 1;
+	if (create_embedders(model, &o, emb) != 0)
+	{
+		sid_model_free(model);
+		return 1;
+	}
 	sid_audio_limits_default(&lim);
 	for (int i = optind; i < argc; i++)
-	{
-		sid_pcm		pcm;
-		sid_embed_result res;
-
-		memset(&pcm, 0, sizeof(pcm));
-		if (sid_audio_decode_file(argv[i], model->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK ||
-			sid_embed_pcm_parallel(emb, threads, (sid_device_kind) device, pcm.samples, pcm.n_samples,
-								   &res, &err) != SID_OK)
-		{
-			fprintf(stderr, "sampleid embed: skipping \"%s\": %s\n", argv[i], err.msg);
-			sid_pcm_free(&pcm);
+		if (embed_file(argv[i], model, emb, &o, (sid_device_kind) device, &lim) != 0)
 			failures++;
-			continue;
-		}
-		sid_pcm_free(&pcm);
-		if (out_dir)
-		{
-			if (write_outputs(out_dir, argv[i], &res) != 0)
-				failures++;
-		}
-		else
-			print_tsv(argv[i], &res);
-		sid_embed_result_free(&res);
-	}
 	fflush(stdout);
-	for (int t = 0; t < threads; t++)
+	for (int t = 0; t < o.threads; t++)
 		sid_embedder_free(emb[t]);
 	sid_model_free(model);
 	if (failures)

@@ -42,6 +42,37 @@ print_track_table(const sid_hit_table *t, const char *title)
 	printf("\ntop-1 right track in %%, offset not checked\n\n");
 }
 
+/* What the options ask for. */
+typedef struct eval_options
+{
+	const char *model_path;
+	const char *manifest_path;
+	const char *noise_path;		/* "-": synthetic noise only */
+	sid_eval_config cfg;
+} eval_options;
+
+static const struct option eval_opts[] = {
+	{"model", required_argument, NULL, 'M'},
+	{"manifest", required_argument, NULL, 'm'},
+	{"noise", required_argument, NULL, 'n'},
+	{"data", required_argument, NULL, 'd'},
+	{"split", required_argument, NULL, 's'},
+	{"hop", required_argument, NULL, 'h'},
+	{"hop-ratio", required_argument, NULL, 'r'},
+	{"k", required_argument, NULL, 'k'},
+	{"queries", required_argument, NULL, 'q'},
+	{"lengths", required_argument, NULL, 'L'},
+	{"snrs", required_argument, NULL, 'S'},
+	{"reverb", required_argument, NULL, 'R'},
+	{"seed", required_argument, NULL, 'e'},
+	{"max-tracks", required_argument, NULL, 't'},
+	{"threads", required_argument, NULL, 'T'},
+	{"quiet", no_argument, NULL, 'Q'},
+	{"grid-starts", no_argument, NULL, 'G'},
+	{"help", no_argument, NULL, 'H'},
+	{NULL, 0, NULL, 0}
+};
+
 static void
 eval_usage(FILE *out)
 {
@@ -109,127 +140,194 @@ eval_progress(void *arg, const char *msg)
 	fprintf(stderr, "sampleid eval: %s\n", msg);
 }
 
-int
-cmd_eval(int argc, char **argv)
+/*
+ * The options that set a number; *end is left after the number (the caller
+ * refuses what follows it).  Returns 0, or -1 for any other option.
+ */
+static int
+set_number_option(sid_eval_config *cfg, int c, const char *arg, char **end)
 {
-	static const struct option opts[] = {
-		{"model", required_argument, NULL, 'M'},
-		{"manifest", required_argument, NULL, 'm'},
-		{"noise", required_argument, NULL, 'n'},
-		{"data", required_argument, NULL, 'd'},
-		{"split", required_argument, NULL, 's'},
-		{"hop", required_argument, NULL, 'h'},
-		{"hop-ratio", required_argument, NULL, 'r'},
-		{"k", required_argument, NULL, 'k'},
-		{"queries", required_argument, NULL, 'q'},
-		{"lengths", required_argument, NULL, 'L'},
-		{"snrs", required_argument, NULL, 'S'},
-		{"reverb", required_argument, NULL, 'R'},
-		{"seed", required_argument, NULL, 'e'},
-		{"max-tracks", required_argument, NULL, 't'},
-		{"threads", required_argument, NULL, 'T'},
-		{"quiet", no_argument, NULL, 'Q'},
-		{"grid-starts", no_argument, NULL, 'G'},
-		{"help", no_argument, NULL, 'H'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *model_path = NULL;
-	const char *manifest_path = "data/manifest.tsv";
-	const char *noise_path = "data/noise.tsv";
-	const char *data_dir = getenv("SAMPLEID_DATA");
-	sid_eval_config cfg;
-	sid_eval_result res;
-	sid_manifest music,
-				noise;
-	sid_model  *model;
-	sid_error	err;
-	int			c;
-	int			status = 0;
+	switch (c)
+	{
+		case 'h':
+			cfg->hop_seconds = strtod(arg, end);
+			return 0;
+		case 'r':
+			cfg->hop_ratio = (int32_t) strtol(arg, end, 10);
+			return 0;
+		case 'k':
+			cfg->k = (int32_t) strtol(arg, end, 10);
+			return 0;
+		case 'q':
+			cfg->queries = (int32_t) strtol(arg, end, 10);
+			return 0;
+		case 'e':
+			cfg->seed = strtoull(arg, end, 0);
+			return 0;
+		case 't':
+			cfg->max_tracks = (int32_t) strtol(arg, end, 10);
+			return 0;
+		case 'T':
+			cfg->threads = (int) strtol(arg, end, 10);
+			return 0;
+	}
+	return -1;
+}
 
-	sid_eval_config_default(&cfg);
-	cfg.progress = eval_progress;
+/* The other options; returns 0, or -1 for --help and unknown options. */
+static int
+set_other_option(eval_options *o, int c, const char *arg)
+{
+	switch (c)
+	{
+		case 'M':
+			o->model_path = arg;
+			return 0;
+		case 'm':
+			o->manifest_path = arg;
+			return 0;
+		case 'n':
+			o->noise_path = arg;
+			return 0;
+		case 'd':
+			o->cfg.data_dir = arg;
+			return 0;
+		case 's':
+			o->cfg.split = arg;
+			return 0;
+		case 'L':
+			o->cfg.n_lengths = parse_list(arg, o->cfg.lengths, SID_EVAL_MAX_CONDITIONS);
+			return 0;
+		case 'S':
+			o->cfg.n_snrs = parse_list(arg, o->cfg.snrs, SID_EVAL_MAX_CONDITIONS);
+			return 0;
+		case 'R':
+			o->cfg.reverb_modes = strcmp(arg, "off") == 0 ? 1 : strcmp(arg, "on") == 0 ? 2 :
+				strcmp(arg, "both") == 0 ? 3 : 0;
+			return 0;
+		case 'Q':
+			o->cfg.progress = NULL;
+			return 0;
+		case 'G':
+			o->cfg.align_starts = 1;
+			return 0;
+	}
+	return -1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int
+parse_eval_options(int argc, char **argv, eval_options *o)
+{
+	int			c;
+
+	o->model_path = NULL;
+	o->manifest_path = "data/manifest.tsv";
+	o->noise_path = "data/noise.tsv";
+	sid_eval_config_default(&o->cfg);
+	o->cfg.data_dir = getenv("SAMPLEID_DATA");
+	o->cfg.progress = eval_progress;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "", eval_opts, NULL)) != -1)
 	{
 		char	   *end = NULL;
 
-		switch (c)
-		{
-			case 'M':
-				model_path = optarg;
-				break;
-			case 'm':
-				manifest_path = optarg;
-				break;
-			case 'n':
-				noise_path = optarg;
-				break;
-			case 'd':
-				data_dir = optarg;
-				break;
-			case 's':
-				cfg.split = optarg;
-				break;
-			case 'h':
-				cfg.hop_seconds = strtod(optarg, &end);
-				break;
-			case 'r':
-				cfg.hop_ratio = (int32_t) strtol(optarg, &end, 10);
-				break;
-			case 'k':
-				cfg.k = (int32_t) strtol(optarg, &end, 10);
-				break;
-			case 'q':
-				cfg.queries = (int32_t) strtol(optarg, &end, 10);
-				break;
-			case 'L':
-				cfg.n_lengths = parse_list(optarg, cfg.lengths, SID_EVAL_MAX_CONDITIONS);
-				break;
-			case 'S':
-				cfg.n_snrs = parse_list(optarg, cfg.snrs, SID_EVAL_MAX_CONDITIONS);
-				break;
-			case 'R':
-				cfg.reverb_modes = strcmp(optarg, "off") == 0 ? 1 : strcmp(optarg, "on") == 0 ? 2 :
-					strcmp(optarg, "both") == 0 ? 3 : 0;
-				break;
-			case 'e':
-				cfg.seed = strtoull(optarg, &end, 0);
-				break;
-			case 't':
-				cfg.max_tracks = (int32_t) strtol(optarg, &end, 10);
-				break;
-			case 'T':
-				cfg.threads = (int) strtol(optarg, &end, 10);
-				break;
-			case 'Q':
-				cfg.progress = NULL;
-				break;
-			case 'G':
-				cfg.align_starts = 1;
-				break;
-			case 'H':
-				eval_usage(stdout);
-				return 0;
-			default:
-				eval_usage(stderr);
-				return 2;
-		}
+		if (set_number_option(&o->cfg, c, optarg, &end) != 0 &&
+			set_other_option(o, c, optarg) != 0)
+			return cli_usage(eval_usage, c == 'H');
 		if (end && *end)
 		{
 			fprintf(stderr, "sampleid eval: bad number \"%s\"\n", optarg);
 			return 2;
 		}
 	}
-	if (!model_path || optind != argc || cfg.n_lengths < 1 || cfg.n_snrs < 1 || cfg.reverb_modes == 0)
-	{
-		eval_usage(stderr);
-		return 2;
-	}
-	cfg.data_dir = data_dir ? data_dir : "/var/lib/sampleid-corpus";
-	if (cfg.threads > 1)
-		sid_nn_set_threads(1);	/* the embedding threads are the parallelism */
+	if (!o->model_path || optind != argc || o->cfg.n_lengths < 1 || o->cfg.n_snrs < 1 ||
+		o->cfg.reverb_modes == 0)
+		return cli_usage(eval_usage, 0);
+	if (!o->cfg.data_dir)
+		o->cfg.data_dir = "/var/lib/sampleid-corpus";
+	return -1;
+}
 
-	model = sid_model_load(model_path, &err);
+static void
+print_eval_result(const eval_options *o, const sid_model *model, const sid_eval_result *res)
+{
+	const sid_eval_config *cfg = &o->cfg;
+
+	printf("model: %s (%s)%s\n", model->name, model->note,
+		   sid_model_is_trained(model) ? "" : " UNTRAINED");
+	printf("reference: split \"%s\" of %s, %d tracks, %.2f h, %lld segments at a %g s hop "
+		   "(%d-d float32: %.2f MiB per hour of audio)\n",
+		   cfg->split, o->manifest_path, res->ref_tracks, res->ref_seconds / 3600,
+		   (long long) res->ref_segments, res->hop_seconds, res->dim,
+		   sid_seqdb_bytes_per_hour(res->dim, res->hop_seconds) / (1 << 20));
+	printf("queries: %d per length, seed %llu, %lld searched (%lld segments), k %d, "
+		   "query hop %g s; encoder %.1f s, search %.1f s\n\n",
+		   cfg->queries, (unsigned long long) cfg->seed, (long long) res->queries,
+		   (long long) res->query_segments, cfg->k, res->hop_seconds * cfg->hop_ratio,
+		   res->embed_seconds, res->search_seconds);
+	if (res->has_table[0])
+	{
+		sid_hit_table_print(stdout, &res->table[0], "### background noise, no reverberation");
+		printf("\n");
+	}
+	if (res->has_table[1])
+	{
+		sid_hit_table_print(stdout, &res->table[1], "### background noise and room reverberation");
+		printf("\n");
+	}
+	for (int m = 0; m < 2; m++)
+		if (res->has_table[m])
+			print_track_table(&res->track[m], m ? "### right track at any offset, noise and reverberation"
+							  : "### right track at any offset, noise only");
+}
+
+/* Reads the manifests, runs the benchmark and prints it; returns the exit status. */
+static int
+run_eval(const eval_options *o, sid_model *model)
+{
+	sid_manifest music,
+				noise;
+	sid_eval_result res;
+	sid_error	err;
+	int			status = 0;
+
+	sid_manifest_init(&music);
+	sid_manifest_init(&noise);
+	if (sid_manifest_read(o->manifest_path, &music, &err) != SID_OK ||
+		(strcmp(o->noise_path, "-") != 0 && sid_manifest_read(o->noise_path, &noise, &err) != SID_OK))
+	{
+		fprintf(stderr, "sampleid eval: %s\n", err.msg);
+		status = 1;
+	}
+	else if (sid_eval_run(model, &music, &noise, &o->cfg, &res, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid eval: %s\n", err.msg);
+		status = 1;
+	}
+	else
+	{
+		print_eval_result(o, model, &res);
+		sid_eval_result_free(&res);
+	}
+	sid_manifest_free(&music);
+	sid_manifest_free(&noise);
+	return status;
+}
+
+int
+cmd_eval(int argc, char **argv)
+{
+	eval_options o;
+	int			status = parse_eval_options(argc, argv, &o);
+	sid_model  *model;
+	sid_error	err;
+
+	if (status >= 0)
+		return status;
+	if (o.cfg.threads > 1)
+		sid_nn_set_threads(1);	/* the embedding threads are the parallelism */
+	model = sid_model_load(o.model_path, &err);
 	if (!model)
 	{
 		fprintf(stderr, "sampleid eval: %s\n", err.msg);
@@ -238,51 +336,7 @@ cmd_eval(int argc, char **argv)
 	if (!sid_model_is_trained(model))
 		fprintf(stderr, "sampleid eval: warning: model \"%s\" is UNTRAINED; its figures are a random baseline\n",
 				model->name);
-	sid_manifest_init(&music);
-	sid_manifest_init(&noise);
-	if (sid_manifest_read(manifest_path, &music, &err) != SID_OK ||
-		(strcmp(noise_path, "-") != 0 && sid_manifest_read(noise_path, &noise, &err) != SID_OK))
-	{
-		fprintf(stderr, "sampleid eval: %s\n", err.msg);
-		status = 1;
-	}
-	else if (sid_eval_run(model, &music, &noise, &cfg, &res, &err) != SID_OK)
-	{
-		fprintf(stderr, "sampleid eval: %s\n", err.msg);
-		status = 1;
-	}
-	else
-	{
-		printf("model: %s (%s)%s\n", model->name, model->note,
-			   sid_model_is_trained(model) ? "" : " UNTRAINED");
-		printf("reference: split \"%s\" of %s, %d tracks, %.2f h, %lld segments at a %g s hop "
-			   "(%d-d float32: %.2f MiB per hour of audio)\n",
-			   cfg.split, manifest_path, res.ref_tracks, res.ref_seconds / 3600,
-			   (long long) res.ref_segments, res.hop_seconds, res.dim,
-			   sid_seqdb_bytes_per_hour(res.dim, res.hop_seconds) / (1 << 20));
-		printf("queries: %d per length, seed %llu, %lld searched (%lld segments), k %d, "
-			   "query hop %g s; encoder %.1f s, search %.1f s\n\n",
-			   cfg.queries, (unsigned long long) cfg.seed, (long long) res.queries,
-			   (long long) res.query_segments, cfg.k, res.hop_seconds * cfg.hop_ratio,
-			   res.embed_seconds, res.search_seconds);
-		if (res.has_table[0])
-		{
-			sid_hit_table_print(stdout, &res.table[0], "### background noise, no reverberation");
-			printf("\n");
-		}
-		if (res.has_table[1])
-		{
-			sid_hit_table_print(stdout, &res.table[1], "### background noise and room reverberation");
-			printf("\n");
-		}
-		for (int m = 0; m < 2; m++)
-			if (res.has_table[m])
-				print_track_table(&res.track[m], m ? "### right track at any offset, noise and reverberation"
-								  : "### right track at any offset, noise only");
-		sid_eval_result_free(&res);
-	}
-	sid_manifest_free(&music);
-	sid_manifest_free(&noise);
+	status = run_eval(&o, model);
 	sid_model_free(model);
 	return status;
 }

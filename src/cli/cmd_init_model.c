@@ -9,8 +9,37 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cli_model.h"
 #include "model/sid_model.h"
+
+/* What the options describe: the model to write and where. */
+typedef struct init_model_options
+{
+	sid_encoder_config cfg;
+	sid_feature_config features;
+	const char *out;
+	char		name[SID_MODEL_NAME_LEN];
+	unsigned long long seed;
+} init_model_options;
+
+static const struct option init_model_opts[] = {
+	{"out", required_argument, NULL, 'o'},
+	{"name", required_argument, NULL, 'n'},
+	{"seed", required_argument, NULL, 's'},
+	{"channels", required_argument, NULL, 'c'},
+	{"blocks", required_argument, NULL, 'b'},
+	{"patch", required_argument, NULL, 'p'},
+	{"k", required_argument, NULL, 'k'},
+	{"merge", required_argument, NULL, 'm'},
+	{"ffn-ratio", required_argument, NULL, 'f'},
+	{"head-hidden", required_argument, NULL, 'H'},
+	{"embed-dim", required_argument, NULL, 'd'},
+	{"hop-length", required_argument, NULL, 'L'},
+	{"n-mels", required_argument, NULL, 'M'},
+	{"segment", required_argument, NULL, 'S'},
+	{"segment-hop", required_argument, NULL, 'h'},
+	{"help", no_argument, NULL, '?'},
+	{NULL, 0, NULL, 0}
+};
 
 static void
 init_model_usage(FILE *out)
@@ -35,141 +64,155 @@ init_model_usage(FILE *out)
 			"  --segment-hop S       window spacing seconds (default 0.5)\n");
 }
 
-int
-cmd_init_model(int argc, char **argv)
+/*
+ * --channels (c), --blocks (b) or --patch (p): the options that take a list.
+ * Returns 0, or 2 after saying what is wrong.
+ */
+static int
+set_list_option(init_model_options *o, int c, const char *arg)
 {
-	static const struct option opts[] = {
-		{"out", required_argument, NULL, 'o'},
-		{"name", required_argument, NULL, 'n'},
-		{"seed", required_argument, NULL, 's'},
-		{"channels", required_argument, NULL, 'c'},
-		{"blocks", required_argument, NULL, 'b'},
-		{"patch", required_argument, NULL, 'p'},
-		{"k", required_argument, NULL, 'k'},
-		{"merge", required_argument, NULL, 'm'},
-		{"ffn-ratio", required_argument, NULL, 'f'},
-		{"head-hidden", required_argument, NULL, 'H'},
-		{"embed-dim", required_argument, NULL, 'd'},
-		{"hop-length", required_argument, NULL, 'L'},
-		{"n-mels", required_argument, NULL, 'M'},
-		{"segment", required_argument, NULL, 'S'},
-		{"segment-hop", required_argument, NULL, 'h'},
-		{"help", no_argument, NULL, '?'},
-		{NULL, 0, NULL, 0}
-	};
-	sid_encoder_config cfg;
-	sid_feature_config f;
-	const char *out = NULL;
-	char		name[SID_MODEL_NAME_LEN] = "";
-	unsigned long long seed = 1;
-	int			c,
-				n,
-				vals[SID_MAX_STAGES];
-	sid_error	err;
-	sid_model  *m;
+	int			vals[SID_MAX_STAGES];
+	int			n;
 
-	sid_encoder_default_config(&cfg);
-	sid_features_default(&f);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+	if (c == 'p')
 	{
-		switch (c)
+		if (cli_parse_int_list(arg, vals, 2) != 2)
 		{
-			case 'o':
-				out = optarg;
-				break;
-			case 'n':
-				snprintf(name, sizeof(name), "%s", optarg);
-				break;
-			case 's':
-				seed = strtoull(optarg, NULL, 10);
-				break;
-			case 'c':
-			case 'b':
-				n = cli_parse_int_list(optarg, vals, SID_MAX_STAGES);
-				if (n < 1)
-				{
-					fprintf(stderr, "sampleid init-model: --%s wants 1 to %d comma-separated numbers\n",
-							c == 'c' ? "channels" : "blocks", SID_MAX_STAGES);
-					return 2;
-				}
-				cfg.n_stages = n;
-				for (int i = 0; i < SID_MAX_STAGES; i++)
-				{
-					if (c == 'c')
-						cfg.channels[i] = i < n ? vals[i] : 0;
-					else
-						cfg.blocks[i] = i < n ? vals[i] : 0;
-				}
-				break;
-			case 'p':
-				if (cli_parse_int_list(optarg, vals, 2) != 2)
-				{
-					fprintf(stderr, "sampleid init-model: --patch wants BANDS,FRAMES\n");
-					return 2;
-				}
-				cfg.patch_freq = vals[0];
-				cfg.patch_time = vals[1];
-				break;
-			case 'k':
-				cfg.knn_k = atoi(optarg);
-				break;
-			case 'm':
-				cfg.freq_merge = atoi(optarg);
-				break;
-			case 'f':
-				cfg.ffn_ratio = atoi(optarg);
-				break;
-			case 'H':
-				cfg.head_hidden = atoi(optarg);
-				break;
-			case 'd':
-				cfg.embed_dim = atoi(optarg);
-				break;
-			case 'L':
-				f.hop_length = atoi(optarg);
-				break;
-			case 'M':
-				f.n_mels = atoi(optarg);
-				break;
-			case 'S':
-				f.segment_seconds = strtof(optarg, NULL);
-				break;
-			case 'h':
-				f.segment_hop_seconds = strtof(optarg, NULL);
-				break;
-			default:
-				init_model_usage(c == '?' && optopt == 0 ? stdout : stderr);
-				return c == '?' && optopt == 0 ? 0 : 2;
+			fprintf(stderr, "sampleid init-model: --patch wants BANDS,FRAMES\n");
+			return 2;
 		}
+		o->cfg.patch_freq = vals[0];
+		o->cfg.patch_time = vals[1];
+		return 0;
 	}
-	if (!out)
+	n = cli_parse_int_list(arg, vals, SID_MAX_STAGES);
+	if (n < 1)
 	{
-		init_model_usage(stderr);
+		fprintf(stderr, "sampleid init-model: --%s wants 1 to %d comma-separated numbers\n",
+				c == 'c' ? "channels" : "blocks", SID_MAX_STAGES);
 		return 2;
 	}
-	for (int i = 0; i < cfg.n_stages; i++)
-		if (cfg.channels[i] == 0)
+	o->cfg.n_stages = n;
+	for (int i = 0; i < SID_MAX_STAGES; i++)
+	{
+		if (c == 'c')
+			o->cfg.channels[i] = i < n ? vals[i] : 0;
+		else
+			o->cfg.blocks[i] = i < n ? vals[i] : 0;
+	}
+	return 0;
+}
+
+/* The options that take one number; returns 0, or -1 for any other option. */
+static int
+set_number_option(init_model_options *o, int c, const char *arg)
+{
+	switch (c)
+	{
+		case 's':
+			o->seed = strtoull(arg, NULL, 10);
+			return 0;
+		case 'k':
+			o->cfg.knn_k = atoi(arg);
+			return 0;
+		case 'm':
+			o->cfg.freq_merge = atoi(arg);
+			return 0;
+		case 'f':
+			o->cfg.ffn_ratio = atoi(arg);
+			return 0;
+		case 'H':
+			o->cfg.head_hidden = atoi(arg);
+			return 0;
+		case 'd':
+			o->cfg.embed_dim = atoi(arg);
+			return 0;
+		case 'L':
+			o->features.hop_length = atoi(arg);
+			return 0;
+		case 'M':
+			o->features.n_mels = atoi(arg);
+			return 0;
+		case 'S':
+			o->features.segment_seconds = strtof(arg, NULL);
+			return 0;
+		case 'h':
+			o->features.segment_hop_seconds = strtof(arg, NULL);
+			return 0;
+	}
+	return -1;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int
+parse_init_model_options(int argc, char **argv, init_model_options *o)
+{
+	int			c;
+
+	memset(o, 0, sizeof(*o));
+	sid_encoder_default_config(&o->cfg);
+	sid_features_default(&o->features);
+	o->seed = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", init_model_opts, NULL)) != -1)
+	{
+		int			status;
+
+		if (c == 'o')
+			o->out = optarg;
+		else if (c == 'n')
+			snprintf(o->name, sizeof(o->name), "%s", optarg);
+		else if (c == 'c' || c == 'b' || c == 'p')
+		{
+			if ((status = set_list_option(o, c, optarg)) != 0)
+				return status;
+		}
+		else if (set_number_option(o, c, optarg) != 0)
+			/* --help comes as '?' with no optopt, like an unknown long option */
+			return cli_usage(init_model_usage, c == '?' && optopt == 0);
+	}
+	if (!o->out)
+		return cli_usage(init_model_usage, 0);
+	for (int i = 0; i < o->cfg.n_stages; i++)
+		if (o->cfg.channels[i] == 0)
 		{
 			fprintf(stderr, "sampleid init-model: --channels and --blocks need the same number of stages\n");
 			return 2;
 		}
-	if (!name[0])
-	{
-		const char *base = strrchr(out, '/') ? strrchr(out, '/') + 1 : out;
-		size_t		len = strcspn(base, ".");
+	return -1;
+}
 
-		snprintf(name, sizeof(name), "%.*s", (int) (len < sizeof(name) ? len : sizeof(name) - 1), base);
-	}
-	m = sid_model_new_untrained(name, &cfg, &f, seed, &err);
-	if (!m || sid_model_save(m, out, &err) != SID_OK)
+/* Without --name, the file name up to its first dot. */
+static void
+name_from_path(char *name, size_t len, const char *path)
+{
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	size_t		stem = strcspn(base, ".");
+
+	snprintf(name, len, "%.*s", (int) (stem < len ? stem : len - 1), base);
+}
+
+int
+cmd_init_model(int argc, char **argv)
+{
+	init_model_options o;
+	int			status = parse_init_model_options(argc, argv, &o);
+	sid_error	err;
+	sid_model  *m;
+
+	if (status >= 0)
+		return status;
+	if (!o.name[0])
+		name_from_path(o.name, sizeof(o.name), o.out);
+	m = sid_model_new_untrained(o.name, &o.cfg, &o.features, o.seed, &err);
+	if (!m || sid_model_save(m, o.out, &err) != SID_OK)
 	{
 		fprintf(stderr, "sampleid init-model: %s\n", err.msg);
 		sid_model_free(m);
 		return 1;
 	}
 	printf("wrote %s: model \"%s\", UNTRAINED, %zu parameters, %.2f MFLOPs per window\n",
-		   out, m->name, m->enc->num_params, sid_encoder_flops(&m->enc->cfg) / 1e6);
+		   o.out, m->name, m->enc->num_params, sid_encoder_flops(&m->enc->cfg) / 1e6);
 	sid_model_free(m);
 	return 0;
 }

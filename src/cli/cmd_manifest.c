@@ -17,6 +17,23 @@
 #define MAX_SPLITS 8
 #define MAX_FORCED 32
 
+/* What the options ask for. */
+typedef struct manifest_options
+{
+	const char *root;
+	unsigned long long seed;
+	char		default_splits[64];
+	char	   *splits_spec;
+	sid_split_share shares[MAX_SPLITS];
+	int			nshares;
+	const char *forced_pkg[MAX_FORCED];
+	const char *forced_split[MAX_FORCED];
+	int			nforced;
+	double		min_seconds;
+	int			decode_check;
+	const char *prefix;
+} manifest_options;
+
 static void
 manifest_usage(FILE *out)
 {
@@ -43,11 +60,20 @@ typedef struct dropped_file
 	char		why[sizeof(((sid_error *) 0)->msg)];
 } dropped_file;
 
-static int
-is_dropped(const dropped_file *d, int n, const char *path)
+/* What reading the listing found. */
+typedef struct measured_files
 {
-	for (int i = 0; i < n; i++)
-		if (strcmp(d[i].path, path) == 0)
+	sid_manifest all;			/* every file that could be measured */
+	dropped_file *dropped;		/* of those, the ones that do not decode */
+	int			ndropped;
+	int			failures;		/* lines and files that could not be read */
+} measured_files;
+
+static int
+is_dropped(const measured_files *mf, const char *path)
+{
+	for (int i = 0; i < mf->ndropped; i++)
+		if (strcmp(mf->dropped[i].path, path) == 0)
 			return 1;
 	return 0;
 }
@@ -79,213 +105,260 @@ parse_splits(char *spec, sid_split_share *shares, int max)
 	return n;
 }
 
-int
-cmd_manifest(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"root", required_argument, NULL, 'r'},
-		{"seed", required_argument, NULL, 's'},
-		{"splits", required_argument, NULL, 'p'},
-		{"force", required_argument, NULL, 'f'},
-		{"min-seconds", required_argument, NULL, 'm'},
-		{"decode-check", no_argument, NULL, 'd'},
-		{"prefix", required_argument, NULL, 'x'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	const char *root = NULL;
-	unsigned long long seed = 5;
-	char		default_splits[] = "reference=0.2,validation=0.1,train";
-	char	   *splits_spec = default_splits;
-	sid_split_share shares[MAX_SPLITS];
-	int			nshares;
-	const char *forced_pkg[MAX_FORCED];
-	const char *forced_split[MAX_FORCED];
-	int			nforced = 0;
-	double		min_seconds = 0;
-	sid_manifest m;
-	sid_error	err;
-	char	   *line = NULL;
-	size_t		cap = 0;
-	ssize_t		len;
-	int			failures = 0;
-	int			c;
-	sid_audio_limits limits;
-	int			decode_check = 0;
-	const char *prefix = "";
-	dropped_file *dropped = NULL;
-	int			ndropped = 0;
-	sid_manifest out;
+static const struct option manifest_opts[] = {
+	{"root", required_argument, NULL, 'r'},
+	{"seed", required_argument, NULL, 's'},
+	{"splits", required_argument, NULL, 'p'},
+	{"force", required_argument, NULL, 'f'},
+	{"min-seconds", required_argument, NULL, 'm'},
+	{"decode-check", no_argument, NULL, 'd'},
+	{"prefix", required_argument, NULL, 'x'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}
+};
 
+/* --force PACKAGE=SPLIT (modifies arg); returns 0, or 2 after saying why not. */
+static int
+add_forced(manifest_options *o, char *arg)
+{
+	char	   *eq = strchr(arg, '=');
+
+	if (!eq || o->nforced == MAX_FORCED)
+	{
+		fprintf(stderr, "sampleid manifest: bad --force \"%s\"\n", arg);
+		return 2;
+	}
+	*eq = '\0';
+	o->forced_pkg[o->nforced] = arg;
+	o->forced_split[o->nforced++] = eq + 1;
+	return 0;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int
+parse_manifest_options(int argc, char **argv, manifest_options *o)
+{
+	int			c;
+
+	memset(o, 0, sizeof(*o));
+	o->seed = 5;
+	snprintf(o->default_splits, sizeof(o->default_splits), "reference=0.2,validation=0.1,train");
+	o->splits_spec = o->default_splits;
+	o->prefix = "";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "h", manifest_opts, NULL)) != -1)
 	{
 		switch (c)
 		{
 			case 'r':
-				root = optarg;
+				o->root = optarg;
 				break;
 			case 's':
-				seed = strtoull(optarg, NULL, 0);
+				o->seed = strtoull(optarg, NULL, 0);
 				break;
 			case 'p':
-				splits_spec = optarg;
+				o->splits_spec = optarg;
 				break;
 			case 'f':
-				{
-					char	   *eq = strchr(optarg, '=');
-
-					if (!eq || nforced == MAX_FORCED)
-					{
-						fprintf(stderr, "sampleid manifest: bad --force \"%s\"\n", optarg);
-						return 2;
-					}
-					*eq = '\0';
-					forced_pkg[nforced] = optarg;
-					forced_split[nforced++] = eq + 1;
-					break;
-				}
+				if (add_forced(o, optarg) != 0)
+					return 2;
+				break;
 			case 'm':
-				min_seconds = strtod(optarg, NULL);
+				o->min_seconds = strtod(optarg, NULL);
 				break;
 			case 'd':
-				decode_check = 1;
+				o->decode_check = 1;
 				break;
 			case 'x':
-				prefix = optarg;
+				o->prefix = optarg;
 				break;
-			case 'h':
-				manifest_usage(stdout);
-				return 0;
 			default:
-				manifest_usage(stderr);
-				return 2;
+				return cli_usage(manifest_usage, c == 'h');
 		}
 	}
-	if (!root || optind != argc)
-	{
-		manifest_usage(stderr);
-		return 2;
-	}
-	nshares = parse_splits(splits_spec, shares, MAX_SPLITS);
-	if (nshares < 1)
+	if (!o->root || optind != argc)
+		return cli_usage(manifest_usage, 0);
+	o->nshares = parse_splits(o->splits_spec, o->shares, MAX_SPLITS);
+	if (o->nshares < 1)
 	{
 		fprintf(stderr, "sampleid manifest: bad --splits\n");
 		return 2;
 	}
+	return -1;
+}
+
+/*
+ * With --decode-check: decode the file at full (its own rate: only the
+ * decoder is under test) and remember it when it does not decode.  Returns 0,
+ * or -1 out of memory.
+ */
+static int
+check_decodes(measured_files *mf, const char *full, const char *path, int sample_rate,
+			  const sid_audio_limits *limits)
+{
+	sid_pcm		pcm;
+	sid_error	err;
+	dropped_file *grown;
+
+	if (sid_audio_decode_file(full, sample_rate, limits, NULL, &pcm, &err) == SID_OK)
+	{
+		sid_pcm_free(&pcm);
+		return 0;
+	}
+	grown = realloc(mf->dropped, (mf->ndropped + 1) * sizeof(*mf->dropped));
+	if (!grown || !(grown[mf->ndropped].path = strdup(path)))
+		return -1;
+	mf->dropped = grown;
+	snprintf(mf->dropped[mf->ndropped].why, sizeof(mf->dropped[mf->ndropped].why), "%s", err.msg);
+	fprintf(stderr, "sampleid manifest: left out %s (does not decode: %s)\n", path, err.msg);
+	mf->ndropped++;
+	return 0;
+}
+
+/*
+ * One "package<TAB>path" line (modified): measure the file and add it, or
+ * count it as a failure.  Returns 0, or -1 out of memory.
+ */
+static int
+measure_line(const manifest_options *o, char *line, const sid_audio_limits *limits,
+			 measured_files *mf)
+{
+	char	   *tab = strchr(line, '\t');
+	char		full[4096];
+	sid_audio_info info;
+	sid_error	err;
+
+	if (!tab)
+	{
+		fprintf(stderr, "sampleid manifest: expected \"package<TAB>path\", got \"%s\"\n", line);
+		mf->failures++;
+		return 0;
+	}
+	*tab = '\0';
+	snprintf(full, sizeof(full), "%s/%s", o->root, tab + 1);
+	if (sid_audio_probe_file(full, limits, &info, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid manifest: %s\n", err.msg);
+		mf->failures++;
+		return 0;
+	}
+	if (info.duration_seconds < o->min_seconds)
+	{
+		fprintf(stderr, "sampleid manifest: left out %s (%.2f s < %.2f s)\n", tab + 1,
+				info.duration_seconds, o->min_seconds);
+		return 0;
+	}
+	if (sid_manifest_add(&mf->all, line, tab + 1, info.duration_seconds, info.sample_rate,
+						 info.channels, "", &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid manifest: %s\n", err.msg);
+		mf->failures++;
+		return 0;
+	}
+	return o->decode_check ? check_decodes(mf, full, tab + 1, info.sample_rate, limits) : 0;
+}
+
+/* Every line of stdin; returns 0, or -1 out of memory. */
+static int
+measure_listing(const manifest_options *o, measured_files *mf)
+{
+	sid_audio_limits limits;
+	char	   *line = NULL;
+	size_t		cap = 0;
+	ssize_t		len;
+	int			rc = 0;
 
 	sid_audio_limits_default(&limits);
-	sid_manifest_init(&m);
-	while ((len = getline(&line, &cap, stdin)) >= 0)
+	while (rc == 0 && (len = getline(&line, &cap, stdin)) >= 0)
 	{
-		char	   *tab;
-		char		full[4096];
-		sid_audio_info info;
-
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
-		if (len == 0)
-			continue;
-		tab = strchr(line, '\t');
-		if (!tab)
-		{
-			fprintf(stderr, "sampleid manifest: expected \"package<TAB>path\", got \"%s\"\n", line);
-			failures++;
-			continue;
-		}
-		*tab = '\0';
-		snprintf(full, sizeof(full), "%s/%s", root, tab + 1);
-		if (sid_audio_probe_file(full, &limits, &info, &err) != SID_OK)
-		{
-			fprintf(stderr, "sampleid manifest: %s\n", err.msg);
-			failures++;
-			continue;
-		}
-		if (info.duration_seconds < min_seconds)
-		{
-			fprintf(stderr, "sampleid manifest: left out %s (%.2f s < %.2f s)\n", tab + 1,
-					info.duration_seconds, min_seconds);
-			continue;
-		}
-		if (sid_manifest_add(&m, line, tab + 1, info.duration_seconds, info.sample_rate,
-							 info.channels, "", &err) != SID_OK)
-		{
-			fprintf(stderr, "sampleid manifest: %s\n", err.msg);
-			failures++;
-			continue;
-		}
-		if (decode_check)
-		{
-			sid_pcm		pcm;
-
-			/* at the file's own rate: only the decoder is under test */
-			if (sid_audio_decode_file(full, info.sample_rate, &limits, NULL, &pcm, &err) == SID_OK)
-				sid_pcm_free(&pcm);
-			else
-			{
-				dropped_file *grown = realloc(dropped, (ndropped + 1) * sizeof(*dropped));
-
-				if (!grown || !(grown[ndropped].path = strdup(tab + 1)))
-				{
-					fprintf(stderr, "sampleid manifest: out of memory\n");
-					return 1;
-				}
-				dropped = grown;
-				snprintf(dropped[ndropped].why, sizeof(dropped[ndropped].why), "%s", err.msg);
-				fprintf(stderr, "sampleid manifest: left out %s (does not decode: %s)\n", tab + 1, err.msg);
-				ndropped++;
-			}
-		}
+		if (len > 0)
+			rc = measure_line(o, line, &limits, mf);
 	}
 	free(line);
+	return rc;
+}
+
+/*
+ * Splits over every measured file, then the manifest without the files that
+ * do not decode, the list of those, and a summary per split on stderr.
+ * Returns 0, or 1 when the splits cannot be assigned.
+ */
+static int
+write_manifest(const manifest_options *o, measured_files *mf)
+{
+	sid_manifest out;
+	sid_error	err;
 
 	/* splits first, over every readable file, so a file the decoder refuses
 	 * today does not move the others when it is accepted tomorrow */
 	sid_manifest_init(&out);
-	if (sid_manifest_assign_splits(&m, seed, shares, nshares, forced_pkg, forced_split,
-								   nforced, &err) != SID_OK)
+	if (sid_manifest_assign_splits(&mf->all, o->seed, o->shares, o->nshares, o->forced_pkg,
+								   o->forced_split, o->nforced, &err) != SID_OK)
 	{
 		fprintf(stderr, "sampleid manifest: %s\n", err.msg);
-		sid_manifest_free(&m);
 		return 1;
 	}
-	for (size_t i = 0; i < m.n; i++)
+	for (size_t i = 0; i < mf->all.n; i++)
 	{
-		const sid_manifest_entry *e = &m.entries[i];
+		const sid_manifest_entry *e = &mf->all.entries[i];
 		char		path[4096];
 
-		if (is_dropped(dropped, ndropped, e->path))
+		if (is_dropped(mf, e->path))
 			continue;
-		snprintf(path, sizeof(path), "%s%s", prefix, e->path);
+		snprintf(path, sizeof(path), "%s%s", o->prefix, e->path);
 		if (sid_manifest_add(&out, e->package, path, e->duration_s, e->sample_rate,
 							 e->channels, e->split, &err) != SID_OK)
 		{
 			fprintf(stderr, "sampleid manifest: %s\n", err.msg);
-			failures++;
+			mf->failures++;
 			break;
 		}
 	}
 	if (sid_manifest_write(stdout, &out, &err) != SID_OK)
 	{
 		fprintf(stderr, "sampleid manifest: %s\n", err.msg);
-		failures++;
+		mf->failures++;
 	}
-	for (int i = 0; i < ndropped; i++)
-	{
-		printf("# left out, the decoder refuses it: %s%s: %s\n", prefix, dropped[i].path, dropped[i].why);
-		free(dropped[i].path);
-	}
-	free(dropped);
-	for (int s = 0; s < nshares; s++)
+	for (int i = 0; i < mf->ndropped; i++)
+		printf("# left out, the decoder refuses it: %s%s: %s\n", o->prefix, mf->dropped[i].path,
+			   mf->dropped[i].why);
+	for (int s = 0; s < o->nshares; s++)
 	{
 		double		secs;
-		size_t		n = sid_manifest_count(&out, shares[s].name, &secs);
+		size_t		n = sid_manifest_count(&out, o->shares[s].name, &secs);
 
-		fprintf(stderr, "sampleid manifest: %-10s %4zu files %8.1f s\n", shares[s].name, n, secs);
+		fprintf(stderr, "sampleid manifest: %-10s %4zu files %8.1f s\n", o->shares[s].name, n, secs);
 	}
-	sid_manifest_free(&m);
 	sid_manifest_free(&out);
-	if (failures)
-		fprintf(stderr, "sampleid manifest: %d file(s) could not be read\n", failures);
-	return failures ? 1 : 0;
+	return 0;
+}
+
+int
+cmd_manifest(int argc, char **argv)
+{
+	manifest_options o;
+	measured_files mf;
+	int			status = parse_manifest_options(argc, argv, &o);
+
+	if (status >= 0)
+		return status;
+	memset(&mf, 0, sizeof(mf));
+	sid_manifest_init(&mf.all);
+	if (measure_listing(&o, &mf) != 0)
+	{
+		fprintf(stderr, "sampleid manifest: out of memory\n");
+		return 1;
+	}
+	status = write_manifest(&o, &mf);
+	for (int i = 0; i < mf.ndropped; i++)
+		free(mf.dropped[i].path);
+	free(mf.dropped);
+	sid_manifest_free(&mf.all);
+	if (status != 0)
+		return status;
+	if (mf.failures)
+		fprintf(stderr, "sampleid manifest: %d file(s) could not be read\n", mf.failures);
+	return mf.failures ? 1 : 0;
 }

@@ -10,6 +10,17 @@
 #include "cli_model.h"
 #include "model/sid_model_dir.h"
 
+static void
+models_usage(FILE *out)
+{
+	fprintf(out,
+			"usage: sampleid models [--model-dir DIR]\n"
+			"Lists the model files (NAME.sidm) in the model directory: --model-dir,\n"
+			"else $SAMPLEID_MODEL_DIR, else `pg_config --sharedir`/extension/sampleid_models.\n"
+			"Columns: name, trained/UNTRAINED, parameters, MFLOPs per window, features,\n"
+			"architecture, path.\n");
+}
+
 /* One line per model; the same facts sampleid_models() shows in SQL. */
 static void
 print_model(void *arg, const char *path, const char *name, const sid_model *m,
@@ -65,15 +76,7 @@ cmd_models(int argc, char **argv)
 		if (c == 'D')
 			dir_opt = optarg;
 		else
-		{
-			fprintf(c == 'h' ? stdout : stderr,
-					"usage: sampleid models [--model-dir DIR]\n"
-					"Lists the model files (NAME.sidm) in the model directory: --model-dir,\n"
-					"else $SAMPLEID_MODEL_DIR, else `pg_config --sharedir`/extension/sampleid_models.\n"
-					"Columns: name, trained/UNTRAINED, parameters, MFLOPs per window, features,\n"
-					"architecture, path.\n");
-			return c == 'h' ? 0 : 2;
-		}
+			return cli_usage(models_usage, c == 'h');
 	}
 	if (cli_model_dir(dir_opt, dir, sizeof(dir)) != 0)
 	{

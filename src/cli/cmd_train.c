@@ -36,6 +36,26 @@ train_log(void *arg, const char *msg)
 	fflush(stdout);
 }
 
+#define MAX_SETS 64
+
+/* What the options ask for. */
+typedef struct train_options
+{
+	char	   *sets[MAX_SETS];	/* --set KEY=VALUE, in order */
+	int			nsets;
+	int			resume;
+	int			print;
+	const char *config_path;
+} train_options;
+
+static const struct option train_opts[] = {
+	{"resume", no_argument, NULL, 'r'},
+	{"set", required_argument, NULL, 's'},
+	{"print-config", no_argument, NULL, 'p'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}
+};
+
 static void
 train_usage(FILE *out)
 {
@@ -52,90 +72,76 @@ train_usage(FILE *out)
 			"  --print-config      print the resulting configuration and exit\n");
 }
 
-int
-cmd_train(int argc, char **argv)
+/* Returns -1 to go on, else the exit status. */
+static int
+parse_train_options(int argc, char **argv, train_options *o)
 {
-	static const struct option opts[] = {
-		{"resume", no_argument, NULL, 'r'},
-		{"set", required_argument, NULL, 's'},
-		{"print-config", no_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}
-	};
-	sid_train_config cfg;
-	sid_train_hooks hooks;
-	sid_error	err = {0};
-	struct sigaction sa;
-	char	   *sets[64];
-	int			nsets = 0,
-				resume = 0,
-				print = 0,
-				c;
+	int			c;
 
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1)
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "", train_opts, NULL)) != -1)
 	{
 		switch (c)
 		{
 			case 'r':
-				resume = 1;
+				o->resume = 1;
 				break;
 			case 's':
-				if (nsets == 64)
+				if (o->nsets == MAX_SETS)
 				{
 					fprintf(stderr, "sampleid train: too many --set options\n");
 					return 2;
 				}
-				sets[nsets++] = optarg;
+				o->sets[o->nsets++] = optarg;
 				break;
 			case 'p':
-				print = 1;
+				o->print = 1;
 				break;
-			case 'h':
-				train_usage(stdout);
-				return 0;
 			default:
-				train_usage(stderr);
-				return 2;
+				return cli_usage(train_usage, c == 'h');
 		}
 	}
 	if (optind != argc - 1)
-	{
-		train_usage(stderr);
-		return 2;
-	}
-	sid_train_config_default(&cfg);
-	if (sid_train_config_read(argv[optind], &cfg, &err) != SID_OK)
-	{
-		fprintf(stderr, "sampleid train: %s\n", err.msg);
-		return 1;
-	}
-	for (int i = 0; i < nsets; i++)
+		return cli_usage(train_usage, 0);
+	o->config_path = argv[optind];
+	return -1;
+}
+
+/* The --set overrides, each checked; returns 0, or 2 having said why not. */
+static int
+apply_sets(const train_options *o, sid_train_config *cfg)
+{
+	sid_error	err = {0};
+
+	for (int i = 0; i < o->nsets; i++)
 	{
 		char		key[128];
-		const char *eq = strchr(sets[i], '=');
+		const char *eq = strchr(o->sets[i], '=');
 
-		if (!eq || eq - sets[i] >= (long) sizeof(key))
+		if (!eq || eq - o->sets[i] >= (long) sizeof(key))
 		{
-			fprintf(stderr, "sampleid train: --set expects KEY=VALUE, got \"%s\"\n", sets[i]);
+			fprintf(stderr, "sampleid train: --set expects KEY=VALUE, got \"%s\"\n", o->sets[i]);
 			return 2;
 		}
-		memcpy(key, sets[i], eq - sets[i]);
-		key[eq - sets[i]] = '\0';
-		if (sid_train_config_set(&cfg, key, eq + 1, &err) != SID_OK ||
-			sid_train_config_check(&cfg, &err) != SID_OK)
+		memcpy(key, o->sets[i], eq - o->sets[i]);
+		key[eq - o->sets[i]] = '\0';
+		if (sid_train_config_set(cfg, key, eq + 1, &err) != SID_OK ||
+			sid_train_config_check(cfg, &err) != SID_OK)
 		{
-			fprintf(stderr, "sampleid train: --set %s: %s\n", sets[i], err.msg);
+			fprintf(stderr, "sampleid train: --set %s: %s\n", o->sets[i], err.msg);
 			return 2;
 		}
 	}
-	if (print)
-	{
-		sid_train_config_write(stdout, &cfg);
-		return 0;
-	}
-	printf("# sampleid train%s %s\n", resume ? " --resume" : "", argv[optind]);
-	sid_train_config_write(stdout, &cfg);
-	fflush(stdout);
+	return 0;
+}
+
+/* Trains until done or signalled; returns the exit status. */
+static int
+run_training(const train_options *o, const sid_train_config *cfg)
+{
+	sid_train_hooks hooks;
+	sid_error	err = {0};
+	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -145,10 +151,39 @@ cmd_train(int argc, char **argv)
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.log = train_log;
 	hooks.stop = &train_stop;
-	if (sid_train_run(&cfg, resume, &hooks, NULL, &err) != SID_OK)
+	if (sid_train_run(cfg, o->resume, &hooks, NULL, &err) != SID_OK)
 	{
 		fprintf(stderr, "sampleid train: %s\n", err.msg);
 		return 1;
 	}
 	return 0;
+}
+
+int
+cmd_train(int argc, char **argv)
+{
+	train_options o;
+	sid_train_config cfg;
+	sid_error	err = {0};
+	int			status = parse_train_options(argc, argv, &o);
+
+	if (status >= 0)
+		return status;
+	sid_train_config_default(&cfg);
+	if (sid_train_config_read(o.config_path, &cfg, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid train: %s\n", err.msg);
+		return 1;
+	}
+	if ((status = apply_sets(&o, &cfg)) != 0)
+		return status;
+	if (o.print)
+	{
+		sid_train_config_write(stdout, &cfg);
+		return 0;
+	}
+	printf("# sampleid train%s %s\n", o.resume ? " --resume" : "", o.config_path);
+	sid_train_config_write(stdout, &cfg);
+	fflush(stdout);
+	return run_training(&o, &cfg);
 }

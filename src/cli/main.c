@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nn/sid_device.h"
 
 static const cli_command commands[] = {
 	{"device", "which compute device the tool would use, and why", cmd_device},
@@ -26,19 +25,6 @@ usage(FILE *out)
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n`sampleid COMMAND --help` describes a command.\n");
-}
-
-int
-cmd_device(int argc, char **argv)
-{
-	char		why[512];
-	int			device;
-
-	(void) argc;
-	(void) argv;
-	device = sid_device_resolve(SID_DEVICE_AUTO, why, sizeof(why));
-	printf("%s\t%s\n", device == SID_DEVICE_CUDA ? "cuda" : "cpu", why);
-	return 0;
 }
 
 int

@@ -98,39 +98,16 @@ sampleid_audio_limits(sid_audio_limits *lim)
 void
 sampleid_report_audio_error(sid_status st, const sid_error *err)
 {
-	int			code;
-
 	CHECK_FOR_INTERRUPTS();
-	switch (st)
-	{
-		case SID_EINVAL:
-			code = ERRCODE_DATA_EXCEPTION;
-			break;
-		case SID_ELIMIT:
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("%s", err->msg),
-					 errhint("The limits are sampleid.max_audio_seconds, sampleid.max_audio_sample_rate, "
-							 "sampleid.max_audio_channels and sampleid.max_audio_bytes.")));
-			return;
-		case SID_ENOMEM:
-			code = ERRCODE_OUT_OF_MEMORY;
-			break;
-		case SID_EIO:
-			code = ERRCODE_IO_ERROR;
-			break;
-		case SID_EFORMAT:
-			/* the binary sibling of 22P02: malformed or truncated audio bytes */
-			code = ERRCODE_INVALID_BINARY_REPRESENTATION;
-			break;
-		case SID_EUNSUPPORTED:
-			code = ERRCODE_FEATURE_NOT_SUPPORTED;
-			break;
-		default:
-			code = ERRCODE_INTERNAL_ERROR;
-			break;
-	}
-	ereport(ERROR, (errcode(code), errmsg("%s", err->msg)));
+	if (st == SID_ELIMIT)
+		ereport(ERROR,
+				(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_AUDIO)),
+				 errmsg("%s", err->msg),
+				 errhint("The limits are sampleid.max_audio_seconds, sampleid.max_audio_sample_rate, "
+						 "sampleid.max_audio_channels and sampleid.max_audio_bytes.")));
+	ereport(ERROR,
+			(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_AUDIO)),
+			 errmsg("%s", err->msg)));
 }
 
 /* Reading server files is for superusers and pg_read_server_files members. */
@@ -236,7 +213,7 @@ mel_from_args(FunctionCallInfo fcinfo)
 	mel = sid_mel_create(&cfg, &err);
 	if (mel == NULL)
 		ereport(ERROR,
-				(errcode(err.code == SID_ENOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_ARGUMENT)),
 				 errmsg("invalid feature configuration: %s", err.msg)));
 	return mel;
 }

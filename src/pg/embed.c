@@ -66,31 +66,6 @@ sampleid_embed_init(void)
 							NULL, NULL, NULL);
 }
 
-/* SQLSTATE for a library failure (sid_error.h); model files are "data corrupted". */
-static int
-embed_errcode(sid_status code, bool model_file)
-{
-	switch (code)
-	{
-		case SID_EINVAL:
-			return ERRCODE_INVALID_PARAMETER_VALUE;
-		case SID_ELIMIT:
-			return ERRCODE_PROGRAM_LIMIT_EXCEEDED;
-		case SID_ENOMEM:
-			return ERRCODE_OUT_OF_MEMORY;
-		case SID_EIO:
-			return ERRCODE_IO_ERROR;
-		case SID_EFORMAT:
-			return model_file ? ERRCODE_DATA_CORRUPTED : ERRCODE_INVALID_BINARY_REPRESENTATION;
-		case SID_EUNSUPPORTED:
-			return ERRCODE_FEATURE_NOT_SUPPORTED;
-		case SID_EDEVICE:
-			return ERRCODE_SYSTEM_ERROR;
-		default:
-			return ERRCODE_INTERNAL_ERROR;
-	}
-}
-
 static void
 model_directory(char *out)
 {
@@ -114,43 +89,49 @@ drop_cached(cached_model *c)
 }
 
 /*
- * The model called name, loaded and checked, with an embedder for the
- * current batch size.  ERRORs name the problem.
+ * The file of the model called name, in path, and its identity in *st;
+ * ERRORs when the name is invalid or there is no such file.
  */
-static cached_model *
-get_model(const char *name)
+static void
+find_model_file(const char *name, bool is_default, char *path, struct stat *st)
 {
 	char		dir[MAXPGPATH];
-	char		path[MAXPGPATH];
-	struct stat st;
 	sid_error	err;
-	cached_model *c = NULL,
-			   *victim = &model_cache[0];
-	sid_model  *m;
-	bool		is_default = strcmp(name, SID_DEFAULT_MODEL) == 0;
+	int			stat_errno;
 
 	model_directory(dir);
-	if (sid_model_path(path, sizeof(path), dir, name, &err) != SID_OK)
+	if (sid_model_path(path, MAXPGPATH, dir, name, &err) != SID_OK)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_ARGUMENT)),
 				 errmsg("invalid model name: %s", err.msg)));
-	if (stat(path, &st) != 0)
-	{
-		int			stat_errno = errno;
-
-		if (stat_errno == ENOENT && is_default)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FILE),
-					 errmsg("no trained fingerprint model \"%s\" is installed", name),
-					 errdetail("There is no file \"%s\".", path),
-					 errhint("Train one with \"sampleid train\" and install it as %s%s in that directory, "
-							 "or name another model in the second argument.", name, SID_MODEL_SUFFIX)));
+	if (stat(path, st) == 0)
+		return;
+	stat_errno = errno;
+	if (stat_errno == ENOENT && is_default)
 		ereport(ERROR,
-				(errcode(stat_errno == ENOENT ? ERRCODE_UNDEFINED_FILE : ERRCODE_IO_ERROR),
-				 errmsg("model \"%s\" is not available: %s", name, strerror(stat_errno)),
-				 errdetail("Looked for \"%s\".", path),
-				 errhint("sampleid_models() lists the installed models.")));
-	}
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("no trained fingerprint model \"%s\" is installed", name),
+				 errdetail("There is no file \"%s\".", path),
+				 errhint("Train one with \"sampleid train\" and install it as %s%s in that directory, "
+						 "or name another model in the second argument.", name, SID_MODEL_SUFFIX)));
+	ereport(ERROR,
+			(errcode(stat_errno == ENOENT ? ERRCODE_UNDEFINED_FILE : ERRCODE_IO_ERROR),
+			 errmsg("model \"%s\" is not available: %s", name, strerror(stat_errno)),
+			 errdetail("Looked for \"%s\".", path),
+			 errhint("sampleid_models() lists the installed models.")));
+}
+
+/*
+ * The cache entry holding the model in path as the file is now (st): kept
+ * from an earlier call, or loaded in place of the least recently used entry.
+ */
+static cached_model *
+cached_model_for(const char *name, const char *path, const struct stat *st)
+{
+	cached_model *c = NULL,
+			   *victim = &model_cache[0];
+	sid_error	err;
+	sid_model  *m;
 
 	for (int i = 0; i < MODEL_CACHE_SIZE; i++)
 	{
@@ -159,8 +140,8 @@ get_model(const char *name)
 		if (model_cache[i].last_used < victim->last_used)
 			victim = &model_cache[i];
 	}
-	if (c && (c->mtime.tv_sec != st.st_mtim.tv_sec || c->mtime.tv_nsec != st.st_mtim.tv_nsec ||
-			  c->size != st.st_size || c->inode != st.st_ino))
+	if (c && (c->mtime.tv_sec != st->st_mtim.tv_sec || c->mtime.tv_nsec != st->st_mtim.tv_nsec ||
+			  c->size != st->st_size || c->inode != st->st_ino))
 		drop_cached(c);			/* the file changed (or was replaced by a rename): reload */
 	if (!c || !c->model)
 	{
@@ -170,18 +151,35 @@ get_model(const char *name)
 		m = sid_model_load(path, &err);
 		if (!m)
 			ereport(ERROR,
-					(errcode(embed_errcode(err.code, true)),
+					(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
 					 errmsg("could not load model \"%s\"", name),
 					 errdetail("%s", err.msg)));
 		strlcpy(c->path, path, sizeof(c->path));
-		c->mtime = st.st_mtim;
-		c->size = st.st_size;
-		c->inode = st.st_ino;
+		c->mtime = st->st_mtim;
+		c->size = st->st_size;
+		c->inode = st->st_ino;
 		c->model = m;
 		sid_nn_set_threads(1);	/* one core per backend */
 	}
 	c->last_used = ++model_cache_clock;
+	return c;
+}
 
+/*
+ * The model called name, loaded and checked, with an embedder for the
+ * current batch size.  ERRORs name the problem.
+ */
+static cached_model *
+get_model(const char *name)
+{
+	char		path[MAXPGPATH];
+	struct stat st;
+	sid_error	err;
+	cached_model *c;
+	bool		is_default = strcmp(name, SID_DEFAULT_MODEL) == 0;
+
+	find_model_file(name, is_default, path, &st);
+	c = cached_model_for(name, path, &st);
 	if (!sid_model_is_trained(c->model) && is_default)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -196,7 +194,7 @@ get_model(const char *name)
 		c->embedder = sid_embedder_create(c->model, 0.0, sampleid_embed_batch, &err);
 		if (!c->embedder)
 			ereport(ERROR,
-					(errcode(embed_errcode(err.code, true)),
+					(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
 					 errmsg("could not prepare model \"%s\"", name),
 					 errdetail("%s", err.msg)));
 		c->batch = sampleid_embed_batch;
@@ -251,7 +249,7 @@ sampleid_embed(PG_FUNCTION_ARGS)
 								 first, n, fp, t, &err);
 			if (st != SID_OK)
 				ereport(ERROR,
-						(errcode(embed_errcode(st, false)),
+						(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_MODEL)),
 						 errmsg("could not embed audio with model \"%s\": %s", name, err.msg)));
 			for (int i = 0; i < n; i++)
 			{
@@ -347,7 +345,7 @@ sampleid_models(PG_FUNCTION_ARGS)
 		return (Datum) 0;		/* nothing installed */
 	if (sid_model_dir_list(dir, emit_model_row, &ls, &err) != SID_OK)
 		ereport(ERROR,
-				(errcode(ERRCODE_IO_ERROR),
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
 				 errmsg("could not list models: %s", err.msg)));
 	return (Datum) 0;
 }

@@ -137,58 +137,75 @@ fp_cosine_distance(const float *a, const float *b, int dim)
 
 /* ---------- text I/O ---------- */
 
+static char *
+skip_space(char *p)
+{
+	while (scanner_isspace(*p))
+		p++;
+	return p;
+}
+
+/* A literal that is not "[number, ...]": what was expected at p. */
+static void malformed_at(const char *text, const char *p, const char *expected) pg_attribute_noreturn();
+
+static void
+malformed_at(const char *text, const char *p, const char *expected)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+			 errmsg("malformed fingerprint literal: \"%s\"", text),
+			 errdetail("Expected %s at position %d.", expected, (int) (p - text) + 1)));
+}
+
+/* The component starting at *p, checked; *p moves past it. */
+static float
+parse_component(const char *text, char **p)
+{
+	char	   *start = skip_space(*p);
+	char	   *end;
+	float		value;
+
+	if (*start == '\0' || *start == ',' || *start == ']')
+		malformed_at(text, start, "a number");
+	errno = 0;
+	value = strtof(start, &end);
+	if (end == start)
+		malformed_at(text, start, "a number");
+	if (errno == ERANGE && isinf(value))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("\"%.*s\" is out of range for a fingerprint component",
+						(int) (end - start), start)));
+	fingerprint_check_value(value);
+	*p = end;
+	return value;
+}
+
 PG_FUNCTION_INFO_V1(fingerprint_in);
 Datum
 fingerprint_in(PG_FUNCTION_ARGS)
 {
 	char	   *text = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	char	   *p = text;
+	char	   *p = skip_space(text);
 	int			capacity = 128;
 	int			dim = 0;
 	float	   *values = palloc(sizeof(float) * capacity);
 	Fingerprint *fp;
 
-	while (scanner_isspace(*p))
-		p++;
 	if (*p != '[')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("malformed fingerprint literal: \"%s\"", text),
 				 errdetail("A fingerprint starts with \"[\".")));
-	p++;
-	while (scanner_isspace(*p))
-		p++;
+	p = skip_space(p + 1);
 	if (*p == ']')
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("fingerprint must have at least 1 dimension")));
-
 	for (;;)
 	{
-		char	   *end;
-		float		value;
-
-		while (scanner_isspace(*p))
-			p++;
-		if (*p == '\0' || *p == ',' || *p == ']')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("malformed fingerprint literal: \"%s\"", text),
-					 errdetail("Expected a number at position %d.", (int) (p - text) + 1)));
-		errno = 0;
-		value = strtof(p, &end);
-		if (end == p)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("malformed fingerprint literal: \"%s\"", text),
-					 errdetail("Expected a number at position %d.", (int) (p - text) + 1)));
-		if (errno == ERANGE && isinf(value))
-			ereport(ERROR,
-					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-					 errmsg("\"%.*s\" is out of range for a fingerprint component",
-							(int) (end - p), p)));
-		fingerprint_check_value(value);
+		float		value = parse_component(text, &p);
 
 		if (dim >= sampleid_max_dimensions)
 			fingerprint_check_dim(dim + 1);
@@ -199,27 +216,14 @@ fingerprint_in(PG_FUNCTION_ARGS)
 		}
 		values[dim++] = value;
 
-		p = end;
-		while (scanner_isspace(*p))
-			p++;
-		if (*p == ',')
-		{
-			p++;
-			continue;
-		}
+		p = skip_space(p);
 		if (*p == ']')
-		{
-			p++;
 			break;
-		}
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("malformed fingerprint literal: \"%s\"", text),
-				 errdetail("Expected \",\" or \"]\" at position %d.", (int) (p - text) + 1)));
-	}
-	while (scanner_isspace(*p))
+		if (*p != ',')
+			malformed_at(text, p, "\",\" or \"]\"");
 		p++;
-	if (*p != '\0')
+	}
+	if (*skip_space(p + 1) != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("malformed fingerprint literal: \"%s\"", text),

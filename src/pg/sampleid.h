@@ -11,10 +11,21 @@ extern void sampleid_device_init(void);
 extern void sampleid_embed_init(void);
 extern void sampleid_audio_init(void);
 
+/* What a failing library call was working on; it decides some SQLSTATEs. */
+typedef enum sampleid_subject
+{
+	SAMPLEID_SUBJECT_AUDIO,		/* audio the caller passed: a bytea or a server file */
+	SAMPLEID_SUBJECT_ARGUMENT,	/* an argument or setting: features, a model name */
+	SAMPLEID_SUBJECT_MODEL		/* an installed model file: loading, preparing, running it */
+} sampleid_subject;
+
+/* src/pg/errcodes.c: the SQLSTATE of every library failure the extension raises. */
+extern int	sampleid_sqlstate(sid_status st, sampleid_subject subject);
+
 /* src/pg/audio.c: audio limits from the settings; raise a decoding error. */
 extern void sampleid_audio_limits(sid_audio_limits *lim);
 extern void sampleid_report_audio_error(sid_status st, const sid_error *err);
-extern void ivfpq_init(void);	/* ivfpq.c */
+extern void ivfpq_init(void);	/* src/ivfpq/ivfpqhandler.c */
 
 /* The device inference runs on (a sid_device_kind); ERROR if none fits. */
 extern int	sampleid_current_device(void);

@@ -9,17 +9,15 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-static uint64_t test_rng_state = 12345;
+#include "core/sid_rng.h"
+
+static uint64_t test_rng_state = 12345;	/* a SplitMix64 state */
 
 __attribute__((unused))
 static double
 test_uniform(void)				/* [0, 1) */
 {
-	uint64_t	z = (test_rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return ((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
+	return (sid_splitmix64(&test_rng_state) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 __attribute__((unused))

@@ -5,8 +5,8 @@
 
 #include <math.h>
 
-static uint64_t
-splitmix64(uint64_t *x)
+uint64_t
+sid_splitmix64(uint64_t *x)
 {
 	uint64_t	z = (*x += UINT64_C(0x9E3779B97F4A7C15));
 
@@ -27,10 +27,10 @@ sid_rng_init(sid_rng *rng, uint64_t seed, uint64_t stream)
 	/* Mix the stream into the seed first so (seed, stream) pairs that differ
 	 * in either give unrelated states, not shifted copies of one sequence. */
 	uint64_t	x = seed;
-	uint64_t	mixed = splitmix64(&x) ^ (stream * UINT64_C(0xD1B54A32D192ED03));
+	uint64_t	mixed = sid_splitmix64(&x) ^ (stream * UINT64_C(0xD1B54A32D192ED03));
 
 	for (int i = 0; i < 4; i++)
-		rng->s[i] = splitmix64(&mixed);
+		rng->s[i] = sid_splitmix64(&mixed);
 	/* xoshiro's only forbidden state is all zeros */
 	if ((rng->s[0] | rng->s[1] | rng->s[2] | rng->s[3]) == 0)
 		rng->s[0] = 1;
@@ -57,7 +57,7 @@ sid_rng_next(sid_rng *rng)
 float
 sid_rng_uniform(sid_rng *rng)
 {
-	return (float) (sid_rng_next(rng) >> 40) * (1.0f / 16777216.0f);
+	return sid_uniform_from_bits(sid_rng_next(rng));
 }
 
 double

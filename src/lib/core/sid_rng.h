@@ -20,6 +20,22 @@ typedef struct sid_rng
 	int			has_spare;
 } sid_rng;
 
+/*
+ * SplitMix64 (Steele, Lea & Flood): returns the next value and advances
+ * *state.  sid_rng_init derives xoshiro's state from it; the encoder draws its
+ * initial weights straight from it, seeded with the model's seed, so a seed
+ * gives the same weights it gave before sid_rng existed.
+ */
+uint64_t	sid_splitmix64(uint64_t *state);
+
+/* The top 24 bits of x as a float uniform in [0, 1), exact: how
+ * sid_rng_uniform turns a draw into a float. */
+static inline float
+sid_uniform_from_bits(uint64_t x)
+{
+	return (float) (x >> 40) * (1.0f / 16777216.0f);
+}
+
 /* Start the sequence for (seed, stream). */
 void		sid_rng_init(sid_rng *rng, uint64_t seed, uint64_t stream);
 

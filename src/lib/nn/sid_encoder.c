@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sid_rng.h"
+
 void
 sid_encoder_default_config(sid_encoder_config *cfg)
 {
@@ -287,32 +289,16 @@ sid_encoder_free(sid_encoder *enc)
 	free(enc);
 }
 
-/* splitmix64: small, seedable, the same on every platform */
-static uint64_t
-rng_next(uint64_t *s)
-{
-	uint64_t	z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static float
-rng_uniform(uint64_t *s)
-{
-	return (float) ((rng_next(s) >> 40) * (1.0 / 16777216.0));
-}
-
+/* rng is a SplitMix64 state (sid_rng.h), advanced once per value */
 static void
 init_linear(sid_linear *l, uint64_t *rng, float gain)
 {
 	float		bound = gain / sqrtf((float) l->in);
 
 	for (size_t i = 0; i < (size_t) l->in * l->out; i++)
-		l->w[i] = (2.0f * rng_uniform(rng) - 1.0f) * bound;
+		l->w[i] = (2.0f * sid_uniform_from_bits(sid_splitmix64(rng)) - 1.0f) * bound;
 	for (int i = 0; i < l->out; i++)
-		l->b[i] = (2.0f * rng_uniform(rng) - 1.0f) * bound;
+		l->b[i] = (2.0f * sid_uniform_from_bits(sid_splitmix64(rng)) - 1.0f) * bound;
 }
 
 static void
@@ -328,6 +314,8 @@ init_ln(sid_layernorm *l)
 void
 sid_encoder_init_random(sid_encoder *enc, uint64_t seed)
 {
+	/* one SplitMix64 stream through the layers in order, not an sid_rng:
+	 * every model made with init-model --seed keeps the weights it had */
 	uint64_t	rng = seed;
 	int			nb = sid_encoder_total_blocks(&enc->cfg);
 	sid_encoder_params *p = &enc->p;
