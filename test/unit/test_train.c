@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "corpus/sid_corpus.h"
 #include "train/sid_checkpoint.h"
 #include "model/sid_model.h"
 #include "train/sid_train.h"
