@@ -13,31 +13,22 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "core/sid_clock.h"
 #include "nn/sid_device.h"
 #include "nn/sid_encoder.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* windows per second over `repeats` forwards of B windows on `device` */
 static double
 rate(sid_encoder *enc, sid_encoder_acts *a, sid_device_kind device, const float *in, int B,
 	 int repeats, float *out, sid_error *err)
 {
-	double		t0 = now();
+	double		t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 
 	for (int r = 0; r < repeats; r++)
 		if (sid_encoder_forward(enc, device, a, in, B, out, NULL, err) != SID_OK)
 			return -1;
-	return (double) B * repeats / (now() - t0);
+	return (double) B * repeats / (sid_clock_seconds(CLOCK_MONOTONIC) - t0);
 }
 
 int

@@ -8,19 +8,10 @@
  * and a whole-corpus figure to set beside bench_frontend's.
  */
 #include <stdio.h>
-#include <time.h>
 
+#include "core/sid_clock.h"
 #include "audio/sid_audio.h"
 #include "audio/sid_mel.h"
-
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int
 main(int argc, char **argv)
@@ -45,10 +36,10 @@ main(int argc, char **argv)
 	{
 		sid_audio_info info;
 		sid_segments segs;
-		double		t0 = cpu_now();
+		double		t0 = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 		sid_status	st = sid_segments_from_file(mel, argv[i], &lim, &info, &segs, &err);
 
-		cpu += cpu_now() - t0;
+		cpu += sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
 		if (st != SID_OK)
 		{
 			printf("FAILED %s: %s\n", argv[i], err.msg);

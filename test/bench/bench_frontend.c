@@ -13,12 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <samplerate.h>
 #include <sndfile.h>
 
+#include "core/sid_clock.h"
 #include "audio/sid_audio.h"
 #include "core/sid_bytes.h"
 #include "audio/sid_features.h"
@@ -38,15 +38,6 @@ typedef struct track
 	sid_pcm		native;			/* mono at the original rate */
 	sid_pcm		pcm16;			/* mono at 16 kHz */
 } track;
-
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void
 die(const char *what, const sid_error *err)
@@ -93,12 +84,12 @@ measure(track *tracks, int n, phase_fn fn, void *arg)
 
 	for (int r = 0; r < REPEATS; r++)
 	{
-		double		t0 = cpu_now();
+		double		t0 = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 
 		for (int i = 0; i < n; i++)
 			fn(&tracks[i], arg);
-		if (cpu_now() - t0 < best)
-			best = cpu_now() - t0;
+		if (sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID) - t0 < best)
+			best = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID) - t0;
 	}
 	return best;
 }

@@ -22,39 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/sid_clock.h"
 #include "model/sid_embed.h"
 #include "train/sid_train_step.h"
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-/* CPU seconds of this thread: unlike wall time, not inflated while other
- * processes hold the core (this machine is shared) */
-static double
-thread_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double
-process_cpu(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint64_t rng = 99;
 
@@ -70,7 +41,7 @@ static double sgemm_cpu_gflops;	/* 1 thread, per CPU-second */
 static double
 sgemm_gflops(int threads, double seconds)
 {
-	double		c0 = thread_cpu();
+	double		c0 = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
 	const int	n = 1024;
 	float	   *a = malloc(sizeof(float) * n * n),
 			   *b = malloc(sizeof(float) * n * n),
@@ -86,14 +57,14 @@ sgemm_gflops(int threads, double seconds)
 	}
 	sid_nn_set_threads(threads);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-	t0 = now();
+	t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 	do
 	{
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
 		reps++;
-	} while ((t = now() - t0) < seconds);
+	} while ((t = sid_clock_seconds(CLOCK_MONOTONIC) - t0) < seconds);
 	if (threads == 1)
-		sgemm_cpu_gflops = 2.0 * n * n * n * (reps + 1) / (thread_cpu() - c0) / 1e9;
+		sgemm_cpu_gflops = 2.0 * n * n * n * (reps + 1) / (sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID) - c0) / 1e9;
 	free(a);
 	free(b);
 	free(c);
@@ -150,14 +121,14 @@ main(int argc, char **argv)
 			in[i] = -60.0f + 40.0f * frand();
 		sid_encoder_acts_alloc(&acts, &cfg, B, 0, &err);
 		sid_encoder_forward(model->enc, SID_DEVICE_CPU, &acts, in, B, emb, NULL, &err);
-		c0 = thread_cpu();
-		t0 = now();
+		c0 = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+		t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 		do
 		{
 			sid_encoder_forward(model->enc, SID_DEVICE_CPU, &acts, in, B, emb, NULL, &err);
 			segs += B;
-		} while ((t = now() - t0) < secs);
-		c0 = thread_cpu() - c0;
+		} while ((t = sid_clock_seconds(CLOCK_MONOTONIC) - t0) < secs);
+		c0 = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
 		printf("inference, encoder only, batch %d, 1 thread: %.0f segments/s = %.0fx real time at 0.5 s hop; "
 			   "%.2f GFLOP/s = %.1f%% of 1-thread sgemm peak | per CPU-second: %.0f segments = %.0fx real time, "
 			   "%.1f%% of sgemm per CPU-second\n",
@@ -184,16 +155,16 @@ main(int argc, char **argv)
 
 		for (int64_t i = 0; i < n; i++)
 			pcm[i] = 0.3f * sinf(0.05f * i) * (frand() - 0.5f) + 0.1f * sinf(0.0137f * i);
-		c0 = thread_cpu();
-		t0 = now();
+		c0 = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID);
+		t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 		do
 		{
 			sid_embed_pcm(e, SID_DEVICE_CPU, pcm, n, &res, &err);
 			segs += res.n_segments;
 			sid_embed_result_free(&res);
 			runs++;
-		} while ((t = now() - t0) < secs);
-		c0 = thread_cpu() - c0;
+		} while ((t = sid_clock_seconds(CLOCK_MONOTONIC) - t0) < secs);
+		c0 = sid_clock_seconds(CLOCK_THREAD_CPUTIME_ID) - c0;
 		segs_1t = segs;
 		t_1t = t;
 		printf("inference from 16 kHz PCM (log-mel + encoder), batch 32, 1 thread: %.0f segments/s = "
@@ -208,16 +179,16 @@ main(int argc, char **argv)
 
 			segs = 0;
 			runs = 0;
-			c0 = process_cpu();
-			t0 = now();
+			c0 = sid_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+			t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 			do
 			{
 				sid_embed_pcm_parallel(es, 2, SID_DEVICE_CPU, pcm, n, &res, &err);
 				segs += res.n_segments;
 				sid_embed_result_free(&res);
 				runs++;
-			} while ((t = now() - t0) < secs);
-			c0 = process_cpu() - c0;
+			} while ((t = sid_clock_seconds(CLOCK_MONOTONIC) - t0) < secs);
+			c0 = sid_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0;
 			printf("inference from 16 kHz PCM, 2 embedding threads: %.0f segments/s = %.0fx real time "
 				   "(%.2fx the 1-thread wall-clock rate) | %.0f segments per CPU-second\n",
 				   segs / t, runs * 60.0 / t, (segs / t) / (segs_1t / t_1t), segs / c0);
@@ -250,12 +221,12 @@ main(int argc, char **argv)
 			return 1;
 		}
 		sid_train_step(&ctx, batch, P, 0, NULL);	/* warm-up: first touch of the buffers */
-		c0 = process_cpu();
-		t0 = now();
+		c0 = sid_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+		t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 		for (int s = 1; s <= train_steps; s++)
 			loss = sid_train_step(&ctx, batch, P, s, NULL);
-		t = (now() - t0) / train_steps;
-		c0 = (process_cpu() - c0) / train_steps;
+		t = (sid_clock_seconds(CLOCK_MONOTONIC) - t0) / train_steps;
+		c0 = (sid_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / train_steps;
 		printf("training step, 256 pairs (512 windows), %s: %.3f s/step (%d steps, loss %.3f); "
 			   "%.2f GFLOP/s counting 3x forward = %.1f%% of 2-thread sgemm peak | %.2f CPU-seconds/step, "
 			   "%.1f%% of sgemm per CPU-second\n",

@@ -1,27 +1,19 @@
 /*
- * bench_pairs.c - how fast training pairs are made (sid_pair_batch), so the
- * data side can be compared with the training step it feeds: batches of 256
- * pairs from the first tracks of the committed manifest's train split, with
- * the default augmentation and with augmentation off (same run, ratio), on 1
- * and 2 worker threads.
+ * bench_pairs.c - how fast the trainer's pairs are made (sid_pair_batch),
+ * so the data side can be compared with the training step it feeds: batches
+ * of 256 pairs from the first tracks of the committed manifest's train split
+ * (decoded by the corpus loader), with the default augmentation and with
+ * augmentation off (same run, ratio), on 1 and 2 worker threads.
  *
  *   make bench && SAMPLEID_DATA=/var/lib/sampleid-corpus \
  *       build/bench/bench_pairs [manifest] [noise manifest] [tracks] [batches]
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "core/sid_clock.h"
+#include "corpus/sid_corpus.h"
 #include "train/sid_pairs.h"
-
-static double
-clock_seconds(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /*
  * Wall seconds per batch of `pairs` on n workers; *cpu receives the process
@@ -41,16 +33,16 @@ time_batches(const sid_pair_source *src, int n, int batches, int pairs, float *w
 	for (int k = 0; k < n; k++)
 		w[k] = sid_pair_worker_create(src, &err);
 	sid_pair_batch(src, w, n, 1, 0, pairs, windows, &err);	/* warm-up */
-	t0 = clock_seconds(CLOCK_MONOTONIC);
-	c0 = clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
+	t0 = sid_clock_seconds(CLOCK_MONOTONIC);
+	c0 = sid_clock_seconds(CLOCK_PROCESS_CPUTIME_ID);
 	for (int b = 1; b <= batches; b++)
 		if (sid_pair_batch(src, w, n, 1, b, pairs, windows, &err) != SID_OK)
 		{
 			fprintf(stderr, "bench_pairs: %s\n", err.msg);
 			exit(1);
 		}
-	t = (clock_seconds(CLOCK_MONOTONIC) - t0) / batches;
-	*cpu = (clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / batches;
+	t = (sid_clock_seconds(CLOCK_MONOTONIC) - t0) / batches;
+	*cpu = (sid_clock_seconds(CLOCK_PROCESS_CPUTIME_ID) - c0) / batches;
 	for (int k = 0; k < n; k++)
 		sid_pair_worker_free(w[k]);
 	return t;
@@ -67,8 +59,10 @@ main(int argc, char **argv)
 	const int	pairs = 256;
 	sid_manifest music,
 				noise;
+	const char *data_dir = data ? data : "/var/lib/sampleid-corpus";
 	sid_feature_config fc;
-	sid_pair_source_config pc;
+	sid_track_cache cache;
+	sid_noise_store bank;
 	sid_augment_config off;
 	sid_pair_source *src,
 			   *plain;
@@ -90,13 +84,17 @@ main(int argc, char **argv)
 		return 1;
 	}
 	sid_features_default(&fc);
-	sid_pair_source_config_default(&pc);
-	pc.data_dir = data ? data : "/var/lib/sampleid-corpus";
-	pc.max_tracks = tracks;
-	src = sid_pair_source_open(&music, &noise, &fc, NULL, &pc, &err);
+	if (sid_track_cache_load(&cache, &music, "train", tracks, data_dir, "", fc.sample_rate, 2,
+							 &err) != SID_OK ||
+		sid_noise_store_load(&bank, &noise, "train", data_dir, fc.sample_rate, &err) != SID_OK)
+	{
+		fprintf(stderr, "bench_pairs: %s\n", err.msg);
+		return 1;
+	}
+	src = sid_pair_source_create(&cache, &bank.bank, &fc, NULL, &err);
 	sid_augment_config_default(&off, 16000, 16000);
 	off.p_noise = off.p_reverb = off.p_eq = 0;
-	plain = src ? sid_pair_source_open(&music, &noise, &fc, &off, &pc, &err) : NULL;
+	plain = src ? sid_pair_source_create(&cache, &bank.bank, &fc, &off, &err) : NULL;
 	if (!src || !plain)
 	{
 		fprintf(stderr, "bench_pairs: %s\n", err.msg);
@@ -107,7 +105,7 @@ main(int argc, char **argv)
 	aug2 = time_batches(src, 2, batches, pairs, windows, &cpu_aug2);
 	off1 = time_batches(plain, 1, batches, pairs, windows, &cpu_off1);
 	printf("train tracks %d (%.2f h), %d batches of %d pairs each\n",
-		   sid_pair_source_tracks(src), sid_pair_source_seconds(src) / 3600, batches, pairs);
+		   cache.n - cache.n_skipped, cache.total_samples / (3600.0 * fc.sample_rate), batches, pairs);
 	printf("augmented, 1 worker:     wall %.3f s/batch (%.0f pairs/s), CPU %.3f s/batch (%.0f pairs per CPU-s)\n",
 		   aug1, pairs / aug1, cpu_aug1, pairs / cpu_aug1);
 	printf("augmented, 2 workers:    wall %.3f s/batch (%.0f pairs/s, %.2fx 1 worker), CPU %.3f s/batch\n",
@@ -118,6 +116,8 @@ main(int argc, char **argv)
 	free(windows);
 	sid_pair_source_free(src);
 	sid_pair_source_free(plain);
+	sid_track_cache_free(&cache);
+	sid_noise_store_free(&bank);
 	sid_manifest_free(&music);
 	sid_manifest_free(&noise);
 	return 0;

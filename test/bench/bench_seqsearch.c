@@ -10,21 +10,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "core/sid_clock.h"
 #include "core/sid_rng.h"
 #include "search/sid_seqsearch.h"
 
 #define DIM 128
-
-static double
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void
 random_units(sid_rng *rng, float *x, int64_t n)
@@ -76,9 +67,9 @@ run(double hours, double hop, int32_t n_queries, double *segments_out)
 	q = malloc((size_t) total * DIM * sizeof(float));
 	random_units(&rng, q, total);
 	sid_seqsearch_params_default(&p);
-	t0 = now();
+	t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 	sid_seqsearch(db, &p, q, n_queries, nseg, best, &err);
-	t = now() - t0;
+	t = sid_clock_seconds(CLOCK_MONOTONIC) - t0;
 	*segments_out = (double) sid_seqdb_n_segments(db);
 	sid_seqdb_free(db);
 	free(fp);

@@ -41,21 +41,92 @@ tables_equal(const sid_eval_result *a, const sid_eval_result *b)
 	return 1;
 }
 
+/* What one run (r) reports: its sizes, its tables, and what clean queries give. */
+static void
+check_first_run(const sid_eval_result *r1)
+{
+	int			ok = 1;
+
+	CHECK(r1->ref_tracks == 4, "eval: only the 4 reference tracks are searched (%d)", r1->ref_tracks);
+	CHECK(r1->ref_segments == 4 * ((TRACK_SECONDS - 1) * 2 + 1),
+		  "eval: %lld reference segments (1 s windows every 0.5 s over 12 s: 23 per track)",
+		  (long long) r1->ref_segments);
+	CHECK(r1->queries == 6 * 2 * 2 * 2 && r1->query_segments == 6 * 2 * 2 * (1 + 5),
+		  "eval: %lld queries of %lld segments (1 s = 1 segment, 3 s = 5)",
+		  (long long) r1->queries, (long long) r1->query_segments);
+	CHECK(r1->has_table[0] && r1->has_table[1] && r1->table[0].total[0] == 6,
+		  "eval: both tables, 6 queries per cell");
+	/* clean, no reverberation, starts on the hop grid: every query is the
+	 * reference audio itself (only the window edges lack the neighbouring
+	 * audio), so even an untrained encoder must find each one exactly */
+	CHECK(r1->table[0].exact[0 * 2 + 0] == 6 && r1->table[0].exact[1 * 2 + 0] == 6,
+		  "eval: clean queries found exactly (1 s: %lld/6, 3 s: %lld/6)",
+		  (long long) r1->table[0].exact[0], (long long) r1->table[0].exact[2]);
+	for (int t = 0; t < 2; t++)
+		for (int c = 0; c < 4; c++)
+			ok &= r1->table[t].near[c] >= r1->table[t].exact[c];
+	CHECK(ok, "eval: near counts include exact ones");
+	ok = 1;
+	for (int t = 0; t < 2; t++)
+		for (int c = 0; c < 4; c++)
+			ok &= r1->track[t].total[c] == r1->table[t].total[c] &&
+				r1->track[t].exact[c] >= r1->table[t].near[c];
+	CHECK(ok, "eval: right-track counts include near ones, over the same queries");
+	CHECK(r1->track[0].exact[0] == 6 && r1->track[0].exact[2] == 6,
+		  "eval: clean grid-aligned queries are all on the right track");
+}
+
+/* The same seed and thread counts reproduce r1; another seed runs; bad
+ * configurations and a missing track are refused. */
+static void
+test_reruns(sid_model *model, const sid_manifest *music, const sid_manifest *noise,
+			sid_eval_config *cfg, const sid_eval_result *r1, const char *dir)
+{
+	char		path[512];
+	sid_eval_result r2;
+	sid_error	err;
+
+	CHECK(sid_eval_run(model, music, noise, cfg, &r2, &err) == SID_OK && tables_equal(r1, &r2),
+		  "eval: the same seed reproduces every count");
+	sid_eval_result_free(&r2);
+	cfg->threads = 2;
+	CHECK(sid_eval_run(model, music, noise, cfg, &r2, &err) == SID_OK && tables_equal(r1, &r2),
+		  "eval: two embedding threads give the same counts");
+	sid_eval_result_free(&r2);
+	cfg->threads = 1;
+	cfg->seed = 6;
+	cfg->align_starts = 0;
+	CHECK(sid_eval_run(model, music, noise, cfg, &r2, &err) == SID_OK,
+		  "eval: another seed, starts anywhere");
+	sid_eval_result_free(&r2);
+
+	cfg->split = "validation";
+	CHECK(sid_eval_run(model, music, noise, cfg, &r2, &err) == SID_EINVAL && strstr(err.msg, "validation"),
+		  "eval: a split without tracks is refused: %s", err.msg);
+	cfg->split = "reference";
+	cfg->lengths[0] = 0.5;
+	CHECK(sid_eval_run(model, music, noise, cfg, &r2, &err) == SID_EINVAL,
+		  "eval: a query shorter than a window is refused: %s", err.msg);
+	cfg->lengths[0] = 1;
+	snprintf(path, sizeof(path), "%s/t1.wav", dir);
+	unlink(path);
+	CHECK(sid_eval_run(model, music, noise, cfg, &r2, &err) < 0 && strstr(err.msg, "t1.wav"),
+		  "eval: a missing track is an error naming it: %s", err.msg);
+}
+
 int
 main(void)
 {
 	char		dir[] = "/tmp/test_eval.XXXXXX";
-	char		path[512];
 	sid_manifest music,
 				noise;
 	sid_encoder_config ec;
 	sid_feature_config fc;
 	sid_model  *model;
 	sid_eval_config cfg;
-	sid_eval_result r1,
-				r2;
+	sid_eval_result r1;
 	sid_error	err;
-	int			ok = 1;
+	int			ok;
 	sid_status	rc;
 
 	if (!mkdtemp(dir))
@@ -82,60 +153,8 @@ main(void)
 	cfg.align_starts = 1;
 	rc = sid_eval_run(model, &music, &noise, &cfg, &r1, &err);
 	CHECK(rc == SID_OK, "eval: runs (%s)", rc == SID_OK ? "ok" : err.msg);
-	CHECK(r1.ref_tracks == 4, "eval: only the 4 reference tracks are searched (%d)", r1.ref_tracks);
-	CHECK(r1.ref_segments == 4 * ((TRACK_SECONDS - 1) * 2 + 1),
-		  "eval: %lld reference segments (1 s windows every 0.5 s over 12 s: 23 per track)",
-		  (long long) r1.ref_segments);
-	CHECK(r1.queries == 6 * 2 * 2 * 2 && r1.query_segments == 6 * 2 * 2 * (1 + 5),
-		  "eval: %lld queries of %lld segments (1 s = 1 segment, 3 s = 5)",
-		  (long long) r1.queries, (long long) r1.query_segments);
-	CHECK(r1.has_table[0] && r1.has_table[1] && r1.table[0].total[0] == 6,
-		  "eval: both tables, 6 queries per cell");
-	/* clean, no reverberation, starts on the hop grid: every query is the
-	 * reference audio itself (only the window edges lack the neighbouring
-	 * audio), so even an untrained encoder must find each one exactly */
-	CHECK(r1.table[0].exact[0 * 2 + 0] == 6 && r1.table[0].exact[1 * 2 + 0] == 6,
-		  "eval: clean queries found exactly (1 s: %lld/6, 3 s: %lld/6)",
-		  (long long) r1.table[0].exact[0], (long long) r1.table[0].exact[2]);
-	for (int t = 0; t < 2; t++)
-		for (int c = 0; c < 4; c++)
-			ok &= r1.table[t].near[c] >= r1.table[t].exact[c];
-	CHECK(ok, "eval: near counts include exact ones");
-	ok = 1;
-	for (int t = 0; t < 2; t++)
-		for (int c = 0; c < 4; c++)
-			ok &= r1.track[t].total[c] == r1.table[t].total[c] &&
-				r1.track[t].exact[c] >= r1.table[t].near[c];
-	CHECK(ok, "eval: right-track counts include near ones, over the same queries");
-	CHECK(r1.track[0].exact[0] == 6 && r1.track[0].exact[2] == 6,
-		  "eval: clean grid-aligned queries are all on the right track");
-
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
-		  "eval: the same seed reproduces every count");
-	sid_eval_result_free(&r2);
-	cfg.threads = 2;
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK && tables_equal(&r1, &r2),
-		  "eval: two embedding threads give the same counts");
-	sid_eval_result_free(&r2);
-	cfg.threads = 1;
-	cfg.seed = 6;
-	cfg.align_starts = 0;
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_OK,
-		  "eval: another seed, starts anywhere");
-	sid_eval_result_free(&r2);
-
-	cfg.split = "validation";
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_EINVAL && strstr(err.msg, "validation"),
-		  "eval: a split without tracks is refused: %s", err.msg);
-	cfg.split = "reference";
-	cfg.lengths[0] = 0.5;
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) == SID_EINVAL,
-		  "eval: a query shorter than a window is refused: %s", err.msg);
-	cfg.lengths[0] = 1;
-	snprintf(path, sizeof(path), "%s/t1.wav", dir);
-	unlink(path);
-	CHECK(sid_eval_run(model, &music, &noise, &cfg, &r2, &err) < 0 && strstr(err.msg, "t1.wav"),
-		  "eval: a missing track is an error naming it: %s", err.msg);
+	check_first_run(&r1);
+	test_reruns(model, &music, &noise, &cfg, &r1, dir);
 
 	sid_eval_result_free(&r1);
 	sid_model_free(model);

@@ -75,6 +75,77 @@ test_rng(void)
 		  "rng: below(5) is uniform (%zu, %zu of %d)", counts[0], counts[4], n);
 }
 
+/* Per package, the shares of the split (pkg-c is forced to train). */
+static void
+check_split_shares(const sid_manifest *m)
+{
+	int			ref_a = 0,
+				val_a = 0,
+				train_a = 0,
+				ref_b = 0,
+				c_train = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+	{
+		const sid_manifest_entry *e = &m->entries[i];
+
+		if (strcmp(e->package, "pkg-a") == 0)
+		{
+			ref_a += strcmp(e->split, "reference") == 0;
+			val_a += strcmp(e->split, "validation") == 0;
+			train_a += strcmp(e->split, "train") == 0;
+		}
+		else if (strcmp(e->package, "pkg-b") == 0)
+			ref_b += strcmp(e->split, "reference") == 0;
+		else
+			c_train += strcmp(e->split, "train") == 0;
+	}
+	CHECK(ref_a == 4 && val_a == 2 && train_a == 14,
+		  "split: 20 tracks give 4 reference, 2 validation, 14 train (%d %d %d)", ref_a, val_a, train_a);
+	CHECK(ref_b == 1, "split: 3 tracks give round(0.6) = 1 reference track (%d)", ref_b);
+	CHECK(c_train == 4, "split: a forced package goes entirely to train (%d)", c_train);
+}
+
+/* A manifest written and read back; malformed and missing files refused. */
+static void
+test_write_read(const sid_manifest *m)
+{
+	char		tmpl[] = "/tmp/test_manifest.XXXXXX";
+	int			fd = mkstemp(tmpl);
+	FILE	   *f = fdopen(fd, "w");
+	sid_manifest back;
+	sid_error	err;
+	int			equal;
+
+	fprintf(f, "# comment\n");
+	CHECK(sid_manifest_write(f, m, &err) == SID_OK, "write: ok");
+	fclose(f);
+	sid_manifest_init(&back);
+	CHECK(sid_manifest_read(tmpl, &back, &err) == SID_OK, "read: ok");
+	equal = back.n == m->n;
+	for (size_t i = 0; equal && i < m->n; i++)
+		equal = strcmp(back.entries[i].path, m->entries[i].path) == 0 &&
+			strcmp(back.entries[i].split, m->entries[i].split) == 0 &&
+			fabs(back.entries[i].duration_s - m->entries[i].duration_s) < 1e-3 &&
+			back.entries[i].channels == m->entries[i].channels;
+	CHECK(equal, "read: round trip preserves every entry");
+	sid_manifest_free(&back);
+
+	f = fopen(tmpl, "w");
+	fprintf(f, "package\tpath\tduration_s\tsample_rate\tchannels\tsplit\nx\ty\tabc\t1\t1\ttrain\n");
+	fclose(f);
+	CHECK(sid_manifest_read(tmpl, &back, &err) == SID_EFORMAT && strstr(err.msg, "duration"),
+		  "read: a bad duration is a format error naming the field (%s)", err.msg);
+	sid_manifest_free(&back);
+	f = fopen(tmpl, "w");
+	fprintf(f, "x\ty\t1\t1\t1\ttrain\n");
+	fclose(f);
+	CHECK(sid_manifest_read(tmpl, &back, &err) == SID_EFORMAT, "read: a missing header is a format error");
+	sid_manifest_free(&back);
+	unlink(tmpl);
+	CHECK(sid_manifest_read(tmpl, &back, &err) == SID_EIO, "read: a missing file is an I/O error");
+}
+
 static void
 test_split(void)
 {
@@ -103,33 +174,7 @@ test_split(void)
 			strcmp(m1.entries[i].split, m2.entries[i].split) == 0;
 	CHECK(same, "split: deterministic for a seed, whatever the listing order");
 
-	{
-		int			ref_a = 0,
-					val_a = 0,
-					train_a = 0,
-					ref_b = 0,
-					c_train = 0;
-
-		for (size_t i = 0; i < m1.n; i++)
-		{
-			const sid_manifest_entry *e = &m1.entries[i];
-
-			if (strcmp(e->package, "pkg-a") == 0)
-			{
-				ref_a += strcmp(e->split, "reference") == 0;
-				val_a += strcmp(e->split, "validation") == 0;
-				train_a += strcmp(e->split, "train") == 0;
-			}
-			else if (strcmp(e->package, "pkg-b") == 0)
-				ref_b += strcmp(e->split, "reference") == 0;
-			else
-				c_train += strcmp(e->split, "train") == 0;
-		}
-		CHECK(ref_a == 4 && val_a == 2 && train_a == 14,
-			  "split: 20 tracks give 4 reference, 2 validation, 14 train (%d %d %d)", ref_a, val_a, train_a);
-		CHECK(ref_b == 1, "split: 3 tracks give round(0.6) = 1 reference track (%d)", ref_b);
-		CHECK(c_train == 4, "split: a forced package goes entirely to train (%d)", c_train);
-	}
+	check_split_shares(&m1);
 
 	/* another seed gives another split */
 	sid_manifest_assign_splits(&m2, 100, shares, 3, fp, fs, 1, &err);
@@ -138,42 +183,7 @@ test_split(void)
 		same &= strcmp(m1.entries[i].split, m2.entries[i].split) == 0;
 	CHECK(!same, "split: another seed gives another split");
 
-	/* write, read back */
-	{
-		char		tmpl[] = "/tmp/test_manifest.XXXXXX";
-		int			fd = mkstemp(tmpl);
-		FILE	   *f = fdopen(fd, "w");
-		sid_manifest back;
-		int			equal;
-
-		fprintf(f, "# comment\n");
-		CHECK(sid_manifest_write(f, &m1, &err) == SID_OK, "write: ok");
-		fclose(f);
-		sid_manifest_init(&back);
-		CHECK(sid_manifest_read(tmpl, &back, &err) == SID_OK, "read: ok");
-		equal = back.n == m1.n;
-		for (size_t i = 0; equal && i < m1.n; i++)
-			equal = strcmp(back.entries[i].path, m1.entries[i].path) == 0 &&
-				strcmp(back.entries[i].split, m1.entries[i].split) == 0 &&
-				fabs(back.entries[i].duration_s - m1.entries[i].duration_s) < 1e-3 &&
-				back.entries[i].channels == m1.entries[i].channels;
-		CHECK(equal, "read: round trip preserves every entry");
-		sid_manifest_free(&back);
-
-		f = fopen(tmpl, "w");
-		fprintf(f, "package\tpath\tduration_s\tsample_rate\tchannels\tsplit\nx\ty\tabc\t1\t1\ttrain\n");
-		fclose(f);
-		CHECK(sid_manifest_read(tmpl, &back, &err) == SID_EFORMAT && strstr(err.msg, "duration"),
-			  "read: a bad duration is a format error naming the field (%s)", err.msg);
-		sid_manifest_free(&back);
-		f = fopen(tmpl, "w");
-		fprintf(f, "x\ty\t1\t1\t1\ttrain\n");
-		fclose(f);
-		CHECK(sid_manifest_read(tmpl, &back, &err) == SID_EFORMAT, "read: a missing header is a format error");
-		sid_manifest_free(&back);
-		unlink(tmpl);
-		CHECK(sid_manifest_read(tmpl, &back, &err) == SID_EIO, "read: a missing file is an I/O error");
-	}
+	test_write_read(&m1);
 	sid_manifest_free(&m1);
 	sid_manifest_free(&m2);
 }

@@ -1,44 +1,28 @@
 /*
- * test_pairs.c - training pairs from a corpus the test writes itself: the
- * anchor window is the reference database's window of the track, the
- * positive is within the offset and analysed on its own, batches are
- * reproducible from (seed, step) whatever the number of threads.
+ * test_pairs.c - the trainer's pair generator (sid_pairs.h) over the corpus
+ * loader, on a corpus the test writes itself: batches are reproducible from
+ * (seed, step) whatever the number of threads; the anchor is the reference
+ * database's window of the track at its start; the positive lies within the
+ * offset and is analysed on its own; tracks are drawn in proportion to
+ * their length; a track too short for a pair is refused by name.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "audio/sid_audio.h"
 #include "audio/sid_mel.h"
+#include "core/sid_pcm16.h"
+#include "corpus/sid_corpus.h"
 #include "train/sid_pairs.h"
 #include "synth_corpus.h"
 #include "tap.h"
 
-#define TRACKS 5
+#define TRACKS 5				/* t0..t3 train, t4 reference */
 #define SECONDS 6
+#define LONG_SECONDS 18			/* t5, train: three times as long */
 #define RATE 22050
 #define P 8
-
-/* The track as the pair source holds it: decoded, 16-bit. */
-static float *
-track_as_held(const char *path, int64_t *n)
-{
-	sid_audio_limits lim;
-	sid_pcm		pcm;
-	sid_error	err;
-
-	sid_audio_limits_default(&lim);
-	if (sid_audio_decode_file(path, 16000, &lim, NULL, &pcm, &err) != SID_OK)
-		return NULL;
-	for (int64_t i = 0; i < pcm.n_samples; i++)
-	{
-		float		v = fmaxf(-1.0f, fminf(1.0f, pcm.samples[i]));
-
-		pcm.samples[i] = (float) lrintf(v * 32767.0f) / 32767.0f;
-	}
-	*n = pcm.n_samples;
-	return pcm.samples;
-}
+#define DRAWS 700
 
 static double
 max_diff(const float *a, const float *b, int64_t n)
@@ -50,51 +34,15 @@ max_diff(const float *a, const float *b, int64_t n)
 	return m;
 }
 
-int
-main(void)
+/* reproducible, thread-independent */
+static void
+test_batches(const sid_pair_source *src, sid_pair_worker **w, int64_t wf)
 {
-	char		dir[] = "/tmp/test_pairs.XXXXXX";
-	char		path[512];
-	sid_manifest music,
-				noise;
-	sid_feature_config fc;
-	sid_pair_source_config pc;
-	sid_augment_config quiet;
-	sid_pair_source *src,
-			   *clean;
-	sid_pair_worker *w[2],
-			   *wc;
-	sid_pair_info info[P];
+	float	   *b1 = malloc(2 * P * wf * sizeof(float)),
+			   *b2 = malloc(2 * P * wf * sizeof(float)),
+			   *b3 = malloc(2 * P * wf * sizeof(float));
 	sid_error	err;
-	int64_t		wf;
-	float	   *b1,
-			   *b2,
-			   *b3;
-	int			ok = 1;
 
-	if (!mkdtemp(dir))
-		return 1;
-	sid_manifest_init(&music);
-	sid_manifest_init(&noise);
-	ok = synth_corpus_write(dir, TRACKS, SECONDS, RATE, 300, 4, "train", "reference", 2, &music, &noise) == 0;
-	CHECK(ok, "corpus written");
-
-	sid_features_default(&fc);
-	sid_pair_source_config_default(&pc);
-	pc.data_dir = dir;
-	src = sid_pair_source_open(&music, &noise, &fc, NULL, &pc, &err);
-	CHECK(src != NULL, "source: opened (%s)", src ? "ok" : err.msg);
-	CHECK(sid_pair_source_tracks(src) == 4 && fabs(sid_pair_source_seconds(src) - 24.0) < 0.01,
-		  "source: the 4 train tracks, %.2f s", sid_pair_source_seconds(src));
-	wf = sid_pair_window_floats(src);
-	CHECK(wf == 63 * 64, "source: windows of 63 frames x 64 mels");
-	w[0] = sid_pair_worker_create(src, &err);
-	w[1] = sid_pair_worker_create(src, &err);
-	b1 = malloc(2 * P * wf * sizeof(float));
-	b2 = malloc(2 * P * wf * sizeof(float));
-	b3 = malloc(2 * P * wf * sizeof(float));
-
-	/* reproducible, thread-independent */
 	CHECK(sid_pair_batch(src, w, 1, 3, 7, P, b1, &err) == SID_OK, "batch: step 7 made");
 	sid_pair_batch(src, w, 2, 3, 7, P, b2, &err);
 	CHECK(memcmp(b1, b2, 2 * P * wf * sizeof(float)) == 0, "batch: two threads give the bit-identical batch");
@@ -105,94 +53,194 @@ main(void)
 	CHECK(memcmp(b1 + 5 * wf, b2 + 5 * wf, 3 * wf * sizeof(float)) == 0 &&
 		  memcmp(b1 + (P + 5) * wf, b2 + (P + 5) * wf, 3 * wf * sizeof(float)) == 0,
 		  "batch: pairs 5..7 alone are the batch's pairs 5..7");
+	CHECK(sid_pair_make(src, w[0], 3, 7, 6, 4, P, b1, NULL, &err) == SID_EINVAL,
+		  "batch: pairs beyond the batch are refused");
+	free(b1);
+	free(b2);
+	free(b3);
+}
 
-	/* anchors are the track's own windows (context included); positives lie
-	 * within the offset */
-	sid_pair_make(src, w[0], 3, 7, 0, P, P, b2, info, &err);
+/*
+ * Anchors are the track's own windows (context included), as a full-track
+ * analysis with a window starting on any sample gives them; positives lie
+ * within the offset and inside the track.
+ */
+static void
+test_anchor_positive(const sid_pair_source *src, sid_pair_worker *w, const sid_track_cache *c,
+					 const sid_feature_config *fc, int64_t wf)
+{
+	sid_feature_config any = *fc;
+	sid_pair_info info[P];
+	sid_error	err;
+	sid_mel    *m;
+	float	   *b = malloc(2 * P * wf * sizeof(float)),
+			   *expect = malloc(wf * sizeof(float));
+	double		worst = 0;
+	int			in_range = 1;
+
+	sid_pair_make(src, w, 3, 7, 0, P, P, b, info, &err);
+	any.segment_hop_seconds = 1.0f / 16000;
+	m = sid_mel_create(&any, &err);
+	for (int i = 0; i < P; i++)
 	{
-		sid_feature_config any = fc;
-		sid_mel    *m;
-		float	   *expect = malloc(wf * sizeof(float));
-		double		worst = 0;
-		int			in_range = 1;
+		int64_t		n = c->len[info[i].track];
+		float	   *x = malloc(n * sizeof(float));
 
-		any.segment_hop_seconds = 1.0f / 16000;
-		m = sid_mel_create(&any, &err);
-		for (int i = 0; i < P; i++)
-		{
-			int64_t		n = 0;
-			float	   *x;
-
-			snprintf(path, sizeof(path), "%s/t%d.wav", dir, info[i].track);
-			x = track_as_held(path, &n);
-			sid_mel_segments(m, x, n, info[i].anchor_start, 1, expect, NULL, &err);
-			worst = fmax(worst, max_diff(expect, b1 + i * wf, wf));
-			in_range &= llabs(info[i].positive_start - info[i].anchor_start) <= 4000 &&
-				info[i].positive_start >= 0 && info[i].positive_start + 16000 <= n;
-			free(x);
-		}
-		CHECK(worst < 1e-3, "anchor: equals the full-track window at its start (max %.2g dB)", worst);
-		CHECK(in_range, "positive: within +-0.25 s of the anchor and inside the track");
-		sid_mel_free(m);
-		free(expect);
+		sid_pcm16_to_float(c->pcm[info[i].track], n, x);
+		sid_mel_segments(m, x, n, info[i].anchor_start, 1, expect, NULL, &err);
+		worst = fmax(worst, max_diff(expect, b + i * wf, wf));
+		in_range &= llabs(info[i].positive_start - info[i].anchor_start) <= 4000 &&
+			info[i].positive_start >= 0 && info[i].positive_start + 16000 <= n;
+		free(x);
 	}
+	CHECK(worst < 1e-3, "anchor: equals the full-track window at its start (max %.2g dB)", worst);
+	CHECK(in_range, "positive: within +-0.25 s of the anchor and inside the track");
+	sid_mel_free(m);
+	free(expect);
+	free(b);
+}
 
-	/* with augmentation off and no offset, the positive is the anchor's span
-	 * analysed on its own: frames 2..60 (which see no audio outside the
-	 * window) equal the anchor's, the edge frames do not */
+/*
+ * With augmentation off and no offset, the positive is the anchor's span
+ * analysed on its own: frames 2..60 (which see no audio outside the window)
+ * equal the anchor's, the edge frames do not.  Over many steps the tracks
+ * are drawn in proportion to their length: the 18 s track three times as
+ * often as each 6 s one (a uniform draw would give each 1/5).
+ */
+static void
+test_unaugmented(const sid_track_cache *c, const sid_noise_bank *bank, const sid_feature_config *fc,
+				 int64_t wf)
+{
+	sid_augment_config quiet;
+	sid_pair_source *clean;
+	sid_pair_worker *wc;
+	sid_pair_info info[P];
+	sid_error	err;
+	float	   *b = malloc(2 * P * wf * sizeof(float));
+	double		inner = 0,
+				edge = 0;
+	int			counts[5] = {0};
+
 	sid_augment_config_default(&quiet, 16000, 16000);
 	quiet.max_offset_s = 0;
 	quiet.p_noise = quiet.p_reverb = quiet.p_eq = 0;
 	quiet.gain_min_db = quiet.gain_max_db = 0;
-	clean = sid_pair_source_open(&music, &noise, &fc, &quiet, &pc, &err);
+	clean = sid_pair_source_create(c, bank, fc, &quiet, &err);
 	wc = sid_pair_worker_create(clean, &err);
-	sid_pair_make(clean, wc, 3, 7, 0, P, P, b3, info, &err);
+	sid_pair_make(clean, wc, 3, 7, 0, P, P, b, info, &err);
+	for (int i = 0; i < P; i++)
 	{
-		double		inner = 0,
-					edge = 0;
+		const float *a = b + i * wf,
+				   *p = b + (P + i) * wf;
 
-		for (int i = 0; i < P; i++)
-		{
-			const float *a = b3 + i * wf,
-					   *p = b3 + (P + i) * wf;
-
-			if (info[i].anchor_start == 0)
-				continue;
-			inner = fmax(inner, max_diff(a + 2 * 64, p + 2 * 64, 59 * 64));
-			edge = fmax(edge, max_diff(a, p, 64));
-		}
-		CHECK(inner < 1e-3 && edge > 0.1,
-			  "positive: unaugmented, the inner frames match the anchor (%.2g dB), the first does not (%.2g dB)",
-			  inner, edge);
+		inner = fmax(inner, max_diff(a + 2 * 64, p + 2 * 64, 59 * 64));
+		edge = fmax(edge, max_diff(a, p, 64));
 	}
+	CHECK(inner < 1e-3 && edge > 0.1,
+		  "positive: unaugmented, the inner frames match the anchor (%.2g dB), the first does not (%.2g dB)",
+		  inner, edge);
+	for (int s = 0; s < DRAWS; s++)
 	{
-		int			counts[4] = {0};
-		sid_pair_info one;
-
-		for (int s = 0; s < 200; s++)
-		{
-			sid_pair_make(clean, wc, 11, s, 0, 1, 1, b3, &one, &err);
-			counts[one.track]++;
-		}
-		CHECK(counts[0] > 25 && counts[1] > 25 && counts[2] > 25 && counts[3] > 25,
-			  "tracks are drawn uniformly (%d %d %d %d of 200)", counts[0], counts[1], counts[2], counts[3]);
+		sid_pair_make(clean, wc, 11, s, 0, 1, 1, b, info, &err);
+		counts[info[0].track]++;
 	}
-	CHECK(sid_pair_make(src, w[0], 3, 7, 6, 4, P, b1, NULL, &err) == SID_EINVAL,
-		  "pairs beyond the batch are refused");
-	pc.split = "validation";
-	CHECK(sid_pair_source_open(&music, &noise, &fc, NULL, &pc, &err) == NULL && strstr(err.msg, "validation"),
-		  "a split without tracks is refused: %s", err.msg);
+	/* expected 100 per 6 s track and 300 for the 18 s one; +-3 standard
+	 * deviations (9.3 and 13.1) */
+	CHECK(counts[0] >= 70 && counts[0] <= 130 && counts[1] >= 70 && counts[1] <= 130 &&
+		  counts[2] >= 70 && counts[2] <= 130 && counts[3] >= 70 && counts[3] <= 130 &&
+		  counts[4] >= 260 && counts[4] <= 340,
+		  "tracks are drawn in proportion to their length (%d %d %d %d of %d for the 6 s tracks, %d for the 18 s one)",
+		  counts[0], counts[1], counts[2], counts[3], DRAWS, counts[4]);
+	sid_pair_worker_free(wc);
+	sid_pair_source_free(clean);
+	free(b);
+}
+
+/* A track shorter than a window and its context is refused by name. */
+static void
+test_short_track(const char *dir, const sid_feature_config *fc, int64_t wf)
+{
+	char		path[512];
+	sid_manifest m;
+	sid_track_cache c;
+	sid_pair_source *src;
+	sid_pair_worker *w;
+	sid_error	err;
+	float	   *b = malloc(2 * wf * sizeof(float));
+
+	sid_manifest_init(&m);
+	snprintf(path, sizeof(path), "%s/short.wav", dir);
+	synth_write_track(path, 9, 1, 16000);
+	sid_manifest_add(&m, "synthetic", "short.wav", 1, 16000, 2, "train", NULL);
+	sid_track_cache_load(&c, &m, "train", 0, dir, "", 16000, 1, &err);
+	src = sid_pair_source_create(&c, NULL, fc, NULL, &err);
+	w = src ? sid_pair_worker_create(src, &err) : NULL;
+	CHECK(w && sid_pair_make(src, w, 1, 0, 0, 1, 1, b, NULL, &err) == SID_EINVAL &&
+		  strstr(err.msg, "short.wav"), "a track too short for a pair is refused: %s", err.msg);
+	sid_pair_worker_free(w);
+	sid_pair_source_free(src);
+	sid_track_cache_free(&c);
+	sid_manifest_free(&m);
+	unlink(path);
+	free(b);
+}
+
+int
+main(void)
+{
+	char		dir[] = "/tmp/test_pairs.XXXXXX";
+	char		path[512];
+	sid_manifest music,
+				noise;
+	sid_feature_config fc;
+	sid_track_cache cache,
+				empty;
+	sid_noise_store bank;
+	sid_pair_source *src;
+	sid_pair_worker *w[2];
+	sid_error	err;
+	int64_t		wf;
+	int			ok;
+
+	if (!mkdtemp(dir))
+		return 1;
+	sid_manifest_init(&music);
+	sid_manifest_init(&noise);
+	ok = synth_corpus_write(dir, TRACKS, SECONDS, RATE, 300, 4, "train", "reference", 2, &music, &noise) == 0;
+	snprintf(path, sizeof(path), "%s/t%d.wav", dir, TRACKS);
+	ok &= synth_write_track(path, 300 + TRACKS, LONG_SECONDS, RATE) == 0 &&
+		sid_manifest_add(&music, "synthetic", path + strlen(dir) + 1, LONG_SECONDS, RATE, 2, "train",
+						 NULL) == SID_OK;
+	CHECK(ok, "corpus written");
+
+	sid_features_default(&fc);
+	ok = sid_track_cache_load(&cache, &music, "train", 0, dir, "", 16000, 2, &err) == SID_OK;
+	CHECK(ok && cache.n == 5 && fabs(cache.total_samples / 16000.0 - (4 * SECONDS + LONG_SECONDS)) < 0.01,
+		  "corpus: the 5 train tracks, %.2f s", cache.total_samples / 16000.0);
+	CHECK(sid_track_cache_load(&empty, &music, "validation", 0, dir, "", 16000, 1, &err) == SID_EINVAL &&
+		  strstr(err.msg, "validation"), "corpus: a split without tracks is refused: %s", err.msg);
+	ok = sid_noise_store_load(&bank, &noise, "train", dir, 16000, &err) == SID_OK;
+	CHECK(ok && bank.bank.n == 1,
+		  "corpus: the train part of the noise bank, %zu clip", bank.bank.n);
+	src = sid_pair_source_create(&cache, &bank.bank, &fc, NULL, &err);
+	CHECK(src != NULL, "source: created (%s)", src ? "ok" : err.msg);
+	wf = sid_pair_window_floats(src);
+	CHECK(wf == 63 * 64, "source: windows of 63 frames x 64 mels");
+	w[0] = sid_pair_worker_create(src, &err);
+	w[1] = sid_pair_worker_create(src, &err);
+
+	test_batches(src, w, wf);
+	test_anchor_positive(src, w[0], &cache, &fc, wf);
+	test_unaugmented(&cache, &bank.bank, &fc, wf);
+	test_short_track(dir, &fc, wf);
 
 	sid_pair_worker_free(w[0]);
 	sid_pair_worker_free(w[1]);
-	sid_pair_worker_free(wc);
 	sid_pair_source_free(src);
-	sid_pair_source_free(clean);
-	free(b1);
-	free(b2);
-	free(b3);
+	sid_track_cache_free(&cache);
+	sid_noise_store_free(&bank);
 	sid_manifest_free(&music);
 	sid_manifest_free(&noise);
-	synth_corpus_remove(dir, TRACKS, 2);
+	synth_corpus_remove(dir, TRACKS + 1, 2);
 	return tap_done();
 }

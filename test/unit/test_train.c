@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "corpus/sid_corpus.h"
 #include "train/sid_checkpoint.h"
 #include "model/sid_model.h"
 #include "train/sid_train.h"
@@ -100,27 +101,203 @@ set(sid_train_config *cfg, const char *key, const char *value)
 		printf("# set %s: %s\n", key, err.msg);
 }
 
-int
-main(void)
+/* The tiny configuration file: its values, then what it refuses. */
+static void
+test_config(const char *dir, sid_train_config *cfg)
 {
-	char		dir[] = "/tmp/test_train.XXXXXX";
-	char		path[600],
-				ck_full[600],
+	char		path[600];
+	sid_train_config bad;
+	sid_error	err;
+	sid_status	rc;
+	FILE	   *f;
+
+	snprintf(path, sizeof(path), "%s/train.conf", dir);
+	f = fopen(path, "w");
+	fprintf(f,
+			"# tiny\n"
+			"manifest = %s/manifest.tsv\nnoise_manifest = %s/noise.tsv\n"
+			"data_dir = %s\ncache_dir = %s/cache\n"
+			"seed = 42\npairs = 4   # two per worker\nsteps = 6\nwarmup_steps = 2\n"
+			"n_stages = 2\nchannels = 8,16\nblocks = 1,1\nknn_k = 4\n"
+			"checkpoint = %s/full.ckpt\nbest_model = %s/best.sidm\n"
+			"checkpoint_every = 0\nval_every = 3\nval_seconds = 3\nval_queries = 8\nlog_every = 1\n",
+			dir, dir, dir, dir, dir, dir);
+	fclose(f);
+	sid_train_config_default(cfg);
+	rc = sid_train_config_read(path, cfg, &err);
+	CHECK(rc == SID_OK, "config: the file parses (%s)", rc == SID_OK ? "ok" : err.msg);
+	CHECK(cfg->pairs == 4 && cfg->seed == 42 && cfg->channels[1] == 16 && cfg->n_stages == 2 &&
+		  strcmp(cfg->cache_dir + strlen(dir), "/cache") == 0,
+		  "config: values, lists and trailing comments read");
+
+	snprintf(path, sizeof(path), "%s/bad.conf", dir);
+	write_text(path, "pairs = 4\nlearning_rate = 0.1\n");
+	sid_train_config_default(&bad);
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, ":2:") &&
+		  strstr(err.msg, "learning_rate"), "config: an unknown key names file and line: %s", err.msg);
+	write_text(path, "temperature = hot\n");
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "temperature"),
+		  "config: a malformed number is refused: %s", err.msg);
+	write_text(path, "pairs = 1.5\n");
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL,
+		  "config: a fractional count is refused: %s", err.msg);
+	write_text(path, "lr = 5\n");
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "outside"),
+		  "config: an out-of-range value is refused: %s", err.msg);
+	write_text(path, "pairs = 5\n");
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL,
+		  "config: an odd pair count is refused: %s", err.msg);
+	write_text(path, "just words\n");
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "key = value"),
+		  "config: a line without '=' is refused: %s", err.msg);
+}
+
+/*
+ * An uninterrupted run on two threads; the same run stopped after step 3
+ * (as a signal would) and resumed; and on one thread.  Leaves cfg->checkpoint
+ * at the one-thread run's.
+ */
+static void
+test_runs(const char *dir, sid_train_config *cfg, sid_train_hooks *hooks)
+{
+	char		ck_full[600],
 				ck_resumed[600],
-				ck_one[600],
-				best[600];
-	sid_manifest music,
-				noise;
-	sid_train_config cfg;
-	sid_train_hooks hooks;
+				ck_one[600];
 	sid_train_state st;
 	sid_error	err;
 	int64_t		sa = 0,
 				sb = 0;
 	double		diff = -1;
-	int			ok = 1;
+	int			cmp = -1;
 	sid_status	rc;
+
+	snprintf(ck_full, sizeof(ck_full), "%s/full.ckpt", dir);
+	rc = sid_train_run(cfg, 0, hooks, &st, &err);
+	CHECK(rc == SID_OK && st.step == 6, "train: 6 steps from scratch (%s)", rc == SID_OK ? "ok" : err.msg);
+	CHECK(st.best_val >= 0 && st.best_step > 0, "train: validated (best exact %.2f at step %lld)",
+		  st.best_val, (long long) st.best_step);
+
+	snprintf(ck_resumed, sizeof(ck_resumed), "%s/resumed.ckpt", dir);
+	set(cfg, "checkpoint", ck_resumed);
+	set(cfg, "best_model", "");
+	hooks->stop_after = 3;
+	CHECK(sid_train_run(cfg, 0, hooks, &st, &err) == SID_OK && st.step == 3,
+		  "train: stopped at step 3 with a checkpoint");
+	CHECK(compare_checkpoints(ck_full, ck_resumed, &diff, &sa, &sb) == 0 && sa == 6 && sb == 3,
+		  "train: after 3 of 6 steps the weights differ from the finished run's");
+	hooks->stop_after = 0;
+	rc = sid_train_run(cfg, 1, hooks, &st, &err);
+	CHECK(rc == SID_OK && st.step == 6, "train: resumed to step 6 (%s)", rc == SID_OK ? "ok" : err.msg);
+	CHECK(compare_checkpoints(ck_full, ck_resumed, &diff, &sa, &sb) == 1 && sa == 6 && sb == 6,
+		  "train: the resumed run's weights and Adam moments equal the uninterrupted run's, bit for bit");
+
+	/* one thread: the same pairs, only the gradient summation order
+	 * differs, so the weights agree closely but not bitwise */
+	snprintf(ck_one, sizeof(ck_one), "%s/one.ckpt", dir);
+	set(cfg, "checkpoint", ck_one);
+	set(cfg, "threads", "1");
+	if (sid_train_run(cfg, 0, hooks, &st, &err) == SID_OK)
+		cmp = compare_checkpoints(ck_full, ck_one, &diff, &sa, &sb);
+	CHECK(cmp >= 0 && diff < 1e-3, "train: one thread ends within 1e-3 of two threads' weights (max |diff| %.2g)",
+		  diff);
+}
+
+/*
+ * Resuming with another seed or architecture is refused, and so are damaged
+ * checkpoints (the format's own tests are the engine's; here: the trainer
+ * reports them and does not start).  cfg->checkpoint is a finished run's.
+ */
+static void
+test_resume_refusals(const char *dir, sid_train_config *cfg, sid_train_hooks *hooks)
+{
+	char		ck[SID_TRAIN_PATH_MAX],
+				path[600];
+	sid_train_state st;
+	sid_error	err;
+	long		size;
+	unsigned char byte;
 	FILE	   *f;
+
+	snprintf(ck, sizeof(ck), "%s", cfg->checkpoint);
+	set(cfg, "seed", "43");
+	CHECK(sid_train_run(cfg, 1, hooks, &st, &err) == SID_EINVAL && strstr(err.msg, "seed"),
+		  "resume: another seed is refused: %s", err.msg);
+	set(cfg, "seed", "42");
+	set(cfg, "channels", "8,24");
+	CHECK(sid_train_run(cfg, 1, hooks, &st, &err) == SID_EINVAL && strstr(err.msg, "architecture"),
+		  "resume: another architecture is refused: %s", err.msg);
+	set(cfg, "channels", "8,16");
+
+	f = fopen(ck, "r+b");
+	fseek(f, 0, SEEK_END);
+	size = ftell(f);
+	fseek(f, size - 8, SEEK_SET);
+	byte = (unsigned char) fgetc(f);
+	fseek(f, size - 8, SEEK_SET);
+	fputc(byte ^ 0x40, f);
+	fclose(f);
+	CHECK(sid_train_run(cfg, 1, hooks, &st, &err) == SID_EFORMAT && strstr(err.msg, "checksum"),
+		  "resume: a flipped bit is reported: %s", err.msg);
+	CHECK(truncate(ck, size - 10) == 0 && sid_train_run(cfg, 1, hooks, &st, &err) == SID_EFORMAT &&
+		  strstr(err.msg, "truncated"), "resume: a truncated checkpoint is reported: %s", err.msg);
+	snprintf(path, sizeof(path), "%s/best.sidm", dir);
+	set(cfg, "checkpoint", path);
+	CHECK(sid_train_run(cfg, 1, hooks, &st, &err) < 0,
+		  "resume: a model file is not taken for a checkpoint: %s", err.msg);
+	snprintf(path, sizeof(path), "%s/missing.ckpt", dir);
+	set(cfg, "checkpoint", path);
+	CHECK(sid_train_run(cfg, 1, hooks, &st, &err) == SID_EIO,
+		  "resume: a missing checkpoint is an I/O error: %s", err.msg);
+	CHECK(sid_train_run(cfg, 1, hooks, &st, NULL) == SID_EIO,
+		  "resume: without a sid_error to fill, the missing checkpoint still returns SID_EIO");
+}
+
+/* The best-validation model file. */
+static void
+test_best_model(const char *dir)
+{
+	char		path[600];
+	sid_error	err;
+	sid_model  *m;
+	const char *why;
+
+	snprintf(path, sizeof(path), "%s/best.sidm", dir);
+	m = sid_model_load(path, &err);
+	why = m ? m->note : err.msg;
+	CHECK(m && sid_model_is_trained(m) && strcmp(m->name, "fp") == 0 && strstr(m->note, "validation"),
+		  "best model: loads, marked trained, note says how it was made (%s)", why);
+	sid_model_free(m);
+}
+
+/* The decoded-PCM cache is used on the next run. */
+static void
+test_cache(const sid_manifest *music, const sid_train_config *cfg)
+{
+	sid_track_cache c;
+	sid_error	err;
+
+	CHECK(sid_track_cache_load(&c, music, "train", 0, "/nonexistent", cfg->cache_dir, RATE, 2,
+							   &err) == SID_OK && c.n == 4 && c.n_skipped == 0 &&
+		  c.total_samples == 4 * TRACK_SECONDS * RATE,
+		  "cache: the train tracks are read back from the cache, not the (absent) corpus");
+	sid_track_cache_free(&c);
+	CHECK(sid_track_cache_load(&c, music, "train", 0, "/nonexistent", "", RATE, 1, &err) == SID_OK &&
+		  c.n_skipped == 4 && strstr(c.skipped, "t0.wav"),
+		  "cache: tracks that do not decode are skipped and named: %s", c.skipped);
+	sid_track_cache_free(&c);
+}
+
+int
+main(void)
+{
+	char		dir[] = "/tmp/test_train.XXXXXX";
+	char		path[600],
+				cmd[700];
+	sid_manifest music,
+				noise;
+	sid_train_config cfg;
+	sid_train_hooks hooks;
+	int			ok = 1;
 
 	if (!mkdtemp(dir))
 		return 1;
@@ -134,161 +311,18 @@ main(void)
 	ok &= write_manifest(path, &noise) == 0;
 	CHECK(ok, "corpus: 4 train and 2 validation tracks of %d s, 2 noise clips", TRACK_SECONDS);
 
-	/* ---- configuration file */
-	snprintf(path, sizeof(path), "%s/train.conf", dir);
-	f = fopen(path, "w");
-	fprintf(f,
-			"# tiny\n"
-			"manifest = %s/manifest.tsv\nnoise_manifest = %s/noise.tsv\n"
-			"data_dir = %s\ncache_dir = %s/cache\n"
-			"seed = 42\npairs = 4   # two per worker\nsteps = 6\nwarmup_steps = 2\n"
-			"n_stages = 2\nchannels = 8,16\nblocks = 1,1\nknn_k = 4\n"
-			"checkpoint = %s/full.ckpt\nbest_model = %s/best.sidm\n"
-			"checkpoint_every = 0\nval_every = 3\nval_seconds = 3\nval_queries = 8\nlog_every = 1\n",
-			dir, dir, dir, dir, dir, dir);
-	fclose(f);
-	sid_train_config_default(&cfg);
-	rc = sid_train_config_read(path, &cfg, &err);
-	CHECK(rc == SID_OK, "config: the file parses (%s)", rc == SID_OK ? "ok" : err.msg);
-	CHECK(cfg.pairs == 4 && cfg.seed == 42 && cfg.channels[1] == 16 && cfg.n_stages == 2 &&
-		  strcmp(cfg.cache_dir + strlen(dir), "/cache") == 0,
-		  "config: values, lists and trailing comments read");
-
-	{
-		sid_train_config bad;
-
-		snprintf(path, sizeof(path), "%s/bad.conf", dir);
-		write_text(path, "pairs = 4\nlearning_rate = 0.1\n");
-		sid_train_config_default(&bad);
-		CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, ":2:") &&
-			  strstr(err.msg, "learning_rate"), "config: an unknown key names file and line: %s", err.msg);
-		write_text(path, "temperature = hot\n");
-		CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "temperature"),
-			  "config: a malformed number is refused: %s", err.msg);
-		write_text(path, "pairs = 1.5\n");
-		CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL,
-			  "config: a fractional count is refused: %s", err.msg);
-		write_text(path, "lr = 5\n");
-		CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "outside"),
-			  "config: an out-of-range value is refused: %s", err.msg);
-		write_text(path, "pairs = 5\n");
-		CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL,
-			  "config: an odd pair count is refused: %s", err.msg);
-		write_text(path, "just words\n");
-		CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "key = value"),
-			  "config: a line without '=' is refused: %s", err.msg);
-	}
-
-	/* ---- uninterrupted run, two threads */
 	memset(&hooks, 0, sizeof(hooks));
-	snprintf(ck_full, sizeof(ck_full), "%s/full.ckpt", dir);
-	snprintf(best, sizeof(best), "%s/best.sidm", dir);
-	rc = sid_train_run(&cfg, 0, &hooks, &st, &err);
-	CHECK(rc == SID_OK && st.step == 6, "train: 6 steps from scratch (%s)", rc == SID_OK ? "ok" : err.msg);
-	CHECK(st.best_val >= 0 && st.best_step > 0, "train: validated (best exact %.2f at step %lld)",
-		  st.best_val, (long long) st.best_step);
-
-	/* ---- the same run stopped after step 3 (as a signal would) and resumed */
-	snprintf(ck_resumed, sizeof(ck_resumed), "%s/resumed.ckpt", dir);
-	set(&cfg, "checkpoint", ck_resumed);
-	set(&cfg, "best_model", "");
-	hooks.stop_after = 3;
-	CHECK(sid_train_run(&cfg, 0, &hooks, &st, &err) == SID_OK && st.step == 3,
-		  "train: stopped at step 3 with a checkpoint");
-	CHECK(compare_checkpoints(ck_full, ck_resumed, &diff, &sa, &sb) == 0 && sa == 6 && sb == 3,
-		  "train: after 3 of 6 steps the weights differ from the finished run's");
-	hooks.stop_after = 0;
-	rc = sid_train_run(&cfg, 1, &hooks, &st, &err);
-	CHECK(rc == SID_OK && st.step == 6, "train: resumed to step 6 (%s)", rc == SID_OK ? "ok" : err.msg);
-	CHECK(compare_checkpoints(ck_full, ck_resumed, &diff, &sa, &sb) == 1 && sa == 6 && sb == 6,
-		  "train: the resumed run's weights and Adam moments equal the uninterrupted run's, bit for bit");
-
-	/* ---- one thread: the same pairs, only the gradient summation order
-	 * differs, so the weights agree closely but not bitwise */
-	snprintf(ck_one, sizeof(ck_one), "%s/one.ckpt", dir);
-	set(&cfg, "checkpoint", ck_one);
-	set(&cfg, "threads", "1");
-	{
-		int			cmp = -1;
-
-		if (sid_train_run(&cfg, 0, &hooks, &st, &err) == SID_OK)
-			cmp = compare_checkpoints(ck_full, ck_one, &diff, &sa, &sb);
-		CHECK(cmp >= 0 && diff < 1e-3, "train: one thread ends within 1e-3 of two threads' weights (max |diff| %.2g)",
-			  diff);
-	}
-
-	/* ---- resuming with another seed or architecture is refused */
-	set(&cfg, "seed", "43");
-	CHECK(sid_train_run(&cfg, 1, &hooks, &st, &err) == SID_EINVAL && strstr(err.msg, "seed"),
-		  "resume: another seed is refused: %s", err.msg);
-	set(&cfg, "seed", "42");
-	set(&cfg, "channels", "8,24");
-	CHECK(sid_train_run(&cfg, 1, &hooks, &st, &err) == SID_EINVAL && strstr(err.msg, "architecture"),
-		  "resume: another architecture is refused: %s", err.msg);
-	set(&cfg, "channels", "8,16");
-
-	/* ---- damaged checkpoints are refused (the format's own tests are the
-	 * engine's; here: the trainer reports them and does not start) */
-	{
-		long		size;
-		unsigned char byte;
-
-		set(&cfg, "checkpoint", ck_one);
-		f = fopen(ck_one, "r+b");
-		fseek(f, 0, SEEK_END);
-		size = ftell(f);
-		fseek(f, size - 8, SEEK_SET);
-		byte = (unsigned char) fgetc(f);
-		fseek(f, size - 8, SEEK_SET);
-		fputc(byte ^ 0x40, f);
-		fclose(f);
-		CHECK(sid_train_run(&cfg, 1, &hooks, &st, &err) == SID_EFORMAT && strstr(err.msg, "checksum"),
-			  "resume: a flipped bit is reported: %s", err.msg);
-		CHECK(truncate(ck_one, size - 10) == 0 && sid_train_run(&cfg, 1, &hooks, &st, &err) == SID_EFORMAT &&
-			  strstr(err.msg, "truncated"), "resume: a truncated checkpoint is reported: %s", err.msg);
-		set(&cfg, "checkpoint", best);
-		CHECK(sid_train_run(&cfg, 1, &hooks, &st, &err) < 0,
-			  "resume: a model file is not taken for a checkpoint: %s", err.msg);
-		snprintf(path, sizeof(path), "%s/missing.ckpt", dir);
-		set(&cfg, "checkpoint", path);
-		CHECK(sid_train_run(&cfg, 1, &hooks, &st, &err) == SID_EIO,
-			  "resume: a missing checkpoint is an I/O error: %s", err.msg);
-	}
-
-	/* ---- the best-validation model */
-	{
-		sid_model  *m = sid_model_load(best, &err);
-		const char *why = m ? m->note : err.msg;
-
-		CHECK(m && sid_model_is_trained(m) && strcmp(m->name, "fp") == 0 && strstr(m->note, "validation"),
-			  "best model: loads, marked trained, note says how it was made (%s)", why);
-		sid_model_free(m);
-	}
-
-	/* ---- the decoded-PCM cache is used on the next run */
-	{
-		sid_track_cache c;
-
-		CHECK(sid_track_cache_load(&c, &music, "train", 0, "/nonexistent", cfg.cache_dir, RATE, 2,
-								   &err) == SID_OK && c.n == 4 && c.n_skipped == 0 &&
-			  c.total_samples == 4 * TRACK_SECONDS * RATE,
-			  "cache: the train tracks are read back from the cache, not the (absent) corpus");
-		sid_track_cache_free(&c);
-		CHECK(sid_track_cache_load(&c, &music, "train", 0, "/nonexistent", "", RATE, 1, &err) == SID_OK &&
-			  c.n_skipped == 4 && strstr(c.skipped, "t0.wav"),
-			  "cache: tracks that do not decode are skipped and named: %s", c.skipped);
-		sid_track_cache_free(&c);
-	}
+	test_config(dir, &cfg);
+	test_runs(dir, &cfg, &hooks);
+	test_resume_refusals(dir, &cfg, &hooks);
+	test_best_model(dir);
+	test_cache(&music, &cfg);
 
 	sid_manifest_free(&music);
 	sid_manifest_free(&noise);
-	{
-		char		cmd[700];
-
-		synth_corpus_remove(dir, 6, 2);	/* the audio; the rest below */
-		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			printf("# could not remove %s\n", dir);
-	}
+	synth_corpus_remove(dir, 6, 2);	/* the audio; the rest below */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", dir);
 	return tap_done();
 }

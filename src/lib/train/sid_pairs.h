@@ -1,20 +1,22 @@
 /*
- * sid_pairs.h - positive pairs for contrastive training, made on the fly
- * from the manifest's train split.
+ * sid_pairs.h - the positive pairs of contrastive training, made on the fly
+ * from the decoded train split (a sid_track_cache) and the train part of the
+ * noise bank: the trainer's data side, the pairs that trained models/fp.sidm.
  *
- * The tracks of a split are decoded once (16-bit PCM at the model rate, 1.4
- * GB for the 11.9-hour train split).  Pair i of training step s is drawn
- * from the random stream (seed, s * 2^20 + i), so any thread can make any
- * pair and a resumed run makes exactly the pairs an uninterrupted one would:
+ * Pair i of training step s (P pairs per step) is drawn from the random
+ * stream (seed, 2^48 + s * P + i), so any thread can make any pair and a
+ * resumed run makes exactly the pairs an uninterrupted one would:
  *
- *   - a track uniformly (not by duration: long loops must not dominate),
- *   - an anchor start uniformly in it; the anchor window is computed from the
- *     track itself, edge frames seeing the neighbouring audio, exactly as the
- *     reference windows of `sampleid eval` are;
- *   - a positive start within +- max_offset_s of the anchor's (the reference
- *     hop's half), and that span degraded by sid_augment (reverberation with
- *     the audio before it fed in, EQ, train noise at 0-20 dB, gain) and then
- *     analysed on its own, as a query is.
+ *   - a track with probability proportional to its decoded length
+ *     (sid_pick_weighted over the cache's cumulative lengths);
+ *   - a start uniform in [hop + max_offset, length - window - hop -
+ *     max_offset]; the clean window (the anchor) is segment 1 of the audio
+ *     from one segment hop before it to one after its end, so its edge
+ *     frames see the neighbouring audio as a reference track's segment does;
+ *   - the degraded view (the positive) starts sid_augment_offset away
+ *     (uniform in +- max_offset_s), goes through sid_augment with up to
+ *     max_preroll of the audio before it fed in (a plan drawn from the same
+ *     stream) and is framed on its own, as a query is.
  *
  * A batch is laid out as sid_train_step wants it: windows [2P][T][M], window
  * i the anchor of pair i and window P + i its positive.
@@ -24,23 +26,17 @@
 
 #include <stdint.h>
 
+#include "audio/sid_features.h"
 #include "augment/sid_augment.h"
 #include "core/sid_error.h"
-#include "audio/sid_features.h"
-#include "corpus/sid_manifest.h"
+#include "corpus/sid_corpus.h"
+
+/* The stream of pair i of step s with P pairs per step is SID_PAIR_STREAM + s * P + i. */
+#define SID_PAIR_STREAM ((uint64_t) 1 << 48)
+#define SID_PAIR_MAX_WORKERS 16
 
 typedef struct sid_pair_source sid_pair_source;
 typedef struct sid_pair_worker sid_pair_worker;
-
-typedef struct sid_pair_source_config
-{
-	const char *data_dir;		/* manifest paths are relative to it */
-	const char *split;			/* "train" */
-	const char *noise_part;		/* noise manifest part for the bank: "train" */
-	int32_t		max_tracks;		/* 0 = all */
-	void		(*progress) (void *arg, const char *msg);
-	void	   *progress_arg;
-} sid_pair_source_config;
 
 /* What was drawn for one pair (for tests and logs). */
 typedef struct sid_pair_info
@@ -51,37 +47,38 @@ typedef struct sid_pair_info
 	sid_augment_plan plan;
 } sid_pair_info;
 
-void		sid_pair_source_config_default(sid_pair_source_config *cfg);
-
 /*
- * Decode the split's tracks and the noise bank.  aug may be NULL for the
- * training defaults (sid_augment_config_default with one window's length);
- * its sample_rate and max_len are set from features.
+ * A source over tracks and bank, which it borrows (they must outlive it).
+ * aug may be NULL for the training defaults (sid_augment_config_default
+ * with one window's length); its sample_rate and max_len are set from
+ * features.
  */
-sid_pair_source *sid_pair_source_open(const sid_manifest *music, const sid_manifest *noise,
-									  const sid_feature_config *features,
-									  const sid_augment_config *aug,
-									  const sid_pair_source_config *cfg, sid_error *err);
+sid_pair_source *sid_pair_source_create(const sid_track_cache *tracks, const sid_noise_bank *bank,
+										const sid_feature_config *features,
+										const sid_augment_config *aug, sid_error *err);
 void		sid_pair_source_free(sid_pair_source *src);
-int32_t		sid_pair_source_tracks(const sid_pair_source *src);
-double		sid_pair_source_seconds(const sid_pair_source *src);
 /* Floats in one window: frames x mels. */
 int64_t		sid_pair_window_floats(const sid_pair_source *src);
 
-/* Per-thread buffers, mel contexts and augmentation work area. */
+/* Per-thread buffers, mel context and augmentation work area. */
 sid_pair_worker *sid_pair_worker_create(const sid_pair_source *src, sid_error *err);
 void		sid_pair_worker_free(sid_pair_worker *w);
 
 /*
  * Make pairs first .. first + count - 1 of step `step` into windows (the
  * whole batch's buffer, [2 * pairs][T][M]); info[i - first] receives what was
- * drawn when info is not NULL.
+ * drawn when info is not NULL.  A drawn track too short for a pair is an
+ * error naming it.
  */
 sid_status	sid_pair_make(const sid_pair_source *src, sid_pair_worker *w, uint64_t seed,
 						  int64_t step, int32_t first, int32_t count, int32_t pairs,
 						  float *windows, sid_pair_info *info, sid_error *err);
 
-/* The whole batch of a step, split over n_workers threads (one per worker). */
+/*
+ * The whole batch of a step, split over n_workers (1 .. SID_PAIR_MAX_WORKERS)
+ * threads, worker k making pairs [k P / n, (k + 1) P / n) and worker 0
+ * running on the calling thread.  The batch is the same bits for any n.
+ */
 sid_status	sid_pair_batch(const sid_pair_source *src, sid_pair_worker **workers,
 						   int n_workers, uint64_t seed, int64_t step, int32_t pairs,
 						   float *windows, sid_error *err);

@@ -85,45 +85,6 @@ sid_status	sid_train_config_check(const sid_train_config *cfg, sid_error *err);
 /* The full configuration, one key = value per line (for the log). */
 void		sid_train_config_write(FILE *out, const sid_train_config *cfg);
 
-/* ---- data -------------------------------------------------------------- */
-
-/* Decoded tracks at the model rate, 16-bit in memory. */
-typedef struct sid_track_cache
-{
-	int16_t   **pcm;
-	int64_t    *len;
-	char	  **name;			/* manifest path */
-	double	   *cum;			/* cumulative usable lengths, for weighted draws */
-	int32_t		n;
-	int64_t		total_samples;
-	int32_t		n_skipped;		/* tracks that failed to decode (length 0) */
-	char		skipped[512];	/* the first such failure */
-} sid_track_cache;
-
-/*
- * Decode the tracks of one split (at most max_tracks, 0 = all) at rate,
- * with nthreads threads; when cache_dir is not empty, decoded tracks are
- * kept there as raw 16-bit files named after a hash of the path and read
- * back on the next run.  A track that fails to decode (a damaged file) is
- * kept with length 0, so it is never drawn, and counted in n_skipped.
- */
-sid_status	sid_track_cache_load(sid_track_cache *c, const sid_manifest *m, const char *split,
-								 int32_t max_tracks, const char *data_dir, const char *cache_dir,
-								 int32_t rate, int nthreads, sid_error *err);
-void		sid_track_cache_free(sid_track_cache *c);
-
-/* Noise clips of one part ("train" / "test") of the noise manifest. */
-typedef struct sid_noise_store
-{
-	float	  **clips;
-	size_t	   *len;
-	sid_noise_bank bank;
-} sid_noise_store;
-
-sid_status	sid_noise_store_load(sid_noise_store *s, const sid_manifest *noise, const char *part,
-								 const char *data_dir, int32_t rate, sid_error *err);
-void		sid_noise_store_free(sid_noise_store *s);
-
 /* ---- checkpoints -------------------------------------------------------- */
 
 /*

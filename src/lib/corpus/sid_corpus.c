@@ -1,16 +1,15 @@
 /*
- * sid_train_data.c - the trainer's audio: one split of the music manifest
- * decoded once to 16-bit mono PCM at the model rate (in memory, optionally
- * also in an on-disk cache so a restarted run skips decoding), and the noise
- * clips of one part of the noise manifest.
+ * sid_corpus.c - the corpus loader; see sid_corpus.h.
  *
- * 16-bit keeps 12 hours of 16 kHz audio in 1.4 GB instead of 2.8 GB; the
- * quantisation noise (-96 dBFS) is far below the SNRs the trainer mixes in.
+ * One split of the music manifest is decoded once to 16-bit mono PCM at the
+ * model rate (in memory, optionally also in an on-disk cache so a restarted
+ * run skips decoding).  16-bit keeps 12 hours of 16 kHz audio in 1.4 GB
+ * instead of 2.8 GB; the quantisation noise (-96 dBFS) is far below the SNRs
+ * the trainer mixes in.
  */
-#include "train/sid_train.h"
+#include "corpus/sid_corpus.h"
 
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,8 +17,59 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "audio/sid_audio.h"
-#include "core/sid_rng.h"
+#include "core/sid_pcm16.h"
+
+/* Longest path of a corpus file (data_dir/manifest path). */
+#define CORPUS_PATH_MAX 4096
+
+int32_t
+sid_corpus_select(const sid_manifest *m, const char *split, int32_t max_tracks,
+				  double min_seconds, size_t *out)
+{
+	int32_t		n = 0;
+
+	for (size_t i = 0; i < m->n && (max_tracks == 0 || n < max_tracks); i++)
+		if (strcmp(m->entries[i].split, split) == 0 &&
+			(min_seconds <= 0 || m->entries[i].duration_s >= min_seconds))
+			out[n++] = i;
+	return n;
+}
+
+sid_status
+sid_corpus_decode(const char *data_dir, const char *path, int32_t rate,
+				  const sid_audio_limits *lim, sid_pcm *pcm, sid_error *err)
+{
+	char		full[CORPUS_PATH_MAX];
+	sid_audio_limits def;
+
+	if (snprintf(full, sizeof(full), "%s/%s", data_dir, path) >= (int) sizeof(full))
+		return sid_fail(err, SID_EINVAL, "corpus: the path of %s is too long", path);
+	if (!lim)
+	{
+		sid_audio_limits_default(&def);
+		lim = &def;
+	}
+	return sid_audio_decode_file(full, rate, lim, NULL, pcm, err);
+}
+
+int32_t
+sid_pick_weighted(const double *cum, int32_t n, sid_rng *rng)
+{
+	double		u = sid_rng_uniform_double(rng) * cum[n - 1];
+	int32_t		lo = 0,
+				hi = n - 1;
+
+	while (lo < hi)				/* the first index whose cumulative weight passes u */
+	{
+		int32_t		mid = (lo + hi) / 2;
+
+		if (cum[mid] > u)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
+}
 
 typedef struct decode_job
 {
@@ -74,7 +124,7 @@ cache_read(const char *file, int16_t **pcm, int64_t *len)
 static void
 cache_write(const char *file, const int16_t *pcm, int64_t len)
 {
-	char		tmp[2 * SID_TRAIN_PATH_MAX + 64];
+	char		tmp[CORPUS_PATH_MAX + 64];
 	FILE	   *f;
 
 	snprintf(tmp, sizeof(tmp), "%s.tmp%ld", file, (long) getpid());
@@ -103,8 +153,7 @@ decode_worker(void *arg)
 	for (int32_t t = job->worker; t < c->n; t += job->nworkers)
 	{
 		const sid_manifest_entry *e = &job->m->entries[job->entries[t]];
-		char		path[2 * SID_TRAIN_PATH_MAX],
-					cfile[2 * SID_TRAIN_PATH_MAX];
+		char		cfile[CORPUS_PATH_MAX];
 		sid_pcm		pcm;
 
 		if (job->cache_dir[0])
@@ -113,8 +162,7 @@ decode_worker(void *arg)
 			if (cache_read(cfile, &c->pcm[t], &c->len[t]))
 				continue;
 		}
-		snprintf(path, sizeof(path), "%s/%s", job->data_dir, e->path);
-		if (sid_audio_decode_file(path, job->rate, &lim, NULL, &pcm, &job->err) != SID_OK)
+		if (sid_corpus_decode(job->data_dir, e->path, job->rate, &lim, &pcm, &job->err) != SID_OK)
 		{
 			/* a damaged file costs one track, not the run */
 			if (job->err.code == SID_ENOMEM)
@@ -138,12 +186,7 @@ decode_worker(void *arg)
 			job->rc = sid_fail(&job->err, SID_ENOMEM, "out of memory decoding %s", e->path);
 			return NULL;
 		}
-		for (int64_t i = 0; i < pcm.n_samples; i++)
-		{
-			float		v = pcm.samples[i] * 32767.0f;
-
-			c->pcm[t][i] = (int16_t) lrintf(v > 32767.0f ? 32767.0f : v < -32767.0f ? -32767.0f : v);
-		}
+		sid_pcm16_from_float(pcm.samples, pcm.n_samples, c->pcm[t]);
 		c->len[t] = pcm.n_samples;
 		sid_pcm_free(&pcm);
 		if (job->cache_dir[0])
@@ -156,7 +199,7 @@ decode_worker(void *arg)
 static int
 make_dirs(const char *dir)
 {
-	char		buf[SID_TRAIN_PATH_MAX];
+	char		buf[CORPUS_PATH_MAX];
 
 	if (strlen(dir) >= sizeof(buf))
 		return -1;
@@ -189,9 +232,7 @@ sid_track_cache_load(sid_track_cache *c, const sid_manifest *m, const char *spli
 	entries = malloc((m->n ? m->n : 1) * sizeof(size_t));
 	if (!entries)
 		return sid_fail(err, SID_ENOMEM, "out of memory");
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->entries[i].split, split) == 0 && (max_tracks == 0 || c->n < max_tracks))
-			entries[c->n++] = i;
+	c->n = sid_corpus_select(m, split, max_tracks, 0, entries);
 	if (c->n == 0)
 	{
 		free(entries);
@@ -269,12 +310,10 @@ sid_status
 sid_noise_store_load(sid_noise_store *s, const sid_manifest *noise, const char *part,
 					 const char *data_dir, int32_t rate, sid_error *err)
 {
-	sid_audio_limits lim;
 	size_t		n = 0;
 
 	memset(s, 0, sizeof(*s));
-	sid_audio_limits_default(&lim);
-	for (size_t i = 0; i < noise->n; i++)
+	for (size_t i = 0; noise && i < noise->n; i++)
 		n += strcmp(noise->entries[i].split, part) == 0;
 	if (n == 0)
 		return SID_OK;
@@ -288,14 +327,12 @@ sid_noise_store_load(sid_noise_store *s, const sid_manifest *noise, const char *
 	for (size_t i = 0; i < noise->n; i++)
 	{
 		const sid_manifest_entry *e = &noise->entries[i];
-		char		path[2 * SID_TRAIN_PATH_MAX];
 		sid_pcm		pcm;
 		sid_status	rc;
 
 		if (strcmp(e->split, part) != 0)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", data_dir, e->path);
-		if ((rc = sid_audio_decode_file(path, rate, &lim, NULL, &pcm, err)) != SID_OK)
+		if ((rc = sid_corpus_decode(data_dir, e->path, rate, NULL, &pcm, err)) != SID_OK)
 		{
 			sid_noise_store_free(s);
 			return rc;
