@@ -422,103 +422,102 @@ sink_push(pcm_sink *s, SRC_STATE *src, double ratio, const float *in, int64_t n,
 	}
 }
 
-/*
- * Read the whole stream, mix down to mono, resample to target_rate (0 = keep
- * the original rate, for probing: then nothing is stored, only counted).
- */
-static sid_status
-decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
-			  const sid_audio_limits *lim, int64_t *frames_read, sid_pcm *pcm, sid_error *err)
+/* What one decoding keeps between its phases. */
+typedef struct decode_state
 {
-	int			channels = sfinfo->channels;
-	int64_t		max_frames = (int64_t) floor(lim->max_seconds * sfinfo->samplerate);
-	double		ratio = target_rate > 0 ? (double) target_rate / sfinfo->samplerate : 1.0;
-	float	   *chunk = NULL;
-	float	   *mono = NULL;
-	SRC_STATE  *src = NULL;
-	pcm_sink	sink = {NULL, 0, 0};
-	int64_t		total = 0;
-	sid_status	st = SID_OK;
+	float	   *chunk;			/* interleaved frames as libsndfile reads them */
+	float	   *mono;
+	SRC_STATE  *src;			/* NULL: no rate change, or probing */
+	double		ratio;
+	pcm_sink	sink;
+	int64_t		total;			/* frames decoded so far */
+} decode_state;
 
-	chunk = malloc((size_t) READ_CHUNK_FRAMES * channels * sizeof(float));
-	mono = malloc((size_t) READ_CHUNK_FRAMES * sizeof(float));
-	if (chunk == NULL || mono == NULL)
-	{
-		st = sid_fail(err, SID_ENOMEM, "out of memory for the decoding buffer");
-		goto done;
-	}
+static sid_status
+decode_begin(decode_state *ds, const SF_INFO *sfinfo, int32_t target_rate, const sid_pcm *pcm,
+			 sid_error *err)
+{
+	memset(ds, 0, sizeof(*ds));
+	ds->ratio = target_rate > 0 ? (double) target_rate / sfinfo->samplerate : 1.0;
+	ds->chunk = malloc((size_t) READ_CHUNK_FRAMES * sfinfo->channels * sizeof(float));
+	ds->mono = malloc((size_t) READ_CHUNK_FRAMES * sizeof(float));
+	if (ds->chunk == NULL || ds->mono == NULL)
+		return sid_fail(err, SID_ENOMEM, "out of memory for the decoding buffer");
 	if (pcm != NULL && target_rate != sfinfo->samplerate)
 	{
 		int			e = 0;
 
-		if (!src_is_valid_ratio(ratio))
-		{
-			st = sid_fail(err, SID_EUNSUPPORTED, "cannot resample %d Hz to %d Hz",
-						  sfinfo->samplerate, (int) target_rate);
-			goto done;
-		}
-		src = src_new(SID_AUDIO_RESAMPLER, 1, &e);
-		if (src == NULL)
-		{
-			st = sid_fail(err, SID_ENOMEM, "could not create the resampler: %s", src_strerror(e));
-			goto done;
-		}
+		if (!src_is_valid_ratio(ds->ratio))
+			return sid_fail(err, SID_EUNSUPPORTED, "cannot resample %d Hz to %d Hz",
+							sfinfo->samplerate, (int) target_rate);
+		ds->src = src_new(SID_AUDIO_RESAMPLER, 1, &e);
+		if (ds->src == NULL)
+			return sid_fail(err, SID_ENOMEM, "could not create the resampler: %s", src_strerror(e));
 	}
 	/* one allocation up front when the length is known */
 	if (pcm != NULL && frames_known(sfinfo))
-		if ((st = sink_reserve(&sink, (int64_t) ceil(sfinfo->frames * ratio) + 1024, err)) != SID_OK)
-			goto done;
+		return sink_reserve(&ds->sink, (int64_t) ceil(sfinfo->frames * ds->ratio) + 1024, err);
+	return SID_OK;
+}
+
+/* first_frame: the stream position of frame 0, to name a bad sample's frame */
+static sid_status
+mix_to_mono(const float *chunk, int64_t got, int channels, int64_t first_frame, float *mono,
+			sid_error *err)
+{
+	for (int64_t i = 0; i < got; i++)
+	{
+		const float *frame = chunk + i * channels;
+		float		sum = 0.0f;
+		int			c;
+
+		for (c = 0; c < channels; c++)
+			sum += frame[c];
+		mono[i] = channels == 1 ? sum : sum / (float) channels;
+		if (!(fabsf(mono[i]) <= SID_AUDIO_MAX_AMPLITUDE))	/* also NaN */
+			return sid_fail(err, SID_EFORMAT,
+							"audio holds a NaN, infinite or absurdly large sample (%g) at frame %lld",
+							(double) mono[i], (long long) (first_frame + i));
+	}
+	return SID_OK;
+}
+
+static sid_status
+decode_chunks(decode_state *ds, SNDFILE *sf, const SF_INFO *sfinfo, const sid_audio_limits *lim,
+			  const sid_pcm *pcm, sid_error *err)
+{
+	int64_t		max_frames = (int64_t) floor(lim->max_seconds * sfinfo->samplerate);
+	sid_status	st;
 
 	for (;;)
 	{
-		sf_count_t	got = sf_readf_float(sf, chunk, READ_CHUNK_FRAMES);
-		sf_count_t	i;
+		sf_count_t	got = sf_readf_float(sf, ds->chunk, READ_CHUNK_FRAMES);
 
 		if (got <= 0)
-			break;
+			return SID_OK;
 		if (lim->interrupted != NULL && lim->interrupted(lim->interrupted_arg))
-		{
-			st = sid_fail(err, SID_ELIMIT, "decoding was interrupted");
-			goto done;
-		}
-		if (total + got > max_frames)
-		{
-			st = sid_fail(err, SID_ELIMIT, "audio is longer than the limit of %g s",
-						  lim->max_seconds);
-			goto done;
-		}
-		total += got;
-		for (i = 0; i < got; i++)
-		{
-			const float *frame = chunk + i * channels;
-			float		sum = 0.0f;
-			int			c;
+			return sid_fail(err, SID_ELIMIT, "decoding was interrupted");
+		if (ds->total + got > max_frames)
+			return sid_fail(err, SID_ELIMIT, "audio is longer than the limit of %g s",
+							lim->max_seconds);
+		ds->total += got;
+		if ((st = mix_to_mono(ds->chunk, got, sfinfo->channels, ds->total - got, ds->mono,
+							  err)) != SID_OK)
+			return st;
+		if (pcm != NULL && (st = sink_push(&ds->sink, ds->src, ds->ratio, ds->mono, got, 0,
+										   err)) != SID_OK)
+			return st;
+	}
+}
 
-			for (c = 0; c < channels; c++)
-				sum += frame[c];
-			mono[i] = channels == 1 ? sum : sum / (float) channels;
-			if (!(fabsf(mono[i]) <= SID_AUDIO_MAX_AMPLITUDE))	/* also NaN */
-			{
-				st = sid_fail(err, SID_EFORMAT,
-							  "audio holds a NaN, infinite or absurdly large sample (%g) at frame %lld",
-							  (double) mono[i], (long long) (total - got + i));
-				goto done;
-			}
-		}
-		if (pcm != NULL && (st = sink_push(&sink, src, ratio, mono, got, 0, err)) != SID_OK)
-			goto done;
-	}
+static sid_status
+check_decoded_length(SNDFILE *sf, const SF_INFO *sfinfo, int64_t total, sid_error *err)
+{
 	if (sf_error(sf) != SF_ERR_NO_ERROR)
-	{
-		st = sid_fail(err, SID_EFORMAT, "audio is corrupt: decoding stopped after %lld frames: %s",
-					  (long long) total, sf_strerror(sf));
-		goto done;
-	}
+		return sid_fail(err, SID_EFORMAT, "audio is corrupt: decoding stopped after %lld frames: %s",
+						(long long) total, sf_strerror(sf));
 	if (total == 0)
-	{
-		st = sid_fail(err, SID_EINVAL, "audio holds no samples");
-		goto done;
-	}
+		return sid_fail(err, SID_EINVAL, "audio holds no samples");
 	/*
 	 * Fewer frames than the header declares means the input was cut, where the
 	 * header states the length exactly (FLAC, PCM containers).  Not for MPEG:
@@ -530,35 +529,65 @@ decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 	if (frames_known(sfinfo) && total < sfinfo->frames &&
 		(sfinfo->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_MPEG &&
 		(sfinfo->format & SF_FORMAT_TYPEMASK) != SF_FORMAT_OGG)
-	{
-		st = sid_fail(err, SID_EFORMAT, "audio is truncated: %lld frames declared, %lld decoded",
-					  (long long) sfinfo->frames, (long long) total);
-		goto done;
-	}
-	if (pcm != NULL && (st = sink_push(&sink, src, ratio, mono, 0, 1, err)) != SID_OK)
-		goto done;
-	if (pcm != NULL && sink.len == 0)
+		return sid_fail(err, SID_EFORMAT, "audio is truncated: %lld frames declared, %lld decoded",
+						(long long) sfinfo->frames, (long long) total);
+	return SID_OK;
+}
+
+static sid_status
+decode_finish(decode_state *ds, const SF_INFO *sfinfo, int32_t target_rate, int64_t *frames_read,
+			  sid_pcm *pcm, sid_error *err)
+{
+	sid_status	st;
+
+	if (pcm != NULL && (st = sink_push(&ds->sink, ds->src, ds->ratio, ds->mono, 0, 1, err)) != SID_OK)
+		return st;
+	if (pcm != NULL && ds->sink.len == 0)
 	{
 		/* found by fuzz_decode: one frame at 16016 Hz resamples to nothing */
-		st = sid_fail(err, SID_EINVAL, "audio is too short: %lld frames at %d Hz give no samples at %d Hz",
-					  (long long) total, sfinfo->samplerate, (int) target_rate);
-		goto done;
+		return sid_fail(err, SID_EINVAL, "audio is too short: %lld frames at %d Hz give no samples at %d Hz",
+						(long long) ds->total, sfinfo->samplerate, (int) target_rate);
 	}
-	*frames_read = total;
+	*frames_read = ds->total;
 	if (pcm != NULL)
 	{
-		pcm->samples = sink.data;
-		pcm->n_samples = sink.len;
+		pcm->samples = ds->sink.data;
+		pcm->n_samples = ds->sink.len;
 		pcm->sample_rate = target_rate;
-		sink.data = NULL;
+		ds->sink.data = NULL;
 	}
+	return SID_OK;
+}
 
-done:
-	if (src != NULL)
-		src_delete(src);
-	free(sink.data);
-	free(chunk);
-	free(mono);
+static void
+decode_end(decode_state *ds)
+{
+	if (ds->src != NULL)
+		src_delete(ds->src);
+	free(ds->sink.data);
+	free(ds->chunk);
+	free(ds->mono);
+}
+
+/*
+ * Read the whole stream, mix down to mono, resample to target_rate (0 = keep
+ * the original rate, for probing: then nothing is stored, only counted).
+ */
+static sid_status
+decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
+			  const sid_audio_limits *lim, int64_t *frames_read, sid_pcm *pcm, sid_error *err)
+{
+	decode_state ds;
+	sid_status	st;
+
+	st = decode_begin(&ds, sfinfo, target_rate, pcm, err);
+	if (st == SID_OK)
+		st = decode_chunks(&ds, sf, sfinfo, lim, pcm, err);
+	if (st == SID_OK)
+		st = check_decoded_length(sf, sfinfo, ds.total, err);
+	if (st == SID_OK)
+		st = decode_finish(&ds, sfinfo, target_rate, frames_read, pcm, err);
+	decode_end(&ds);
 	return st;
 }
 
