@@ -334,91 +334,92 @@ sid_read_file(const char *path, size_t max_len, size_t *len, sid_error *err)
 
 /* ---- reading ------------------------------------------------------------ */
 
-sid_model *
-sid_model_load_mem(const void *data, size_t len, sid_error *err)
+/* The header vouches for itself first: nothing in it is read before this. */
+static sid_status
+check_header(const unsigned char *h, size_t len, sid_error *err)
 {
-	const unsigned char *h = data;
 	uint32_t	version,
 				hlen;
-	uint64_t	nparams;
-	int32_t		ef[ENC_FIELDS];
-	sid_encoder_config cfg;
-	sid_feature_config f;
-	sid_model  *m;
-	const unsigned char *w;
 
 	if (len < 12 || memcmp(h, SID_MODEL_MAGIC, 8) != 0)
-	{
-		sid_fail(err, SID_EFORMAT, len < 12 ? "not a sampleid model file: only %zu bytes"
-				 : "not a sampleid model file: bad magic (expected \"SIDMODEL\")", len);
-		return NULL;
-	}
+		return sid_fail(err, SID_EFORMAT, len < 12 ? "not a sampleid model file: only %zu bytes"
+						: "not a sampleid model file: bad magic (expected \"SIDMODEL\")", len);
 	version = sid_get_u32(h + 8);
 	if (version != SID_MODEL_VERSION)
-	{
-		sid_fail(err, SID_EUNSUPPORTED,
-				 "model file format version %u is not supported (this build reads version %d)",
-				 version, SID_MODEL_VERSION);
-		return NULL;
-	}
+		return sid_fail(err, SID_EUNSUPPORTED,
+						"model file format version %u is not supported (this build reads version %d)",
+						version, SID_MODEL_VERSION);
 	if (len < SID_MODEL_HEADER_BYTES)
-	{
-		sid_fail(err, SID_EFORMAT, "model file is truncated: %zu bytes, shorter than its %d-byte header",
-				 len, SID_MODEL_HEADER_BYTES);
-		return NULL;
-	}
+		return sid_fail(err, SID_EFORMAT,
+						"model file is truncated: %zu bytes, shorter than its %d-byte header",
+						len, SID_MODEL_HEADER_BYTES);
 	hlen = sid_get_u32(h + 12);
 	if (hlen != SID_MODEL_HEADER_BYTES)
-	{
-		sid_fail(err, SID_EFORMAT, "model file header length %u is wrong (version %d uses %d)",
-				 hlen, SID_MODEL_VERSION, SID_MODEL_HEADER_BYTES);
-		return NULL;
-	}
+		return sid_fail(err, SID_EFORMAT, "model file header length %u is wrong (version %d uses %d)",
+						hlen, SID_MODEL_VERSION, SID_MODEL_HEADER_BYTES);
 	if (sid_get_u32(h + OFF_HEADER_CRC) != sid_crc32(0, h, OFF_HEADER_CRC))
-	{
-		sid_fail(err, SID_EFORMAT, "model file header is corrupted: header checksum mismatch");
-		return NULL;
-	}
-	f.sample_rate = (int32_t) sid_get_u32(h + OFF_FEATURES + 0);
-	f.n_fft = (int32_t) sid_get_u32(h + OFF_FEATURES + 4);
-	f.hop_length = (int32_t) sid_get_u32(h + OFF_FEATURES + 8);
-	f.n_mels = (int32_t) sid_get_u32(h + OFF_FEATURES + 12);
-	f.f_min = sid_get_f32(h + OFF_FEATURES + 16);
-	f.f_max = sid_get_f32(h + OFF_FEATURES + 20);
-	f.segment_seconds = sid_get_f32(h + OFF_FEATURES + 24);
-	f.segment_hop_seconds = sid_get_f32(h + OFF_FEATURES + 28);
+		return sid_fail(err, SID_EFORMAT, "model file header is corrupted: header checksum mismatch");
+	return SID_OK;
+}
+
+static void
+read_header_config(const unsigned char *h, sid_feature_config *f, sid_encoder_config *cfg)
+{
+	int32_t		ef[ENC_FIELDS];
+
+	f->sample_rate = (int32_t) sid_get_u32(h + OFF_FEATURES + 0);
+	f->n_fft = (int32_t) sid_get_u32(h + OFF_FEATURES + 4);
+	f->hop_length = (int32_t) sid_get_u32(h + OFF_FEATURES + 8);
+	f->n_mels = (int32_t) sid_get_u32(h + OFF_FEATURES + 12);
+	f->f_min = sid_get_f32(h + OFF_FEATURES + 16);
+	f->f_max = sid_get_f32(h + OFF_FEATURES + 20);
+	f->segment_seconds = sid_get_f32(h + OFF_FEATURES + 24);
+	f->segment_hop_seconds = sid_get_f32(h + OFF_FEATURES + 28);
 	for (int i = 0; i < ENC_FIELDS; i++)
 		ef[i] = (int32_t) sid_get_u32(h + OFF_ENCODER + 4 * i);
-	encoder_from_fields(&cfg, ef);
-	if (sid_model_check(&f, &cfg, err) != SID_OK)
-		return NULL;
+	encoder_from_fields(cfg, ef);
+}
+
+/*
+ * The architecture, already checked, decides how many weights the file must
+ * hold: the stored count, the file's length and the weights' checksum must
+ * all agree with it.
+ */
+static sid_status
+check_weights(const unsigned char *h, size_t len, const sid_encoder_config *cfg,
+			  uint64_t *nparams_out, sid_error *err)
+{
+	const unsigned char *w = h + SID_MODEL_HEADER_BYTES;
+	uint64_t	nparams;
+
 	nparams = (uint64_t) sid_get_u32(h + OFF_NPARAMS) | (uint64_t) sid_get_u32(h + OFF_NPARAMS + 4) << 32;
-	if (nparams != sid_encoder_num_params(&cfg))
-	{
-		sid_fail(err, SID_EFORMAT, "model file has %llu parameters but its architecture needs %zu",
-				 (unsigned long long) nparams, sid_encoder_num_params(&cfg));
-		return NULL;
-	}
+	if (nparams != sid_encoder_num_params(cfg))
+		return sid_fail(err, SID_EFORMAT, "model file has %llu parameters but its architecture needs %zu",
+						(unsigned long long) nparams, sid_encoder_num_params(cfg));
 	if (len != SID_MODEL_HEADER_BYTES + 4 * nparams + 4)
-	{
-		sid_fail(err, SID_EFORMAT, "model file is %s: %zu bytes, expected %llu",
-				 len < SID_MODEL_HEADER_BYTES + 4 * nparams + 4 ? "truncated" : "too long",
-				 len, (unsigned long long) (SID_MODEL_HEADER_BYTES + 4 * nparams + 4));
-		return NULL;
-	}
-	w = h + SID_MODEL_HEADER_BYTES;
+		return sid_fail(err, SID_EFORMAT, "model file is %s: %zu bytes, expected %llu",
+						len < SID_MODEL_HEADER_BYTES + 4 * nparams + 4 ? "truncated" : "too long",
+						len, (unsigned long long) (SID_MODEL_HEADER_BYTES + 4 * nparams + 4));
 	if (sid_get_u32(w + 4 * nparams) != sid_crc32(0, w, 4 * nparams))
-	{
-		sid_fail(err, SID_EFORMAT, "model file weights are corrupted: checksum mismatch");
-		return NULL;
-	}
-	m = calloc(1, sizeof(*m));
+		return sid_fail(err, SID_EFORMAT, "model file weights are corrupted: checksum mismatch");
+	*nparams_out = nparams;
+	return SID_OK;
+}
+
+/* A checksum passes on weights written non-finite, so each is checked as it is read. */
+static sid_model *
+model_from_checked_file(const unsigned char *h, uint64_t nparams, const sid_feature_config *f,
+						const sid_encoder_config *cfg, sid_error *err)
+{
+	const unsigned char *w = h + SID_MODEL_HEADER_BYTES;
+	sid_model  *m = calloc(1, sizeof(*m));
+
 	if (!m)
 	{
 		sid_fail(err, SID_ENOMEM, "out of memory");
 		return NULL;
 	}
-	m->enc = sid_encoder_create(&cfg, err);
+	m->enc = sid_encoder_create(cfg, err);
 	if (!m->enc)
 	{
 		free(m);
@@ -437,8 +438,26 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 	m->flags = sid_get_u32(h + 16);
 	memcpy(m->name, h + 20, SID_MODEL_NAME_LEN - 1);
 	memcpy(m->note, h + 84, SID_MODEL_NOTE_LEN - 1);
-	m->features = f;
+	m->features = *f;
 	return m;
+}
+
+sid_model *
+sid_model_load_mem(const void *data, size_t len, sid_error *err)
+{
+	const unsigned char *h = data;
+	uint64_t	nparams = 0;
+	sid_encoder_config cfg;
+	sid_feature_config f;
+
+	if (check_header(h, len, err) != SID_OK)
+		return NULL;
+	read_header_config(h, &f, &cfg);
+	if (sid_model_check(&f, &cfg, err) != SID_OK)
+		return NULL;
+	if (check_weights(h, len, &cfg, &nparams, err) != SID_OK)
+		return NULL;
+	return model_from_checked_file(h, nparams, &f, &cfg, err);
 }
 
 sid_model *
