@@ -366,36 +366,80 @@ take(arena *ar, size_t bytes)
 #define TAKE_F(ar, n) ((float *) take(ar, sizeof(float) * (size_t) (n)))
 #define TAKE_I(ar, n) ((int32_t *) take(ar, sizeof(int32_t) * (size_t) (n)))
 
-static void
-plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_training, arena *ar)
+/*
+ * Inference sizes its one set of block buffers, and training its backward
+ * scratch, for the largest stage, so the maxima are taken before any block.
+ */
+typedef struct act_maxima
 {
-	int			N0 = sid_encoder_nodes(cfg, 0);
-	int			blk = 0;
-	size_t		grad_max = 0;
-	size_t		knn_max = 0;
-	size_t		shared_nc = 0,
-				shared_n = 0,
-				shared_h = 0;
-	int			CL = cfg->channels[cfg->n_stages - 1];
+	size_t		grad;			/* backward scratch */
+	size_t		knn;			/* kNN scratch */
+	/* one block's buffer sizes, B*N, B*N*C and B*N*H: in inference every block shares them */
+	size_t		n,
+				nc,
+				nh;
+} act_maxima;
 
-	a->patch_cols = TAKE_F(ar, (size_t) B * N0 * 3 * cfg->patch_time * cfg->patch_freq);
-	a->patch_out = TAKE_F(ar, (size_t) B * N0 * cfg->channels[0]);
+static void
+stage_maxima(const sid_encoder_config *cfg, int B, act_maxima *mx)
+{
+	memset(mx, 0, sizeof(*mx));
 	for (int s = 0; s < cfg->n_stages; s++)
 	{
 		size_t		BN = (size_t) B * sid_encoder_nodes(cfg, s),
 					C = cfg->channels[s],
 					H = (size_t) cfg->ffn_ratio * C;
 
-		grad_max = grad_max > BN * 2 * C ? grad_max : BN * 2 * C;
-		grad_max = grad_max > BN * H ? grad_max : BN * H;
-		shared_nc = shared_nc > BN * C ? shared_nc : BN * C;
-		shared_n = shared_n > BN ? shared_n : BN;
-		shared_h = shared_h > BN * H ? shared_h : BN * H;
-		if (sid_knn_scratch_floats(B, (int) (BN / B)) > knn_max)
-			knn_max = sid_knn_scratch_floats(B, (int) (BN / B));
-		if (s + 1 < cfg->n_stages)
-			a->down_out[s] = TAKE_F(ar, (size_t) B * sid_encoder_nodes(cfg, s + 1) * cfg->channels[s + 1]);
+		mx->grad = mx->grad > BN * 2 * C ? mx->grad : BN * 2 * C;
+		mx->grad = mx->grad > BN * H ? mx->grad : BN * H;
+		mx->nc = mx->nc > BN * C ? mx->nc : BN * C;
+		mx->n = mx->n > BN ? mx->n : BN;
+		mx->nh = mx->nh > BN * H ? mx->nh : BN * H;
+		if (sid_knn_scratch_floats(B, (int) (BN / B)) > mx->knn)
+			mx->knn = sid_knn_scratch_floats(B, (int) (BN / B));
 	}
+}
+
+static void
+plan_stage_outputs(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, arena *ar)
+{
+	int			N0 = sid_encoder_nodes(cfg, 0);
+
+	a->patch_cols = TAKE_F(ar, (size_t) B * N0 * 3 * cfg->patch_time * cfg->patch_freq);
+	a->patch_out = TAKE_F(ar, (size_t) B * N0 * cfg->channels[0]);
+	for (int s = 0; s + 1 < cfg->n_stages; s++)
+		a->down_out[s] = TAKE_F(ar, (size_t) B * sid_encoder_nodes(cfg, s + 1) * cfg->channels[s + 1]);
+}
+
+/* n, nc, nh: buffer sizes in elements, B*N, B*N*C and B*N*H (H = ffn_ratio * C) */
+static void
+plan_block(sid_block_acts *b, const sid_encoder_config *cfg, size_t n, size_t nc, size_t nh,
+		   int for_training, arena *ar)
+{
+	b->g_ln = TAKE_F(ar, nc);
+	b->g_mean = TAKE_F(ar, n);
+	b->g_rstd = TAKE_F(ar, n);
+	b->g_h = TAKE_F(ar, nc);
+	b->knn = TAKE_I(ar, n * cfg->knn_k);
+	b->g_mr = TAKE_F(ar, 2 * nc);
+	b->g_argmax = for_training ? TAKE_I(ar, nc) : NULL;	/* backward only */
+	b->g_pre = TAKE_F(ar, nc);
+	b->g_act = TAKE_F(ar, nc);
+	b->g_out = TAKE_F(ar, nc);
+	b->f_ln = TAKE_F(ar, nc);
+	b->f_mean = TAKE_F(ar, n);
+	b->f_rstd = TAKE_F(ar, n);
+	b->f_pre = TAKE_F(ar, nh);
+	b->f_act = TAKE_F(ar, nh);
+	b->f_out = TAKE_F(ar, nc);
+}
+
+static void
+plan_blocks(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_training,
+			const act_maxima *mx, arena *ar)
+{
+	int			blk = 0;
+
 	for (int s = 0; s < cfg->n_stages; s++)
 	{
 		size_t		BN = (size_t) B * sid_encoder_nodes(cfg, s),
@@ -404,8 +448,6 @@ plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_tra
 
 		for (int i = 0; i < cfg->blocks[s]; i++, blk++)
 		{
-			sid_block_acts *b = &a->blocks[blk];
-
 			if (!for_training && blk > 0)
 			{
 				/*
@@ -414,34 +456,23 @@ plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_tra
 				 * may overwrite the block's own input: x is last read by the
 				 * residual into g_out, before f_out is written.
 				 */
-				*b = a->blocks[0];
+				a->blocks[blk] = a->blocks[0];
 				continue;
 			}
-			{
-				/* element counts: this stage's, or for inference the largest of any stage */
-				size_t		n = for_training ? BN : shared_n,
-							nc = for_training ? BN * C : shared_nc,
-							nh = for_training ? BN * H : shared_h;
-
-				b->g_ln = TAKE_F(ar, nc);
-				b->g_mean = TAKE_F(ar, n);
-				b->g_rstd = TAKE_F(ar, n);
-				b->g_h = TAKE_F(ar, nc);
-				b->knn = TAKE_I(ar, n * cfg->knn_k);
-				b->g_mr = TAKE_F(ar, 2 * nc);
-				b->g_argmax = for_training ? TAKE_I(ar, nc) : NULL;	/* backward only */
-				b->g_pre = TAKE_F(ar, nc);
-				b->g_act = TAKE_F(ar, nc);
-				b->g_out = TAKE_F(ar, nc);
-				b->f_ln = TAKE_F(ar, nc);
-				b->f_mean = TAKE_F(ar, n);
-				b->f_rstd = TAKE_F(ar, n);
-				b->f_pre = TAKE_F(ar, nh);
-				b->f_act = TAKE_F(ar, nh);
-				b->f_out = TAKE_F(ar, nc);
-			}
+			/* element counts: this stage's, or for inference the largest of any stage */
+			plan_block(&a->blocks[blk], cfg, for_training ? BN : mx->n,
+					   for_training ? BN * C : mx->nc, for_training ? BN * H : mx->nh,
+					   for_training, ar);
 		}
 	}
+}
+
+static void
+plan_head(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_training,
+		  const act_maxima *mx, arena *ar)
+{
+	int			CL = cfg->channels[cfg->n_stages - 1];
+
 	a->pool = TAKE_F(ar, (size_t) B * CL);
 	a->head_ln = TAKE_F(ar, (size_t) B * CL);
 	a->head_mean = TAKE_F(ar, B);
@@ -451,10 +482,11 @@ plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_tra
 	a->head_out = TAKE_F(ar, (size_t) B * cfg->embed_dim);
 	a->embed_norm = TAKE_F(ar, B);
 	a->embed = TAKE_F(ar, (size_t) B * cfg->embed_dim);
-	a->knn_scratch = TAKE_F(ar, knn_max);
+	a->knn_scratch = TAKE_F(ar, mx->knn);
 	if (for_training)
 	{
 		size_t		head_max = (size_t) B * (cfg->head_hidden > CL ? cfg->head_hidden : CL);
+		size_t		grad_max = mx->grad;
 
 		if (cfg->embed_dim * (size_t) B > head_max)
 			head_max = cfg->embed_dim * (size_t) B;
@@ -466,6 +498,17 @@ plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_tra
 	}
 	else
 		a->grad_a = a->grad_b = a->grad_c = NULL;
+}
+
+static void
+plan_acts(sid_encoder_acts *a, const sid_encoder_config *cfg, int B, int for_training, arena *ar)
+{
+	act_maxima	mx;
+
+	stage_maxima(cfg, B, &mx);
+	plan_stage_outputs(a, cfg, B, ar);
+	plan_blocks(a, cfg, B, for_training, &mx, ar);
+	plan_head(a, cfg, B, for_training, &mx, ar);
 }
 
 sid_status
