@@ -7,14 +7,14 @@
 
 #define SID_ARENA_ALIGN 256
 
-extern "C" sid_status
-sid_cuda_ctx_create(sid_cuda_ctx **out, int device, size_t arena_bytes, sid_error *err)
+// The index is checked against the devices present before any host memory
+// is taken, so a bad index costs nothing to undo.
+static sid_status
+check_device_index(int device, sid_error *err)
 {
 	int			count = 0;
 	cudaError_t rc;
-	sid_cuda_ctx *ctx;
 
-	*out = NULL;
 	if (device < 0)
 		return sid_fail(err, SID_EINVAL, "CUDA device index %d is negative", device);
 	rc = cudaGetDeviceCount(&count);
@@ -24,68 +24,71 @@ sid_cuda_ctx_create(sid_cuda_ctx **out, int device, size_t arena_bytes, sid_erro
 	if (device >= count)
 		return sid_fail(err, SID_EDEVICE, "CUDA device %d requested but %d device(s) present",
 						device, count);
+	return SID_OK;
+}
 
+// On failure what was made stays in ctx (the rest NULL) for sid_cuda_ctx_free.
+static sid_status
+open_ctx_resources(sid_cuda_ctx *ctx, size_t arena_bytes, sid_error *err)
+{
+	cudaError_t rc;
+	cublasStatus_t bs;
+
+	rc = cudaSetDevice(ctx->device);
+	if (rc != cudaSuccess)
+		return sid_fail(err, SID_EDEVICE, "CUDA: cudaSetDevice(%d) failed: %s", ctx->device,
+						cudaGetErrorString(rc));
+	rc = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
+	if (rc != cudaSuccess)
+	{
+		ctx->stream = NULL;
+		return sid_fail(err, SID_EDEVICE, "CUDA: cudaStreamCreate failed: %s",
+						cudaGetErrorString(rc));
+	}
+	bs = cublasCreate(&ctx->blas);
+	if (bs != CUBLAS_STATUS_SUCCESS)
+	{
+		ctx->blas = NULL;
+		return sid_fail(err, SID_EDEVICE, "cuBLAS: cublasCreate failed: %s",
+						cublasGetStatusString(bs));
+	}
+	// Default math: full FP32 products, no TF32 tensor-core rounding
+	// (that needs CUBLAS_TF32_TENSOR_OP_MATH); the parity tolerance
+	// against the CPU path assumes single precision.
+	if ((bs = cublasSetStream(ctx->blas, ctx->stream)) != CUBLAS_STATUS_SUCCESS ||
+		(bs = cublasSetMathMode(ctx->blas, CUBLAS_DEFAULT_MATH)) != CUBLAS_STATUS_SUCCESS)
+		return sid_fail(err, SID_EDEVICE, "cuBLAS: setting stream/math mode failed: %s",
+						cublasGetStatusString(bs));
+	if (arena_bytes > 0)
+	{
+		rc = cudaMalloc((void **) &ctx->arena, arena_bytes);
+		if (rc != cudaSuccess)
+		{
+			(void) cudaGetLastError();	// not sticky: clear it for later launch checks
+			ctx->arena = NULL;
+			return sid_fail(err, rc == cudaErrorMemoryAllocation ? SID_ENOMEM : SID_EDEVICE,
+							"CUDA: cudaMalloc of a %zu-byte arena failed: %s", arena_bytes,
+							cudaGetErrorString(rc));
+		}
+	}
+	ctx->arena_size = arena_bytes;
+	return SID_OK;
+}
+
+extern "C" sid_status
+sid_cuda_ctx_create(sid_cuda_ctx **out, int device, size_t arena_bytes, sid_error *err)
+{
+	sid_cuda_ctx *ctx;
+	sid_status	st;
+
+	*out = NULL;
+	if ((st = check_device_index(device, err)) != SID_OK)
+		return st;
 	ctx = (sid_cuda_ctx *) calloc(1, sizeof(*ctx));
 	if (ctx == NULL)
 		return sid_fail(err, SID_ENOMEM, "out of host memory for a CUDA context");
 	ctx->device = device;
-
-	sid_status	st = SID_OK;
-
-	do
-	{
-		cublasStatus_t bs;
-
-		rc = cudaSetDevice(device);
-		if (rc != cudaSuccess)
-		{
-			st = sid_fail(err, SID_EDEVICE, "CUDA: cudaSetDevice(%d) failed: %s", device,
-						  cudaGetErrorString(rc));
-			break;
-		}
-		rc = cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking);
-		if (rc != cudaSuccess)
-		{
-			ctx->stream = NULL;
-			st = sid_fail(err, SID_EDEVICE, "CUDA: cudaStreamCreate failed: %s",
-						  cudaGetErrorString(rc));
-			break;
-		}
-		bs = cublasCreate(&ctx->blas);
-		if (bs != CUBLAS_STATUS_SUCCESS)
-		{
-			ctx->blas = NULL;
-			st = sid_fail(err, SID_EDEVICE, "cuBLAS: cublasCreate failed: %s",
-						  cublasGetStatusString(bs));
-			break;
-		}
-		// Default math: full FP32 products, no TF32 tensor-core rounding
-		// (that needs CUBLAS_TF32_TENSOR_OP_MATH); the parity tolerance
-		// against the CPU path assumes single precision.
-		if ((bs = cublasSetStream(ctx->blas, ctx->stream)) != CUBLAS_STATUS_SUCCESS ||
-			(bs = cublasSetMathMode(ctx->blas, CUBLAS_DEFAULT_MATH)) != CUBLAS_STATUS_SUCCESS)
-		{
-			st = sid_fail(err, SID_EDEVICE, "cuBLAS: setting stream/math mode failed: %s",
-						  cublasGetStatusString(bs));
-			break;
-		}
-		if (arena_bytes > 0)
-		{
-			rc = cudaMalloc((void **) &ctx->arena, arena_bytes);
-			if (rc != cudaSuccess)
-			{
-				(void) cudaGetLastError();	// not sticky: clear it for later launch checks
-				ctx->arena = NULL;
-				st = sid_fail(err, rc == cudaErrorMemoryAllocation ? SID_ENOMEM : SID_EDEVICE,
-							  "CUDA: cudaMalloc of a %zu-byte arena failed: %s", arena_bytes,
-							  cudaGetErrorString(rc));
-				break;
-			}
-		}
-		ctx->arena_size = arena_bytes;
-	} while (0);
-
-	if (st != SID_OK)
+	if ((st = open_ctx_resources(ctx, arena_bytes, err)) != SID_OK)
 	{
 		sid_cuda_ctx_free(ctx);
 		return st;
