@@ -222,49 +222,27 @@ tone_gain_db(int type, double hz)
 	return 10 * log10((e_out / 12800) / (e_in / 35280));
 }
 
-int
-main(int argc, char **argv)
+/*
+ * Everything measured is decoded here first, outside the timings; returns
+ * the total audio seconds, or a negative number when a track cannot be read.
+ * paths NULL: the default tracks.
+ */
+static double
+load_tracks(track *tracks, int n, char *const *paths)
 {
 	const char *defaults[] = {MUSIC "battle.ogg", MUSIC "casualties_of_war.ogg", MUSIC "knolls.ogg"};
-	int			n = argc > 1 ? argc - 1 : 2;
-	track	   *tracks = calloc(n, sizeof(track));
-	sid_feature_config cfg,
-				cfg_long;
-	sid_mel    *mel,
-			   *mel_long;
-	sid_error	err;
 	double		seconds = 0;
-	double		t_full,
-				t_full_wav,
-				t_dec,
-				t_dec_rs,
-				t_mel,
-				t_mel_long,
-				t_fresh;
-	static const struct
-	{
-		int			type;
-		const char *name;
-	}			conv[] = {{SRC_SINC_FASTEST, "SINC_FASTEST"}, {SRC_SINC_MEDIUM_QUALITY, "SINC_MEDIUM"},
-	{SRC_SINC_BEST_QUALITY, "SINC_BEST"}};
-
-	sid_audio_limits_default(&limits);
-	sid_features_default(&cfg);
-	cfg_long = cfg;
-	cfg_long.segment_seconds = 4.08f;
-	cfg_long.segment_hop_seconds = 0.512f;
-	if (!(mel = sid_mel_create(&cfg, &err)) || !(mel_long = sid_mel_create(&cfg_long, &err)))
-		die("mel context", &err);
+	sid_error	err;
 
 	for (int i = 0; i < n; i++)
 	{
 		track	   *t = &tracks[i];
 
-		t->path = argc > 1 ? argv[i + 1] : defaults[i];
+		t->path = paths != NULL ? paths[i] : defaults[i];
 		if (!(t->bytes = sid_read_file(t->path, SIZE_MAX, &t->len, NULL)))
 		{
 			fprintf(stderr, "bench_frontend: cannot read %s (apt-get install wesnoth-1.16-music)\n", t->path);
-			return 1;
+			return -1;
 		}
 		if (sid_audio_probe_memory(t->bytes, t->len, &limits, &t->info, &err) != SID_OK ||
 			sid_audio_decode_memory(t->bytes, t->len, t->info.sample_rate, &limits, NULL, &t->native, &err) != SID_OK ||
@@ -275,8 +253,20 @@ main(int argc, char **argv)
 		printf("input: %s  %.1f s  %d Hz  %d ch  %s/%s\n", t->path, t->info.duration_seconds,
 			   t->info.sample_rate, t->info.channels, t->info.format, t->info.encoding);
 	}
-	printf("total audio: %.1f s (%.2f min); best of %d runs; CPU time of this thread\n\n",
-		   seconds, seconds / 60, REPEATS);
+	return seconds;
+}
+
+static void
+print_pipeline_table(track *tracks, int n, double seconds, sid_mel *mel, sid_mel *mel_long,
+					 sid_feature_config *cfg)
+{
+	double		t_full,
+				t_full_wav,
+				t_dec,
+				t_dec_rs,
+				t_mel,
+				t_mel_long,
+				t_fresh;
 
 	t_full = measure(tracks, n, phase_full, mel);
 	t_full_wav = measure(tracks, n, phase_full_wav, mel);
@@ -284,7 +274,7 @@ main(int argc, char **argv)
 	t_dec_rs = measure(tracks, n, phase_decode_resample, NULL);
 	t_mel = measure(tracks, n, phase_mel, mel);
 	t_mel_long = measure(tracks, n, phase_mel, mel_long);
-	t_fresh = measure(tracks, n, phase_mel_fresh_plan, &cfg);
+	t_fresh = measure(tracks, n, phase_mel_fresh_plan, cfg);
 
 	printf("%-58s %9s %10s\n", "phase", "CPU s", "x realtime");
 #define ROW(name, t) printf("%-58s %9.3f %10.0f\n", name, t, seconds / (t))
@@ -295,9 +285,21 @@ main(int argc, char **argv)
 	ROW("  log-mel segments 1 s / 0.5 s (per-segment frames)", t_mel);
 	ROW("  log-mel segments 4.08 s / 0.512 s (shared frames)", t_mel_long);
 	ROW("  log-mel 1 s / 0.5 s, fresh FFTW plan per segment", t_fresh);
+#undef ROW
 	printf("\nplan reuse vs fresh plan per segment: %.2fx faster\n", t_fresh / t_mel);
 	printf("share of the Vorbis pipeline: decode %.0f%%, resample %.0f%%, log-mel %.0f%%\n",
 		   100 * t_dec / t_full, 100 * (t_dec_rs - t_dec) / t_full, 100 * t_mel / t_full);
+}
+
+static void
+print_resampler_table(track *tracks, int n, double seconds)
+{
+	static const struct
+	{
+		int			type;
+		const char *name;
+	}			conv[] = {{SRC_SINC_FASTEST, "SINC_FASTEST"}, {SRC_SINC_MEDIUM_QUALITY, "SINC_MEDIUM"},
+	{SRC_SINC_BEST_QUALITY, "SINC_BEST"}};
 
 	printf("\nresampler (libsamplerate, mono, original rate -> 16 kHz), same tracks:\n");
 	printf("%-14s %9s %10s %12s %12s %12s\n", "converter", "CPU s", "x realtime",
@@ -311,6 +313,33 @@ main(int argc, char **argv)
 			   tone_gain_db(type, 6000), tone_gain_db(type, 7000), tone_gain_db(type, 7600),
 			   type == SID_AUDIO_RESAMPLER ? "   <- used" : "");
 	}
+}
+
+int
+main(int argc, char **argv)
+{
+	int			n = argc > 1 ? argc - 1 : 2;
+	track	   *tracks = calloc(n, sizeof(track));
+	sid_feature_config cfg,
+				cfg_long;
+	sid_mel    *mel,
+			   *mel_long;
+	sid_error	err;
+	double		seconds;
+
+	sid_audio_limits_default(&limits);
+	sid_features_default(&cfg);
+	cfg_long = cfg;
+	cfg_long.segment_seconds = 4.08f;
+	cfg_long.segment_hop_seconds = 0.512f;
+	if (!(mel = sid_mel_create(&cfg, &err)) || !(mel_long = sid_mel_create(&cfg_long, &err)))
+		die("mel context", &err);
+	if ((seconds = load_tracks(tracks, n, argc > 1 ? argv + 1 : NULL)) < 0)
+		return 1;
+	printf("total audio: %.1f s (%.2f min); best of %d runs; CPU time of this thread\n\n",
+		   seconds, seconds / 60, REPEATS);
+	print_pipeline_table(tracks, n, seconds, mel, mel_long, &cfg);
+	print_resampler_table(tracks, n, seconds);
 
 	for (int i = 0; i < n; i++)
 	{
