@@ -354,8 +354,8 @@ ivfpq_nearest_list(const IvfpqState *state, const float *x)
  * Codes are packed least significant bit first, sub-quantiser 0 first:
  * with nbits = 8 that is one byte per sub-quantiser.
  */
-void
-ivfpq_pack_code(const int64 *indices, int m, int nbits, uint8 *code)
+static void
+pack_code(const int64 *indices, int m, int nbits, uint8 *code)
 {
 	int			j;
 
@@ -386,12 +386,14 @@ ivfpq_code_at(const uint8 *code, int j, int nbits)
 	return (int) ((v >> shift) & ((1u << nbits) - 1));
 }
 
-/* PQ code of x's residual to its list's centroid. */
+/*
+ * The m sub-quantiser indices of x's residual to its list's centroid: the
+ * nearest codeword of each.  The build finds the same with FAISS, in batches.
+ */
 void
-ivfpq_encode(const IvfpqState *state, const float *x, int list, uint8 *code)
+ivfpq_encode(const IvfpqState *state, const float *x, int list, int64 *indices)
 {
 	const float *centroid = state->centroids + (Size) list * state->dim;
-	int64		indices[IVFPQ_MAX_M];
 	int			j;
 
 	for (j = 0; j < state->m; j++)
@@ -420,16 +422,16 @@ ivfpq_encode(const IvfpqState *state, const float *x, int list, uint8 *code)
 			}
 		}
 	}
-	ivfpq_pack_code(indices, state->m, state->nbits, code);
 }
 
 /*
- * An index entry for one heap tuple: the TID and either the PQ code of the
- * residual (trained index) or the vector itself (flat index).
+ * An index entry for one heap tuple, as build and insert both write it: the
+ * TID, then the packed PQ code of the m sub-quantiser indices (trained
+ * index) or the vector x itself (flat index; indices are not read).
  */
 IndexTuple
-ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const float *x,
-				 int list, Size *itemsz)
+ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const int64 *indices,
+				 const float *x, Size *itemsz)
 {
 	IndexTuple	itup;
 
@@ -438,7 +440,7 @@ ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const float *x,
 	itup->t_tid = *heaptid;
 	itup->t_info = (unsigned short) *itemsz;
 	if (state->trained)
-		ivfpq_encode(state, x, list, (uint8 *) IvfpqEntryPayload(itup));
+		pack_code(indices, state->m, state->nbits, (uint8 *) IvfpqEntryPayload(itup));
 	else
 		memcpy(IvfpqEntryPayload(itup), x, sizeof(float) * state->dim);
 	return itup;
