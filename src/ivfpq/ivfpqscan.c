@@ -24,6 +24,7 @@
 #include "executor/tuptable.h"
 #include "lib/binaryheap.h"
 #include "miscadmin.h"
+#include "pgstat.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -565,6 +566,11 @@ start_scan(IndexScanDesc scan)
 		MemoryContextSwitchTo(so->scanCtx);
 	}
 
+	/*
+	 * One scan per (re)scan, counted at its first tuple as btree counts in
+	 * _bt_first: a LIMIT query counts once, a lateral join once per outer row.
+	 */
+	pgstat_count_index_scan(scan->indexRelation);
 	collect_candidates(scan);
 	MemoryContextSwitchTo(oldCtx);
 	so->started = true;
