@@ -170,7 +170,7 @@ extern int	ivfpq_probes;
 extern int	ivfpq_rerank;
 extern int	ivfpq_build_threads;
 
-/* ivfpq.c */
+/* ivfpqhandler.c */
 extern void ivfpq_init(void);
 
 /* ivfpqutils.c */

@@ -1,8 +1,9 @@
 /*
- * ivfpqutils.c - what build, insert, scan and vacuum of ivfpq share: the
- * per-backend cache of an index's fixed parts, page initialisation, vector
- * preparation, list assignment, product-quantiser encoding and appending an
- * entry to a list with generic WAL.
+ * ivfpqutils.c - what build, insert, scan, vacuum and check of ivfpq share:
+ * the per-backend cache of an index's fixed parts, page initialisation and
+ * the page test, vector preparation, list assignment, product-quantiser
+ * encoding, forming an entry, and appending it to a list or moving a list's
+ * insertion hint with generic WAL.
  */
 #include "postgres.h"
 
