@@ -1,6 +1,7 @@
 -- The ivfpq index access method: options, planner choices, empty tables,
 -- NULLs, inserts after the build, VACUUM, REINDEX, the three operator
--- classes, and recall@10 against exact search on clustered fingerprints.
+-- classes, scan statistics, and recall@10 against exact search on clustered
+-- fingerprints.
 SET client_min_messages = warning;
 \i sql/include/expect_error.sql
 
@@ -75,6 +76,25 @@ SELECT recall_at_10 >= 0.97 AS recall_ok_probes_2 FROM ivfpq_recall;
 SET ivfpq.rerank = 0;
 SELECT recall_at_10 < 0.8 AS pq_order_alone_is_worse FROM ivfpq_recall;
 RESET ivfpq.rerank;
+
+-- every scan counts in pg_stat_user_indexes: once for a LIMIT query, once per
+-- outer row of a lateral join (pending counts are flushed before each read)
+SET stats_fetch_consistency = none;
+CREATE VIEW ivfpq_scans AS
+    SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelid = 'ivfpq_item_fp'::regclass;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan AS scans_before FROM ivfpq_scans \gset
+SELECT count(*) FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 10) s;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan - :scans_before AS scans_of_limit_query FROM ivfpq_scans;
+SELECT idx_scan AS scans_before FROM ivfpq_scans \gset
+SELECT count(*) FROM (SELECT qid, a.id FROM ivfpq_query q,
+    LATERAL (SELECT id FROM ivfpq_item i ORDER BY i.fp <#> q.fp LIMIT 10) a) s;
+SELECT pg_stat_force_next_flush();
+SELECT idx_scan - :scans_before AS scans_of_lateral_join FROM ivfpq_scans;
+DROP VIEW ivfpq_scans;
+RESET stats_fetch_consistency;
 
 -- rows come back in exact distance order among the re-scored candidates
 SELECT bool_and(d >= prev) AS exactly_ordered FROM (

@@ -170,7 +170,7 @@ extern int	ivfpq_probes;
 extern int	ivfpq_rerank;
 extern int	ivfpq_build_threads;
 
-/* ivfpq.c */
+/* ivfpqhandler.c */
 extern void ivfpq_init(void);
 
 /* ivfpqutils.c */
@@ -178,18 +178,20 @@ extern IvfpqState *ivfpq_get_state(Relation index);
 extern IvfpqMetric ivfpq_metric_of(Relation index);
 extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);
+extern bool ivfpq_page_is_valid(Page page);
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forkNum);
 extern bool ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out);
 extern int	ivfpq_nearest_list(const IvfpqState *state, const float *x);
-extern void ivfpq_encode(const IvfpqState *state, const float *x, int list, uint8 *code);
-extern void ivfpq_pack_code(const int64 *indices, int m, int nbits, uint8 *code);
+extern void ivfpq_encode(const IvfpqState *state, const float *x, int list, int64 *indices);
 extern int	ivfpq_code_at(const uint8 *code, int j, int nbits);
 extern double ivfpq_coarse_distance(IvfpqMetric metric, const float *q, const float *c, int dim);
 extern double ivfpq_exact_distance(IvfpqMetric metric, const float *a, const float *b, int dim);
+extern void ivfpq_set_insert_page(Relation index, const IvfpqState *state, int list,
+								  BlockNumber blkno);
 extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 							   IndexTuple itup, Size itemsz);
 extern IndexTuple ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid,
-								   const float *x, int list, Size *itemsz);
+								   const int64 *indices, const float *x, Size *itemsz);
 
 /* Access method callbacks */
 extern IndexBuildResult *ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -27,11 +27,12 @@
 #include <vector>
 
 /*
- * FAISS calls BLAS, which is OpenBLAS here, with its own pthread pool next
- * to OpenMP's.  Under load (a shared 2-core machine) its spinning threads
- * doubled the product quantiser's training time, so the bridge gives BLAS
- * the same thread budget as OpenMP for the duration of a call.  Weak, so a
- * different BLAS simply leaves them null.
+ * FAISS calls BLAS.  The extension links the single-threaded OpenBLAS where
+ * it is installed (Makefile), and setting its thread count does nothing; with
+ * the threaded OpenBLAS, whose spinning pool doubled the product quantiser's
+ * training time on a loaded 2-core machine, the bridge gives BLAS the same
+ * thread budget as OpenMP for the duration of a call.  Weak, so a different
+ * BLAS simply leaves them null.
  */
 extern "C"
 {

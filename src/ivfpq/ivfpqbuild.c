@@ -310,13 +310,40 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /* --- training ------------------------------------------------------------ */
 
+/*
+ * Assigns the n vectors x to their nearest lists with FAISS (labels) and
+ * replaces each by its residual to that list's centroid: what the product
+ * quantiser learns from at training and encodes at loading.
+ */
+static void
+subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels,
+						   const char *what)
+{
+	IvfpqState *state = &bs->state;
+	char		errbuf[512] = "";
+	int64		i;
+
+	faiss_check(ivfpq_faiss_nearest(state->dim, n, x, state->lists, state->centroids,
+									state->metric == IVFPQ_METRIC_INNER_PRODUCT,
+									ivfpq_build_threads, labels, errbuf, sizeof(errbuf)),
+				what, errbuf);
+	for (i = 0; i < n; i++)
+	{
+		float	   *v = x + i * state->dim;
+		const float *c = state->centroids + labels[i] * state->dim;
+		int			d;
+
+		for (d = 0; d < state->dim; d++)
+			v[d] -= c[d];
+	}
+}
+
 static void
 train(IvfpqBuildState *bs)
 {
 	IvfpqState *state = &bs->state;
 	char		errbuf[512] = "";
 	int64	   *labels;
-	int64		i;
 	instr_time	start;
 
 	INSTR_TIME_SET_CURRENT(start);
@@ -331,20 +358,8 @@ train(IvfpqBuildState *bs)
 
 	/* the product quantiser learns residuals to the assigned centroid */
 	labels = palloc_extended(sizeof(int64) * bs->nsamples, MCXT_ALLOC_HUGE);
-	faiss_check(ivfpq_faiss_nearest(state->dim, bs->nsamples, bs->samples, state->lists,
-									state->centroids,
-									state->metric == IVFPQ_METRIC_INNER_PRODUCT,
-									ivfpq_build_threads, labels, errbuf, sizeof(errbuf)),
-				"assigning the sample to lists", errbuf);
-	for (i = 0; i < bs->nsamples; i++)
-	{
-		float	   *x = bs->samples + i * state->dim;
-		const float *c = state->centroids + labels[i] * state->dim;
-		int			d;
-
-		for (d = 0; d < state->dim; d++)
-			x[d] -= c[d];
-	}
+	subtract_nearest_centroids(bs, bs->nsamples, bs->samples, labels,
+							   "assigning the sample to lists");
 	pfree(labels);
 	CHECK_FOR_INTERRUPTS();
 
@@ -383,8 +398,6 @@ static void
 flush_batch(IvfpqBuildState *bs)
 {
 	IvfpqState *state = &bs->state;
-	Size		itemsz = IVFPQ_ENTRY_SIZE(state->codeSize);
-	IndexTuple	itup = palloc0(itemsz);
 	char		errbuf[512] = "";
 	int			n = bs->batchCount;
 	int			i;
@@ -395,19 +408,7 @@ flush_batch(IvfpqBuildState *bs)
 
 	if (state->trained)
 	{
-		faiss_check(ivfpq_faiss_nearest(state->dim, n, bs->batch, state->lists, state->centroids,
-										state->metric == IVFPQ_METRIC_INNER_PRODUCT,
-										ivfpq_build_threads, bs->labels, errbuf, sizeof(errbuf)),
-					"assigning rows to lists", errbuf);
-		for (i = 0; i < n; i++)
-		{
-			float	   *x = bs->batch + (Size) i * state->dim;
-			const float *c = state->centroids + bs->labels[i] * state->dim;
-			int			d;
-
-			for (d = 0; d < state->dim; d++)
-				x[d] -= c[d];
-		}
+		subtract_nearest_centroids(bs, n, bs->batch, bs->labels, "assigning rows to lists");
 		for (j = 0; j < state->m; j++)
 		{
 			for (i = 0; i < n; i++)
@@ -426,24 +427,17 @@ flush_batch(IvfpqBuildState *bs)
 	for (i = 0; i < n; i++)
 	{
 		int			list = state->trained ? (int) bs->labels[i] : 0;
+		int64		indices[IVFPQ_MAX_M];
+		Size		itemsz;
+		IndexTuple	itup;
 
-		memset(itup, 0, itemsz);
-		itup->t_tid = bs->batchTids[i];
-		itup->t_info = (unsigned short) itemsz;
-		if (state->trained)
-		{
-			int64		indices[IVFPQ_MAX_M];
-
-			for (j = 0; j < state->m; j++)
-				indices[j] = bs->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
-			ivfpq_pack_code(indices, state->m, state->nbits, (uint8 *) IvfpqEntryPayload(itup));
-		}
-		else
-			memcpy(IvfpqEntryPayload(itup), bs->batch + (Size) i * state->dim,
-				   sizeof(float) * state->dim);
+		for (j = 0; j < state->m; j++)
+			indices[j] = bs->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
+		itup = ivfpq_form_entry(state, &bs->batchTids[i], indices,
+								bs->batch + (Size) i * state->dim, &itemsz);
 		append_to_list(bs, list, itup, itemsz);
+		pfree(itup);
 	}
-	pfree(itup);
 	bs->batchCount = 0;
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
 	CHECK_FOR_INTERRUPTS();

@@ -33,21 +33,120 @@ corrupt(Relation index, const char *fmt, BlockNumber blkno)
 			 errdetail_internal(fmt, blkno)));
 }
 
+/* A page on a chain, share-locked: inside the relation and an ivfpq page. */
 static Buffer
 read_checked(Relation index, BlockNumber blkno, BlockNumber nblocks)
 {
 	Buffer		buf;
-	Page		page;
 
 	if (blkno >= nblocks)
 		corrupt(index, "a chain points past the end of the relation, to block %u", blkno);
 	buf = ReadBuffer(index, blkno);
 	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(IvfpqPageOpaqueData)) ||
-		IvfpqPageGetOpaque(page)->page_id != IVFPQ_PAGE_ID)
+	if (!ivfpq_page_is_valid(BufferGetPage(buf)))
 		corrupt(index, "block %u is not an ivfpq page", blkno);
 	return buf;
+}
+
+/* What a check counts, and which blocks a chain or the fixed pages reach. */
+typedef struct IvfpqCheck
+{
+	Relation	index;
+	IvfpqState *state;
+	BlockNumber nblocks;
+	bool	   *seen;			/* nblocks */
+	int64		dataPages;
+	int64		entries;
+} IvfpqCheck;
+
+/* The metapage's parameters (cached by ivfpq_get_state) must agree. */
+static void
+check_meta(IvfpqCheck *check)
+{
+	const IvfpqState *state = check->state;
+
+	if (state->dim < 1 || state->lists < 1 ||
+		(state->trained && (state->m < 1 || state->dim % state->m != 0 ||
+							state->nbits < IVFPQ_MIN_NBITS || state->nbits > IVFPQ_MAX_NBITS ||
+							state->codeSize != (state->m * state->nbits + 7) / 8)) ||
+		(!state->trained && (state->lists != 1 || state->codeSize != (int) sizeof(float) * state->dim)))
+		corrupt(check->index, "the metapage (block %u) holds inconsistent parameters",
+				IVFPQ_METAPAGE_BLKNO);
+}
+
+/* Every entry of a data page has the index's entry size and a valid heap TID. */
+static void
+check_entries(IvfpqCheck *check, Page page, BlockNumber blkno)
+{
+	Size		entrySize = IVFPQ_ENTRY_SIZE(check->state->codeSize);
+	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
+	OffsetNumber offno;
+
+	for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
+	{
+		ItemId		itemid = PageGetItemId(page, offno);
+		IndexTuple	itup;
+
+		if (!ItemIdIsUsed(itemid))
+			continue;
+		itup = (IndexTuple) PageGetItem(page, itemid);
+		if (ItemIdGetLength(itemid) != entrySize || IndexTupleSize(itup) != entrySize)
+			corrupt(check->index, "block %u holds an entry of the wrong size", blkno);
+		if (!ItemPointerIsValid(&itup->t_tid))
+			corrupt(check->index, "block %u holds an entry with an invalid heap TID", blkno);
+		check->entries++;
+	}
+}
+
+/*
+ * One list's chain: from its first data page, inside the relation, no page
+ * reached twice (by this chain or another), its insertion hint on it.
+ */
+static void
+check_list(IvfpqCheck *check, int list)
+{
+	const IvfpqState *state = check->state;
+	Buffer		buf = read_checked(check->index, state->listBlkno[list], check->nblocks);
+	Page		page = BufferGetPage(buf);
+	IvfpqList	item = (IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list]));
+	BlockNumber insertPage = item->insertPage;
+	bool		hintOnChain = false;
+	BlockNumber blkno;
+
+	UnlockReleaseBuffer(buf);
+	for (blkno = state->startPages[list]; BlockNumberIsValid(blkno);)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (blkno < check->nblocks && check->seen[blkno])
+			corrupt(check->index, "block %u is reached twice", blkno);
+		buf = read_checked(check->index, blkno, check->nblocks);
+		check->seen[blkno] = true;
+		check->dataPages++;
+		if (blkno == insertPage)
+			hintOnChain = true;
+		page = BufferGetPage(buf);
+		check_entries(check, page, blkno);
+		blkno = IvfpqPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+	if (!hintOnChain)
+		corrupt(check->index, "a list's insertion hint, block %u, is not on its chain", insertPage);
+}
+
+/* Codebook pages are read by ivfpq_get_state; they count as reached. */
+static void
+mark_codebook_seen(IvfpqCheck *check)
+{
+	const IvfpqState *state = check->state;
+	int			ncodebook = state->m * state->ksub * state->dsub;
+	int			pages = (ncodebook + IVFPQ_CODEBOOK_CHUNK - 1) / IVFPQ_CODEBOOK_CHUNK;
+	Buffer		buf = read_checked(check->index, IVFPQ_METAPAGE_BLKNO, check->nblocks);
+	BlockNumber start = IvfpqPageGetMeta(BufferGetPage(buf))->codebookStart;
+	BlockNumber blkno;
+
+	UnlockReleaseBuffer(buf);
+	for (blkno = start; blkno < start + pages && blkno < check->nblocks; blkno++)
+		check->seen[blkno] = true;
 }
 
 PG_FUNCTION_INFO_V1(ivfpq_check);
@@ -55,15 +154,9 @@ Datum
 ivfpq_check(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
-	Relation	index;
+	IvfpqCheck	check;
 	TupleDesc	tupdesc;
-	IvfpqState *state;
-	BlockNumber nblocks;
-	bool	   *seen;
-	int64		dataPages = 0;
-	int64		entries = 0;
 	int64		unreached = 0;
-	Size		entrySize;
 	BlockNumber blkno;
 	int			list;
 	Datum		values[4];
@@ -72,97 +165,37 @@ ivfpq_check(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	index = relation_open(indexoid, AccessShareLock);
-	if (index->rd_rel->relkind != RELKIND_INDEX ||
-		index->rd_indam == NULL || index->rd_indam->ambuild != ivfpqbuild)
+	memset(&check, 0, sizeof(check));
+	check.index = relation_open(indexoid, AccessShareLock);
+	if (check.index->rd_rel->relkind != RELKIND_INDEX ||
+		check.index->rd_indam == NULL || check.index->rd_indam->ambuild != ivfpqbuild)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an ivfpq index", RelationGetRelationName(index))));
+				 errmsg("\"%s\" is not an ivfpq index", RelationGetRelationName(check.index))));
 
 	/* the metapage and the fixed pages are checked while they are cached */
-	state = ivfpq_get_state(index);
-	if (state->dim < 1 || state->lists < 1 ||
-		(state->trained && (state->m < 1 || state->dim % state->m != 0 ||
-							state->nbits < IVFPQ_MIN_NBITS || state->nbits > IVFPQ_MAX_NBITS ||
-							state->codeSize != (state->m * state->nbits + 7) / 8)) ||
-		(!state->trained && (state->lists != 1 || state->codeSize != (int) sizeof(float) * state->dim)))
-		corrupt(index, "the metapage (block %u) holds inconsistent parameters", IVFPQ_METAPAGE_BLKNO);
-	entrySize = IVFPQ_ENTRY_SIZE(state->codeSize);
+	check.state = ivfpq_get_state(check.index);
+	check_meta(&check);
 
-	nblocks = RelationGetNumberOfBlocks(index);
-	seen = palloc0(sizeof(bool) * nblocks);
-	seen[IVFPQ_METAPAGE_BLKNO] = true;
-	for (list = 0; list < state->lists; list++)
-		if (state->listBlkno[list] < nblocks)
-			seen[state->listBlkno[list]] = true;
-
-	for (list = 0; list < state->lists; list++)
-	{
-		BlockNumber insertPage;
-		bool		hintOnChain = false;
-		Buffer		buf = read_checked(index, state->listBlkno[list], nblocks);
-		Page		page = BufferGetPage(buf);
-
-		insertPage = ((IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list])))->insertPage;
-		UnlockReleaseBuffer(buf);
-
-		for (blkno = state->startPages[list]; BlockNumberIsValid(blkno);)
-		{
-			OffsetNumber offno;
-			OffsetNumber maxoff;
-
-			CHECK_FOR_INTERRUPTS();
-			if (blkno < nblocks && seen[blkno])
-				corrupt(index, "block %u is reached twice", blkno);
-			buf = read_checked(index, blkno, nblocks);
-			seen[blkno] = true;
-			dataPages++;
-			if (blkno == insertPage)
-				hintOnChain = true;
-			page = BufferGetPage(buf);
-			maxoff = PageGetMaxOffsetNumber(page);
-			for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
-			{
-				ItemId		itemid = PageGetItemId(page, offno);
-				IndexTuple	itup;
-
-				if (!ItemIdIsUsed(itemid))
-					continue;
-				itup = (IndexTuple) PageGetItem(page, itemid);
-				if (ItemIdGetLength(itemid) != entrySize || IndexTupleSize(itup) != entrySize)
-					corrupt(index, "block %u holds an entry of the wrong size", blkno);
-				if (!ItemPointerIsValid(&itup->t_tid))
-					corrupt(index, "block %u holds an entry with an invalid heap TID", blkno);
-				entries++;
-			}
-			blkno = IvfpqPageGetOpaque(page)->nextblkno;
-			UnlockReleaseBuffer(buf);
-		}
-		if (!hintOnChain)
-			corrupt(index, "a list's insertion hint, block %u, is not on its chain", insertPage);
-	}
-
-	/* codebook pages are read by ivfpq_get_state; count them as reached */
-	if (state->trained)
-	{
-		int			ncodebook = state->m * state->ksub * state->dsub;
-		int			pages = (ncodebook + IVFPQ_CODEBOOK_CHUNK - 1) / IVFPQ_CODEBOOK_CHUNK;
-		Buffer		buf = read_checked(index, IVFPQ_METAPAGE_BLKNO, nblocks);
-		BlockNumber start = IvfpqPageGetMeta(BufferGetPage(buf))->codebookStart;
-
-		UnlockReleaseBuffer(buf);
-		for (blkno = start; blkno < start + pages && blkno < nblocks; blkno++)
-			seen[blkno] = true;
-	}
-	for (blkno = 0; blkno < nblocks; blkno++)
-		if (!seen[blkno])
+	check.nblocks = RelationGetNumberOfBlocks(check.index);
+	check.seen = palloc0(sizeof(bool) * check.nblocks);
+	check.seen[IVFPQ_METAPAGE_BLKNO] = true;
+	for (list = 0; list < check.state->lists; list++)
+		if (check.state->listBlkno[list] < check.nblocks)
+			check.seen[check.state->listBlkno[list]] = true;
+	for (list = 0; list < check.state->lists; list++)
+		check_list(&check, list);
+	if (check.state->trained)
+		mark_codebook_seen(&check);
+	for (blkno = 0; blkno < check.nblocks; blkno++)
+		if (!check.seen[blkno])
 			unreached++;
 
-	relation_close(index, AccessShareLock);
+	relation_close(check.index, AccessShareLock);
 
-	values[0] = Int32GetDatum(state->lists);
-	values[1] = Int64GetDatum(dataPages);
-	values[2] = Int64GetDatum(entries);
+	values[0] = Int32GetDatum(check.state->lists);
+	values[1] = Int64GetDatum(check.dataPages);
+	values[2] = Int64GetDatum(check.entries);
 	values[3] = Int64GetDatum(unreached);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

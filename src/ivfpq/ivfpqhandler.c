@@ -1,5 +1,5 @@
 /*
- * ivfpq.c - the ivfpq access method's handler: its capabilities, index
+ * ivfpqhandler.c - the ivfpq access method's handler: its capabilities, index
  * options (lists, m, nbits), settings (ivfpq.probes, ivfpq.rerank,
  * ivfpq.build_threads), cost estimate, build phase names, and the support
  * functions that tell an operator class's metric.

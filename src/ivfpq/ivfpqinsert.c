@@ -20,7 +20,8 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	IvfpqState *state;
 	Fingerprint *fp;
 	float	   *x;
-	int			list;
+	int			list = 0;
+	int64		indices[IVFPQ_MAX_M];
 	IndexTuple	itup;
 	Size		itemsz;
 
@@ -37,8 +38,12 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	x = palloc(sizeof(float) * state->dim);
 	if (ivfpq_prepare_vector(state, fp, x))
 	{
-		list = state->trained ? ivfpq_nearest_list(state, x) : 0;
-		itup = ivfpq_form_entry(state, heap_tid, x, list, &itemsz);
+		if (state->trained)
+		{
+			list = ivfpq_nearest_list(state, x);
+			ivfpq_encode(state, x, list, indices);
+		}
+		itup = ivfpq_form_entry(state, heap_tid, indices, x, &itemsz);
 		ivfpq_append_entry(index, state, list, itup, itemsz);
 	}
 

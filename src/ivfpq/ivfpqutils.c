@@ -1,8 +1,9 @@
 /*
- * ivfpqutils.c - what build, insert, scan and vacuum of ivfpq share: the
- * per-backend cache of an index's fixed parts, page initialisation, vector
- * preparation, list assignment, product-quantiser encoding and appending an
- * entry to a list with generic WAL.
+ * ivfpqutils.c - what build, insert, scan, vacuum and check of ivfpq share:
+ * the per-backend cache of an index's fixed parts, page initialisation and
+ * the page test, vector preparation, list assignment, product-quantiser
+ * encoding, forming an entry, and appending it to a list or moving a list's
+ * insertion hint with generic WAL.
  */
 #include "postgres.h"
 
@@ -62,15 +63,153 @@ ivfpq_new_buffer(Relation index, ForkNumber forkNum)
 	return buf;
 }
 
-static void
-ivfpq_check_page(Relation index, Page page, BlockNumber blkno)
+/* Whether a page carries the special space every ivfpq page has. */
+bool
+ivfpq_page_is_valid(Page page)
 {
-	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(IvfpqPageOpaqueData)) ||
-		IvfpqPageGetOpaque(page)->page_id != IVFPQ_PAGE_ID)
+	return !PageIsNew(page) &&
+		PageGetSpecialSize(page) == MAXALIGN(sizeof(IvfpqPageOpaqueData)) &&
+		IvfpqPageGetOpaque(page)->page_id == IVFPQ_PAGE_ID;
+}
+
+/* A page of the index, share-locked, that must be an ivfpq page. */
+static Buffer
+read_page_shared(Relation index, BlockNumber blkno)
+{
+	Buffer		buf = ReadBuffer(index, blkno);
+
+	LockBuffer(buf, BUFFER_LOCK_SHARE);
+	if (!ivfpq_page_is_valid(BufferGetPage(buf)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("ivfpq index \"%s\" has an invalid page at block %u",
 						RelationGetRelationName(index), blkno)));
+	return buf;
+}
+
+/* The metapage, once its magic number and version are known good. */
+static IvfpqMetaPageData
+read_meta(Relation index)
+{
+	Buffer		buf = read_page_shared(index, IVFPQ_METAPAGE_BLKNO);
+	IvfpqMetaPageData meta = *IvfpqPageGetMeta(BufferGetPage(buf));
+
+	UnlockReleaseBuffer(buf);
+	if (meta.magicNumber != IVFPQ_MAGIC_NUMBER)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not an ivfpq index",
+						RelationGetRelationName(index))));
+	if (meta.version != IVFPQ_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has version %u, this build reads version %d",
+						RelationGetRelationName(index), meta.version, IVFPQ_VERSION),
+				 errhint("REINDEX the index.")));
+	return meta;
+}
+
+/*
+ * One zeroed chunk in the index's relcache context for the state and its
+ * arrays, sized by the metapage, with the metapage's parameters filled in.
+ */
+static IvfpqState *
+allocate_state(Relation index, const IvfpqMetaPageData *meta)
+{
+	int			ncodebook = meta->trained ? meta->m * (1 << meta->nbits) * (meta->dim / meta->m) : 0;
+	Size		size = MAXALIGN(sizeof(IvfpqState)) +
+		MAXALIGN(sizeof(float) * meta->lists * meta->dim) +
+		MAXALIGN(sizeof(BlockNumber) * meta->lists) * 2 +
+		MAXALIGN(sizeof(OffsetNumber) * meta->lists) +
+		MAXALIGN(sizeof(float) * ncodebook);
+	char	   *p = MemoryContextAllocZero(index->rd_indexcxt, size);
+	IvfpqState *state = (IvfpqState *) p;
+
+	p += MAXALIGN(sizeof(IvfpqState));
+	state->centroids = (float *) p;
+	p += MAXALIGN(sizeof(float) * meta->lists * meta->dim);
+	state->startPages = (BlockNumber *) p;
+	p += MAXALIGN(sizeof(BlockNumber) * meta->lists);
+	state->listBlkno = (BlockNumber *) p;
+	p += MAXALIGN(sizeof(BlockNumber) * meta->lists);
+	state->listOffno = (OffsetNumber *) p;
+	p += MAXALIGN(sizeof(OffsetNumber) * meta->lists);
+	state->codebook = meta->trained ? (float *) p : NULL;
+
+	state->dim = meta->dim;
+	state->metric = (IvfpqMetric) meta->metric;
+	state->lists = meta->lists;
+	state->m = meta->m;
+	state->nbits = meta->nbits;
+	state->ksub = meta->trained ? 1 << meta->nbits : 0;
+	state->dsub = meta->trained ? meta->dim / meta->m : 0;
+	state->codeSize = meta->codeSize;
+	state->trained = meta->trained;
+	return state;
+}
+
+/* Each list's centroid, first data page and item location, from the list pages. */
+static void
+read_lists(Relation index, IvfpqState *state)
+{
+	BlockNumber blkno = IVFPQ_HEAD_BLKNO;
+	int			list = 0;
+
+	while (list < state->lists)
+	{
+		Buffer		buf;
+		Page		page;
+		OffsetNumber offno;
+		OffsetNumber maxoff;
+
+		if (!BlockNumberIsValid(blkno))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfpq index \"%s\" has %d of its %d lists",
+							RelationGetRelationName(index), list, state->lists)));
+		buf = read_page_shared(index, blkno);
+		page = BufferGetPage(buf);
+		maxoff = PageGetMaxOffsetNumber(page);
+		for (offno = FirstOffsetNumber; offno <= maxoff && list < state->lists; offno++)
+		{
+			IvfpqList	item = (IvfpqList) PageGetItem(page, PageGetItemId(page, offno));
+
+			memcpy(state->centroids + (Size) list * state->dim, item->centroid,
+				   sizeof(float) * state->dim);
+			state->startPages[list] = item->startPage;
+			state->listBlkno[list] = blkno;
+			state->listOffno[list] = offno;
+			list++;
+		}
+		blkno = IvfpqPageGetOpaque(page)->nextblkno;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/* The codebook of a trained index, from its pages: one chunk of floats each. */
+static void
+read_codebook(Relation index, IvfpqState *state, BlockNumber codebookStart)
+{
+	int			ncodebook = state->m * state->ksub * state->dsub;
+	int			done = 0;
+	BlockNumber blkno;
+
+	for (blkno = codebookStart; done < ncodebook; blkno++)
+	{
+		Buffer		buf = read_page_shared(index, blkno);
+		Page		page = BufferGetPage(buf);
+		ItemId		itemid = PageGetItemId(page, FirstOffsetNumber);
+		int			n = ItemIdGetLength(itemid) / sizeof(float);
+
+		if (n <= 0 || n > ncodebook - done)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfpq index \"%s\" has a malformed codebook page %u",
+							RelationGetRelationName(index), blkno)));
+		memcpy(state->codebook + done, PageGetItem(page, itemid), sizeof(float) * n);
+		done += n;
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 /*
@@ -83,124 +222,15 @@ ivfpq_get_state(Relation index)
 {
 	IvfpqMetaPageData meta;
 	IvfpqState *state;
-	Buffer		buf;
-	Page		page;
-	Size		size;
-	char	   *p;
-	int			ncodebook;
-	int			list;
-	BlockNumber blkno;
 
 	if (index->rd_amcache != NULL)
 		return (IvfpqState *) index->rd_amcache;
 
-	buf = ReadBuffer(index, IVFPQ_METAPAGE_BLKNO);
-	LockBuffer(buf, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buf);
-	ivfpq_check_page(index, page, IVFPQ_METAPAGE_BLKNO);
-	meta = *IvfpqPageGetMeta(page);
-	UnlockReleaseBuffer(buf);
-
-	if (meta.magicNumber != IVFPQ_MAGIC_NUMBER)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not an ivfpq index",
-						RelationGetRelationName(index))));
-	if (meta.version != IVFPQ_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("ivfpq index \"%s\" has version %u, this build reads version %d",
-						RelationGetRelationName(index), meta.version, IVFPQ_VERSION),
-				 errhint("REINDEX the index.")));
-
-	ncodebook = meta.trained ? meta.m * (1 << meta.nbits) * (meta.dim / meta.m) : 0;
-	size = MAXALIGN(sizeof(IvfpqState)) +
-		MAXALIGN(sizeof(float) * meta.lists * meta.dim) +
-		MAXALIGN(sizeof(BlockNumber) * meta.lists) * 2 +
-		MAXALIGN(sizeof(OffsetNumber) * meta.lists) +
-		MAXALIGN(sizeof(float) * ncodebook);
-	p = MemoryContextAllocZero(index->rd_indexcxt, size);
-	state = (IvfpqState *) p;
-	p += MAXALIGN(sizeof(IvfpqState));
-	state->centroids = (float *) p;
-	p += MAXALIGN(sizeof(float) * meta.lists * meta.dim);
-	state->startPages = (BlockNumber *) p;
-	p += MAXALIGN(sizeof(BlockNumber) * meta.lists);
-	state->listBlkno = (BlockNumber *) p;
-	p += MAXALIGN(sizeof(BlockNumber) * meta.lists);
-	state->listOffno = (OffsetNumber *) p;
-	p += MAXALIGN(sizeof(OffsetNumber) * meta.lists);
-	state->codebook = meta.trained ? (float *) p : NULL;
-
-	state->dim = meta.dim;
-	state->metric = (IvfpqMetric) meta.metric;
-	state->lists = meta.lists;
-	state->m = meta.m;
-	state->nbits = meta.nbits;
-	state->ksub = meta.trained ? 1 << meta.nbits : 0;
-	state->dsub = meta.trained ? meta.dim / meta.m : 0;
-	state->codeSize = meta.codeSize;
-	state->trained = meta.trained;
-
-	/* list pages */
-	list = 0;
-	blkno = IVFPQ_HEAD_BLKNO;
-	while (list < meta.lists)
-	{
-		OffsetNumber offno;
-		OffsetNumber maxoff;
-
-		if (!BlockNumberIsValid(blkno))
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("ivfpq index \"%s\" has %d of its %d lists",
-							RelationGetRelationName(index), list, meta.lists)));
-		buf = ReadBuffer(index, blkno);
-		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buf);
-		ivfpq_check_page(index, page, blkno);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (offno = FirstOffsetNumber; offno <= maxoff && list < meta.lists; offno++)
-		{
-			IvfpqList item = (IvfpqList) PageGetItem(page, PageGetItemId(page, offno));
-
-			memcpy(state->centroids + (Size) list * meta.dim, item->centroid,
-				   sizeof(float) * meta.dim);
-			state->startPages[list] = item->startPage;
-			state->listBlkno[list] = blkno;
-			state->listOffno[list] = offno;
-			list++;
-		}
-		blkno = IvfpqPageGetOpaque(page)->nextblkno;
-		UnlockReleaseBuffer(buf);
-	}
-
-	/* codebook pages, one chunk of floats each */
-	if (meta.trained)
-	{
-		int			done = 0;
-
-		for (blkno = meta.codebookStart; done < ncodebook; blkno++)
-		{
-			ItemId		itemid;
-			int			n;
-
-			buf = ReadBuffer(index, blkno);
-			LockBuffer(buf, BUFFER_LOCK_SHARE);
-			page = BufferGetPage(buf);
-			ivfpq_check_page(index, page, blkno);
-			itemid = PageGetItemId(page, FirstOffsetNumber);
-			n = ItemIdGetLength(itemid) / sizeof(float);
-			if (n <= 0 || n > ncodebook - done)
-				ereport(ERROR,
-						(errcode(ERRCODE_INDEX_CORRUPTED),
-						 errmsg("ivfpq index \"%s\" has a malformed codebook page %u",
-								RelationGetRelationName(index), blkno)));
-			memcpy(state->codebook + done, PageGetItem(page, itemid), sizeof(float) * n);
-			done += n;
-			UnlockReleaseBuffer(buf);
-		}
-	}
+	meta = read_meta(index);
+	state = allocate_state(index, &meta);
+	read_lists(index, state);
+	if (state->trained)
+		read_codebook(index, state, meta.codebookStart);
 
 	index->rd_amcache = state;
 	return state;
@@ -354,8 +384,8 @@ ivfpq_nearest_list(const IvfpqState *state, const float *x)
  * Codes are packed least significant bit first, sub-quantiser 0 first:
  * with nbits = 8 that is one byte per sub-quantiser.
  */
-void
-ivfpq_pack_code(const int64 *indices, int m, int nbits, uint8 *code)
+static void
+pack_code(const int64 *indices, int m, int nbits, uint8 *code)
 {
 	int			j;
 
@@ -386,12 +416,14 @@ ivfpq_code_at(const uint8 *code, int j, int nbits)
 	return (int) ((v >> shift) & ((1u << nbits) - 1));
 }
 
-/* PQ code of x's residual to its list's centroid. */
+/*
+ * The m sub-quantiser indices of x's residual to its list's centroid: the
+ * nearest codeword of each.  The build finds the same with FAISS, in batches.
+ */
 void
-ivfpq_encode(const IvfpqState *state, const float *x, int list, uint8 *code)
+ivfpq_encode(const IvfpqState *state, const float *x, int list, int64 *indices)
 {
 	const float *centroid = state->centroids + (Size) list * state->dim;
-	int64		indices[IVFPQ_MAX_M];
 	int			j;
 
 	for (j = 0; j < state->m; j++)
@@ -420,16 +452,16 @@ ivfpq_encode(const IvfpqState *state, const float *x, int list, uint8 *code)
 			}
 		}
 	}
-	ivfpq_pack_code(indices, state->m, state->nbits, code);
 }
 
 /*
- * An index entry for one heap tuple: the TID and either the PQ code of the
- * residual (trained index) or the vector itself (flat index).
+ * An index entry for one heap tuple, as build and insert both write it: the
+ * TID, then the packed PQ code of the m sub-quantiser indices (trained
+ * index) or the vector x itself (flat index; indices are not read).
  */
 IndexTuple
-ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const float *x,
-				 int list, Size *itemsz)
+ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const int64 *indices,
+				 const float *x, Size *itemsz)
 {
 	IndexTuple	itup;
 
@@ -438,7 +470,7 @@ ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const float *x,
 	itup->t_tid = *heaptid;
 	itup->t_info = (unsigned short) *itemsz;
 	if (state->trained)
-		ivfpq_encode(state, x, list, (uint8 *) IvfpqEntryPayload(itup));
+		pack_code(indices, state->m, state->nbits, (uint8 *) IvfpqEntryPayload(itup));
 	else
 		memcpy(IvfpqEntryPayload(itup), x, sizeof(float) * state->dim);
 	return itup;
@@ -449,6 +481,32 @@ ivfpq_add_item(Relation index, Page page, IndexTuple itup, Size itemsz)
 {
 	if (PageAddItem(page, (Item) itup, itemsz, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
 		elog(ERROR, "failed to add entry to ivfpq index \"%s\"", RelationGetRelationName(index));
+}
+
+/*
+ * Points a list's insertion hint at blkno, with generic WAL; no record when it
+ * already points there.
+ */
+void
+ivfpq_set_insert_page(Relation index, const IvfpqState *state, int list, BlockNumber blkno)
+{
+	Buffer		buf = ReadBuffer(index, state->listBlkno[list]);
+	GenericXLogState *xlog;
+	Page		page;
+	IvfpqList	item;
+
+	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+	xlog = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(xlog, buf, 0);
+	item = (IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list]));
+	if (item->insertPage != blkno)
+	{
+		item->insertPage = blkno;
+		GenericXLogFinish(xlog);
+	}
+	else
+		GenericXLogAbort(xlog);
+	UnlockReleaseBuffer(buf);
 }
 
 /*
@@ -520,14 +578,5 @@ ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 	}
 
 	if (BlockNumberIsValid(newblkno))
-	{
-		buf = ReadBuffer(index, state->listBlkno[list]);
-		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-		xlog = GenericXLogStart(index);
-		page = GenericXLogRegisterBuffer(xlog, buf, 0);
-		item = (IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list]));
-		item->insertPage = newblkno;
-		GenericXLogFinish(xlog);
-		UnlockReleaseBuffer(buf);
-	}
+		ivfpq_set_insert_page(index, state, list, newblkno);
 }

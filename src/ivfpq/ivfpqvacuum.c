@@ -17,28 +17,6 @@
 
 #include "ivfpq/ivfpq.h"
 
-static void
-set_insert_page(Relation index, const IvfpqState *state, int list, BlockNumber blkno)
-{
-	Buffer		buf = ReadBuffer(index, state->listBlkno[list]);
-	GenericXLogState *xlog;
-	Page		page;
-	IvfpqList	item;
-
-	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
-	xlog = GenericXLogStart(index);
-	page = GenericXLogRegisterBuffer(xlog, buf, 0);
-	item = (IvfpqList) PageGetItem(page, PageGetItemId(page, state->listOffno[list]));
-	if (item->insertPage != blkno)
-	{
-		item->insertPage = blkno;
-		GenericXLogFinish(xlog);
-	}
-	else
-		GenericXLogAbort(xlog);
-	UnlockReleaseBuffer(buf);
-}
-
 IndexBulkDeleteResult *
 ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
@@ -101,7 +79,7 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 
 		/* inserts walk forward from the hint, so an earlier hint is safe */
 		if (BlockNumberIsValid(firstFreed))
-			set_insert_page(index, state, list, firstFreed);
+			ivfpq_set_insert_page(index, state, list, firstFreed);
 	}
 	return stats;
 }
