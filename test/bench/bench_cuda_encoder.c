@@ -15,6 +15,7 @@
 #include <stdlib.h>
 
 #include "core/sid_clock.h"
+#include "core/sid_rng.h"
 #include "nn/sid_device.h"
 #include "nn/sid_encoder.h"
 
@@ -40,6 +41,7 @@ main(int argc, char **argv)
 	sid_encoder *enc;
 	sid_encoder_acts a;
 	sid_error	err = {0};
+	sid_rng		data_rng;
 	char		why[256];
 	size_t		n;
 	float	   *in,
@@ -63,9 +65,9 @@ main(int argc, char **argv)
 	n = (size_t) B * cfg.n_frames * cfg.n_mels;
 	in = malloc(sizeof(float) * n);
 	out = malloc(sizeof(float) * B * cfg.embed_dim);
-	srand(1);
+	sid_rng_init(&data_rng, 1, 0);
 	for (size_t i = 0; i < n; i++)
-		in[i] = -80.0f * (float) rand() / (float) RAND_MAX;
+		in[i] = sid_rng_range(&data_rng, -80.0f, 0.0f);
 
 	sid_nn_set_threads(1);
 	cpu = rate(enc, &a, SID_DEVICE_CPU, in, B, repeats, out, &err);

@@ -24,16 +24,16 @@
 #include <string.h>
 
 #include "core/sid_clock.h"
+#include "core/sid_rng.h"
 #include "model/sid_embed.h"
 #include "train/sid_train_step.h"
 
-static uint64_t rng = 99;
+static sid_rng data_rng;		/* seeded in main */
 
 static float
-frand(void)
+frand(void)						/* uniform in [0, 1) */
 {
-	rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-	return (float) ((rng >> 40) * (1.0 / 16777216.0));
+	return sid_rng_uniform(&data_rng);
 }
 
 static double sgemm_cpu_gflops;	/* 1 thread, per CPU-second */
@@ -237,6 +237,7 @@ main(int argc, char **argv)
 	sid_error	err;
 	bench_ref	r = {.secs = secs};
 
+	sid_rng_init(&data_rng, 99, 0);
 	r.peak1 = sgemm_gflops(1, 2.0);
 	r.peak2 = sgemm_gflops(2, 2.0);
 	printf("sgemm 1024^3: %.1f GFLOP/s on 1 thread (%.1f per CPU-second), %.1f GFLOP/s on 2 threads\n",

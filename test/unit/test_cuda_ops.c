@@ -30,20 +30,18 @@
 #include "tap.h"
 #include "nn/sid_device.h"
 #include "core/sid_error.h"
+#include "core/sid_rng.h"
 #include "nn/sid_nn.h"
 #include "../../cuda/sid_cuda_ops.h"
 
 /* ---------------------------------------------------------------- data */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static sid_rng data_rng;
 
 static float
 frand(void)						/* uniform in [-1, 1) */
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (float) ((rng_state >> 40) * (1.0 / 8388608.0) - 1.0);
+	return sid_rng_range(&data_rng, -1.0f, 1.0f);
 }
 
 static float *
@@ -721,6 +719,7 @@ main(void)
 {
 	char		why[256];
 
+	sid_rng_init(&data_rng, 20261201, 0);
 	host_bodies();
 #ifdef SAMPLEID_HAVE_CUDA
 	api_arguments();
