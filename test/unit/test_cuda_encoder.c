@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "core/sid_rng.h"
 #include "nn/sid_device.h"
 #include "nn/sid_encoder.h"
 #include "nn/sid_encoder_device.h"
@@ -179,15 +180,12 @@ static const sid_dev_ops host_ops = {
 
 /* ------------------------------------------------------------- helpers */
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
+static sid_rng data_rng;		/* seeded in main */
 
 static float
 frand01(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (float) ((rng_state >> 40) * (1.0 / 16777216.0));
+	return sid_rng_uniform(&data_rng);
 }
 
 /* log-mel-like windows: dB values in [-80, 0) with a little spectral shape */
@@ -447,6 +445,7 @@ main(void)
 				tiny;
 	char		why[256];
 
+	sid_rng_init(&data_rng, 20261201, 1);
 	sid_encoder_default_config(&def);
 	tiny_config(&tiny);
 	host_emulation("default config", &def, 5, 2, def.activation);
