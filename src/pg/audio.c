@@ -99,15 +99,12 @@ void
 sampleid_report_audio_error(sid_status st, const sid_error *err)
 {
 	CHECK_FOR_INTERRUPTS();
-	if (st == SID_ELIMIT)
-		ereport(ERROR,
-				(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_AUDIO)),
-				 errmsg("%s", err->msg),
-				 errhint("The limits are sampleid.max_audio_seconds, sampleid.max_audio_sample_rate, "
-						 "sampleid.max_audio_channels and sampleid.max_audio_bytes.")));
 	ereport(ERROR,
 			(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_AUDIO)),
-			 errmsg("%s", err->msg)));
+			 errmsg("%s", err->msg),
+			 st == SID_ELIMIT ?
+			 errhint("The limits are sampleid.max_audio_seconds, sampleid.max_audio_sample_rate, "
+					 "sampleid.max_audio_channels and sampleid.max_audio_bytes.") : 0));
 }
 
 /* Reading server files is for superusers and pg_read_server_files members. */

@@ -378,7 +378,6 @@ embed_tracks(eval_state *st, const sid_manifest *music, sid_eval_result *res, si
 		const sid_manifest_entry *me = &music->entries[st->tracks[t]];
 		sid_pcm		pcm;
 		sid_embed_result er;
-		int32_t		id;
 		sid_status	rc;
 
 		if ((rc = sid_corpus_decode(cfg->data_dir, me->path, st->rate, NULL, &pcm, err)) != SID_OK)
@@ -386,7 +385,7 @@ embed_tracks(eval_state *st, const sid_manifest *music, sid_eval_result *res, si
 		rc = embed_track(st, &pcm, &er, err);
 		if (rc == SID_OK)
 		{
-			rc = sid_seqdb_add_track(st->db, er.fp, (int32_t) er.n_segments, &id, err);
+			rc = sid_seqdb_add_track(st->db, er.fp, (int32_t) er.n_segments, NULL, err);
 			sid_embed_result_free(&er);
 		}
 		res->ref_seconds += (double) pcm.n_samples / st->rate;
