@@ -143,11 +143,13 @@ cached_model_for(const char *name, const char *path, const struct stat *st)
 	if (c && (c->mtime.tv_sec != st->st_mtim.tv_sec || c->mtime.tv_nsec != st->st_mtim.tv_nsec ||
 			  c->size != st->st_size || c->inode != st->st_ino))
 		drop_cached(c);			/* the file changed (or was replaced by a rename): reload */
-	if (!c || !c->model)
+	if (!c)
 	{
-		if (!c)
-			c = victim;
+		c = victim;
 		drop_cached(c);
+	}
+	if (!c->model)
+	{
 		m = sid_model_load(path, &err);
 		if (!m)
 			ereport(ERROR,
