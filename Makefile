@@ -6,9 +6,12 @@
 #   scripts/test.sh      every test (see README)
 
 EXTENSION   = sampleid
-EXTVERSION  = 0.1
+EXTVERSION  = 0.2
 MODULE_big  = sampleid
 DATA_built  = sampleid--$(EXTVERSION).sql
+# Released versions' scripts stay installable, and every upgrade script leads
+# from one to the next: sql/released/ is frozen, sql/update/ grows.
+DATA        = $(wildcard sql/released/sampleid--*.sql) $(wildcard sql/update/sampleid--*--*.sql)
 
 # Extension sources (src/pg, src/ivfpq) talk to PostgreSQL; library sources
 # (src/lib/<layer>/) never include its headers.  docs/architecture.md gives

@@ -136,6 +136,11 @@ want tap && for t in "$STAGE"/t/${SAMPLEID_TAP:-*}.pl; do
 		count "$name" 1
 	else
 		count "$name" 0
+		# keep the failed file's server and test logs where the run can be read
+		keep="$REPO/tmp_check/tap/$(basename "$t" .pl)"
+		rm -rf "$keep" && mkdir -p "$keep"
+		cp -a "$STAGE/tap/tmp_check/log/." "$keep/" 2>/dev/null || true
+		echo "    (logs kept in ${keep#$REPO/})"
 	fi
 	# a file that ran may still have skipped some of its checks
 	while IFS= read -r line; do
