@@ -286,8 +286,8 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 			   const sid_error *load_err)
 {
 	list_state *ls = arg;
-	Datum		values[15];
-	bool		nulls[15];
+	Datum		values[16];
+	bool		nulls[16];
 	int			k = 0;
 
 	memset(nulls, 0, sizeof(nulls));
@@ -320,6 +320,7 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 		values[k++] = CStringGetTextDatum(path);
 		nulls[k] = true;
 		values[k++] = (Datum) 0;
+		values[k++] = CStringGetTextDatum(m->sha256);
 	}
 	else
 	{
@@ -327,6 +328,7 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 			nulls[k] = true;
 		values[k++] = CStringGetTextDatum(path);
 		values[k++] = CStringGetTextDatum(load_err->msg);
+		nulls[k++] = true;
 	}
 	tuplestore_putvalues(ls->rsinfo->setResult, ls->rsinfo->setDesc, values, nulls);
 }

@@ -449,6 +449,7 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 	uint64_t	nparams = 0;
 	sid_encoder_config cfg;
 	sid_feature_config f;
+	sid_model  *m;
 
 	if (check_header(h, len, err) != SID_OK)
 		return NULL;
@@ -457,7 +458,10 @@ sid_model_load_mem(const void *data, size_t len, sid_error *err)
 		return NULL;
 	if (check_weights(h, len, &cfg, &nparams, err) != SID_OK)
 		return NULL;
-	return model_from_checked_file(h, nparams, &f, &cfg, err);
+	m = model_from_checked_file(h, nparams, &f, &cfg, err);
+	if (m)
+		sid_sha256_hex(data, len, m->sha256);
+	return m;
 }
 
 sid_model *

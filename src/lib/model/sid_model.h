@@ -29,6 +29,7 @@
 #include "core/sid_bytes.h"
 #include "nn/sid_encoder.h"
 #include "core/sid_error.h"
+#include "core/sid_sha256.h"
 #include "audio/sid_features.h"
 
 #define SID_MODEL_MAGIC "SIDMODEL"
@@ -47,6 +48,8 @@ typedef struct sid_model
 	char		note[SID_MODEL_NOTE_LEN];
 	sid_feature_config features;
 	sid_encoder *enc;			/* owned */
+	/* SHA-256 of the file it was loaded from; "" for a model made in memory */
+	char		sha256[SID_SHA256_HEX_LEN + 1];
 } sid_model;
 
 /*
