@@ -8,10 +8,15 @@
 EXTENSION   = sampleid
 EXTVERSION  = 0.2
 MODULE_big  = sampleid
-DATA_built  = sampleid--$(EXTVERSION).sql
-# Released versions' scripts stay installable, and every upgrade script leads
-# from one to the next: sql/released/ is frozen, sql/update/ grows.
-DATA        = $(wildcard sql/released/sampleid--*.sql) $(wildcard sql/update/sampleid--*--*.sql)
+# Released versions' scripts stay installable (sql/released/ is frozen), and
+# the upgrade script from the release is built from the hand-written changes
+# to released objects (sql/update/) followed by the parts of the extension
+# script that are wholly new since then, so those are written once.
+RELEASED    = 0.1
+EXT_SQL_NEW = sql/ext/50_catalogue.sql
+UPGRADE_SQL = sampleid--$(RELEASED)--$(EXTVERSION).sql
+DATA_built  = sampleid--$(EXTVERSION).sql $(UPGRADE_SQL)
+DATA        = $(wildcard sql/released/sampleid--*.sql)
 
 # Extension sources (src/pg, src/ivfpq) talk to PostgreSQL; library sources
 # (src/lib/<layer>/) never include its headers.  docs/architecture.md gives
@@ -91,7 +96,10 @@ all: $(LIB_A) $(CLI_BIN) $(UNIT_BINS)
 
 $(shlib): $(LIB_A)
 
-$(DATA_built): $(EXT_SQL_PARTS)
+sampleid--$(EXTVERSION).sql: $(EXT_SQL_PARTS)
+	cat $^ > $@
+
+$(UPGRADE_SQL): sql/update/$(UPGRADE_SQL) $(EXT_SQL_NEW)
 	cat $^ > $@
 
 $(BUILD)/lib/%.o: src/lib/%.c $(LIB_HDRS)
