@@ -357,23 +357,24 @@ print_resampler_table(track *tracks, int n, double seconds)
 		{"soxr HQ", 1, SOXR_HQ},
 		{"soxr VHQ", 1, SOXR_VHQ},
 	};
-	double		t_medium = 0;
+	double		t[sizeof(conv) / sizeof(conv[0])],
+				t_medium = 0;
 
+	for (size_t c = 0; c < sizeof(conv) / sizeof(conv[0]); c++)
+	{
+		t[c] = measure(tracks, n, phase_convert, (void *) &conv[c]);
+		if (!conv[c].is_soxr && conv[c].type == SRC_SINC_MEDIUM_QUALITY)
+			t_medium = t[c];
+	}
 	printf("\nresampler (mono, original rate -> 16 kHz, one thread), same tracks:\n");
 	printf("%-17s %9s %10s %9s %10s %10s %10s %10s\n", "converter", "CPU s", "x realtime",
 		   "vs MEDIUM", "6 kHz dB", "7 kHz dB", "7.6 kHz dB", "8.5 kHz dB");
 	for (size_t c = 0; c < sizeof(conv) / sizeof(conv[0]); c++)
-	{
-		double		t = measure(tracks, n, phase_convert, (void *) &conv[c]);
-
-		if (!conv[c].is_soxr && conv[c].type == SRC_SINC_MEDIUM_QUALITY)
-			t_medium = t;
-		printf("%-17s %9.3f %10.0f %8.1fx %10.2f %10.2f %10.2f %10.2f%s\n", conv[c].name, t,
-			   seconds / t, t_medium > 0 ? t_medium / t : 0.0,
+		printf("%-17s %9.3f %10.0f %8.1fx %10.2f %10.2f %10.2f %10.2f%s\n", conv[c].name, t[c],
+			   seconds / t[c], t_medium / t[c],
 			   tone_gain_db(&conv[c], 6000), tone_gain_db(&conv[c], 7000),
 			   tone_gain_db(&conv[c], 7600), tone_gain_db(&conv[c], 8500),
 			   conv[c].is_soxr && conv[c].type == SID_AUDIO_RESAMPLER ? "   <- used" : "");
-	}
 }
 
 int
