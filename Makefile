@@ -62,7 +62,7 @@ endif
 # often leave parameters unused, hence -Wno-unused-parameter there only.
 WARN      = -Wall -Wextra -Werror
 LIB_CFLAGS ?= -std=c11 -O3 -g -fPIC -D_GNU_SOURCE $(WARN) -Isrc/lib $(CUDA_DEFS)
-LIB_LIBS  = -lsndfile -lsamplerate -lfftw3f -lopenblas -lcrypto -lm -lpthread
+LIB_LIBS  = -lsndfile -lsoxr -lfftw3f -lopenblas -lcrypto -lm -lpthread
 FAISS_LIBS = -lfaiss -lgomp -llapack
 EXTRA_LIBS = $(FAISS_LIBS) $(CUDA_LIBS) -lstdc++
 
@@ -126,6 +126,9 @@ $(BUILD)/test/%: test/unit/%.c $(LIB_A) test/unit/tap.h
 $(BUILD)/bench/%: test/bench/%.c $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -Itest/unit $< $(LIB_A) $(LIB_LIBS) $(EXTRA_LIBS) -o $@
+
+# the old resampler, measured beside libsoxr in the same run
+$(BUILD)/bench/bench_frontend: EXTRA_LIBS += -lsamplerate
 
 # libFuzzer targets need clang; built on demand by scripts/test.sh.
 $(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRCS)

@@ -14,7 +14,7 @@ RUN_USER=${SAMPLEID_RUN_USER:-sampleid}
 DEB_PACKAGES=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl
-	libfftw3-dev libsndfile1-dev libsamplerate0-dev libopenblas-dev libopenblas0-serial
+	libfftw3-dev libsndfile1-dev libsoxr-dev libsamplerate0-dev libopenblas-dev libopenblas0-serial
 	libfaiss-dev liblapack-dev librubberband-dev libssl-dev
 	sox espeak-ng unzip procps iproute2
 )

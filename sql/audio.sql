@@ -90,7 +90,7 @@ SELECT expect_error($$SELECT sampleid_audio_info(wav(16000, 1, '\x01000200', 320
 SELECT try_segments(wav(16000, 1, '\x01000200', 32000)) AS truncated_data;
 SELECT expect_error($$SELECT sampleid_audio_info('RIFF'::bytea || '\x00ffffff'::bytea || 'WAVEjunkjunkjunk'::bytea)$$) AS corrupt;
 SELECT try_segments(wav(16000, 1, ''::bytea)) AS zero_length;
-SELECT try_segments(wav(16016, 1, '\x0100')) AS too_short_to_resample;
+SELECT try_segments(wav(48000, 1, '\x0100')) AS too_short_to_resample;
 SELECT expect_error($$SELECT sampleid_audio_info(wav(4, 1, sine16(1, 4, 1)))$$) AS rate_4_hz;
 SELECT expect_error($$SELECT sampleid_audio_info(wav(2000000, 1, '\x0100'))$$) AS rate_2_mhz;
 SELECT expect_error($$SELECT sampleid_audio_info(wav(16000, 100, repeat_bytes('\x0100', 100)))$$) AS channels_100;

@@ -1,5 +1,6 @@
 /*
  * bench_frontend.c - throughput of decode + resample + log-mel, one core.
+ * The resampler table sets libsoxr (used) beside libsamplerate (the old path).
  *
  *   make bench && build/bench/bench_frontend [track.ogg ...]
  *
@@ -17,6 +18,7 @@
 
 #include <samplerate.h>
 #include <sndfile.h>
+#include <soxr.h>
 
 #include "core/sid_clock.h"
 #include "audio/sid_audio.h"
@@ -176,46 +178,93 @@ phase_mel_fresh_plan(track *t, void *arg)
 	free(out);
 }
 
-static void
-phase_src(track *t, void *arg)
+/* one converter of the resampler table: libsamplerate or libsoxr */
+typedef struct converter
 {
-	int			type = *(int *) arg;
-	int64_t		n_out = (int64_t) ceil(t->native.n_samples * 16000.0 / t->info.sample_rate) + 16;
-	float	   *out = malloc(sizeof(float) * (size_t) n_out);
-	SRC_DATA	d = {0};
+	const char *name;
+	int			is_soxr;
+	int			type;			/* SRC_* converter or SOXR_* recipe */
+} converter;
 
-	d.data_in = t->native.samples;
-	d.input_frames = t->native.n_samples;
-	d.data_out = out;
-	d.output_frames = n_out;
-	d.src_ratio = 16000.0 / t->info.sample_rate;
-	if (src_simple(&d, type, 1) != 0)
-		die("src_simple", NULL);
+/* resample n mono samples at rate to 16 kHz into out (room for cap) */
+static size_t
+convert(const converter *c, const float *in, int64_t n, int rate, float *out, size_t cap)
+{
+	if (c->is_soxr)
+	{
+		soxr_quality_spec_t q = soxr_quality_spec(c->type, 0);
+		soxr_runtime_spec_t rt = soxr_runtime_spec(1);
+		size_t		done = 0;
+
+		if (soxr_oneshot(rate, 16000, 1, in, (size_t) n, NULL, out, cap, &done, NULL, &q, &rt) != NULL)
+			die("soxr_oneshot", NULL);
+		return done;
+	}
+	else
+	{
+		SRC_DATA	d = {0};
+
+		d.data_in = in;
+		d.input_frames = n;
+		d.data_out = out;
+		d.output_frames = (long) cap;
+		d.src_ratio = 16000.0 / rate;
+		if (src_simple(&d, c->type, 1) != 0)
+			die("src_simple", NULL);
+		return (size_t) d.output_frames_gen;
+	}
+}
+
+static void
+phase_convert(track *t, void *arg)
+{
+	size_t		cap = (size_t) ceil(t->native.n_samples * 16000.0 / t->info.sample_rate) + 16;
+	float	   *out = malloc(sizeof(float) * cap);
+
+	convert(arg, t->native.samples, t->native.n_samples, t->info.sample_rate, out, cap);
+	free(out);
+}
+
+/* the old path: decode at the original rate, libsamplerate SINC_MEDIUM, log-mel */
+static void
+phase_full_old(track *t, void *arg)
+{
+	static const converter medium = {"SRC SINC_MEDIUM", 0, SRC_SINC_MEDIUM_QUALITY};
+	sid_pcm		pcm;
+	sid_segments segs;
+	sid_error	err;
+	size_t		cap;
+	float	   *out;
+
+	if (sid_audio_decode_memory(t->bytes, t->len, t->info.sample_rate, &limits, NULL, &pcm, &err) != SID_OK)
+		die(t->path, &err);
+	cap = (size_t) ceil(pcm.n_samples * 16000.0 / t->info.sample_rate) + 16;
+	out = malloc(sizeof(float) * cap);
+	cap = convert(&medium, pcm.samples, pcm.n_samples, t->info.sample_rate, out, cap);
+	if (sid_mel_segments_alloc(arg, out, (int64_t) cap, &segs, &err) != SID_OK)
+		die(t->path, &err);
+	sid_segments_free(&segs);
+	sid_pcm_free(&pcm);
 	free(out);
 }
 
 /* level (dB) a converter leaves of a tone at hz, 44.1 kHz -> 16 kHz */
 static double
-tone_gain_db(int type, double hz)
+tone_gain_db(const converter *c, double hz)
 {
 	int			n = 44100;
 	float	   *in = malloc(sizeof(float) * n);
 	float	   *out = malloc(sizeof(float) * 16100);
-	SRC_DATA	d = {0};
+	size_t		made;
 	double		e_in = 0,
 				e_out = 0;
 
 	for (int i = 0; i < n; i++)
 		in[i] = (float) sin(2 * M_PI * hz * i / 44100.0);
-	d.data_in = in;
-	d.input_frames = n;
-	d.data_out = out;
-	d.output_frames = 16100;
-	d.src_ratio = 16000.0 / 44100.0;
-	src_simple(&d, type, 1);
+	made = convert(c, in, n, 44100, out, 16100);
 	for (int i = 4410; i < 39690; i++)
 		e_in += (double) in[i] * in[i];
-	for (long i = 1600; i < 14400 && i < d.output_frames_gen; i++)
+	for (size_t i = 1600; i < 14400 && i < made; i++)
 		e_out += (double) out[i] * out[i];
 	free(in);
 	free(out);
@@ -261,6 +310,7 @@ print_pipeline_table(track *tracks, int n, double seconds, sid_mel *mel, sid_mel
 					 sid_feature_config *cfg)
 {
 	double		t_full,
+				t_full_old,
 				t_full_wav,
 				t_dec,
 				t_dec_rs,
@@ -269,6 +319,7 @@ print_pipeline_table(track *tracks, int n, double seconds, sid_mel *mel, sid_mel
 				t_fresh;
 
 	t_full = measure(tracks, n, phase_full, mel);
+	t_full_old = measure(tracks, n, phase_full_old, mel);
 	t_full_wav = measure(tracks, n, phase_full_wav, mel);
 	t_dec = measure(tracks, n, phase_decode_native, NULL);
 	t_dec_rs = measure(tracks, n, phase_decode_resample, NULL);
@@ -279,14 +330,17 @@ print_pipeline_table(track *tracks, int n, double seconds, sid_mel *mel, sid_mel
 	printf("%-58s %9s %10s\n", "phase", "CPU s", "x realtime");
 #define ROW(name, t) printf("%-58s %9.3f %10.0f\n", name, t, seconds / (t))
 	ROW("full: Ogg Vorbis bytes -> segments (1 s / 0.5 s, hop 256)", t_full);
+	ROW("  old path: the same with libsamplerate SINC_MEDIUM", t_full_old);
 	ROW("full: 16-bit WAV bytes -> segments (1 s / 0.5 s, hop 256)", t_full_wav);
 	ROW("  decode Vorbis + mixdown only (no resampling)", t_dec);
-	ROW("  decode Vorbis + mixdown + resample to 16 kHz", t_dec_rs);
+	ROW("  decode Vorbis + mixdown + resample to 16 kHz (" SID_AUDIO_RESAMPLER_NAME ")", t_dec_rs);
 	ROW("  log-mel segments 1 s / 0.5 s (per-segment frames)", t_mel);
 	ROW("  log-mel segments 4.08 s / 0.512 s (shared frames)", t_mel_long);
 	ROW("  log-mel 1 s / 0.5 s, fresh FFTW plan per segment", t_fresh);
 #undef ROW
-	printf("\nplan reuse vs fresh plan per segment: %.2fx faster\n", t_fresh / t_mel);
+	printf("\nVorbis pipeline, " SID_AUDIO_RESAMPLER_NAME " vs the old SINC_MEDIUM path: %.2fx faster\n",
+		   t_full_old / t_full);
+	printf("plan reuse vs fresh plan per segment: %.2fx faster\n", t_fresh / t_mel);
 	printf("share of the Vorbis pipeline: decode %.0f%%, resample %.0f%%, log-mel %.0f%%\n",
 		   100 * t_dec / t_full, 100 * (t_dec_rs - t_dec) / t_full, 100 * t_mel / t_full);
 }
@@ -294,25 +348,33 @@ print_pipeline_table(track *tracks, int n, double seconds, sid_mel *mel, sid_mel
 static void
 print_resampler_table(track *tracks, int n, double seconds)
 {
-	static const struct
-	{
-		int			type;
-		const char *name;
-	}			conv[] = {{SRC_SINC_FASTEST, "SINC_FASTEST"}, {SRC_SINC_MEDIUM_QUALITY, "SINC_MEDIUM"},
-	{SRC_SINC_BEST_QUALITY, "SINC_BEST"}};
+	static const converter conv[] = {
+		{"SRC SINC_FASTEST", 0, SRC_SINC_FASTEST},
+		{"SRC SINC_MEDIUM", 0, SRC_SINC_MEDIUM_QUALITY},
+		{"SRC SINC_BEST", 0, SRC_SINC_BEST_QUALITY},
+		{"soxr LQ", 1, SOXR_LQ},
+		{"soxr MQ", 1, SOXR_MQ},
+		{"soxr HQ", 1, SOXR_HQ},
+		{"soxr VHQ", 1, SOXR_VHQ},
+	};
+	double		t[sizeof(conv) / sizeof(conv[0])],
+				t_medium = 0;
 
-	printf("\nresampler (libsamplerate, mono, original rate -> 16 kHz), same tracks:\n");
-	printf("%-14s %9s %10s %12s %12s %12s\n", "converter", "CPU s", "x realtime",
-		   "6 kHz dB", "7 kHz dB", "7.6 kHz dB");
 	for (size_t c = 0; c < sizeof(conv) / sizeof(conv[0]); c++)
 	{
-		int			type = conv[c].type;
-		double		t = measure(tracks, n, phase_src, &type);
-
-		printf("%-14s %9.3f %10.0f %12.2f %12.2f %12.2f%s\n", conv[c].name, t, seconds / t,
-			   tone_gain_db(type, 6000), tone_gain_db(type, 7000), tone_gain_db(type, 7600),
-			   type == SID_AUDIO_RESAMPLER ? "   <- used" : "");
+		t[c] = measure(tracks, n, phase_convert, (void *) &conv[c]);
+		if (!conv[c].is_soxr && conv[c].type == SRC_SINC_MEDIUM_QUALITY)
+			t_medium = t[c];
 	}
+	printf("\nresampler (mono, original rate -> 16 kHz, one thread), same tracks:\n");
+	printf("%-17s %9s %10s %9s %10s %10s %10s %10s\n", "converter", "CPU s", "x realtime",
+		   "vs MEDIUM", "6 kHz dB", "7 kHz dB", "7.6 kHz dB", "8.5 kHz dB");
+	for (size_t c = 0; c < sizeof(conv) / sizeof(conv[0]); c++)
+		printf("%-17s %9.3f %10.0f %8.1fx %10.2f %10.2f %10.2f %10.2f%s\n", conv[c].name, t[c],
+			   seconds / t[c], t_medium / t[c],
+			   tone_gain_db(&conv[c], 6000), tone_gain_db(&conv[c], 7000),
+			   tone_gain_db(&conv[c], 7600), tone_gain_db(&conv[c], 8500),
+			   conv[c].is_soxr && conv[c].type == SID_AUDIO_RESAMPLER ? "   <- used" : "");
 }
 
 int

@@ -1,8 +1,8 @@
 /*
- * sid_audio.c - libsndfile decoding (memory or file), mixdown, libsamplerate.
+ * sid_audio.c - libsndfile decoding (memory or file), mixdown, libsoxr.
  *
  * Decoding streams: libsndfile hands over interleaved float chunks, each chunk
- * is mixed down to mono and pushed through one libsamplerate state, so memory
+ * is mixed down to mono and pushed through one libsoxr stream, so memory
  * holds the encoded input plus the mono output at the model rate only.
  */
 #include "audio/sid_audio.h"
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include <samplerate.h>
 #include <sndfile.h>
+#include <soxr.h>
 
 #define READ_CHUNK_FRAMES 4096
 
@@ -375,16 +375,35 @@ sink_reserve(pcm_sink *s, int64_t extra, sid_error *err)
 }
 
 /*
- * Push n mono samples (or, with end_of_input, flush) through the resampler
- * into the sink.  src == NULL means no rate change.
+ * One mono stream from in_rate to out_rate.  One thread: the library runs
+ * inside database backends and beside the caller's own worker threads.
  */
 static sid_status
-sink_push(pcm_sink *s, SRC_STATE *src, double ratio, const float *in, int64_t n,
+resampler_new(int32_t in_rate, int32_t out_rate, soxr_t *rs, sid_error *err)
+{
+	soxr_io_spec_t io = soxr_io_spec(SOXR_FLOAT32_I, SOXR_FLOAT32_I);
+	soxr_quality_spec_t quality = soxr_quality_spec(SID_AUDIO_RESAMPLER, 0);
+	soxr_runtime_spec_t runtime = soxr_runtime_spec(1);
+	soxr_error_t e = NULL;
+
+	*rs = soxr_create(in_rate, out_rate, 1, &e, &io, &quality, &runtime);
+	if (*rs == NULL)
+		return sid_fail(err, SID_ENOMEM, "could not create the resampler (%d Hz to %d Hz): %s",
+						(int) in_rate, (int) out_rate, soxr_strerror(e));
+	return SID_OK;
+}
+
+/*
+ * Push n mono samples (or, with end_of_input, flush) through the resampler
+ * into the sink.  rs == NULL means no rate change.
+ */
+static sid_status
+sink_push(pcm_sink *s, soxr_t rs, double ratio, const float *in, int64_t n,
 		  int end_of_input, sid_error *err)
 {
 	sid_status	st;
 
-	if (src == NULL)
+	if (rs == NULL)
 	{
 		if (n == 0)
 			return SID_OK;
@@ -396,28 +415,25 @@ sink_push(pcm_sink *s, SRC_STATE *src, double ratio, const float *in, int64_t n,
 	}
 	for (;;)
 	{
-		SRC_DATA	d;
 		int64_t		room = (int64_t) ceil(n * ratio) + 256;
-		int			e;
+		size_t		used = 0,
+					made = 0;
+		soxr_error_t e;
 
 		if ((st = sink_reserve(s, room, err)) != SID_OK)
 			return st;
-		memset(&d, 0, sizeof(d));
-		d.data_in = in;
-		d.input_frames = (long) n;
-		d.data_out = s->data + s->len;
-		d.output_frames = (long) room;
-		d.end_of_input = end_of_input;
-		d.src_ratio = ratio;
-		if ((e = src_process(src, &d)) != 0)
-			return sid_fail(err, SID_EINVAL, "resampling failed: %s", src_strerror(e));
-		s->len += d.output_frames_gen;
-		in += d.input_frames_used;
-		n -= d.input_frames_used;
+		/* a NULL input tells libsoxr the stream has ended */
+		e = soxr_process(rs, end_of_input ? NULL : in, (size_t) n, &used,
+						 s->data + s->len, (size_t) room, &made);
+		if (e != NULL)
+			return sid_fail(err, SID_EINVAL, "resampling failed: %s", soxr_strerror(e));
+		s->len += (int64_t) made;
+		in += used;
+		n -= (int64_t) used;
 		if (n > 0)
 			continue;
-		/* flushing: repeat until the converter has nothing left */
-		if (!end_of_input || d.output_frames_gen == 0)
+		/* flushing: repeat while the converter fills all the room it is given */
+		if (!end_of_input || made < (size_t) room)
 			return SID_OK;
 	}
 }
@@ -427,7 +443,7 @@ typedef struct decode_state
 {
 	float	   *chunk;			/* interleaved frames as libsndfile reads them */
 	float	   *mono;
-	SRC_STATE  *src;			/* NULL: no rate change, or probing */
+	soxr_t		rs;				/* NULL: no rate change, or probing */
 	double		ratio;
 	pcm_sink	sink;
 	int64_t		total;			/* frames decoded so far */
@@ -445,14 +461,10 @@ decode_begin(decode_state *ds, const SF_INFO *sfinfo, int32_t target_rate, const
 		return sid_fail(err, SID_ENOMEM, "out of memory for the decoding buffer");
 	if (pcm != NULL && target_rate != sfinfo->samplerate)
 	{
-		int			e = 0;
+		sid_status	st = resampler_new(sfinfo->samplerate, target_rate, &ds->rs, err);
 
-		if (!src_is_valid_ratio(ds->ratio))
-			return sid_fail(err, SID_EUNSUPPORTED, "cannot resample %d Hz to %d Hz",
-							sfinfo->samplerate, (int) target_rate);
-		ds->src = src_new(SID_AUDIO_RESAMPLER, 1, &e);
-		if (ds->src == NULL)
-			return sid_fail(err, SID_ENOMEM, "could not create the resampler: %s", src_strerror(e));
+		if (st != SID_OK)
+			return st;
 	}
 	/* one allocation up front when the length is known */
 	if (pcm != NULL && frames_known(sfinfo))
@@ -504,7 +516,7 @@ decode_chunks(decode_state *ds, SNDFILE *sf, const SF_INFO *sfinfo, const sid_au
 		if ((st = mix_to_mono(ds->chunk, got, sfinfo->channels, ds->total - got, ds->mono,
 							  err)) != SID_OK)
 			return st;
-		if (pcm != NULL && (st = sink_push(&ds->sink, ds->src, ds->ratio, ds->mono, got, 0,
+		if (pcm != NULL && (st = sink_push(&ds->sink, ds->rs, ds->ratio, ds->mono, got, 0,
 										   err)) != SID_OK)
 			return st;
 	}
@@ -540,11 +552,11 @@ decode_finish(decode_state *ds, const SF_INFO *sfinfo, int32_t target_rate, int6
 {
 	sid_status	st;
 
-	if (pcm != NULL && (st = sink_push(&ds->sink, ds->src, ds->ratio, ds->mono, 0, 1, err)) != SID_OK)
+	if (pcm != NULL && (st = sink_push(&ds->sink, ds->rs, ds->ratio, ds->mono, 0, 1, err)) != SID_OK)
 		return st;
 	if (pcm != NULL && ds->sink.len == 0)
 	{
-		/* found by fuzz_decode: one frame at 16016 Hz resamples to nothing */
+		/* found by fuzz_decode: one frame at 48 kHz resamples to nothing */
 		return sid_fail(err, SID_EINVAL, "audio is too short: %lld frames at %d Hz give no samples at %d Hz",
 						(long long) ds->total, sfinfo->samplerate, (int) target_rate);
 	}
@@ -562,8 +574,8 @@ decode_finish(decode_state *ds, const SF_INFO *sfinfo, int32_t target_rate, int6
 static void
 decode_end(decode_state *ds)
 {
-	if (ds->src != NULL)
-		src_delete(ds->src);
+	if (ds->rs != NULL)
+		soxr_delete(ds->rs);
 	free(ds->sink.data);
 	free(ds->chunk);
 	free(ds->mono);
@@ -600,7 +612,7 @@ decode_open(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 
 	if (pcm != NULL)
 		memset(pcm, 0, sizeof(*pcm));
-	if (pcm != NULL && (target_rate < SID_AUDIO_MIN_SAMPLE_RATE || target_rate > 384000))
+	if (pcm != NULL && (target_rate < SID_AUDIO_MIN_SAMPLE_RATE || target_rate > SID_AUDIO_MAX_TARGET_RATE))
 		return sid_fail(err, SID_EINVAL, "target sample rate %d Hz is out of range", (int) target_rate);
 	if ((st = check_stream(sfinfo, lim, err)) != SID_OK)
 		return st;
@@ -685,23 +697,22 @@ sid_status
 sid_audio_resample(const float *in, int64_t n_in, int32_t in_rate, int32_t out_rate,
 				   float **out, int64_t *n_out, sid_error *err)
 {
-	double		ratio = (double) out_rate / in_rate;
 	pcm_sink	sink = {NULL, 0, 0};
-	SRC_STATE  *src = NULL;
+	soxr_t		rs = NULL;
 	sid_status	st;
-	int			e = 0;
 
 	*out = NULL;
 	*n_out = 0;
-	if (in_rate <= 0 || out_rate <= 0 || !src_is_valid_ratio(ratio) || n_in < 0)
+	if (in_rate < SID_AUDIO_MIN_SAMPLE_RATE || out_rate < SID_AUDIO_MIN_SAMPLE_RATE ||
+		out_rate > SID_AUDIO_MAX_TARGET_RATE || n_in < 0)
 		return sid_fail(err, SID_EINVAL, "cannot resample %d Hz to %d Hz", (int) in_rate, (int) out_rate);
-	if (in_rate != out_rate && (src = src_new(SID_AUDIO_RESAMPLER, 1, &e)) == NULL)
-		return sid_fail(err, SID_ENOMEM, "could not create the resampler: %s", src_strerror(e));
-	st = sink_push(&sink, src, ratio, in, n_in, 0, err);
-	if (st == SID_OK && src != NULL)
-		st = sink_push(&sink, src, ratio, in + n_in, 0, 1, err);
-	if (src != NULL)
-		src_delete(src);
+	if (in_rate != out_rate && (st = resampler_new(in_rate, out_rate, &rs, err)) != SID_OK)
+		return st;
+	st = sink_push(&sink, rs, (double) out_rate / in_rate, in, n_in, 0, err);
+	if (st == SID_OK && rs != NULL)
+		st = sink_push(&sink, rs, (double) out_rate / in_rate, in + n_in, 0, 1, err);
+	if (rs != NULL)
+		soxr_delete(rs);
 	if (st != SID_OK)
 	{
 		free(sink.data);

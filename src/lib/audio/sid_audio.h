@@ -10,11 +10,11 @@
  *       -> pcm.samples: malloc'd mono float, pcm.n_samples at pcm.sample_rate
  *          (= rate); free with sid_pcm_free(&pcm).  info may be NULL.
  *   sid_audio_resample(in, n, in_rate, out_rate, &out, &n_out, &err)
- *       one-shot libsamplerate conversion (same converter as decoding)
+ *       one-shot libsoxr conversion (same converter as decoding)
  *
  * Every format the installed libsndfile reads is accepted (Debian's 1.2:
  * WAV, AIFF, FLAC, Ogg Vorbis, Ogg Opus, MP3 and more).  Channels are mixed
- * down to mono by their mean, then resampled with libsamplerate
+ * down to mono by their mean, then resampled with libsoxr
  * (SID_AUDIO_RESAMPLER) in a streaming pass, so only the mono output is held
  * in memory.  Failures return a negative sid_status and fill the sid_error;
  * nothing is printed, nothing leaks.  Thread-safe (no shared state).
@@ -27,9 +27,9 @@
 
 #include "core/sid_error.h"
 
-/* libsamplerate converter used for every rate change (docs/audio.md). */
-#define SID_AUDIO_RESAMPLER		SRC_SINC_MEDIUM_QUALITY
-#define SID_AUDIO_RESAMPLER_NAME "SRC_SINC_MEDIUM_QUALITY"
+/* libsoxr quality recipe used for every rate change (docs/audio.md). */
+#define SID_AUDIO_RESAMPLER		SOXR_HQ
+#define SID_AUDIO_RESAMPLER_NAME "soxr HQ"
 
 /*
  * Decoded samples are nominally within [-1, 1].  Float files can hold any
@@ -40,6 +40,9 @@
 
 /* Input rates below this are rejected as absurd, whatever the limits say. */
 #define SID_AUDIO_MIN_SAMPLE_RATE 1000
+
+/* Highest model rate audio is resampled to. */
+#define SID_AUDIO_MAX_TARGET_RATE 384000
 
 typedef struct sid_audio_limits
 {
