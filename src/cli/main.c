@@ -14,6 +14,8 @@ static const cli_command commands[] = {
 	{"manifest", "measure corpus files and assign the seeded by-track split", cmd_manifest},
 	{"eval", "identification hit rates of a model on degraded queries", cmd_eval},
 	{"train", "train the fingerprint encoder from a configuration file", cmd_train},
+	{"ingest", "fingerprint audio files into a server's catalogue tables (COPY)", cmd_ingest},
+	{"delete", "remove recordings and their segments from a catalogue", cmd_delete},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

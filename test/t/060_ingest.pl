@@ -1,0 +1,218 @@
+# `sampleid ingest` and `sampleid delete` against a real server, on audio the
+# test writes: files, folders and list files go in over COPY BINARY; a second
+# run skips what is there; --replace re-fingerprints a changed file; every
+# bad input of issue 12 fails with its path and reason while the rest goes
+# in; an ingest stopped by SIGTERM and run again ends with exactly the rows
+# of an uninterrupted one.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+
+my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
+my $cli = "$repo/build/sampleid";
+plan skip_all => "$cli is not built" unless -x $cli;
+plan skip_all => "no shipped model $repo/models/fp.sidm" unless -f "$repo/models/fp.sidm";
+
+my $dir = PostgreSQL::Test::Utils::tempdir();
+
+# 16-bit mono WAV of 0.25 s notes whose pitches follow a seeded LCG
+sub write_notes
+{
+	my ($path, $seconds, $rate, $seed) = @_;
+	my ($x, $f, $phase) = ($seed, 440, 0);
+	my @s;
+	for my $i (0 .. int($seconds * $rate) - 1)
+	{
+		if ($i % int($rate / 4) == 0)
+		{
+			$x = (1103515245 * $x + 12345) % 2147483648;
+			$f = 150 * 2**(4 * $x / 2147483648);
+		}
+		$phase += 2 * 3.14159265358979 * $f / $rate;
+		push @s, int(9000 * sin($phase) + 3000 * sin(2 * $phase));
+	}
+	my $pcm = pack('s<*', @s);
+	open(my $fh, '>:raw', $path) or die "$path: $!";
+	print $fh 'RIFF', pack('V', 36 + length $pcm), 'WAVE',
+	  'fmt ', pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16),
+	  'data', pack('V', length $pcm), $pcm;
+	close $fh;
+}
+
+sub write_bytes
+{
+	my ($path, $bytes) = @_;
+	open(my $fh, '>:raw', $path) or die "$path: $!";
+	print $fh $bytes;
+	close $fh;
+}
+
+sub run_cli
+{
+	my @cmd = @_;
+	my ($in, $out, $err) = ('', '', '');
+	if (ref $cmd[0] eq 'SCALAR') { $in = ${ shift @cmd }; }
+	IPC::Run::run(\@cmd, '<', \$in, '>', \$out, '2>', \$err);
+	return ($? >> 8, $out, $err);
+}
+
+my $node = PostgreSQL::Test::Cluster->new('ingest');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION sampleid');
+my $dsn = $node->connstr('postgres');
+my @ingest = ($cli, 'ingest', '--dsn', $dsn, '--model-dir', "$repo/models");
+sub sql { $node->safe_psql('postgres', $_[0]) }
+
+# a catalogue in two folders, plus the bad inputs
+mkdir "$dir/cat";
+mkdir "$dir/cat/deep";
+mkdir "$dir/empty";
+write_notes("$dir/cat/a$_.wav", 3, 16000, 10 + $_) for 0 .. 2;
+write_notes("$dir/cat/deep/b$_.wav", 3, 16000, 20 + $_) for 0 .. 1;
+write_bytes("$dir/cat/notes.txt", "not a folder search's business\n");
+write_bytes("$dir/not_audio.wav", "this is text, not audio\n" x 20);
+write_notes("$dir/full.wav", 3, 16000, 30);
+open(my $fh, '<:raw', "$dir/full.wav") or die;
+my $wav = do { local $/; <$fh> };
+close $fh;
+write_bytes("$dir/short_header.wav", substr($wav, 0, 30));
+write_bytes("$dir/short_data.wav", substr($wav, 0, length($wav) - 8000));
+system('sox', '-n', '-r', '1000', '-b', '8', '-c', '1', "$dir/too_long.wav", 'synth', '3601', 'sine', '100') == 0
+  or die 'sox failed';
+
+my ($rc, $out, $err) = run_cli(@ingest, "$dir/cat");
+is($rc, 1, 'a missing table fails the run');
+like($err, qr/relation "segments" does not exist.*\n.*--create/, 'names the table and says how to make it');
+
+($rc, $out, $err) = run_cli(@ingest, '--create', '--threads', '2', '--artist', 'The Testers',
+	'--rights-holder', 'Test Rights Ltd', "$dir/cat", "$dir/not_audio.wav", "$dir/short_header.wav",
+	"$dir/short_data.wav", "$dir/too_long.wav", "$dir/empty", "$dir/missing.wav", "$dir/nomatch*.flac");
+is($rc, 1, 'bad inputs make the exit status 1') or diag($err);
+like($err, qr/failed "\Q$dir\E\/not_audio\.wav": .+/, 'a file that is not audio is named, with the reason');
+like($err, qr/failed "\Q$dir\E\/short_header\.wav": .+/, 'a file truncated in its header is named');
+like($err, qr/failed "\Q$dir\E\/short_data\.wav": audio is truncated/, 'a WAV cut in its data is named');
+like($err, qr/failed "\Q$dir\E\/too_long\.wav": .*3600/, 'a file over the duration limit says the limit');
+like($err, qr/failed "\Q$dir\E\/empty": the folder holds no audio files/, 'a folder with no audio');
+like($err, qr/failed "\Q$dir\E\/missing\.wav": No such file/, 'a missing file');
+like($err, qr/failed "\Q$dir\E\/nomatch\*\.flac": no file matches/, 'a pattern that matches nothing');
+like($err, qr/5 ingested, 0 unchanged, 7 failed of 12 files/, 'the summary counts them');
+is(sql('SELECT count(*) FROM recordings'), 5, 'the five catalogue files are in');
+is(sql(qq{SELECT title || '|' || artist || '|' || rights_holder || '|' || model || '|' || length(content_sha256)
+	FROM recordings WHERE audio_path = '$dir/cat/deep/b1.wav'}), 'b1|The Testers|Test Rights Ltd|fp|64',
+	'a folder is searched recursively; title, artist, rights holder, model and hash are recorded');
+is(sql("SELECT count(*) FROM recordings WHERE audio_path LIKE '%.txt'"), 0, 'a folder search takes audio only');
+is(sql('SELECT count(*) = count(DISTINCT (recording_id, seg)) AND min(seg) = 0 FROM segments'), 't',
+	'segments are numbered from 0');
+is(sql(qq{SELECT count(*) FROM segments s JOIN recordings r ON r.id = s.recording_id
+	WHERE r.audio_path = '$dir/cat/a0.wav'}),
+	sql(qq{SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$dir/cat/a0.wav'))}),
+	'the client makes as many segments as the server would');
+is(sql(qq{SELECT bool_and(abs((s.fp <#> e.fp) + 1) < 1e-4) FROM segments s
+	JOIN recordings r ON r.id = s.recording_id AND r.audio_path = '$dir/cat/a0.wav'
+	JOIN sampleid_embed(pg_read_binary_file('$dir/cat/a0.wav')) e ON e.seg = s.seg}), 't',
+	'and the same fingerprints (COPY BINARY carries them exactly enough)');
+is(sql("SELECT model FROM sampleid_catalogues WHERE catalogue = 'segments'::regclass"), 'fp',
+	'the segments table is registered with its model');
+
+my $snapshot = sql('SELECT id, audio_path, content_sha256 FROM recordings ORDER BY id');
+($rc, $out, $err) = run_cli(@ingest, "$dir/cat");
+is($rc, 0, 'a second run succeeds') or diag($err);
+like($err, qr/0 ingested, 5 unchanged, 0 failed of 5 files/, 'and skips every file already there');
+is(sql('SELECT id, audio_path, content_sha256 FROM recordings ORDER BY id'), $snapshot, 'nothing changed');
+
+# a changed file: refused, then re-fingerprinted in place with --replace
+my $a1_id = sql("SELECT id FROM recordings WHERE audio_path = '$dir/cat/a1.wav'");
+write_notes("$dir/cat/a1.wav", 4, 16000, 99);
+($rc, $out, $err) = run_cli(@ingest, "$dir/cat/a1.wav");
+is($rc, 1, 'a changed file is refused without --replace');
+like($err, qr/content changed.*--replace/, 'saying why and what to do');
+($rc, $out, $err) = run_cli(@ingest, '--replace', "$dir/cat/a1.wav");
+is($rc, 0, '--replace re-fingerprints it') or diag($err);
+is(sql("SELECT id || ' ' || (duration_s = 4) FROM recordings WHERE audio_path = '$dir/cat/a1.wav'"), "$a1_id true",
+	'keeping its id');
+is(sql("SELECT count(*) FROM segments WHERE recording_id = $a1_id"),
+	sql(qq{SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$dir/cat/a1.wav'))}),
+	'with the new segments only');
+
+# sampleid delete
+($rc, $out, $err) = run_cli($cli, 'delete', '--dsn', $dsn, "$dir/cat/deep");
+is($rc, 0, 'delete succeeds') or diag($err);
+is(sql("SELECT count(*) FROM recordings WHERE audio_path LIKE '%/deep/%'")
+	. sql("SELECT count(*) FROM segments s JOIN recordings r ON r.id = s.recording_id WHERE audio_path LIKE '%/deep/%'"),
+	'00', 'a folder of recordings and their segments are gone');
+($rc, $out, $err) = run_cli($cli, 'delete', '--dsn', $dsn, "$dir/never_ingested.wav");
+is($rc, 1, 'deleting what is not there says so by the exit status');
+
+# a real file that decodes a little short of its header (5,806 frames) keeps working
+my $northerners = '/usr/share/games/wesnoth/1.16/data/core/music/northerners.ogg';
+SKIP:
+{
+	skip 'wesnoth-1.16-music is not installed', 1 unless -f $northerners;
+	($rc, $out, $err) = run_cli(@ingest, $northerners);
+	is($rc, 0, 'northerners.ogg, a little short of its header, is ingested') or diag($err);
+}
+
+# the bad inputs that stop a run before any file
+($rc, $out, $err) = run_cli($cli, 'ingest', '--dsn', 'host=127.0.0.1 port=1 connect_timeout=3',
+	'--model-dir', "$repo/models", "$dir/cat");
+is($rc, 1, 'an unreachable server fails');
+like($err, qr/sampleid ingest: cannot connect to "host=127\.0\.0\.1 port=1/, 'saying where it tried');
+sql('CREATE TABLE rec_nocol (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, title text, artist text,
+	rights_holder text, audio_path text UNIQUE, content_sha256 text, duration_s real, model text);
+	CREATE TABLE seg_nocol (recording_id bigint, seg int, fp fingerprint(128))');
+($rc, $out, $err) = run_cli(@ingest, '--recordings', 'rec_nocol', '--segments', 'seg_nocol', "$dir/cat");
+is($rc, 1, 'a missing column fails the run');
+like($err, qr/column "t_start" does not exist/, 'and is named');
+sql("CREATE TABLE seg_other (LIKE segments); INSERT INTO sampleid_catalogues
+	(catalogue, model, model_sha256, embed_dim, segment_seconds, segment_hop_seconds)
+	VALUES ('seg_other', 'other', repeat('0', 64), 128, 1, 0.5)");
+($rc, $out, $err) = run_cli(@ingest, '--segments', 'seg_other', "$dir/cat");
+is($rc, 1, 'a table fingerprinted by another model is refused');
+like($err, qr/fingerprinted with model "other"/, 'saying which');
+mkdir "$dir/models";
+run_cli($cli, 'init-model', '--out', "$dir/models/fp.sidm");
+($rc, $out, $err) = run_cli($cli, 'ingest', '--dsn', $dsn, '--model', "$dir/models/fp.sidm", "$dir/cat");
+is($rc, 1, "a local model that is not the server's is refused");
+like($err, qr/is not the server's/, 'saying so');
+($rc, $out, $err) = run_cli(@ingest, '--threads', '4x', "$dir/cat");
+is($rc, 2, 'an integer option with junk is a usage error');
+like($err, qr/--threads wants an integer from 1 to \d+, not "4x"/, 'naming the option');
+
+# interrupted and resumed: the same rows as one uninterrupted run
+mkdir "$dir/big";
+write_notes(sprintf("$dir/big/t%02d.wav", $_), 8, 16000, 100 + $_) for 0 .. 29;
+my $list = join '', map { sprintf("$dir/big/t%02d.wav\tTrack %d\tArtist %d\n", $_, $_, $_ % 3) } 0 .. 29;
+write_bytes("$dir/list.tsv", $list);
+my @big = (@ingest, '--create', '--threads', '1', '--batch', '1', '--list', "$dir/list.tsv");
+($rc, $out, $err) = run_cli(@big, '--recordings', 'whole_rec', '--segments', 'whole_seg');
+is($rc, 0, 'the uninterrupted ingest succeeds') or diag($err);
+
+my ($in, $sout, $serr) = ('', '', '');
+my $h = IPC::Run::start([ @big, '--recordings', 'part_rec', '--segments', 'part_seg' ],
+	'<', \$in, '>', \$sout, '2>', \$serr);
+$h->pump until $serr =~ /ok "/ || !$h->pumpable;
+$h->signal('TERM');
+$h->finish;
+is($h->result(0), 128 + 15, 'SIGTERM stops the run with status 143');
+like($serr, qr/stopped by signal 15.*run the same command again/, 'saying how to complete it');
+my $part = sql('SELECT count(*) FROM part_rec');
+ok($part >= 1 && $part < 30, "it stopped part way ($part of 30 recordings committed)");
+is(sql('SELECT count(*) FROM part_rec r WHERE NOT EXISTS (SELECT 1 FROM part_seg s WHERE s.recording_id = r.id)'),
+	0, 'every committed recording has its segments');
+($rc, $out, $err) = run_cli(@big, '--recordings', 'part_rec', '--segments', 'part_seg');
+is($rc, 0, 'the second run completes') or diag($err);
+like($err, qr/\d+ ingested, $part unchanged, 0 failed of 30 files/, 'skipping what the first committed');
+my $rows = 'SELECT r.id, r.title, r.artist, r.audio_path, r.content_sha256, s.seg, s.t_start, s.fp::text
+	FROM %s r JOIN %s s ON s.recording_id = r.id ORDER BY r.id, s.seg';
+my $whole = sql(sprintf($rows, 'whole_rec', 'whole_seg'));
+is(sql(sprintf($rows, 'part_rec', 'part_seg')), $whole, 'interrupted and resumed equals uninterrupted, row for row');
+is(sql('SELECT count(*) FROM whole_seg'),
+	30 * sql(qq{SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$dir/big/t00.wav'))}),
+	'every segment of the 30 files, once');
+
+$node->stop;
+done_testing();
