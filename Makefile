@@ -117,7 +117,7 @@ $(LIB_A): $(LIB_OBJS) $(CUDA_OBJS)
 
 $(CLI_BIN): $(CLI_SRCS) $(LIB_A) $(wildcard src/cli/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -Isrc/cli -I$(shell $(PG_CONFIG) --includedir) $(filter %.c,$^) $(LIB_A) \
+	$(CC) $(LIB_CFLAGS) -DSAMPLEID_VERSION='"$(EXTVERSION)"' -Isrc/cli -I$(shell $(PG_CONFIG) --includedir) $(filter %.c,$^) $(LIB_A) \
 		$(LIB_LIBS) $(EXTRA_LIBS) -lpq -o $@
 
 $(BUILD)/test/%: test/unit/%.c $(LIB_A) test/unit/tap.h

@@ -28,6 +28,9 @@ int			cmd_report(int argc, char **argv);
 
 /* cli_options.c: what the subcommands' option parsing shares. */
 
+/* The subcommand running ("embed"), for messages from shared helpers; main sets it. */
+extern const char *cli_command_name;
+
 /*
  * Prints a subcommand's usage and returns its exit status: on stdout with 0
  * when it was asked for (--help), on stderr with 2 for a usage error.

@@ -7,6 +7,8 @@
 
 #include "cli.h"
 
+const char *cli_command_name = "";
+
 int
 cli_usage(void (*usage) (FILE *out), int asked)
 {
