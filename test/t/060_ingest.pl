@@ -214,5 +214,35 @@ is(sql('SELECT count(*) FROM whole_seg'),
 	30 * sql(qq{SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$dir/big/t00.wav'))}),
 	'every segment of the 30 files, once');
 
+# server side: sampleid_embed_file needs pg_read_server_files only (the
+# README's pg_read_binary_file needs an EXECUTE grant besides), and the SQL
+# ingest of docs/reference.md keeps a failing file as a row with its error
+sql('CREATE ROLE reader IN ROLE pg_read_server_files; CREATE ROLE nobody');
+my $server_fps = sql(qq{SELECT string_agg(fp::text, ' ' ORDER BY seg)
+	FROM sampleid_embed(pg_read_binary_file('$dir/cat/a0.wav'))});
+is(sql(qq{SET ROLE reader; SELECT string_agg(fp::text, ' ' ORDER BY seg) FROM sampleid_embed_file('$dir/cat/a0.wav')}),
+	$server_fps, 'a pg_read_server_files role fingerprints a server file, as sampleid_embed does');
+my ($prc, $pout, $perr) = $node->psql('postgres', qq{SET ROLE reader; SELECT length(pg_read_binary_file('$dir/cat/a0.wav'))});
+like($perr, qr/permission denied for function pg_read_binary_file/, 'which pg_read_binary_file does not allow it');
+($prc, $pout, $perr) = $node->psql('postgres', qq{SET ROLE nobody; SELECT count(*) FROM sampleid_embed_file('$dir/cat/a0.wav')});
+like($perr, qr/permission denied to read audio files on the server/, 'a role without it is refused');
+($prc, $pout, $perr) = $node->psql('postgres', qq{SELECT count(*) FROM sampleid_embed_file('$dir/not_audio.wav')});
+like($perr, qr/not in an audio format.*\n.*fingerprinting server file "\Q$dir\E\/not_audio\.wav"/,
+	'an error says which file');
+sql(qq{CREATE TABLE sql_rec (id int PRIMARY KEY, audio_path text NOT NULL);
+	CREATE TABLE sql_seg (recording_id int, seg int, t_start real, fp fingerprint(128));
+	CREATE TABLE sql_err (recording_id int, error text);
+	INSERT INTO sql_rec VALUES (1, '$dir/cat/a0.wav'), (2, '$dir/not_audio.wav'), (3, '$dir/cat/a2.wav'),
+		(4, '$dir/missing.wav');
+	WITH e AS (
+	    SELECT r.id, x.* FROM sql_rec r CROSS JOIN LATERAL sampleid_try_embed_file(r.audio_path) x),
+	bad AS (INSERT INTO sql_err SELECT id, error FROM e WHERE error IS NOT NULL)
+	INSERT INTO sql_seg SELECT id, seg, t_start, fp FROM e WHERE error IS NULL});
+is(sql('SELECT recording_id FROM sql_err ORDER BY 1'), "2\n4", 'the SQL ingest records the two bad files as errors');
+like(sql('SELECT error FROM sql_err WHERE recording_id = 2'), qr/^[0-9A-Z]{5}: audio file ".*not_audio\.wav" is not in an audio format/, 'with SQLSTATE and message');
+is(sql('SELECT string_agg(DISTINCT recording_id::text, \',\') FROM sql_seg'), '1,3', 'and fingerprints the good ones');
+is(sql("SELECT string_agg(fp::text, ' ' ORDER BY seg) FROM sql_seg WHERE recording_id = 1"), $server_fps,
+	'completely');
+
 $node->stop;
 done_testing();
