@@ -16,7 +16,7 @@ DEB_PACKAGES=(
 	postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl
 	libfftw3-dev libsndfile1-dev libsamplerate0-dev libopenblas-dev libopenblas0-serial
 	libfaiss-dev liblapack-dev librubberband-dev libssl-dev libpq-dev
-	sox espeak-ng unzip procps iproute2
+	sox espeak-ng unzip procps iproute2 chromium
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

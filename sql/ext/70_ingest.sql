@@ -37,10 +37,10 @@ CREATE FUNCTION sampleid_rights_report(matches text DEFAULT 'matches',
                   artist text, rights_holder text, recording_start real, recording_end real,
                   seconds real, confidence real, model text)
     LANGUAGE plpgsql STABLE STRICT
-    SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    RETURN QUERY EXECUTE format(
+    -- no SET search_path: the table names are the caller's, looked up in its path
+    RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT m.work, m.work_start, m.work_end, m.recording_id, r.title, r.artist, r.rights_holder,
                 m.recording_start, m.recording_end, m.work_end - m.work_start, m.confidence, m.model
          FROM %s m LEFT JOIN %s r ON r.id = m.recording_id

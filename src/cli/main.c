@@ -16,6 +16,7 @@ static const cli_command commands[] = {
 	{"train", "train the fingerprint encoder from a configuration file", cmd_train},
 	{"ingest", "fingerprint audio files into a server's catalogue tables (COPY)", cmd_ingest},
 	{"delete", "remove recordings and their segments from a catalogue", cmd_delete},
+	{"report", "the rights report of a matches table, as CSV and an HTML page", cmd_report},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
