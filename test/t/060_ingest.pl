@@ -124,6 +124,17 @@ is($rc, 0, 'a second run succeeds') or diag($err);
 like($err, qr/0 ingested, 5 unchanged, 0 failed of 5 files/, 'and skips every file already there');
 is(sql('SELECT id, audio_path, content_sha256 FROM recordings ORDER BY id'), $snapshot, 'nothing changed');
 
+# on a terminal (script(1) gives it one): a progress bar instead of a line per file
+SKIP:
+{
+	skip 'script(1) is not installed', 2 if system('script --version >/dev/null 2>&1') != 0;
+	my $cmdline = join ' ', map { "'$_'" } @ingest, '--create', '--recordings', 'tty_rec', '--segments', 'tty_seg', "$dir/cat";
+	my $tty = `script -qec "$cmdline" /dev/null`;
+	like($tty, qr/\r\e\[K\[#+\.*\] 5\/5 files, [\d.]+ h audio, [\d.]+x real time, ETA 0:00:00/,
+		'a terminal gets a progress bar with files, hours, speed and ETA');
+	unlike($tty, qr/ok "/, 'and no line per file');
+}
+
 # a changed file: refused, then re-fingerprinted in place with --replace
 my $a1_id = sql("SELECT id FROM recordings WHERE audio_path = '$dir/cat/a1.wav'");
 write_notes("$dir/cat/a1.wav", 4, 16000, 99);
