@@ -59,9 +59,9 @@ add_input(cli_inputs *in, const char *path, const char *const *meta, const char 
 	}
 	x = &in->v[in->n];
 	memset(x, 0, sizeof(*x));
-	x->path = strdup(!error && realpath(path, abs) ? abs : path);
 	if (!error && !realpath(path, abs))
 		error = strerror(errno);
+	x->path = strdup(error ? path : abs);
 	x->error = dup_or_null(error);
 	if (meta)
 	{

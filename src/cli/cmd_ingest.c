@@ -45,6 +45,7 @@ typedef struct ingest_options
 	const char *rights_holder;
 	int			create;
 	int			replace;
+	int			refingerprint;
 	int			threads;
 	int			batch;
 } ingest_options;
@@ -54,6 +55,7 @@ typedef struct ingest_job
 {
 	const cli_input *in;
 	const char *known_sha256;	/* the catalogue's hash for this path, NULL if new */
+	const char *known_model_sha256; /* and of the model that fingerprinted it */
 	char		known_id[24];
 	char		sha256[SID_SHA256_HEX_LEN + 1];
 	int			ready;
@@ -112,6 +114,7 @@ static const struct option ingest_opts[] = {
 	{"rights-holder", required_argument, NULL, 'R'},
 	{"create", no_argument, NULL, 'c'},
 	{"replace", no_argument, NULL, 'x'},
+	{"refingerprint", no_argument, NULL, 'F'},
 	{"threads", required_argument, NULL, 't'},
 	{"batch", required_argument, NULL, 'b'},
 	{"help", no_argument, NULL, 'h'},
@@ -134,6 +137,9 @@ ingest_usage(FILE *out)
 			"--create makes the tables (and an empty \"matches\" table for sampleid report).\n"
 			"A file already ingested with the same content is skipped; one whose content changed\n"
 			"  is refused unless --replace, which re-fingerprints it in one transaction.\n"
+			"--refingerprint: after a model change, every recording of the table (and any\n"
+			"  PATH) not yet fingerprinted by this model is re-fingerprinted in place, and the\n"
+			"  segments table is registered with the new model; resumable like any run.\n"
 			"--threads N files at once (default: every core); --batch N recordings per commit\n"
 			"  (default 1).  SIGINT/SIGTERM stop after the recording being written; run again\n"
 			"  to complete the rest.  The model must be the server's (same SHA-256); the\n"
@@ -159,16 +165,39 @@ parse_ingest_options(int argc, char **argv, ingest_options *o)
 	{
 		switch (c)
 		{
-			case 'd': o->dsn = optarg; break;
-			case 'm': o->model_spec = optarg; break;
-			case 'D': o->model_dir = optarg; break;
-			case 'r': o->recordings = optarg; break;
-			case 's': o->segments = optarg; break;
-			case 'l': o->list_file = optarg; break;
-			case 'a': o->artist = optarg; break;
-			case 'R': o->rights_holder = optarg; break;
-			case 'c': o->create = 1; break;
-			case 'x': o->replace = 1; break;
+			case 'd':
+				o->dsn = optarg;
+				break;
+			case 'm':
+				o->model_spec = optarg;
+				break;
+			case 'D':
+				o->model_dir = optarg;
+				break;
+			case 'r':
+				o->recordings = optarg;
+				break;
+			case 's':
+				o->segments = optarg;
+				break;
+			case 'l':
+				o->list_file = optarg;
+				break;
+			case 'a':
+				o->artist = optarg;
+				break;
+			case 'R':
+				o->rights_holder = optarg;
+				break;
+			case 'c':
+				o->create = 1;
+				break;
+			case 'x':
+				o->replace = 1;
+				break;
+			case 'F':
+				o->refingerprint = o->replace = 1;
+				break;
 			case 't':
 				if (cli_int_option(CMD, "--threads", optarg, 1, SID_EMBED_MAX_THREADS, &o->threads))
 					return 2;
@@ -186,7 +215,7 @@ parse_ingest_options(int argc, char **argv, ingest_options *o)
 		fprintf(stderr, "sampleid ingest: --dsn is required (see --help)\n");
 		return 2;
 	}
-	if (optind >= argc && !o->list_file)
+	if (optind >= argc && !o->list_file && !o->refingerprint)
 	{
 		fprintf(stderr, "sampleid ingest: no input files (see --help)\n");
 		return 2;
@@ -246,8 +275,13 @@ process_job(ingest_job *j, ingest_pool *p, sid_embedder *emb)
 	}
 	if (!(data = read_and_hash(j, &p->lim, &len)))
 		return;
-	if (j->known_sha256 && strcmp(j->known_sha256, j->sha256) == 0)
+	if (j->known_sha256 && strcmp(j->known_sha256, j->sha256) == 0 &&
+		strcmp(j->known_model_sha256, p->model->sha256) == 0)
 		j->unchanged = 1;
+	else if (j->known_sha256 && strcmp(j->known_sha256, j->sha256) == 0 && !p->replace)
+		snprintf(j->error, sizeof(j->error),
+				 "recording %s was fingerprinted by another model (sha256 %.12s); --refingerprint redoes it",
+				 j->known_id, j->known_model_sha256);
 	else if (j->known_sha256 && !p->replace)
 		snprintf(j->error, sizeof(j->error),
 				 "the content changed since it was ingested (recording %s); --replace re-fingerprints it",
@@ -301,6 +335,7 @@ typedef struct catalogue
 	char		recordings[300];	/* quoted identifiers */
 	char		segments[300];
 	char		model_name[256];
+	const char *model_sha256;	/* the loaded model's */
 	PGresult   *known;			/* audio_path, content_sha256, id; sorted by path */
 	int			dim;
 } catalogue;
@@ -315,6 +350,7 @@ static const char *const create_sql =
 "    content_sha256 text NOT NULL,\n"
 "    duration_s     real,\n"
 "    model          text NOT NULL,\n"
+"    model_sha256   text NOT NULL,\n"
 "    ingested_at    timestamptz NOT NULL DEFAULT now());\n"
 "CREATE TABLE IF NOT EXISTS %2$s (\n"
 "    recording_id   bigint NOT NULL REFERENCES %1$s ON DELETE CASCADE,\n"
@@ -364,7 +400,7 @@ static int
 prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *model)
 {
 	char		sql[4096];
-	const char *params[2];
+	const char *params[3];
 	PGresult   *res;
 
 	if (cli_pq_quote_name(cat->conn, o->recordings, cat->recordings, sizeof(cat->recordings)) ||
@@ -380,7 +416,7 @@ prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *mode
 		return -1;
 	snprintf(sql, sizeof(sql),
 			 "SELECT recording_id, seg, t_start, fp FROM %s LIMIT 0; "
-			 "SELECT id, title, artist, rights_holder, duration_s, model FROM %s LIMIT 0",
+			 "SELECT id, title, artist, rights_holder, duration_s, model, model_sha256 FROM %s LIMIT 0",
 			 cat->segments, cat->recordings);
 	if (cli_pq_run(cat->conn, CMD, sql) != 0)
 	{
@@ -389,11 +425,13 @@ prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *mode
 	}
 	params[0] = o->segments;
 	params[1] = cat->model_name;
-	if (!(res = cli_pq_exec(cat->conn, CMD, "SELECT sampleid_catalogue_register($1::regclass, $2)", 2, params)))
+	params[2] = o->refingerprint ? "true" : "false";
+	if (!(res = cli_pq_exec(cat->conn, CMD, "SELECT sampleid_catalogue_register($1::regclass, $2, $3)",
+							3, params)))
 		return -1;
 	PQclear(res);
 	snprintf(sql, sizeof(sql),
-			 "SELECT audio_path, content_sha256, id FROM %s ORDER BY audio_path COLLATE \"C\"",
+			 "SELECT audio_path, content_sha256, id, model_sha256 FROM %s ORDER BY audio_path COLLATE \"C\"",
 			 cat->recordings);
 	cat->known = cli_pq_exec(cat->conn, CMD, sql, 0, NULL);
 	return cat->known ? 0 : -1;
@@ -438,7 +476,7 @@ write_recording_row(catalogue *cat, const ingest_job *j, const ingest_options *o
 	char		title[512],
 				secs[32],
 				sql[2048];
-	const char *params[8];
+	const char *params[9];
 	PGresult   *res;
 
 	default_title(j->in->path, title, sizeof(title));
@@ -450,24 +488,25 @@ write_recording_row(catalogue *cat, const ingest_job *j, const ingest_options *o
 	params[4] = j->sha256;
 	params[5] = secs;
 	params[6] = cat->model_name;
-	params[7] = j->known_id;
+	params[7] = cat->model_sha256;
+	params[8] = j->known_id;
 	if (j->known_sha256)
 	{
 		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE recording_id = $1", cat->segments);
-		if (!(res = cli_pq_exec(cat->conn, CMD, sql, 1, params + 7)))
+		if (!(res = cli_pq_exec(cat->conn, CMD, sql, 1, params + 8)))
 			return -1;
 		PQclear(res);
 		snprintf(sql, sizeof(sql),
 				 "UPDATE %s SET title = $1, artist = $2, rights_holder = $3, audio_path = $4, "
-				 "content_sha256 = $5, duration_s = $6, model = $7 WHERE id = $8 RETURNING id",
+				 "content_sha256 = $5, duration_s = $6, model = $7, model_sha256 = $8 WHERE id = $9 RETURNING id",
 				 cat->recordings);
 	}
 	else
 		snprintf(sql, sizeof(sql),
 				 "INSERT INTO %s (title, artist, rights_holder, audio_path, content_sha256, "
-				 "duration_s, model) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+				 "duration_s, model, model_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
 				 cat->recordings);
-	if (!(res = cli_pq_exec(cat->conn, CMD, sql, j->known_sha256 ? 8 : 7, params)))
+	if (!(res = cli_pq_exec(cat->conn, CMD, sql, j->known_sha256 ? 9 : 8, params)))
 		return -1;
 	snprintf(id, id_len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
 	PQclear(res);
@@ -571,6 +610,9 @@ write_all(catalogue *cat, ingest_pool *p, const ingest_options *o, ingest_tally 
 		ingest_job *j = &p->jobs[i];
 
 		wait_for_job(p, i);
+		/* its decoding may have been cut short by the stop: the next run redoes it */
+		if (stop_signal && j->error[0])
+			break;
 		if (!j->error[0] && !j->unchanged)
 		{
 			if ((in_batch == 0 && cli_pq_run(cat->conn, CMD, "BEGIN") != 0) ||
@@ -691,6 +733,7 @@ make_jobs(const cli_inputs *in, const catalogue *cat)
 		if (k >= 0)
 		{
 			jobs[i].known_sha256 = PQgetvalue(cat->known, k, 1);
+			jobs[i].known_model_sha256 = PQgetvalue(cat->known, k, 3);
 			snprintf(jobs[i].known_id, sizeof(jobs[i].known_id), "%s", PQgetvalue(cat->known, k, 2));
 		}
 	}
@@ -737,6 +780,29 @@ run_ingest(catalogue *cat, const cli_inputs *in, const sid_model *model, const i
 	return summarise(&t, in->n, rc != 0);
 }
 
+/*
+ * The inputs: the arguments and list, and with --refingerprint every path
+ * the catalogue holds (the run skips those this model already did).
+ */
+static int
+collect_inputs(const catalogue *cat, const ingest_options *o, char **args, int n_args,
+			   cli_inputs *in)
+{
+	int			n_known = o->refingerprint ? PQntuples(cat->known) : 0;
+	char	  **all = malloc(sizeof(char *) * (size_t) (n_args + n_known + 1));
+	int			rc;
+
+	if (!all)
+		return -1;
+	for (int i = 0; i < n_args; i++)
+		all[i] = args[i];
+	for (int k = 0; k < n_known; k++)
+		all[n_args + k] = PQgetvalue(cat->known, k, 0);
+	rc = cli_inputs_collect(CMD, all, n_args + n_known, o->list_file, in);
+	free(all);
+	return rc;
+}
+
 int
 cmd_ingest(int argc, char **argv)
 {
@@ -749,18 +815,16 @@ cmd_ingest(int argc, char **argv)
 	if (status >= 0)
 		return status;
 	memset(&cat, 0, sizeof(cat));
+	memset(&in, 0, sizeof(in));
 	model_name_of(o.model_spec, cat.model_name, sizeof(cat.model_name));
 	sid_nn_set_threads(1);		/* the worker threads are the parallelism */
 	if (!(model = cli_load_model(o.model_spec, o.model_dir)))
 		return 1;
 	cat.dim = model->enc->cfg.embed_dim;
-	if (cli_inputs_collect(CMD, argv + optind, argc - optind, o.list_file, &in) != 0)
-	{
-		sid_model_free(model);
-		return 1;
-	}
+	cat.model_sha256 = model->sha256;
 	status = 1;
-	if ((cat.conn = cli_pq_connect(CMD, o.dsn)) && prepare_catalogue(&cat, &o, model) == 0)
+	if ((cat.conn = cli_pq_connect(CMD, o.dsn)) && prepare_catalogue(&cat, &o, model) == 0 &&
+		collect_inputs(&cat, &o, argv + optind, argc - optind, &in) == 0)
 		status = run_ingest(&cat, &in, model, &o);
 	PQclear(cat.known);
 	PQfinish(cat.conn);

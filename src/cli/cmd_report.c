@@ -145,15 +145,15 @@ static void
 html_text(FILE *out, const char *s)
 {
 	for (; *s; s++)
-		switch (*s)
-		{
-			case '<': fputs("&lt;", out); break;
-			case '>': fputs("&gt;", out); break;
-			case '&': fputs("&amp;", out); break;
-			case '"': fputs("&quot;", out); break;
-			case '\'': fputs("&#39;", out); break;
-			default: fputc(*s, out);
-		}
+	{
+		const char *entity = *s == '<' ? "&lt;" : *s == '>' ? "&gt;" : *s == '&' ? "&amp;"
+			: *s == '"' ? "&quot;" : *s == '\'' ? "&#39;" : NULL;
+
+		if (entity)
+			fputs(entity, out);
+		else
+			fputc(*s, out);
+	}
 }
 
 static const char *

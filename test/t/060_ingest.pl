@@ -13,6 +13,7 @@ use FindBin;
 use lib $FindBin::Bin;
 use SampleidTest;
 use IPC::Run;
+use Compress::Zlib;
 
 my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
 my $cli = "$repo/build/sampleid";
@@ -137,12 +138,39 @@ is(sql("SELECT count(*) FROM recordings WHERE audio_path LIKE '%/deep/%'")
 ($rc, $out, $err) = run_cli($cli, 'delete', '--dsn', $dsn, "$dir/never_ingested.wav");
 is($rc, 1, 'deleting what is not there says so by the exit status');
 
+# a model change: a trained "fp" whose file differs (its note), installed for
+# the server through sampleid.model_dir and for the client by --model-dir
+mkdir "$dir/models2";
+open(my $mf, '<:raw', "$repo/models/fp.sidm") or die;
+my $sidm = do { local $/; <$mf> };
+close $mf;
+substr($sidm, 84 + 200, 1) = 'x';    # inside the note's NUL padding
+substr($sidm, 468, 4) = pack('V', Compress::Zlib::crc32(substr($sidm, 0, 468)));
+write_bytes("$dir/models2/fp.sidm", $sidm);
+my $dsn2 = "$dsn options='-c sampleid.model_dir=$dir/models2'";
+my @ingest2 = ($cli, 'ingest', '--dsn', $dsn2, '--model-dir', "$dir/models2");
+my $segs_before = sql('SELECT count(*) FROM segments');
+($rc, $out, $err) = run_cli(@ingest2, "$dir/cat");
+is($rc, 1, 'another model over the same table is refused');
+like($err, qr/catalogue (public\.)?segments is fingerprinted with model "fp" \(sha256 \w+\), not "fp"/, 'saying which two');
+($rc, $out, $err) = run_cli(@ingest2, '--refingerprint');
+is($rc, 0, '--refingerprint re-fingerprints the whole catalogue') or diag($err);
+like($err, qr/3 ingested, 0 unchanged, 0 failed of 3 files/, 'every recording in it');
+my $new_sha = $node->safe_psql('postgres', "SET sampleid.model_dir = '$dir/models2'; SELECT sha256 FROM sampleid_models() WHERE name = 'fp'");
+is(sql("SELECT count(*) FILTER (WHERE model_sha256 = '$new_sha') || '/' || count(*) FROM recordings"), '3/3',
+	'each recording now names the new model');
+is(sql("SELECT model_sha256 FROM sampleid_catalogues WHERE catalogue = 'segments'::regclass"), $new_sha,
+	'so does the registration');
+is(sql('SELECT count(*) FROM segments'), $segs_before, 'with as many segments as before');
+($rc, $out, $err) = run_cli(@ingest2, '--refingerprint');
+like($err, qr/0 ingested, 3 unchanged/, 'a second --refingerprint has nothing to do');
+
 # a real file that decodes a little short of its header (5,806 frames) keeps working
 my $northerners = '/usr/share/games/wesnoth/1.16/data/core/music/northerners.ogg';
 SKIP:
 {
 	skip 'wesnoth-1.16-music is not installed', 1 unless -f $northerners;
-	($rc, $out, $err) = run_cli(@ingest, $northerners);
+	($rc, $out, $err) = run_cli(@ingest, qw(--create --recordings ogg_rec --segments ogg_seg), $northerners);
 	is($rc, 0, 'northerners.ogg, a little short of its header, is ingested') or diag($err);
 }
 
