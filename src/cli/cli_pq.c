@@ -21,8 +21,7 @@ cli_pq_connect(const char *cmd, const char *dsn)
 		PQfinish(conn);
 		return NULL;
 	}
-	/* notices (NOTICE: relation exists, ...) would interleave with our log lines */
-	PQsetNoticeProcessor(conn, NULL, NULL);
+	/* notices (relation exists, skipping, ...) would interleave with our log lines; warnings stay */
 	PQclear(PQexec(conn, "SET client_min_messages = warning"));
 	return conn;
 }

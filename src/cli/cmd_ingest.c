@@ -233,17 +233,22 @@ read_and_hash(ingest_job *j, const sid_audio_limits *lim, size_t *len)
 	FILE	   *fp;
 	void	   *data;
 
-	if (stat(j->in->path, &st) != 0 || !(fp = fopen(j->in->path, "rb")))
+	if (stat(j->in->path, &st) != 0)
 	{
 		snprintf(j->error, sizeof(j->error), "%s", strerror(errno));
 		return NULL;
 	}
+	/* checked before opening: opening a FIFO would wait for a writer */
 	if (!S_ISREG(st.st_mode) || st.st_size > lim->max_input_bytes)
 	{
 		snprintf(j->error, sizeof(j->error), S_ISREG(st.st_mode)
 				 ? "the file is larger than the %lld-byte input limit" : "not a regular file",
 				 (long long) lim->max_input_bytes);
-		fclose(fp);
+		return NULL;
+	}
+	if (!(fp = fopen(j->in->path, "rb")))
+	{
+		snprintf(j->error, sizeof(j->error), "%s", strerror(errno));
 		return NULL;
 	}
 	*len = (size_t) st.st_size;

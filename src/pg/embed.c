@@ -309,6 +309,7 @@ sampleid_embed_file(PG_FUNCTION_ARGS)
 	char	   *path = sampleid_checked_path(PG_GETARG_TEXT_PP(0));
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ErrorContextCallback ctx;
+	struct stat sb;
 	sid_audio_limits lim;
 	sid_pcm		pcm;
 	sid_error	err;
@@ -319,6 +320,15 @@ sampleid_embed_file(PG_FUNCTION_ARGS)
 	ctx.arg = path;
 	ctx.previous = error_context_stack;
 	error_context_stack = &ctx;
+	/* before the library opens it: opening a FIFO would wait, uninterruptibly, for a writer */
+	if (stat(path, &sb) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", path)));
+	if (!S_ISREG(sb.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a regular file", path)));
 	sampleid_audio_limits(&lim);
 	memset(&pcm, 0, sizeof(pcm));
 	st = sid_audio_decode_file(path, model_sample_rate(name), &lim, NULL, &pcm, &err);

@@ -61,6 +61,7 @@ my $wav = do { local $/; <$fh> };
 close $fh;
 write_bytes("$dir/short_header.wav", substr($wav, 0, 30));
 write_bytes("$dir/short_data.wav", substr($wav, 0, length($wav) - 8000));
+system('mkfifo', "$dir/fifo.wav") == 0 or die 'mkfifo failed';
 system('sox', '-n', '-r', '1000', '-b', '8', '-c', '1', "$dir/too_long.wav", 'synth', '3601', 'sine', '100') == 0
   or die 'sox failed';
 
@@ -70,16 +71,17 @@ like($err, qr/relation "segments" does not exist.*\n.*--create/, 'names the tabl
 
 ($rc, $out, $err) = run_cli(@ingest, '--create', '--threads', '2', '--artist', 'The Testers',
 	'--rights-holder', 'Test Rights Ltd', "$dir/cat", "$dir/not_audio.wav", "$dir/short_header.wav",
-	"$dir/short_data.wav", "$dir/too_long.wav", "$dir/empty", "$dir/missing.wav", "$dir/nomatch*.flac");
+	"$dir/short_data.wav", "$dir/too_long.wav", "$dir/empty", "$dir/fifo.wav", "$dir/missing.wav", "$dir/nomatch*.flac");
 is($rc, 1, 'bad inputs make the exit status 1') or diag($err);
 like($err, qr/failed "\Q$dir\E\/not_audio\.wav": .+/, 'a file that is not audio is named, with the reason');
 like($err, qr/failed "\Q$dir\E\/short_header\.wav": .+/, 'a file truncated in its header is named');
 like($err, qr/failed "\Q$dir\E\/short_data\.wav": audio is truncated/, 'a WAV cut in its data is named');
 like($err, qr/failed "\Q$dir\E\/too_long\.wav": .*3600/, 'a file over the duration limit says the limit');
 like($err, qr/failed "\Q$dir\E\/empty": the folder holds no audio files/, 'a folder with no audio');
+like($err, qr/failed "\Q$dir\E\/fifo\.wav": not a regular file/, 'a FIFO, without waiting for a writer');
 like($err, qr/failed "\Q$dir\E\/missing\.wav": No such file/, 'a missing file');
 like($err, qr/failed "\Q$dir\E\/nomatch\*\.flac": no file matches/, 'a pattern that matches nothing');
-like($err, qr/5 ingested, 0 unchanged, 7 failed of 12 files/, 'the summary counts them');
+like($err, qr/5 ingested, 0 unchanged, 8 failed of 13 files/, 'the summary counts them');
 is(sql('SELECT count(*) FROM recordings'), 5, 'the five catalogue files are in');
 is(sql(qq{SELECT title || '|' || artist || '|' || rights_holder || '|' || model || '|' || length(content_sha256)
 	FROM recordings WHERE audio_path = '$dir/cat/deep/b1.wav'}), 'b1|The Testers|Test Rights Ltd|fp|64',
@@ -247,6 +249,8 @@ like($perr, qr/permission denied to read audio files on the server/, 'a role wit
 ($prc, $pout, $perr) = $node->psql('postgres', qq{SELECT count(*) FROM sampleid_embed_file('$dir/not_audio.wav')});
 like($perr, qr/not in an audio format.*\n.*fingerprinting server file "\Q$dir\E\/not_audio\.wav"/,
 	'an error says which file');
+($prc, $pout, $perr) = $node->psql('postgres', qq{SELECT count(*) FROM sampleid_embed_file('$dir/fifo.wav')});
+like($perr, qr/"\Q$dir\E\/fifo\.wav" is not a regular file/, 'a FIFO is refused without waiting for a writer');
 sql(qq{CREATE TABLE sql_rec (id int PRIMARY KEY, audio_path text NOT NULL);
 	CREATE TABLE sql_seg (recording_id int, seg int, t_start real, fp fingerprint(128));
 	CREATE TABLE sql_err (recording_id int, error text);
