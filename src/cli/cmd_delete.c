@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_catalogue.h"
 #include "cli_inputs.h"
 #include "cli_pq.h"
 
@@ -18,6 +19,7 @@ static const struct option delete_opts[] = {
 	{"dsn", required_argument, NULL, 'd'},
 	{"recordings", required_argument, NULL, 'r'},
 	{"segments", required_argument, NULL, 's'},
+	{"column", required_argument, NULL, 'C'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0}
 };
@@ -26,10 +28,12 @@ static void
 delete_usage(FILE *out)
 {
 	fprintf(out,
-			"usage: sampleid delete --dsn DSN [--recordings TABLE] [--segments TABLE] PATH...\n"
+			"usage: sampleid delete --dsn DSN [--recordings TABLE] [--segments TABLE]\n"
+			"                       [--column LOGICAL=ACTUAL]... PATH...\n"
 			"Removes the recordings ingested from each PATH (file, folder, glob, or \"-\" for a\n"
 			"list on stdin, as sampleid ingest takes them) and their segments, in one\n"
 			"transaction.  A PATH that is no longer on disk is matched as written.\n"
+			"--column renames the columns id, audio_path and recording_id as sampleid ingest does.\n"
 			"Exit status: 0 when every PATH named a recording, 1 otherwise.\n");
 }
 
@@ -66,24 +70,32 @@ paths_array(const cli_inputs *in)
 }
 
 static int
-delete_recordings(PGconn *conn, const char *recordings, const char *segments, const cli_inputs *in)
+delete_recordings(PGconn *conn, const char *recordings, const char *segments, cli_columns *col,
+				  const cli_inputs *in)
 {
 	char		r[300],
 				s[300],
 				sql[2048];
+	const char *id,
+			   *path,
+			   *rid;
 	const char *params[1];
 	PGresult   *res;
 	long		n;
 	int			rc = -1;
 
-	if (cli_pq_quote_name(conn, recordings, r, sizeof(r)) || cli_pq_quote_name(conn, segments, s, sizeof(s)))
+	if (cli_pq_quote_name(conn, recordings, r, sizeof(r)) || cli_pq_quote_name(conn, segments, s, sizeof(s)) ||
+		cli_columns_quote(col, conn) != 0)
 		return -1;
+	id = col->quoted[CLI_COL_ID];
+	path = col->quoted[CLI_COL_AUDIO_PATH];
+	rid = col->quoted[CLI_COL_RECORDING_ID];
 	if (!(params[0] = paths_array(in)))
 		return -1;
 	snprintf(sql, sizeof(sql),
-			 "WITH r AS (SELECT id FROM %s WHERE audio_path = ANY ($1::text[])), "
-			 "s AS (DELETE FROM %s WHERE recording_id IN (SELECT id FROM r)) "
-			 "DELETE FROM %s WHERE id IN (SELECT id FROM r) RETURNING id", r, s, r);
+			 "WITH r AS (SELECT %s AS id FROM %s WHERE %s = ANY ($1::text[])), "
+			 "s AS (DELETE FROM %s WHERE %s IN (SELECT id FROM r)) "
+			 "DELETE FROM %s WHERE %s IN (SELECT id FROM r) RETURNING 1", id, r, path, s, rid, r, id);
 	if ((res = cli_pq_exec(conn, CMD, sql, 1, params)))
 	{
 		n = PQntuples(res);
@@ -102,10 +114,12 @@ cmd_delete(int argc, char **argv)
 			   *recordings = "recordings",
 			   *segments = "segments";
 	cli_inputs	in;
+	cli_columns col;
 	PGconn	   *conn;
 	int			c,
 				rc;
 
+	cli_columns_default(&col);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", delete_opts, NULL)) != -1)
 	{
@@ -115,6 +129,11 @@ cmd_delete(int argc, char **argv)
 			recordings = optarg;
 		else if (c == 's')
 			segments = optarg;
+		else if (c == 'C')
+		{
+			if (cli_columns_set(&col, CMD, optarg) != 0)
+				return 2;
+		}
 		else
 			return cli_usage(delete_usage, c == 'h');
 	}
@@ -130,7 +149,7 @@ cmd_delete(int argc, char **argv)
 		cli_inputs_free(&in);
 		return 1;
 	}
-	rc = delete_recordings(conn, recordings, segments, &in);
+	rc = delete_recordings(conn, recordings, segments, &col, &in);
 	PQfinish(conn);
 	cli_inputs_free(&in);
 	return rc < 0 ? 1 : rc;

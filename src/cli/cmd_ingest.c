@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_catalogue.h"
 #include "cli_inputs.h"
 #include "cli_model.h"
 #include "cli_pq.h"
@@ -48,6 +49,7 @@ typedef struct ingest_options
 	int			refingerprint;
 	int			threads;
 	int			batch;
+	cli_columns columns;
 } ingest_options;
 
 /* One input file on its way through a worker to the writer. */
@@ -115,6 +117,7 @@ static const struct option ingest_opts[] = {
 	{"create", no_argument, NULL, 'c'},
 	{"replace", no_argument, NULL, 'x'},
 	{"refingerprint", no_argument, NULL, 'F'},
+	{"column", required_argument, NULL, 'C'},
 	{"threads", required_argument, NULL, 't'},
 	{"batch", required_argument, NULL, 'b'},
 	{"help", no_argument, NULL, 'h'},
@@ -128,13 +131,15 @@ ingest_usage(FILE *out)
 			"usage: sampleid ingest --dsn DSN [--model M] [--model-dir DIR]\n"
 			"                       [--recordings TABLE] [--segments TABLE] [--create] [--replace]\n"
 			"                       [--threads N] [--batch N] [--list FILE] [--artist A]\n"
-			"                       [--rights-holder R] PATH...\n"
+			"                       [--rights-holder R] [--column LOGICAL=ACTUAL]... PATH...\n"
 			"Fingerprints audio files here and copies them into a catalogue: one row per file in\n"
 			"TABLE recordings (default \"recordings\"), one per segment in \"segments\".\n"
 			"PATH is a file, a folder (searched recursively for audio), a glob pattern, or \"-\"\n"
 			"  for a list on stdin; --list FILE reads a list: \"path[TAB title[TAB artist[TAB\n"
 			"  rights holder]]]\" a line.\n"
-			"--create makes the tables (and an empty \"matches\" table for sampleid report).\n"
+			"--create makes the tables (and an empty \"matches\" table for sampleid report);\n"
+			"  an existing table's columns may have other names: --column audio_path=file ...\n"
+			"  (LOGICAL: %s).\n"
 			"A file already ingested with the same content is skipped; one whose content changed\n"
 			"  is refused unless --replace, which re-fingerprints it in one transaction.\n"
 			"--refingerprint: after a model change, every recording of the table (and any\n"
@@ -145,7 +150,7 @@ ingest_usage(FILE *out)
 			"  to complete the rest.  The model must be the server's (same SHA-256); the\n"
 			"  segments table is registered with sampleid_catalogue_register.\n"
 			"Exit status: 0 every file ingested or skipped, 1 some failed, 2 usage,\n"
-			"  128+N stopped by signal N.\n");
+			"  128+N stopped by signal N.\n", cli_columns_list());
 }
 
 /* Returns -1 to go on, else the exit status; the paths start at argv[optind]. */
@@ -160,6 +165,7 @@ parse_ingest_options(int argc, char **argv, ingest_options *o)
 	o->segments = "segments";
 	o->threads = cores < 1 ? 1 : cores > SID_EMBED_MAX_THREADS ? SID_EMBED_MAX_THREADS : (int) cores;
 	o->batch = 1;
+	cli_columns_default(&o->columns);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", ingest_opts, NULL)) != -1)
 	{
@@ -198,6 +204,10 @@ parse_ingest_options(int argc, char **argv, ingest_options *o)
 			case 'F':
 				o->refingerprint = o->replace = 1;
 				break;
+			case 'C':
+				if (cli_columns_set(&o->columns, CMD, optarg) != 0)
+					return 2;
+				break;
 			case 't':
 				if (cli_int_option(CMD, "--threads", optarg, 1, SID_EMBED_MAX_THREADS, &o->threads))
 					return 2;
@@ -213,6 +223,11 @@ parse_ingest_options(int argc, char **argv, ingest_options *o)
 	if (!o->dsn)
 	{
 		fprintf(stderr, "sampleid ingest: --dsn is required (see --help)\n");
+		return 2;
+	}
+	if (o->create && o->columns.renamed)
+	{
+		fprintf(stderr, "sampleid ingest: --create makes the standard columns; --column is for existing tables\n");
 		return 2;
 	}
 	if (optind >= argc && !o->list_file && !o->refingerprint)
@@ -341,7 +356,8 @@ typedef struct catalogue
 	char		segments[300];
 	char		model_name[256];
 	const char *model_sha256;	/* the loaded model's */
-	PGresult   *known;			/* audio_path, content_sha256, id; sorted by path */
+	PGresult   *known;			/* audio_path, content_sha256, id, model_sha256; by path */
+	cli_columns col;			/* quoted */
 	int			dim;
 } catalogue;
 
@@ -400,6 +416,25 @@ check_server_model(catalogue *cat, const sid_model *model)
 	return rc;
 }
 
+/* Every column the run writes exists: an error names the first missing one. */
+static int
+check_columns(catalogue *cat)
+{
+	char		seg_cols[CLI_COLUMNS_JOIN_LEN],
+				rec_cols[CLI_COLUMNS_JOIN_LEN],
+				sql[2 * CLI_COLUMNS_JOIN_LEN + 1024];
+
+	cli_columns_join(&cat->col, CLI_COL_RECORDING_ID, CLI_COL_FP, 0, seg_cols, sizeof(seg_cols));
+	cli_columns_join(&cat->col, CLI_COL_ID, CLI_COL_MODEL_SHA256, 0, rec_cols, sizeof(rec_cols));
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s LIMIT 0; SELECT %s FROM %s LIMIT 0",
+			 seg_cols, cat->segments, rec_cols, cat->recordings);
+	if (cli_pq_run(cat->conn, CMD, sql) == 0)
+		return 0;
+	fprintf(stderr, "hint: \"sampleid ingest --create\" makes the tables, and --column renames "
+			"a column; docs/reference.md gives them\n");
+	return -1;
+}
+
 /* Creates the tables when asked, checks their columns, registers the model. */
 static int
 prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *model)
@@ -408,10 +443,12 @@ prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *mode
 	const char *params[3];
 	PGresult   *res;
 
+	cat->col = o->columns;
 	if (cli_pq_quote_name(cat->conn, o->recordings, cat->recordings, sizeof(cat->recordings)) ||
-		cli_pq_quote_name(cat->conn, o->segments, cat->segments, sizeof(cat->segments)))
+		cli_pq_quote_name(cat->conn, o->segments, cat->segments, sizeof(cat->segments)) ||
+		cli_columns_quote(&cat->col, cat->conn) != 0)
 	{
-		fprintf(stderr, "sampleid ingest: table names too long\n");
+		fprintf(stderr, "sampleid ingest: table or column names too long\n");
 		return -1;
 	}
 	if (check_server_model(cat, model) != 0)
@@ -419,15 +456,8 @@ prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *mode
 	snprintf(sql, sizeof(sql), create_sql, cat->recordings, cat->segments, cat->dim);
 	if (o->create && cli_pq_run(cat->conn, CMD, sql) != 0)
 		return -1;
-	snprintf(sql, sizeof(sql),
-			 "SELECT recording_id, seg, t_start, fp FROM %s LIMIT 0; "
-			 "SELECT id, title, artist, rights_holder, duration_s, model, model_sha256 FROM %s LIMIT 0",
-			 cat->segments, cat->recordings);
-	if (cli_pq_run(cat->conn, CMD, sql) != 0)
-	{
-		fprintf(stderr, "hint: \"sampleid ingest --create\" makes the tables; sampleid ingest --help names their columns\n");
+	if (check_columns(cat) != 0)
 		return -1;
-	}
 	params[0] = o->segments;
 	params[1] = cat->model_name;
 	params[2] = o->refingerprint ? "true" : "false";
@@ -435,9 +465,9 @@ prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *mode
 							3, params)))
 		return -1;
 	PQclear(res);
-	snprintf(sql, sizeof(sql),
-			 "SELECT audio_path, content_sha256, id, model_sha256 FROM %s ORDER BY audio_path COLLATE \"C\"",
-			 cat->recordings);
+	snprintf(sql, sizeof(sql), "SELECT %1$s, %2$s, %3$s, %4$s FROM %5$s ORDER BY %1$s COLLATE \"C\"",
+			 cat->col.quoted[CLI_COL_AUDIO_PATH], cat->col.quoted[CLI_COL_CONTENT_SHA256],
+			 cat->col.quoted[CLI_COL_ID], cat->col.quoted[CLI_COL_MODEL_SHA256], cat->recordings);
 	cat->known = cli_pq_exec(cat->conn, CMD, sql, 0, NULL);
 	return cat->known ? 0 : -1;
 }
@@ -480,8 +510,10 @@ write_recording_row(catalogue *cat, const ingest_job *j, const ingest_options *o
 {
 	char		title[512],
 				secs[32],
-				sql[2048];
+				cols[CLI_COLUMNS_JOIN_LEN],
+				sql[CLI_COLUMNS_JOIN_LEN + 1024];
 	const char *params[9];
+	const char *id_col = cat->col.quoted[CLI_COL_ID];
 	PGresult   *res;
 
 	default_title(j->in->path, title, sizeof(title));
@@ -497,20 +529,23 @@ write_recording_row(catalogue *cat, const ingest_job *j, const ingest_options *o
 	params[8] = j->known_id;
 	if (j->known_sha256)
 	{
-		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE recording_id = $1", cat->segments);
+		snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE %s = $1", cat->segments,
+				 cat->col.quoted[CLI_COL_RECORDING_ID]);
 		if (!(res = cli_pq_exec(cat->conn, CMD, sql, 1, params + 8)))
 			return -1;
 		PQclear(res);
-		snprintf(sql, sizeof(sql),
-				 "UPDATE %s SET title = $1, artist = $2, rights_holder = $3, audio_path = $4, "
-				 "content_sha256 = $5, duration_s = $6, model = $7, model_sha256 = $8 WHERE id = $9 RETURNING id",
-				 cat->recordings);
+		cli_columns_join(&cat->col, CLI_COL_TITLE, CLI_COL_MODEL_SHA256, 1, cols, sizeof(cols));
+		snprintf(sql, sizeof(sql), "UPDATE %s SET %s WHERE %s = $9 RETURNING %s",
+				 cat->recordings, cols, id_col, id_col);
 	}
 	else
+	{
+		/* the columns in the order of params */
+		cli_columns_join(&cat->col, CLI_COL_TITLE, CLI_COL_MODEL_SHA256, 0, cols, sizeof(cols));
 		snprintf(sql, sizeof(sql),
-				 "INSERT INTO %s (title, artist, rights_holder, audio_path, content_sha256, "
-				 "duration_s, model, model_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
-				 cat->recordings);
+				 "INSERT INTO %s (%s) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING %s",
+				 cat->recordings, cols, id_col);
+	}
 	if (!(res = cli_pq_exec(cat->conn, CMD, sql, j->known_sha256 ? 9 : 8, params)))
 		return -1;
 	snprintf(id, id_len, "%s", PQntuples(res) ? PQgetvalue(res, 0, 0) : "");
@@ -523,7 +558,8 @@ static int
 write_recording(catalogue *cat, const ingest_job *j, const ingest_options *o, cli_copy_buf *b)
 {
 	char		id[24],
-				sql[512];
+				cols[CLI_COLUMNS_JOIN_LEN],
+				sql[CLI_COLUMNS_JOIN_LEN + 512];
 	int64_t		rid;
 
 	if (write_recording_row(cat, j, o, id, sizeof(id)) != 0)
@@ -538,8 +574,8 @@ write_recording(catalogue *cat, const ingest_job *j, const ingest_options *o, cl
 		cli_copy_float4(b, (float) j->res.t_start[s]);
 		cli_copy_fingerprint(b, j->res.fp + (size_t) s * j->res.dim, j->res.dim);
 	}
-	snprintf(sql, sizeof(sql), "COPY %s (recording_id, seg, t_start, fp) FROM STDIN (FORMAT binary)",
-			 cat->segments);
+	cli_columns_join(&cat->col, CLI_COL_RECORDING_ID, CLI_COL_FP, 0, cols, sizeof(cols));
+	snprintf(sql, sizeof(sql), "COPY %s (%s) FROM STDIN (FORMAT binary)", cat->segments, cols);
 	return cli_pq_copy(cat->conn, CMD, sql, b) == j->res.n_segments ? 0 : -1;
 }
 
