@@ -137,6 +137,9 @@ is($rc, 0, 'delete succeeds') or diag($err);
 is(sql("SELECT count(*) FROM recordings WHERE audio_path LIKE '%/deep/%'")
 	. sql("SELECT count(*) FROM segments s JOIN recordings r ON r.id = s.recording_id WHERE audio_path LIKE '%/deep/%'"),
 	'00', 'a folder of recordings and their segments are gone');
+($rc, $out, $err) = run_cli(\"$dir/cat/deep/b0.wav\n# a comment\n\n", @ingest, '-', "$dir/cat/a*.wav");
+is($rc, 0, 'paths on stdin and a glob pattern') or diag($err);
+like($err, qr/1 ingested, 3 unchanged, 0 failed of 4 files/, 'are expanded, comments and blank lines ignored');
 ($rc, $out, $err) = run_cli($cli, 'delete', '--dsn', $dsn, "$dir/never_ingested.wav");
 is($rc, 1, 'deleting what is not there says so by the exit status');
 
@@ -176,15 +179,15 @@ is($rc, 1, 'another model over the same table is refused');
 like($err, qr/catalogue (public\.)?segments is fingerprinted with model "fp" \(sha256 \w+\), not "fp"/, 'saying which two');
 ($rc, $out, $err) = run_cli(@ingest2, '--refingerprint');
 is($rc, 0, '--refingerprint re-fingerprints the whole catalogue') or diag($err);
-like($err, qr/3 ingested, 0 unchanged, 0 failed of 3 files/, 'every recording in it');
+like($err, qr/4 ingested, 0 unchanged, 0 failed of 4 files/, 'every recording in it');
 my $new_sha = $node->safe_psql('postgres', "SET sampleid.model_dir = '$dir/models2'; SELECT sha256 FROM sampleid_models() WHERE name = 'fp'");
-is(sql("SELECT count(*) FILTER (WHERE model_sha256 = '$new_sha') || '/' || count(*) FROM recordings"), '3/3',
+is(sql("SELECT count(*) FILTER (WHERE model_sha256 = '$new_sha') || '/' || count(*) FROM recordings"), '4/4',
 	'each recording now names the new model');
 is(sql("SELECT model_sha256 FROM sampleid_catalogues WHERE catalogue = 'segments'::regclass"), $new_sha,
 	'so does the registration');
 is(sql('SELECT count(*) FROM segments'), $segs_before, 'with as many segments as before');
 ($rc, $out, $err) = run_cli(@ingest2, '--refingerprint');
-like($err, qr/0 ingested, 3 unchanged/, 'a second --refingerprint has nothing to do');
+like($err, qr/0 ingested, 4 unchanged/, 'a second --refingerprint has nothing to do');
 
 # a real file that decodes a little short of its header (5,806 frames) keeps working
 my $northerners = '/usr/share/games/wesnoth/1.16/data/core/music/northerners.ogg';
