@@ -13,7 +13,7 @@ MODULE_big  = sampleid
 # to released objects (sql/update/) followed by the parts of the extension
 # script that are wholly new since then, so those are written once.
 RELEASED    = 0.1
-EXT_SQL_NEW = sql/ext/50_catalogue.sql
+EXT_SQL_NEW = sql/ext/50_catalogue.sql sql/ext/70_ingest.sql
 UPGRADE_SQL = sampleid--$(RELEASED)--$(EXTVERSION).sql
 DATA_built  = sampleid--$(EXTVERSION).sql $(UPGRADE_SQL)
 DATA        = $(wildcard sql/released/sampleid--*.sql)
@@ -117,7 +117,8 @@ $(LIB_A): $(LIB_OBJS) $(CUDA_OBJS)
 
 $(CLI_BIN): $(CLI_SRCS) $(LIB_A) $(wildcard src/cli/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -Isrc/cli $(filter %.c,$^) $(LIB_A) $(LIB_LIBS) $(EXTRA_LIBS) -o $@
+	$(CC) $(LIB_CFLAGS) -DSAMPLEID_VERSION='"$(EXTVERSION)"' -Isrc/cli -I$(shell $(PG_CONFIG) --includedir) $(filter %.c,$^) $(LIB_A) \
+		$(LIB_LIBS) $(EXTRA_LIBS) -lpq -o $@
 
 $(BUILD)/test/%: test/unit/%.c $(LIB_A) test/unit/tap.h
 	@mkdir -p $(@D)

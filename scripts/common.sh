@@ -15,8 +15,8 @@ DEB_PACKAGES=(
 	build-essential pkg-config clang libclang-rt-14-dev
 	postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl
 	libfftw3-dev libsndfile1-dev libsoxr-dev libsamplerate0-dev libopenblas-dev libopenblas0-serial
-	libfaiss-dev liblapack-dev librubberband-dev libssl-dev
-	sox espeak-ng unzip procps iproute2
+	libfaiss-dev liblapack-dev librubberband-dev libssl-dev libpq-dev
+	sox espeak-ng unzip procps iproute2 chromium
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

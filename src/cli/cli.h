@@ -22,14 +22,35 @@ int			cmd_init_model(int argc, char **argv);
 int			cmd_manifest(int argc, char **argv);
 int			cmd_eval(int argc, char **argv);
 int			cmd_train(int argc, char **argv);
+int			cmd_ingest(int argc, char **argv);
+int			cmd_delete(int argc, char **argv);
+int			cmd_report(int argc, char **argv);
 
 /* cli_options.c: what the subcommands' option parsing shares. */
+
+/* The subcommand running ("embed"), for messages from shared helpers; main sets it. */
+extern const char *cli_command_name;
 
 /*
  * Prints a subcommand's usage and returns its exit status: on stdout with 0
  * when it was asked for (--help), on stderr with 2 for a usage error.
  */
 int			cli_usage(void (*usage) (FILE *out), int asked);
+
+/*
+ * An integer option's value in [min, max]: 0, or -1 having printed
+ * "sampleid CMD: --OPT wants an integer from MIN to MAX, not \"4x\"" (junk
+ * after the digits, or none, is refused, unlike atoi).
+ */
+int			cli_int_option(const char *cmd, const char *opt, const char *s, long min, long max,
+						   int *out);
+
+/* The same for a number of seconds or other real value, in (min, max]. */
+int			cli_double_option(const char *cmd, const char *opt, const char *s, double min,
+							  double max, double *out);
+
+/* Arguments from argv[first] on that a command takes none of: -1 having named the first, else 0. */
+int			cli_stray_arguments(const char *cmd, int argc, char **argv, int first);
 
 /* "32,64,128" -> values; returns the count or -1 when malformed. */
 int			cli_parse_int_list(const char *s, int *out, int max);

@@ -6,8 +6,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "cli.h"
 #include "model/sid_model_dir.h"
+
+/* Collects the names of the installed models for a message. */
+typedef struct model_names
+{
+	char		list[1024];
+	int			n;
+} model_names;
+
+static void
+add_model_name(void *arg, const char *path, const char *name, const sid_model *m,
+			   const sid_error *load_err)
+{
+	model_names *names = arg;
+	size_t		len = strlen(names->list);
+
+	(void) path;
+	(void) load_err;
+	snprintf(names->list + len, sizeof(names->list) - len, "%s%s%s", names->n ? ", " : "", name,
+			 m && !sid_model_is_trained(m) ? " (untrained)" : "");
+	names->n++;
+}
+
+/* "no model NAME in DIR; installed: a, b" */
+static void
+report_unknown_model(const char *name, const char *dir)
+{
+	model_names names = {"", 0};
+	sid_error	err;
+
+	if (sid_model_dir_list(dir, add_model_name, &names, &err) != SID_OK)
+		snprintf(names.list, sizeof(names.list), "none (%s)", err.msg);
+	fprintf(stderr, "sampleid %s: no model \"%s\" in %s; installed: %s\n", cli_command_name, name, dir,
+			names.n || names.list[0] ? names.list : "none");
+	fprintf(stderr, "hint: `sampleid models` describes them; --model also takes a path to a .sidm file\n");
+}
 
 int
 cli_model_dir(const char *option, char *out, size_t out_len)
@@ -42,6 +79,7 @@ cli_load_model(const char *spec, const char *dir_option)
 	char		path[4096];
 	sid_error	err;
 	sid_model  *m;
+	struct stat st;
 
 	if (strchr(name, '/') || (len > 5 && strcmp(name + len - 5, SID_MODEL_SUFFIX) == 0))
 		snprintf(path, sizeof(path), "%s", name);
@@ -49,13 +87,18 @@ cli_load_model(const char *spec, const char *dir_option)
 	{
 		if (cli_model_dir(dir_option, dir, sizeof(dir)) != 0)
 		{
-			fprintf(stderr, "sampleid: cannot find the model directory: give --model-dir, "
-					"set SAMPLEID_MODEL_DIR or put pg_config on PATH\n");
+			fprintf(stderr, "sampleid %s: cannot find the model directory: give --model-dir, "
+					"set SAMPLEID_MODEL_DIR or put pg_config on PATH\n", cli_command_name);
 			return NULL;
 		}
 		if (sid_model_path(path, sizeof(path), dir, name, &err) != SID_OK)
 		{
-			fprintf(stderr, "sampleid: %s\n", err.msg);
+			fprintf(stderr, "sampleid %s: %s\n", cli_command_name, err.msg);
+			return NULL;
+		}
+		if (spec && stat(path, &st) != 0)
+		{
+			report_unknown_model(name, dir);
 			return NULL;
 		}
 	}
@@ -63,25 +106,25 @@ cli_load_model(const char *spec, const char *dir_option)
 	if (!m)
 	{
 		if (!spec)
-			fprintf(stderr, "sampleid: no usable default model \"%s\": %s\n"
+			fprintf(stderr, "sampleid %s: no usable default model \"%s\": %s\n"
 					"hint: train one (sampleid train) or name a model with --model\n",
-					SID_DEFAULT_MODEL, err.msg);
+					cli_command_name, SID_DEFAULT_MODEL, err.msg);
 		else
-			fprintf(stderr, "sampleid: %s\n", err.msg);
+			fprintf(stderr, "sampleid %s: %s\n", cli_command_name, err.msg);
 		return NULL;
 	}
 	if (!sid_model_is_trained(m))
 	{
 		if (!spec)
 		{
-			fprintf(stderr, "sampleid: the default model \"%s\" (%s) is untrained and is never used by default\n"
+			fprintf(stderr, "sampleid %s: the default model \"%s\" (%s) is untrained and is never used by default\n"
 					"hint: train one (sampleid train), or name an untrained model explicitly with --model\n",
-					SID_DEFAULT_MODEL, path);
+					cli_command_name, SID_DEFAULT_MODEL, path);
 			sid_model_free(m);
 			return NULL;
 		}
-		fprintf(stderr, "sampleid: warning: model \"%s\" is UNTRAINED (%s); its fingerprints identify nothing\n",
-				m->name, m->note);
+		fprintf(stderr, "sampleid %s: warning: model \"%s\" is UNTRAINED (%s); its fingerprints identify nothing\n",
+				cli_command_name, m->name, m->note);
 	}
 	return m;
 }

@@ -1,9 +1,13 @@
 /*
  * cli_options.c - what the subcommands' option parsing shares (cli.h).
  */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "cli.h"
+
+const char *cli_command_name = "";
 
 int
 cli_usage(void (*usage) (FILE *out), int asked)
@@ -32,4 +36,50 @@ cli_parse_int_list(const char *s, int *out, int max)
 		s = end;
 	}
 	return n;
+}
+
+int
+cli_int_option(const char *cmd, const char *opt, const char *s, long min, long max, int *out)
+{
+	char	   *end;
+	long		v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < min || v > max)
+	{
+		fprintf(stderr, "sampleid %s: %s wants an integer from %ld to %ld, not \"%s\"\n",
+				cmd, opt, min, max, s);
+		return -1;
+	}
+	*out = (int) v;
+	return 0;
+}
+
+int
+cli_double_option(const char *cmd, const char *opt, const char *s, double min, double max,
+				  double *out)
+{
+	char	   *end;
+	double		v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || !(v > min) || v > max)
+	{
+		fprintf(stderr, "sampleid %s: %s wants a number above %g and at most %g, not \"%s\"\n",
+				cmd, opt, min, max, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+cli_stray_arguments(const char *cmd, int argc, char **argv, int first)
+{
+	if (first >= argc)
+		return 0;
+	fprintf(stderr, "sampleid %s: unexpected argument \"%s\" (see --help)\n", cmd, argv[first]);
+	return -1;
 }

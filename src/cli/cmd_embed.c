@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_model.h"
@@ -46,8 +47,9 @@ embed_usage(FILE *out)
 			"Fingerprints every segment of each FILE.  Without --out: TSV lines\n"
 			"  file, seg, t_start (s), fingerprint ([x1,...]).\n"
 			"--threads N embeds each file's windows on N threads (default 1).\n"
-			"With --out DIR: DIR/BASENAME.npy (float32 [segments, dims]) and\n"
-			"  DIR/BASENAME.times.npy (float64 [segments], start seconds).\n"
+			"With --out DIR (made when missing): DIR/BASENAME.npy (float32 [segments, dims])\n"
+			"  and DIR/BASENAME.times.npy (float64 [segments], start seconds); two inputs with\n"
+			"  the same BASENAME are refused rather than one overwriting the other.\n"
 			"--model is a name in the model directory or a path; the default \"fp\"\n"
 			"must be a trained model.  --hop overrides the model's segment hop.\n");
 }
@@ -82,10 +84,16 @@ write_npy(const char *path, const char *descr, const void *data, size_t elem, in
 	return fclose(fp) == 0 && ok ? 0 : -1;
 }
 
+static const char *
+base_name(const char *path)
+{
+	return strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+}
+
 static int
 write_outputs(const char *dir, const char *file, const sid_embed_result *r)
 {
-	const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+	const char *base = base_name(file);
 	char		path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s.npy", dir, base);
@@ -138,18 +146,16 @@ parse_embed_options(int argc, char **argv, embed_options *o)
 				o->dir_opt = optarg;
 				break;
 			case 'H':
-				o->hop = strtod(optarg, NULL);
-				if (!(o->hop > 0))
-				{
-					fprintf(stderr, "sampleid embed: --hop wants a positive number of seconds\n");
+				if (cli_double_option("embed", "--hop", optarg, 0, 3600, &o->hop))
 					return 2;
-				}
 				break;
 			case 'b':
-				o->batch = atoi(optarg);
+				if (cli_int_option("embed", "--batch", optarg, 1, 4096, &o->batch))
+					return 2;
 				break;
 			case 't':
-				o->threads = atoi(optarg);
+				if (cli_int_option("embed", "--threads", optarg, 1, SID_EMBED_MAX_THREADS, &o->threads))
+					return 2;
 				break;
 			case 'o':
 				o->out_dir = optarg;
@@ -163,12 +169,54 @@ parse_embed_options(int argc, char **argv, embed_options *o)
 		fprintf(stderr, "sampleid embed: no input files (see --help)\n");
 		return 2;
 	}
-	if (o->threads < 1 || o->threads > SID_EMBED_MAX_THREADS)
-	{
-		fprintf(stderr, "sampleid embed: --threads wants 1 to %d\n", SID_EMBED_MAX_THREADS);
-		return 2;
-	}
 	return -1;
+}
+
+static int
+by_base_name(const void *a, const void *b)
+{
+	return strcmp(base_name(*(char *const *) a), base_name(*(char *const *) b));
+}
+
+/*
+ * --out DIR names outputs by the input's base name: refuses two inputs that
+ * would write the same files, and makes DIR (and its parents) when missing.
+ * Returns 0, or the exit status having said why.
+ */
+static int
+prepare_out_dir(const char *dir, char **files, int n)
+{
+	char	  **sorted = malloc(sizeof(char *) * (size_t) n);
+	char		path[4096];
+	int			rc = 0;
+
+	if (!sorted)
+		return 1;
+	memcpy(sorted, files, sizeof(char *) * (size_t) n);
+	qsort(sorted, (size_t) n, sizeof(char *), by_base_name);
+	for (int i = 1; i < n && rc == 0; i++)
+		if (strcmp(base_name(sorted[i - 1]), base_name(sorted[i])) == 0)
+		{
+			fprintf(stderr, "sampleid embed: \"%s\" and \"%s\" would both write %s/%s.npy; "
+					"embed them into different --out folders\n", sorted[i - 1], sorted[i], dir,
+					base_name(sorted[i]));
+			rc = 2;
+		}
+	free(sorted);
+	snprintf(path, sizeof(path), "%s", dir);
+	for (char *p = path + 1; rc == 0 && *p; p++)
+		if (*p == '/')
+		{
+			*p = '\0';
+			if (mkdir(path, 0777) != 0 && errno != EEXIST)
+				rc = 1;
+			*p = '/';
+		}
+	if (rc == 0 && mkdir(path, 0777) != 0 && errno != EEXIST)
+		rc = 1;
+	if (rc == 1)
+		fprintf(stderr, "sampleid embed: cannot make the folder \"%s\": %s\n", path, strerror(errno));
+	return rc;
 }
 
 /* One embedder per thread; returns 0, or -1 having said why and freed them. */
@@ -229,6 +277,8 @@ cmd_embed(int argc, char **argv)
 				failures = 0;
 
 	if (status >= 0)
+		return status;
+	if (o.out_dir && (status = prepare_out_dir(o.out_dir, argv + optind, argc - optind)) != 0)
 		return status;
 	device = sid_device_resolve(SID_DEVICE_AUTO, why, sizeof(why));
 	if (device == SID_DEVICE_CUDA)

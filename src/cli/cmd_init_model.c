@@ -103,42 +103,49 @@ set_list_option(init_model_options *o, int c, const char *arg)
 	return 0;
 }
 
-/* The options that take one number; returns 0, or -1 for any other option. */
+/*
+ * The options that take one number; returns 0, 2 for a malformed number
+ * (said), or -1 for any other option.  The ranges only refuse nonsense;
+ * the encoder's configuration check says what the architecture allows.
+ */
 static int
 set_number_option(init_model_options *o, int c, const char *arg)
 {
+	const char *cmd = "init-model";
+	char	   *end;
+	double		v;
+	int			bad;
+
 	switch (c)
 	{
 		case 's':
-			o->seed = strtoull(arg, NULL, 10);
-			return 0;
+			o->seed = strtoull(arg, &end, 10);
+			if (end != arg && *end == '\0')
+				return 0;
+			fprintf(stderr, "sampleid init-model: --seed wants an unsigned integer, not \"%s\"\n", arg);
+			return 2;
 		case 'k':
-			o->cfg.knn_k = atoi(arg);
-			return 0;
+			return cli_int_option(cmd, "--k", arg, 1, 1 << 20, &o->cfg.knn_k) ? 2 : 0;
 		case 'm':
-			o->cfg.freq_merge = atoi(arg);
-			return 0;
+			return cli_int_option(cmd, "--merge", arg, 1, 1 << 20, &o->cfg.freq_merge) ? 2 : 0;
 		case 'f':
-			o->cfg.ffn_ratio = atoi(arg);
-			return 0;
+			return cli_int_option(cmd, "--ffn-ratio", arg, 1, 1 << 20, &o->cfg.ffn_ratio) ? 2 : 0;
 		case 'H':
-			o->cfg.head_hidden = atoi(arg);
-			return 0;
+			return cli_int_option(cmd, "--head-hidden", arg, 1, 1 << 20, &o->cfg.head_hidden) ? 2 : 0;
 		case 'd':
-			o->cfg.embed_dim = atoi(arg);
-			return 0;
+			return cli_int_option(cmd, "--embed-dim", arg, 1, 1 << 20, &o->cfg.embed_dim) ? 2 : 0;
 		case 'L':
-			o->features.hop_length = atoi(arg);
-			return 0;
+			return cli_int_option(cmd, "--hop-length", arg, 1, 1 << 20, &o->features.hop_length) ? 2 : 0;
 		case 'M':
-			o->features.n_mels = atoi(arg);
-			return 0;
+			return cli_int_option(cmd, "--n-mels", arg, 1, 1 << 20, &o->features.n_mels) ? 2 : 0;
 		case 'S':
-			o->features.segment_seconds = strtof(arg, NULL);
-			return 0;
 		case 'h':
-			o->features.segment_hop_seconds = strtof(arg, NULL);
-			return 0;
+			bad = cli_double_option(cmd, c == 'S' ? "--segment" : "--segment-hop", arg, 0, 3600, &v);
+			if (!bad && c == 'S')
+				o->features.segment_seconds = (float) v;
+			else if (!bad)
+				o->features.segment_hop_seconds = (float) v;
+			return bad ? 2 : 0;
 	}
 	return -1;
 }
@@ -167,10 +174,14 @@ parse_init_model_options(int argc, char **argv, init_model_options *o)
 			if ((status = set_list_option(o, c, optarg)) != 0)
 				return status;
 		}
-		else if (set_number_option(o, c, optarg) != 0)
+		else if ((status = set_number_option(o, c, optarg)) > 0)
+			return status;
+		else if (status < 0)
 			/* --help comes as '?' with no optopt, like an unknown long option */
 			return cli_usage(init_model_usage, c == '?' && optopt == 0);
 	}
+	if (cli_stray_arguments("init-model", argc, argv, optind) != 0)
+		return 2;
 	if (!o->out)
 		return cli_usage(init_model_usage, 0);
 	for (int i = 0; i < o->cfg.n_stages; i++)

@@ -164,7 +164,9 @@ parse_manifest_options(int argc, char **argv, manifest_options *o)
 					return 2;
 				break;
 			case 'm':
-				o->min_seconds = strtod(optarg, NULL);
+				/* the lower bound is exclusive: 0 seconds (keep every file) must pass */
+				if (cli_double_option("manifest", "--min-seconds", optarg, -1e-300, 1e9, &o->min_seconds))
+					return 2;
 				break;
 			case 'd':
 				o->decode_check = 1;
@@ -176,7 +178,9 @@ parse_manifest_options(int argc, char **argv, manifest_options *o)
 				return cli_usage(manifest_usage, c == 'h');
 		}
 	}
-	if (!o->root || optind != argc)
+	if (cli_stray_arguments("manifest", argc, argv, optind) != 0)
+		return 2;
+	if (!o->root)
 		return cli_usage(manifest_usage, 0);
 	o->nshares = parse_splits(o->splits_spec, o->shares, MAX_SPLITS);
 	if (o->nshares < 1)

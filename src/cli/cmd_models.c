@@ -78,6 +78,8 @@ cmd_models(int argc, char **argv)
 		else
 			return cli_usage(models_usage, c == 'h');
 	}
+	if (cli_stray_arguments("models", argc, argv, optind) != 0)
+		return 2;
 	if (cli_model_dir(dir_opt, dir, sizeof(dir)) != 0)
 	{
 		fprintf(stderr, "sampleid models: cannot find the model directory (give --model-dir)\n");

@@ -101,6 +101,11 @@ parse_train_options(int argc, char **argv, train_options *o)
 				return cli_usage(train_usage, c == 'h');
 		}
 	}
+	if (optind < argc - 1)
+	{
+		fprintf(stderr, "sampleid train: one CONFIG only; \"%s\" is one too many\n", argv[optind + 1]);
+		return 2;
+	}
 	if (optind != argc - 1)
 		return cli_usage(train_usage, 0);
 	o->config_path = argv[optind];

@@ -108,8 +108,8 @@ sampleid_report_audio_error(sid_status st, const sid_error *err)
 }
 
 /* Reading server files is for superusers and pg_read_server_files members. */
-static char *
-checked_path(text *path_text)
+char *
+sampleid_checked_path(text *path_text)
 {
 	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
 		ereport(ERROR,
@@ -160,7 +160,7 @@ PG_FUNCTION_INFO_V1(sampleid_audio_file_info);
 Datum
 sampleid_audio_file_info(PG_FUNCTION_ARGS)
 {
-	char	   *path = checked_path(PG_GETARG_TEXT_PP(0));
+	char	   *path = sampleid_checked_path(PG_GETARG_TEXT_PP(0));
 	sid_audio_limits lim;
 	sid_audio_info info;
 	sid_error	err;
@@ -306,7 +306,7 @@ PG_FUNCTION_INFO_V1(sampleid_audio_file_segments);
 Datum
 sampleid_audio_file_segments(PG_FUNCTION_ARGS)
 {
-	char	   *path = checked_path(PG_GETARG_TEXT_PP(0));
+	char	   *path = sampleid_checked_path(PG_GETARG_TEXT_PP(0));
 
 	emit_segments(fcinfo, NULL, 0, path);
 	return (Datum) 0;

@@ -204,42 +204,28 @@ get_model(const char *name)
 	return c;
 }
 
-PG_FUNCTION_INFO_V1(sampleid_embed);
-Datum
-sampleid_embed(PG_FUNCTION_ARGS)
+/*
+ * One row per segment of the decoded pcm into the SRF's tuplestore, a batch
+ * of windows at a time; frees pcm whatever happens.
+ */
+static void
+emit_fingerprints(FunctionCallInfo fcinfo, const char *name, sid_pcm *pcm)
 {
-	bytea	   *audio = PG_GETARG_BYTEA_PP(0);
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	cached_model *c;
-	sid_embedder *e;
-	int			device;
-	sid_audio_limits lim;
-	sid_pcm		pcm;
+	cached_model *c = get_model(name);
+	sid_embedder *e = c->embedder;
+	int			device = sampleid_current_device();
+	int			D = c->model->enc->cfg.embed_dim;
 	sid_error	err;
 	int64		S;
-	int			D;
 	float	   *fp;
 	double	   *t;
 	sid_status	st;
 
-	InitMaterializedSRF(fcinfo, 0);
-	c = get_model(name);
-	e = c->embedder;
-	device = sampleid_current_device();
-	D = c->model->enc->cfg.embed_dim;
 	fingerprint_check_dim(D);
-
-	sampleid_audio_limits(&lim);
-	memset(&pcm, 0, sizeof(pcm));
-	st = sid_audio_decode_memory(VARDATA_ANY(audio), VARSIZE_ANY_EXHDR(audio),
-								 c->model->features.sample_rate, &lim, NULL, &pcm, &err);
-	if (st != SID_OK)
-		sampleid_report_audio_error(st, &err);	/* the library freed what it had */
-
 	fp = palloc(sizeof(float) * (Size) e->batch * D);
 	t = palloc(sizeof(double) * e->batch);
-	S = sid_embed_count(e, pcm.n_samples);
+	S = sid_embed_count(e, pcm->n_samples);
 	PG_TRY();
 	{
 		for (int64 first = 0; first < S; first += e->batch)
@@ -247,7 +233,7 @@ sampleid_embed(PG_FUNCTION_ARGS)
 			int			n = (int) Min(S - first, (int64) e->batch);
 
 			CHECK_FOR_INTERRUPTS();
-			st = sid_embed_batch(e, (sid_device_kind) device, pcm.samples, pcm.n_samples,
+			st = sid_embed_batch(e, (sid_device_kind) device, pcm->samples, pcm->n_samples,
 								 first, n, fp, t, &err);
 			if (st != SID_OK)
 				ereport(ERROR,
@@ -270,9 +256,86 @@ sampleid_embed(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		sid_pcm_free(&pcm);
+		sid_pcm_free(pcm);
 	}
 	PG_END_TRY();
+}
+
+/* The model's sample rate, so that audio is decoded straight to it. */
+static int32
+model_sample_rate(const char *name)
+{
+	return get_model(name)->model->features.sample_rate;
+}
+
+PG_FUNCTION_INFO_V1(sampleid_embed);
+Datum
+sampleid_embed(PG_FUNCTION_ARGS)
+{
+	bytea	   *audio = PG_GETARG_BYTEA_PP(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	sid_audio_limits lim;
+	sid_pcm		pcm;
+	sid_error	err;
+	sid_status	st;
+
+	InitMaterializedSRF(fcinfo, 0);
+	sampleid_audio_limits(&lim);
+	memset(&pcm, 0, sizeof(pcm));
+	st = sid_audio_decode_memory(VARDATA_ANY(audio), VARSIZE_ANY_EXHDR(audio),
+								 model_sample_rate(name), &lim, NULL, &pcm, &err);
+	if (st != SID_OK)
+		sampleid_report_audio_error(st, &err);	/* the library freed what it had */
+	emit_fingerprints(fcinfo, name, &pcm);
+	return (Datum) 0;
+}
+
+static void
+embed_file_context(void *arg)
+{
+	errcontext("fingerprinting server file \"%s\"", (const char *) arg);
+}
+
+/*
+ * sampleid_embed_file(path, model): sampleid_embed of a server file, read by
+ * the library (no bytea copy of the whole file), for roles that may read
+ * server files: pg_read_binary_file needs its own EXECUTE grant besides
+ * pg_read_server_files, this needs only the role.
+ */
+PG_FUNCTION_INFO_V1(sampleid_embed_file);
+Datum
+sampleid_embed_file(PG_FUNCTION_ARGS)
+{
+	char	   *path = sampleid_checked_path(PG_GETARG_TEXT_PP(0));
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	ErrorContextCallback ctx;
+	struct stat sb;
+	sid_audio_limits lim;
+	sid_pcm		pcm;
+	sid_error	err;
+	sid_status	st;
+
+	InitMaterializedSRF(fcinfo, 0);
+	ctx.callback = embed_file_context;
+	ctx.arg = path;
+	ctx.previous = error_context_stack;
+	error_context_stack = &ctx;
+	/* before the library opens it: opening a FIFO would wait, uninterruptibly, for a writer */
+	if (stat(path, &sb) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not stat file \"%s\": %m", path)));
+	if (!S_ISREG(sb.st_mode))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a regular file", path)));
+	sampleid_audio_limits(&lim);
+	memset(&pcm, 0, sizeof(pcm));
+	st = sid_audio_decode_file(path, model_sample_rate(name), &lim, NULL, &pcm, &err);
+	if (st != SID_OK)
+		sampleid_report_audio_error(st, &err);
+	emit_fingerprints(fcinfo, name, &pcm);
+	error_context_stack = ctx.previous;
 	return (Datum) 0;
 }
 

@@ -25,6 +25,8 @@ extern int	sampleid_sqlstate(sid_status st, sampleid_subject subject);
 /* src/pg/audio.c: audio limits from the settings; raise a decoding error. */
 extern void sampleid_audio_limits(sid_audio_limits *lim);
 extern void sampleid_report_audio_error(sid_status st, const sid_error *err);
+/* A server file's path as a C string; ERROR unless the role may read server files. */
+extern char *sampleid_checked_path(text *path_text);
 extern void ivfpq_init(void);	/* src/ivfpq/ivfpqhandler.c */
 
 /* The device inference runs on (a sid_device_kind); ERROR if none fits. */

@@ -7,6 +7,9 @@ use strict;
 use warnings;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use SampleidTest;
 
 my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
 my $cli = "$repo/build/sampleid";
@@ -21,30 +24,6 @@ sub run_cli
 	if (ref $cmd[0] eq 'SCALAR') { $in = ${ shift @cmd }; }
 	my $ok = IPC::Run::run(\@cmd, '<', \$in, '>', \$out, '2>', \$err);
 	return ($ok, $out // '', $err // '');
-}
-
-# 16-bit mono WAV of 0.25 s notes whose pitches follow a seeded LCG
-sub write_notes
-{
-	my ($path, $seconds, $rate, $seed) = @_;
-	my ($x, $f, $phase) = ($seed, 440, 0);
-	my @s;
-	for my $i (0 .. int($seconds * $rate) - 1)
-	{
-		if ($i % int($rate / 4) == 0)
-		{
-			$x = (1103515245 * $x + 12345) % 2147483648;
-			$f = 150 * 2**(4 * $x / 2147483648);
-		}
-		$phase += 2 * 3.14159265358979 * $f / $rate;
-		push @s, int(9000 * sin($phase) + 3000 * sin(2 * $phase));
-	}
-	my $pcm = pack('s<*', @s);
-	open(my $fh, '>:raw', $path) or die "$path: $!";
-	print $fh 'RIFF', pack('V', 36 + length $pcm), 'WAVE',
-	  'fmt ', pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16),
-	  'data', pack('V', length $pcm), $pcm;
-	close $fh;
 }
 
 mkdir "$dir/music" or die;

@@ -1,0 +1,254 @@
+/*
+ * cli_pq.c - libpq helpers of the client commands (cli_pq.h).
+ */
+#include "cli_pq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COPY_HEADER_LEN 19		/* signature (11), flags (4), extension length (4) */
+
+PGconn *
+cli_pq_connect(const char *cmd, const char *dsn)
+{
+	PGconn	   *conn = PQconnectdb(dsn ? dsn : "");
+
+	if (PQstatus(conn) != CONNECTION_OK)
+	{
+		fprintf(stderr, "sampleid %s: cannot connect to \"%s\": %s\n", cmd, dsn ? dsn : "",
+				cli_pq_error(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	/* notices (relation exists, skipping, ...) would interleave with our log lines; warnings stay */
+	PQclear(PQexec(conn, "SET client_min_messages = warning"));
+	return conn;
+}
+
+const char *
+cli_pq_error(PGconn *conn)
+{
+	static __thread char line[1024];
+	const char *msg = conn ? PQerrorMessage(conn) : "out of memory";
+	size_t		n;
+
+	snprintf(line, sizeof(line), "%s", msg);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	for (char *p = line; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	return line;
+}
+
+PGresult *
+cli_pq_exec(PGconn *conn, const char *cmd, const char *sql, int n_params,
+			const char *const *params)
+{
+	PGresult   *res = PQexecParams(conn, sql, n_params, NULL, params, NULL, NULL, 0);
+	ExecStatusType st = PQresultStatus(res);
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return res;
+	fprintf(stderr, "sampleid %s: %s\n", cmd, cli_pq_error(conn));
+	PQclear(res);
+	return NULL;
+}
+
+int
+cli_pq_run(PGconn *conn, const char *cmd, const char *sql)
+{
+	PGresult   *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+
+	PQclear(res);
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+		return 0;
+	fprintf(stderr, "sampleid %s: %s\n", cmd, cli_pq_error(conn));
+	return -1;
+}
+
+int
+cli_pq_quote_name(PGconn *conn, const char *name, char *out, size_t out_len)
+{
+	const char *dot = strchr(name, '.');
+	char	   *a,
+			   *b = NULL;
+	int			n;
+
+	if (dot)
+	{
+		char	   *schema = strndup(name, (size_t) (dot - name));
+
+		a = schema ? PQescapeIdentifier(conn, schema, strlen(schema)) : NULL;
+		b = PQescapeIdentifier(conn, dot + 1, strlen(dot + 1));
+		free(schema);
+	}
+	else
+		a = PQescapeIdentifier(conn, name, strlen(name));
+	if (!a || (dot && !b))
+		n = -1;
+	else
+		n = snprintf(out, out_len, "%s%s%s", a, b ? "." : "", b ? b : "");
+	PQfreemem(a);
+	PQfreemem(b);
+	return n >= 0 && (size_t) n < out_len ? 0 : -1;
+}
+
+/* ---------- COPY BINARY ---------- */
+
+static void
+put_bytes(cli_copy_buf *b, const void *p, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n > b->cap)
+	{
+		size_t		cap = b->cap ? b->cap : 4096;
+		unsigned char *d;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		if (!(d = realloc(b->data, cap)))
+		{
+			b->failed = 1;
+			return;
+		}
+		b->data = d;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+}
+
+/* network byte order, whatever the host's */
+static void
+put_be(cli_copy_buf *b, uint64_t v, int bytes)
+{
+	unsigned char o[8];
+
+	for (int i = 0; i < bytes; i++)
+		o[i] = (unsigned char) (v >> (8 * (bytes - 1 - i)));
+	put_bytes(b, o, (size_t) bytes);
+}
+
+void
+cli_copy_init(cli_copy_buf *b)
+{
+	memset(b, 0, sizeof(*b));
+	put_bytes(b, "PGCOPY\n\377\r\n\0", 11);
+	put_be(b, 0, 4);			/* flags: no OIDs */
+	put_be(b, 0, 4);			/* no header extension */
+}
+
+void
+cli_copy_free(cli_copy_buf *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+void
+cli_copy_reset(cli_copy_buf *b)
+{
+	if (b->len > COPY_HEADER_LEN)
+		b->len = COPY_HEADER_LEN;
+}
+
+void
+cli_copy_row(cli_copy_buf *b, int n_fields)
+{
+	put_be(b, (uint64_t) n_fields, 2);
+}
+
+void
+cli_copy_null(cli_copy_buf *b)
+{
+	put_be(b, 0xffffffffu, 4);
+}
+
+void
+cli_copy_int4(cli_copy_buf *b, int32_t v)
+{
+	put_be(b, 4, 4);
+	put_be(b, (uint32_t) v, 4);
+}
+
+void
+cli_copy_int8(cli_copy_buf *b, int64_t v)
+{
+	put_be(b, 8, 4);
+	put_be(b, (uint64_t) v, 8);
+}
+
+void
+cli_copy_float4(cli_copy_buf *b, float v)
+{
+	uint32_t	bits;
+
+	memcpy(&bits, &v, sizeof(bits));
+	put_be(b, 4, 4);
+	put_be(b, bits, 4);
+}
+
+void
+cli_copy_text(cli_copy_buf *b, const char *s)
+{
+	size_t		n = strlen(s);
+
+	put_be(b, (uint64_t) n, 4);
+	put_bytes(b, s, n);
+}
+
+void
+cli_copy_fingerprint(cli_copy_buf *b, const float *v, int dim)
+{
+	put_be(b, 4 + 4 * (uint64_t) dim, 4);
+	put_be(b, (uint64_t) dim, 2);
+	put_be(b, 0, 2);
+	for (int i = 0; i < dim; i++)
+	{
+		uint32_t	bits;
+
+		memcpy(&bits, &v[i], sizeof(bits));
+		put_be(b, bits, 4);
+	}
+}
+
+int64_t
+cli_pq_copy(PGconn *conn, const char *cmd, const char *copy_sql, cli_copy_buf *b)
+{
+	PGresult   *res;
+	int64_t		rows = -1;
+
+	if (b->failed)
+	{
+		fprintf(stderr, "sampleid %s: out of memory building the COPY data\n", cmd);
+		return -1;
+	}
+	res = PQexec(conn, copy_sql);
+	if (PQresultStatus(res) != PGRES_COPY_IN)
+	{
+		fprintf(stderr, "sampleid %s: %s\n", cmd, cli_pq_error(conn));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	put_be(b, 0xffff, 2);		/* trailer: a row of -1 fields */
+	if (b->failed || PQputCopyData(conn, (const char *) b->data, (int) b->len) != 1)
+		PQputCopyEnd(conn, "the client could not send the data");
+	else
+		PQputCopyEnd(conn, NULL);
+	b->len -= 2;
+	while ((res = PQgetResult(conn)) != NULL)
+	{
+		if (PQresultStatus(res) == PGRES_COMMAND_OK)
+			rows = strtoll(PQcmdTuples(res), NULL, 10);
+		else
+			fprintf(stderr, "sampleid %s: %s\n", cmd, cli_pq_error(conn));
+		PQclear(res);
+	}
+	return rows;
+}
