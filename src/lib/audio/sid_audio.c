@@ -6,6 +6,7 @@
  * holds the encoded input plus the mono output at the model rate only.
  */
 #include "audio/sid_audio.h"
+#include "audio/sid_ogg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -155,6 +156,8 @@ open_memory(mem_source *src, SF_INFO *sfinfo, const sid_audio_limits *lim,
 					   (long long) src->len, (long long) lim->max_input_bytes);
 		return NULL;
 	}
+	if ((*st = sid_ogg_check_headers_memory(src->data, src->len, "audio input", err)) != SID_OK)
+		return NULL;
 	memset(sfinfo, 0, sizeof(*sfinfo));
 	sf = sf_open_virtual(&vio, SFM_READ, sfinfo, src);
 	if (sf == NULL)
@@ -190,6 +193,8 @@ open_path(const char *path, SF_INFO *sfinfo, const sid_audio_limits *lim,
 					   path, (long long) sb.st_size, (long long) lim->max_input_bytes);
 		return NULL;
 	}
+	if ((*st = sid_ogg_check_headers_file(path, (int64_t) sb.st_size, "audio file", err)) != SID_OK)
+		return NULL;
 	memset(sfinfo, 0, sizeof(*sfinfo));
 	sf = sf_open(path, SFM_READ, sfinfo);
 	if (sf == NULL)
