@@ -9,6 +9,7 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <math.h>
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
@@ -244,7 +245,8 @@ mel_from_args(FunctionCallInfo fcinfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("a window of %g s with hop_length %d has %d frames, more than sampleid.max_segment_frames (%d)",
-						(double) cfg.segment_seconds, (int) cfg.hop_length, frames, max_segment_frames)));
+						(double) cfg.segment_seconds, (int) cfg.hop_length, frames, max_segment_frames),
+				 errhint("Use a larger hop_length or a shorter window.")));
 	}
 	return mel;
 }
@@ -264,9 +266,10 @@ check_segment_output(const sid_mel *mel, int64 n_seg)
 	if (bytes > (double) max_segment_output_kilobytes * 1024.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%lld segments of %lld log-mel values are %.0f MB, more than sampleid.max_segment_output (%d MB)",
-						(long long) n_seg, (long long) per, bytes / (1024.0 * 1024.0),
-						max_segment_output_kilobytes / 1024)));
+				 errmsg("%lld segments of %lld log-mel values are %.0f kB, more than sampleid.max_segment_output (%d kB)",
+						(long long) n_seg, (long long) per, ceil(bytes / 1024.0),
+						max_segment_output_kilobytes),
+				 errhint("Use a larger hop_length or window_hop_seconds, or shorter audio.")));
 }
 
 /*

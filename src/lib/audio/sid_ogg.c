@@ -4,6 +4,7 @@
  * (sid_ogg.h says why).
  */
 #include "audio/sid_ogg.h"
+#include "core/sid_bytes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +33,6 @@ ogg_crc(const unsigned char *p, int64_t n)
 	return crc;
 }
 
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
-}
-
 /*
  * Check the page at offset, read into page[] (OGG_MAX_PAGE_BYTES): a header
  * page must be complete with a correct checksum; the first page that ends an
@@ -60,7 +55,7 @@ check_page(ogg_read_fn read_at, void *arg, int64_t offset, int64_t len, unsigned
 		return sid_fail(err, SID_EFORMAT,
 						"%s is truncated or malformed: no complete Ogg page at byte %lld, within the stream headers",
 						what, (long long) offset);
-	*audio = (int64_t) ((uint64_t) le32(page + 6) | (uint64_t) le32(page + 10) << 32) > 0;
+	*audio = (int64_t) sid_get_u64(page + 6) > 0;
 	if (*audio)
 		return SID_OK;
 	nseg = page[26];
@@ -77,7 +72,7 @@ check_page(ogg_read_fn read_at, void *arg, int64_t offset, int64_t len, unsigned
 		return sid_fail(err, SID_EFORMAT,
 						"%s is truncated: the Ogg page at byte %lld needs %lld bytes, %lld remain, within the stream headers",
 						what, (long long) offset, (long long) n, (long long) (len - offset));
-	stored = le32(page + 22);
+	stored = sid_get_u32(page + 22);
 	memset(page + 22, 0, 4);
 	if (ogg_crc(page, n) != stored)
 		return sid_fail(err, SID_EFORMAT,
