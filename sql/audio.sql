@@ -115,6 +115,9 @@ RESET sampleid.max_audio_sample_rate;
 SET sampleid.max_audio_channels = 1;
 SELECT expect_error($$SELECT sampleid_audio_info(audio) FROM clip WHERE name = '1k_44k_stereo'$$) AS channel_limit;
 RESET sampleid.max_audio_channels;
+-- results depend on the settings: STABLE, not IMMUTABLE
+SELECT proname, provolatile FROM pg_proc WHERE proname LIKE 'sampleid_audio%' ORDER BY 1;
+
 -- sizes from the caller are bounded before any feature is computed: frames per
 -- window (sampleid.max_segment_frames) and data per call (sampleid.max_segment_output)
 SELECT try_segments(audio, 16, 60.0, 1.0 / 16000) AS frames_60s_hop_16 FROM clip WHERE name = '1k_16k_mono';

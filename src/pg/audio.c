@@ -15,6 +15,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -129,11 +130,37 @@ sampleid_report_audio_error(sid_status st, const sid_error *err)
 					 "sampleid.max_audio_channels and sampleid.max_audio_bytes.") : 0));
 }
 
+bool
+sampleid_may_read_server_files(void)
+{
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES);
+}
+
+char *
+sampleid_hide_dir(const char *msg, const char *dir, const char *placeholder)
+{
+	StringInfoData out;
+	size_t		dir_len = strlen(dir);
+	const char *hit;
+
+	if (sampleid_may_read_server_files() || dir_len == 0)
+		return pstrdup(msg);
+	initStringInfo(&out);
+	while ((hit = strstr(msg, dir)) != NULL)
+	{
+		appendBinaryStringInfo(&out, msg, (int) (hit - msg));
+		appendStringInfoString(&out, placeholder);
+		msg = hit + dir_len;
+	}
+	appendStringInfoString(&out, msg);
+	return out.data;
+}
+
 /* Reading server files is for superusers and pg_read_server_files members. */
 static char *
 checked_path(text *path_text)
 {
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+	if (!sampleid_may_read_server_files())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to read audio files on the server"),

@@ -122,6 +122,16 @@ like($node->safe_psql('postgres',
 		q{SET ROLE prober; SELECT channels || ' ' || format FROM sampleid_audio_info((SELECT audio FROM input WHERE name = 'ogg'))}),
 	qr/^2 ogg/, 'the whole Ogg file decodes');
 
+# FLAC states its length exactly: info on a cut file refuses it as decoding
+# does, while the whole file still works
+system('sox', '-n', '-r', '16000', '-c', '1', "$dir/tone.flac", 'synth', '3', 'sine', '440') == 0
+  or die 'sox could not write a FLAC file';
+write_file_raw("$dir/cut.flac", substr(slurp_file("$dir/tone.flac"), 0, 20000));
+is($node->safe_psql('postgres', qq{SELECT duration_seconds FROM sampleid_audio_file_info('$dir/tone.flac')}),
+	'3', 'a whole FLAC file probes');
+like(($node->psql('postgres', qq{SELECT sampleid_audio_file_info('$dir/cut.flac')}))[2] // '',
+	qr/audio is corrupt: decoding stopped/, 'info refuses a cut FLAC file, as decoding does');
+
 my $calls = 20000;
 for my $name ('wav_prefix', 'ogg_prefix')
 {
