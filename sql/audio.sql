@@ -115,6 +115,24 @@ RESET sampleid.max_audio_sample_rate;
 SET sampleid.max_audio_channels = 1;
 SELECT expect_error($$SELECT sampleid_audio_info(audio) FROM clip WHERE name = '1k_44k_stereo'$$) AS channel_limit;
 RESET sampleid.max_audio_channels;
+-- results depend on the settings: STABLE, not IMMUTABLE
+SELECT proname, provolatile FROM pg_proc WHERE proname LIKE 'sampleid_audio%' ORDER BY 1;
+
+-- sizes from the caller are bounded before any feature is computed: frames per
+-- window (sampleid.max_segment_frames) and data per call (sampleid.max_segment_output)
+SELECT try_segments(audio, 16, 60.0, 1.0 / 16000) AS frames_60s_hop_16 FROM clip WHERE name = '1k_16k_mono';
+SELECT try_segments(audio, 1, 300.0, 0.5) AS frames_300s_hop_1 FROM clip WHERE name = '1k_16k_mono';
+SELECT try_segments(audio, 7, 600.0, 0.5) AS frames_600s_hop_7 FROM clip WHERE name = '1k_16k_mono';
+SET sampleid.max_segment_frames = 62;
+SELECT try_segments(audio) AS frames_63_of_62 FROM clip WHERE name = '1k_16k_mono';
+SET sampleid.max_segment_frames = 63;
+SELECT try_segments(audio) AS frames_63_of_63 FROM clip WHERE name = '1k_16k_mono';
+RESET sampleid.max_segment_frames;
+SET sampleid.max_segment_output = '63kB';  -- 4 segments of 63 x 64 values are 63 kB
+SELECT try_segments(audio) AS output_63kB FROM clip WHERE name = '1k_16k_mono';
+SET sampleid.max_segment_output = '62kB';
+SELECT try_segments(audio) AS output_62kB FROM clip WHERE name = '1k_16k_mono';
+RESET sampleid.max_segment_output;
 -- the hint names the settings
 SET sampleid.max_audio_seconds = 1;
 SELECT * FROM sampleid_audio_info((SELECT audio FROM clip WHERE name = '1k_16k_mono'));
@@ -123,6 +141,8 @@ RESET sampleid.max_audio_seconds;
 CREATE ROLE sampleid_audio_user;
 SET ROLE sampleid_audio_user;
 SET sampleid.max_audio_seconds = 100000;
+SET sampleid.max_segment_frames = 100000;
+SET sampleid.max_segment_output = '100GB';
 RESET ROLE;
 
 -- server files: superusers and pg_read_server_files members only

@@ -1,13 +1,14 @@
 
 -- Audio front end (src/pg/audio.c, src/lib/audio/sid_audio.c, src/lib/audio/sid_mel.c;
--- conventions in docs/audio.md).
+-- conventions in docs/audio.md).  STABLE, not IMMUTABLE: results depend on the
+-- sampleid.max_* settings.
 
 CREATE FUNCTION sampleid_audio_info(audio bytea,
     OUT duration_seconds double precision, OUT sample_rate integer,
     OUT channels integer, OUT format text, OUT encoding text)
     RETURNS record
     AS 'MODULE_PATHNAME', 'sampleid_audio_info'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sampleid_audio_info(bytea) IS
     'duration, original sample rate, channels, container format and encoding of encoded audio';
 
@@ -18,7 +19,7 @@ CREATE FUNCTION sampleid_audio_segments(audio bytea,
     OUT seg integer, OUT t_start double precision, OUT mel real[])
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'sampleid_audio_segments'
-    LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sampleid_audio_segments(bytea, integer, double precision, double precision) IS
     'model windows of audio: number, start time (s) and log-mel frames (real[frames][64], dB) at 16 kHz, n_fft 1024';
 

@@ -20,3 +20,6 @@ CREATE FUNCTION sampleid_models(
 COMMENT ON FUNCTION sampleid_models() IS
     'the model files in the model directory (sampleid.model_dir or $sharedir/extension/sampleid_models), with their configurations and the SHA-256 of each file';
 
+-- issue 15: the audio functions' results depend on the sampleid.max_* settings
+ALTER FUNCTION sampleid_audio_info(bytea) STABLE;
+ALTER FUNCTION sampleid_audio_segments(bytea, integer, double precision, double precision) STABLE;

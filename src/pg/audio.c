@@ -9,11 +9,13 @@
 #include "postgres.h"
 
 #include <limits.h>
+#include <math.h>
 
 #include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -26,13 +28,20 @@
 #include "audio/sid_features.h"
 #include "audio/sid_mel.h"
 
-/* segments computed per library call: bounds the feature buffer */
+/*
+ * Segments computed per library call: at most SEGMENT_BATCH, and no more than
+ * fit in SEGMENT_BATCH_BYTES (but always one), so the batch buffer stays small
+ * and an interrupt is seen after a bounded amount of work.
+ */
 #define SEGMENT_BATCH 64
+#define SEGMENT_BATCH_BYTES (4 * 1024 * 1024)
 
 static int	max_audio_seconds = 3600;
 static int	max_audio_sample_rate = 384000;
 static int	max_audio_channels = 64;
 static int	max_audio_kilobytes = 1024 * 1024;	/* 1 GB */
+static int	max_segment_frames = 8192;
+static int	max_segment_output_kilobytes = 256 * 1024;	/* 256 MB */
 
 void
 sampleid_audio_init(void)
@@ -63,6 +72,20 @@ sampleid_audio_init(void)
 							NULL,
 							&max_audio_kilobytes,
 							1024 * 1024, 1, INT_MAX,
+							PGC_SUSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("sampleid.max_segment_frames",
+							"Most log-mel frames in one segment of sampleid_audio_segments.",
+							"window_seconds * 16000 / hop_length + 1 frames of 64 values each.",
+							&max_segment_frames,
+							8192, 1, 1024 * 1024,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("sampleid.max_segment_output",
+							"Most log-mel data one sampleid_audio_segments call returns.",
+							"The rows are 4 bytes per value; a call over this is refused before any is computed.",
+							&max_segment_output_kilobytes,
+							256 * 1024, 1, INT_MAX,
 							PGC_SUSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
 }
@@ -107,11 +130,37 @@ sampleid_report_audio_error(sid_status st, const sid_error *err)
 					 "sampleid.max_audio_channels and sampleid.max_audio_bytes.") : 0));
 }
 
+bool
+sampleid_may_read_server_files(void)
+{
+	return has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES);
+}
+
+char *
+sampleid_hide_dir(const char *msg, const char *dir, const char *placeholder)
+{
+	StringInfoData out;
+	size_t		dir_len = strlen(dir);
+	const char *hit;
+
+	if (sampleid_may_read_server_files() || dir_len == 0)
+		return pstrdup(msg);
+	initStringInfo(&out);
+	while ((hit = strstr(msg, dir)) != NULL)
+	{
+		appendBinaryStringInfo(&out, msg, (int) (hit - msg));
+		appendStringInfoString(&out, placeholder);
+		msg = hit + dir_len;
+	}
+	appendStringInfoString(&out, msg);
+	return out.data;
+}
+
 /* Reading server files is for superusers and pg_read_server_files members. */
 char *
 sampleid_checked_path(text *path_text)
 {
-	if (!has_privs_of_role(GetUserId(), ROLE_PG_READ_SERVER_FILES))
+	if (!sampleid_may_read_server_files())
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to read audio files on the server"),
@@ -195,13 +244,17 @@ mel_array(const float *rows, int frames, int n_mels)
 	return a;
 }
 
-/* The feature configuration from the SQL arguments (hop, window, window hop). */
+/*
+ * The feature configuration from the SQL arguments (hop, window, window hop),
+ * refused when one window has more than sampleid.max_segment_frames frames.
+ */
 static sid_mel *
 mel_from_args(FunctionCallInfo fcinfo)
 {
 	sid_feature_config cfg;
 	sid_error	err;
 	sid_mel    *mel;
+	int			frames;
 
 	sid_features_default(&cfg);
 	cfg.hop_length = PG_GETARG_INT32(1);
@@ -212,7 +265,81 @@ mel_from_args(FunctionCallInfo fcinfo)
 		ereport(ERROR,
 				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_ARGUMENT)),
 				 errmsg("invalid feature configuration: %s", err.msg)));
+	frames = sid_mel_frames_per_segment(mel);
+	if (frames > max_segment_frames)
+	{
+		sid_mel_free(mel);
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a window of %g s with hop_length %d has %d frames, more than sampleid.max_segment_frames (%d)",
+						(double) cfg.segment_seconds, (int) cfg.hop_length, frames, max_segment_frames),
+				 errhint("Use a larger hop_length or a shorter window.")));
+	}
 	return mel;
+}
+
+/*
+ * Refuse, before any feature is computed, a call whose rows would exceed
+ * sampleid.max_segment_output in all (sampleid.max_segment_frames per segment
+ * is checked in mel_from_args): both follow from the caller's arguments, and
+ * hop_length = 1 with a long window makes gigabytes of a short clip.
+ */
+static void
+check_segment_output(const sid_mel *mel, int64 n_seg)
+{
+	int64		per = (int64) sid_mel_frames_per_segment(mel) * sid_mel_config(mel)->n_mels;
+	double		bytes = (double) n_seg * (double) per * sizeof(float4);
+
+	if (bytes > (double) max_segment_output_kilobytes * 1024.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%lld segments of %lld log-mel values are %.0f kB, more than sampleid.max_segment_output (%d kB)",
+						(long long) n_seg, (long long) per, ceil(bytes / 1024.0),
+						max_segment_output_kilobytes),
+				 errhint("Use a larger hop_length or window_hop_seconds, or shorter audio.")));
+}
+
+/*
+ * Compute the segments in batches and put one row per segment.  The batch is
+ * palloc'd in the caller's context; the library's own scratch (the frame grid
+ * in mel) grows only to one batch.
+ */
+static void
+put_segment_rows(ReturnSetInfo *rsinfo, sid_mel *mel, const sid_pcm *pcm, int64 n_seg)
+{
+	int			frames = sid_mel_frames_per_segment(mel);
+	int			n_mels = sid_mel_config(mel)->n_mels;
+	int64		per = (int64) frames * n_mels;
+	int64		batch_segs = Max(1, Min(SEGMENT_BATCH, SEGMENT_BATCH_BYTES / (per * (int64) sizeof(float))));
+	float	   *batch = palloc(sizeof(float) * (Size) (per * Min(n_seg, batch_segs)));
+	double		t_start[SEGMENT_BATCH];
+	sid_error	err;
+	sid_status	st;
+	int64		first;
+
+	for (first = 0; first < n_seg; first += batch_segs)
+	{
+		int64		count = Min(batch_segs, n_seg - first);
+		int64		s;
+
+		CHECK_FOR_INTERRUPTS();
+		st = sid_mel_segments(mel, pcm->samples, pcm->n_samples, first, count, batch, t_start, &err);
+		if (st != SID_OK)
+			sampleid_report_audio_error(st, &err);	/* memory freed in PG_FINALLY */
+		for (s = 0; s < count; s++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			CHECK_FOR_INTERRUPTS();
+			values[0] = Int32GetDatum((int32) (first + s));
+			values[1] = Float8GetDatum(t_start[s]);
+			values[2] = PointerGetDatum(mel_array(batch + s * per, frames, n_mels));
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			pfree(DatumGetPointer(values[2]));
+		}
+	}
+	pfree(batch);
 }
 
 /*
@@ -225,7 +352,6 @@ emit_segments(FunctionCallInfo fcinfo, const void *bytes, size_t len, const char
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	sid_mel    *volatile mel = NULL;
 	sid_pcm		pcm = {NULL, 0, 0};
-	float	   *volatile batch = NULL;
 	sid_audio_limits lim;
 	sid_error	err;
 	sid_status	st;
@@ -245,47 +371,17 @@ emit_segments(FunctionCallInfo fcinfo, const void *bytes, size_t len, const char
 
 	PG_TRY();
 	{
-		int			frames = sid_mel_frames_per_segment(mel);
-		int			n_mels = sid_mel_config(mel)->n_mels;
 		int64		n_seg = sid_mel_n_segments(mel, pcm.n_samples);
-		int64		per = (int64) frames * n_mels;
-		double		t_start[SEGMENT_BATCH];
-		int64		first;
 
 		if (n_seg > INT_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("audio gives %lld segments, more than %d", (long long) n_seg, INT_MAX)));
-		batch = malloc(sizeof(float) * (size_t) (per * Min(n_seg, SEGMENT_BATCH)));
-		if (batch == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_OUT_OF_MEMORY),
-					 errmsg("out of memory for %lld log-mel values", (long long) (per * SEGMENT_BATCH))));
-		for (first = 0; first < n_seg; first += SEGMENT_BATCH)
-		{
-			int64		count = Min(SEGMENT_BATCH, n_seg - first);
-			int64		s;
-
-			CHECK_FOR_INTERRUPTS();
-			st = sid_mel_segments(mel, pcm.samples, pcm.n_samples, first, count, batch, t_start, &err);
-			if (st != SID_OK)
-				sampleid_report_audio_error(st, &err);	/* memory freed in PG_FINALLY */
-			for (s = 0; s < count; s++)
-			{
-				Datum		values[3];
-				bool		nulls[3] = {false, false, false};
-
-				values[0] = Int32GetDatum((int32) (first + s));
-				values[1] = Float8GetDatum(t_start[s]);
-				values[2] = PointerGetDatum(mel_array(batch + s * per, frames, n_mels));
-				tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-				pfree(DatumGetPointer(values[2]));
-			}
-		}
+		check_segment_output(mel, n_seg);
+		put_segment_rows(rsinfo, mel, &pcm, n_seg);
 	}
 	PG_FINALLY();
 	{
-		free(batch);
 		sid_pcm_free(&pcm);
 		sid_mel_free(mel);
 	}

@@ -80,6 +80,19 @@ model_directory(char *out)
 	}
 }
 
+/*
+ * msg as the current role may see it: roles that cannot read server files
+ * see the model directory as "$model_dir", not where the server keeps it.
+ */
+static char *
+shown(const char *msg)
+{
+	char		dir[MAXPGPATH];
+
+	model_directory(dir);
+	return sampleid_hide_dir(msg, dir, "$model_dir");
+}
+
 static void
 drop_cached(cached_model *c)
 {
@@ -111,13 +124,13 @@ find_model_file(const char *name, bool is_default, char *path, struct stat *st)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FILE),
 				 errmsg("no trained fingerprint model \"%s\" is installed", name),
-				 errdetail("There is no file \"%s\".", path),
+				 errdetail("There is no file \"%s\".", shown(path)),
 				 errhint("Train one with \"sampleid train\" and install it as %s%s in that directory, "
 						 "or name another model in the second argument.", name, SID_MODEL_SUFFIX)));
 	ereport(ERROR,
 			(errcode(stat_errno == ENOENT ? ERRCODE_UNDEFINED_FILE : ERRCODE_IO_ERROR),
 			 errmsg("model \"%s\" is not available: %s", name, strerror(stat_errno)),
-			 errdetail("Looked for \"%s\".", path),
+			 errdetail("Looked for \"%s\".", shown(path)),
 			 errhint("sampleid_models() lists the installed models.")));
 }
 
@@ -155,7 +168,7 @@ cached_model_for(const char *name, const char *path, const struct stat *st)
 			ereport(ERROR,
 					(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
 					 errmsg("could not load model \"%s\"", name),
-					 errdetail("%s", err.msg)));
+					 errdetail("%s", shown(err.msg))));
 		strlcpy(c->path, path, sizeof(c->path));
 		c->mtime = st->st_mtim;
 		c->size = st->st_size;
@@ -186,7 +199,7 @@ get_model(const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the installed model \"%s\" is untrained", name),
-				 errdetail("\"%s\" says: %s", path, c->model->note),
+				 errdetail("\"%s\" says: %s", shown(path), c->model->note),
 				 errhint("An untrained model is never used as the default; install a trained %s%s, "
 						 "or name an untrained model explicitly for testing.", name, SID_MODEL_SUFFIX)));
 
@@ -380,7 +393,7 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 		values[k++] = Float4GetDatum(f->segment_hop_seconds);
 		values[k++] = CStringGetTextDatum(arch.data);
 		values[k++] = CStringGetTextDatum(m->note);
-		values[k++] = CStringGetTextDatum(path);
+		values[k++] = CStringGetTextDatum(shown(path));
 		nulls[k] = true;
 		values[k++] = (Datum) 0;
 		values[k++] = CStringGetTextDatum(m->sha256);
@@ -389,8 +402,8 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 	{
 		for (; k < 13; k++)
 			nulls[k] = true;
-		values[k++] = CStringGetTextDatum(path);
-		values[k++] = CStringGetTextDatum(load_err->msg);
+		values[k++] = CStringGetTextDatum(shown(path));
+		values[k++] = CStringGetTextDatum(shown(load_err->msg));
 		nulls[k++] = true;
 	}
 	tuplestore_putvalues(ls->rsinfo->setResult, ls->rsinfo->setDesc, values, nulls);
@@ -413,6 +426,6 @@ sampleid_models(PG_FUNCTION_ARGS)
 	if (sid_model_dir_list(dir, emit_model_row, &ls, &err) != SID_OK)
 		ereport(ERROR,
 				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
-				 errmsg("could not list models: %s", err.msg)));
+				 errmsg("could not list models: %s", shown(err.msg))));
 	return (Datum) 0;
 }

@@ -11,13 +11,13 @@
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
-#include "parser/scansup.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
 #include "pg/fingerprint.h"
+#include "core/sid_fp_io.h"
 
 /* ---------- validation shared by every way a fingerprint is made ---------- */
 
@@ -137,48 +137,79 @@ fp_cosine_distance(const float *a, const float *b, int dim)
 
 /* ---------- text I/O ---------- */
 
-static char *
-skip_space(char *p)
+/*
+ * The type's input functions (text and binary: what COPY, pg_restore and
+ * clients use) accept any value the type can hold, up to
+ * FINGERPRINT_HARD_MAX_DIM (64 KB) or the column's declared dimension, not
+ * sampleid.max_dimensions: a value stored under a raised limit must restore
+ * under the default.  The setting bounds fingerprints that functions and
+ * casts compute (fingerprint_new).
+ */
+static Fingerprint *
+fingerprint_from_values(const float *values, int dim, int32 typmod)
 {
-	while (scanner_isspace(*p))
-		p++;
-	return p;
+	Size		size = FINGERPRINT_SIZE(dim);
+	Fingerprint *fp;
+
+	check_typmod(typmod, dim);
+	fp = (Fingerprint *) palloc(size);
+	SET_VARSIZE(fp, size);
+	fp->dim = dim;
+	memcpy(fp->x, values, sizeof(float) * dim);
+	return fp;
 }
 
-/* A literal that is not "[number, ...]": what was expected at p. */
-static void malformed_at(const char *text, const char *p, const char *expected) pg_attribute_noreturn();
-
+/* Raise the error a parse of the text or binary format ended with. */
 static void
-malformed_at(const char *text, const char *p, const char *expected)
+report_parse(const sid_fp_parse *p, const char *text, int max_dim)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-			 errmsg("malformed fingerprint literal: \"%s\"", text),
-			 errdetail("Expected %s at position %d.", expected, (int) (p - text) + 1)));
-}
-
-/* The component starting at *p, checked; *p moves past it. */
-static float
-parse_component(const char *text, char **p)
-{
-	char	   *start = skip_space(*p);
-	char	   *end;
-	float		value;
-
-	if (*start == '\0' || *start == ',' || *start == ']')
-		malformed_at(text, start, "a number");
-	errno = 0;
-	value = strtof(start, &end);
-	if (end == start)
-		malformed_at(text, start, "a number");
-	if (errno == ERANGE && isinf(value))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("\"%.*s\" is out of range for a fingerprint component",
-						(int) (end - start), start)));
-	fingerprint_check_value(value);
-	*p = end;
-	return value;
+	switch (p->outcome)
+	{
+		case SID_FP_OK:
+			return;
+		case SID_FP_MALFORMED:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("malformed fingerprint literal: \"%s\"", text),
+					 strcmp(p->expected, "\"[\"") == 0 ?
+					 errdetail("A fingerprint starts with \"[\".") :
+					 strcmp(p->expected, "nothing after \"]\"") == 0 ?
+					 errdetail("Unexpected text after \"]\".") :
+					 errdetail("Expected %s at position %d.", p->expected, (int) p->offset + 1)));
+			break;
+		case SID_FP_BAD_BINARY:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 p->reserved != 0 ?
+					 errmsg("invalid binary fingerprint: reserved field is %d, expected 0", p->reserved) :
+					 errmsg("invalid binary fingerprint: %d dimensions announced, %d bytes of data follow",
+							p->announced_dim, (int) p->data_bytes)));
+			break;
+		case SID_FP_EMPTY:
+			fingerprint_check_dim(0);
+			break;
+		case SID_FP_NAN:
+			fingerprint_check_value(NAN);
+			break;
+		case SID_FP_INFINITE:
+			fingerprint_check_value(INFINITY);
+			break;
+		case SID_FP_OUT_OF_RANGE:
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 text != NULL ?
+					 errmsg("\"%.*s\" is out of range for a fingerprint component",
+							(int) p->token_len, text + p->offset) :
+					 errmsg("fingerprint component %d is out of range", p->dim + 1)));
+			break;
+		case SID_FP_TOO_MANY:
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("fingerprint cannot have more than %d dimensions, got %d",
+							max_dim, Max(p->dim + 1, p->announced_dim))));
+			break;
+	}
+	elog(ERROR, "unknown fingerprint parse outcome %d", (int) p->outcome);
 }
 
 PG_FUNCTION_INFO_V1(fingerprint_in);
@@ -187,51 +218,14 @@ fingerprint_in(PG_FUNCTION_ARGS)
 {
 	char	   *text = PG_GETARG_CSTRING(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	char	   *p = skip_space(text);
-	int			capacity = 128;
-	int			dim = 0;
+	int			capacity = Min(sid_fp_text_capacity(text), FINGERPRINT_HARD_MAX_DIM);
 	float	   *values = palloc(sizeof(float) * capacity);
+	sid_fp_parse p;
 	Fingerprint *fp;
 
-	if (*p != '[')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("malformed fingerprint literal: \"%s\"", text),
-				 errdetail("A fingerprint starts with \"[\".")));
-	p = skip_space(p + 1);
-	if (*p == ']')
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("fingerprint must have at least 1 dimension")));
-	for (;;)
-	{
-		float		value = parse_component(text, &p);
-
-		if (dim >= sampleid_max_dimensions)
-			fingerprint_check_dim(dim + 1);
-		if (dim == capacity)
-		{
-			capacity *= 2;
-			values = repalloc(values, sizeof(float) * capacity);
-		}
-		values[dim++] = value;
-
-		p = skip_space(p);
-		if (*p == ']')
-			break;
-		if (*p != ',')
-			malformed_at(text, p, "\",\" or \"]\"");
-		p++;
-	}
-	if (*skip_space(p + 1) != '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-				 errmsg("malformed fingerprint literal: \"%s\"", text),
-				 errdetail("Unexpected text after \"]\".")));
-
-	check_typmod(typmod, dim);
-	fp = fingerprint_new(dim);
-	memcpy(fp->x, values, sizeof(float) * dim);
+	sid_fp_parse_text(text, FINGERPRINT_HARD_MAX_DIM, values, capacity, &p);
+	report_parse(&p, text, FINGERPRINT_HARD_MAX_DIM);
+	fp = fingerprint_from_values(values, p.dim, typmod);
 	pfree(values);
 	PG_RETURN_FINGERPRINT_P(fp);
 }
@@ -316,27 +310,18 @@ fingerprint_recv(PG_FUNCTION_ARGS)
 {
 	StringInfo	buf = (StringInfo) PG_GETARG_POINTER(0);
 	int32		typmod = PG_GETARG_INT32(2);
-	int			dim = pq_getmsgint(buf, sizeof(int16));
-	int			unused = pq_getmsgint(buf, sizeof(int16));
+	size_t		len = (size_t) (buf->len - buf->cursor);
+	/* room for all the data can hold, at most the ceiling (which it checks) */
+	int			capacity = (int) Max(1, Min(len / sizeof(float), FINGERPRINT_HARD_MAX_DIM));
+	float	   *values = palloc(sizeof(float) * capacity);
+	sid_fp_parse p;
 	Fingerprint *fp;
 
-	if (unused != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary fingerprint: reserved field is %d, expected 0", unused)));
-	if (dim < 1 || dim > FINGERPRINT_HARD_MAX_DIM ||
-		(Size) (buf->len - buf->cursor) != sizeof(float) * dim)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
-				 errmsg("invalid binary fingerprint: %d dimensions announced, %d bytes of data follow",
-						dim, buf->len - buf->cursor)));
-	check_typmod(typmod, dim);
-	fp = fingerprint_new(dim);
-	for (int i = 0; i < dim; i++)
-	{
-		fp->x[i] = pq_getmsgfloat4(buf);
-		fingerprint_check_value(fp->x[i]);
-	}
+	sid_fp_parse_binary((const unsigned char *) buf->data + buf->cursor, len, capacity, values, &p);
+	report_parse(&p, NULL, FINGERPRINT_HARD_MAX_DIM);
+	buf->cursor = buf->len;
+	fp = fingerprint_from_values(values, p.dim, typmod);
+	pfree(values);
 	PG_RETURN_FINGERPRINT_P(fp);
 }
 
@@ -376,6 +361,12 @@ array_to_fingerprint(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("array must be one-dimensional to become a fingerprint")));
+	/* fingerprint_to_float4_array gives back lower bound 1: no silent renumbering */
+	if (ARR_NDIM(array) == 1 && ARR_LBOUND(array)[0] != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("array must start at index 1 to become a fingerprint, not %d",
+						ARR_LBOUND(array)[0])));
 	if (elemtype != FLOAT4OID && elemtype != FLOAT8OID && elemtype != INT4OID &&
 		elemtype != NUMERICOID)
 		ereport(ERROR,
@@ -406,7 +397,8 @@ array_to_fingerprint(PG_FUNCTION_ARGS)
 				{
 					double		v = DatumGetFloat8(elems[i]);
 
-					if (isfinite(v) && fabs(v) > FLT_MAX)
+					/* as float4(double precision) does: no overflow, no nonzero to 0 */
+					if (isfinite(v) && (fabs(v) > FLT_MAX || (v != 0.0 && (float) v == 0.0f)))
 						ereport(ERROR,
 								(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 								 errmsg("array element %d is out of range for a fingerprint component", i + 1)));

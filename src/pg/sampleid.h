@@ -27,6 +27,13 @@ extern void sampleid_audio_limits(sid_audio_limits *lim);
 extern void sampleid_report_audio_error(sid_status st, const sid_error *err);
 /* A server file's path as a C string; ERROR unless the role may read server files. */
 extern char *sampleid_checked_path(text *path_text);
+/*
+ * src/pg/audio.c: whether the current role may read server files (superuser
+ * or pg_read_server_files), and so see server paths in results and errors;
+ * and msg with every occurrence of dir shown as placeholder for other roles.
+ */
+extern bool sampleid_may_read_server_files(void);
+extern char *sampleid_hide_dir(const char *msg, const char *dir, const char *placeholder);
 extern void ivfpq_init(void);	/* src/ivfpq/ivfpqhandler.c */
 
 /* The device inference runs on (a sid_device_kind); ERROR if none fits. */

@@ -18,8 +18,10 @@ const char *__lsan_default_suppressions(void);
 
 /*
  * libvorbis (through libsndfile's Ogg Vorbis open path) leaks its
- * vorbis_info on some malformed streams: an upstream bug (docs/audio.md),
- * not ours.  Only allocations made inside libvorbis are excused.
+ * vorbis_info on malformed stream headers: an upstream bug (docs/audio.md).
+ * audio/sid_ogg.c refuses cut or checksum-damaged header pages before the
+ * decoder sees them; headers with a right checksum and a wrong Vorbis setup
+ * can still leak, so allocations made inside libvorbis stay excused.
  */
 const char *
 __lsan_default_suppressions(void)

@@ -151,6 +151,17 @@ like($stderr, qr/permission denied to set parameter "sampleid.model_dir"/, 'samp
 	"SET sampleid.model_dir = '/tmp'; SELECT string_agg(name, ',' ORDER BY name) FROM sampleid_models() WHERE error IS NULL",
 	extra_params => ['-U', 'plain']);
 is($stdout, 'fp,tiny', 'a placeholder set by an ordinary role before loading does not move the directory');
+# roles that cannot read server files see the model directory as $model_dir,
+# in sampleid_models() and in error details (issue 15)
+($rc, $stdout, $stderr) = $node->psql('postgres',
+	q{SELECT string_agg(path || ' ' || coalesce(error, ''), ';' ORDER BY name) FROM sampleid_models();
+	  SELECT count(*) FROM sampleid_embed('\x00'::bytea, 'missing')},
+	extra_params => ['-U', 'plain']);
+unlike($stdout . $stderr, qr/\Q$models\E/, 'an ordinary role is not shown the model directory');
+like($stdout, qr/\$model_dir\/tiny\.sidm/, '... sampleid_models() names $model_dir/NAME.sidm');
+like($stderr, qr/DETAIL:.*\$model_dir\/missing\.sidm/, '... and so do error details');
+like($node->safe_psql('postgres', q{SELECT string_agg(path, ';') FROM sampleid_models()}),
+	qr/\Q$models\E\/tiny\.sidm/, 'a superuser sees the real path');
 
 # CLI: .npy output, and failures reported at the end
 my $npy = "$dir/npy";
