@@ -1,5 +1,5 @@
 # A long decode is cancellable: statement_timeout stops sampleid_audio_file_segments
-# while libsndfile/libsamplerate are working, and the backend stays usable.
+# while libsndfile/libsoxr are working, and the backend stays usable.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -12,9 +12,10 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION sampleid');
 
-# 5 minutes of 48 kHz stereo 16-bit WAV (58 MB): seconds of resampling work
+# 20 minutes of 48 kHz stereo 16-bit WAV (230 MB): with libsoxr a 5-minute
+# file decoded in 0.4 s, too close to the timeout to tell where a cancel lands
 my $rate = 48000;
-my $seconds = 300;
+my $seconds = 1200;
 my $one_second = pack('s<*', map { int(8000 * sin($_ * 0.05)) } 1 .. 2 * $rate);
 my $data = $one_second x $seconds;
 my $wav = 'RIFF' . pack('V', 36 + length($data)) . 'WAVE'
