@@ -205,6 +205,29 @@ sid_eq_run(const sid_eq_plan *eq, float sample_rate, float *x, size_t n, sid_err
 	return SID_OK;
 }
 
+sid_status
+sid_bank_excerpt(const sid_noise_bank *bank, size_t clip, size_t start, float *out, size_t n,
+				 sid_error *err)
+{
+	const float *x;
+	size_t		len,
+				at;
+
+	if (!bank || clip >= bank->n || bank->lengths[clip] == 0)
+		return sid_fail(err, SID_EINVAL, "augment: the plan names clip %zu, the bank has %zu",
+						clip, bank ? bank->n : 0);
+	x = bank->clips[clip];
+	len = bank->lengths[clip];
+	at = start % len;
+	for (size_t i = 0; i < n; i++)
+	{
+		out[i] = x[at];
+		if (++at == len)
+			at = 0;
+	}
+	return SID_OK;
+}
+
 /* The noise of a plan into w->noise[n]; falls back to white noise when the
  * clip excerpt is digital silence (some game sounds have silent stretches). */
 static sid_status
@@ -216,23 +239,10 @@ make_noise(sid_augment_work *w, const sid_noise_bank *bank, const sid_augment_pl
 	sid_rng_init(&rng, plan->noise_seed, 0x4E);	/* 'N' */
 	if (plan->noise == SID_AUG_NOISE_CLIP)
 	{
-		const float *clip;
-		size_t		len,
-					at;
+		sid_status	rc = sid_bank_excerpt(bank, plan->clip, plan->clip_start, w->noise, n, err);
 
-		if (!bank || plan->clip >= bank->n || bank->lengths[plan->clip] == 0)
-			return sid_fail(err, SID_EINVAL, "augment: the plan names noise clip %zu, the bank has %zu",
-							plan->clip, bank ? bank->n : 0);
-		clip = bank->clips[plan->clip];
-		len = bank->lengths[plan->clip];
-		at = plan->clip_start % len;
-		/* short clips repeat, as a looped ambience would */
-		for (size_t i = 0; i < n; i++)
-		{
-			w->noise[i] = clip[at];
-			if (++at == len)
-				at = 0;
-		}
+		if (rc != SID_OK)
+			return rc;
 		if (sid_power(w->noise, n) > 0)
 			return SID_OK;
 		return sid_noise_synth(w->noise, n, SID_NOISE_WHITE, w->cfg.sample_rate, &rng, err);

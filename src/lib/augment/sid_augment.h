@@ -114,6 +114,11 @@ sid_status	sid_augment_run(sid_augment_work *w, const sid_noise_bank *bank,
 							const sid_augment_plan *plan, const float *in, size_t preroll,
 							float *out, size_t n, sid_error *err);
 
+/* n samples of bank clip `clip` from `start` on, repeating a short clip as a
+ * looped ambience or drum loop would. */
+sid_status	sid_bank_excerpt(const sid_noise_bank *bank, size_t clip, size_t start, float *out,
+							 size_t n, sid_error *err);
+
 /* Draw an equaliser for audio at sample_rate. */
 void		sid_eq_draw(sid_rng *rng, float sample_rate, sid_eq_plan *eq);
 /* Run it over x[n] in place. */
