@@ -4,7 +4,9 @@
  * (seed, step) whatever the number of threads; the anchor is the reference
  * database's window of the track at its start; the positive lies within the
  * offset and is analysed on its own; tracks are drawn in proportion to
- * their length; a track too short for a pair is refused by name.
+ * their length; a track too short for a pair is refused by name; the sample
+ * recipe's positives are a track under another, shifted or stretched, and
+ * centred on the anchor.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +158,73 @@ test_unaugmented(const sid_track_cache *c, const sid_noise_bank *bank, const sid
 	free(b);
 }
 
+/*
+ * The sample recipe: reproducible over threads; every positive is a track's
+ * span under another track, shifted or stretched within the ranges; with
+ * the musical chain and the room off, the positive's inner frames are the
+ * anchor's (the chain's window is centred on the anchor).
+ */
+static void
+test_sample_recipe(const sid_track_cache *c, const sid_noise_bank *bank, const sid_feature_config *fc,
+				   int64_t wf)
+{
+	sid_pair_source *src = sid_pair_source_create(c, bank, fc, NULL, NULL);
+	sid_pair_worker *w[2] = {NULL, NULL};
+	sid_pair_info info[P];
+	sid_music_config plain;
+	sid_augment_config quiet;
+	sid_error	err;
+	float	   *b1 = malloc(2 * P * wf * sizeof(float)),
+			   *b2 = malloc(2 * P * wf * sizeof(float));
+	double		inner = 0;
+	int			ok = 1;
+
+	CHECK(sid_pair_source_set_sample(src, NULL, NULL, 1.5f, NULL, &err) == SID_EINVAL,
+		  "sample: p_track_overlay 1.5 refused: %s", err.msg);
+	CHECK(sid_pair_source_set_sample(src, NULL, NULL, 0.5f, NULL, &err) == SID_OK, "sample: recipe set");
+	w[0] = sid_pair_worker_create(src, &err);
+	w[1] = sid_pair_worker_create(src, &err);
+	CHECK(w[0] && w[1] && sid_pair_batch(src, w, 1, 5, 3, P, b1, &err) == SID_OK &&
+		  sid_pair_batch(src, w, 2, 5, 3, P, b2, &err) == SID_OK &&
+		  memcmp(b1, b2, 2 * P * wf * sizeof(float)) == 0,
+		  "sample: two threads give the bit-identical batch (%s)", w[0] ? "ok" : err.msg);
+	for (int s = 0; s < 4; s++)
+	{
+		sid_pair_make(src, w[0], 5, s, 0, P, P, b1, info, &err);
+		for (int i = 0; i < P; i++)
+		{
+			const sid_music_plan *m = &info[i].music;
+
+			ok &= m->overlay && info[i].overlay_track >= 0 && info[i].overlay_track != info[i].track &&
+				m->ratio_db >= -10 && m->ratio_db <= 10 &&
+				((m->transform == SID_MUSIC_PITCH && fabsf(m->semitones) <= 3) ||
+				 (m->transform == SID_MUSIC_STRETCH && m->time_ratio >= 0.7f && m->time_ratio <= 1.5f));
+		}
+	}
+	CHECK(ok, "sample: every positive has another track over it and a shift or a stretch in range");
+	sid_pair_worker_free(w[0]);
+	sid_pair_worker_free(w[1]);
+	sid_pair_source_free(src);
+
+	sid_music_config_default(&plain, 16000, 16000);
+	plain.p_overlay = plain.p_transform = plain.p_eq = plain.p_compress = plain.p_distort = 0;
+	sid_augment_config_default(&quiet, 16000, 16000);
+	quiet.max_offset_s = 0;
+	quiet.p_noise = quiet.p_reverb = quiet.p_eq = 0;
+	quiet.gain_min_db = quiet.gain_max_db = 0;
+	src = sid_pair_source_create(c, bank, fc, NULL, NULL);
+	sid_pair_source_set_sample(src, &plain, NULL, 1, &quiet, &err);
+	w[0] = sid_pair_worker_create(src, &err);
+	sid_pair_make(src, w[0], 5, 3, 0, P, P, b1, info, &err);
+	for (int i = 0; i < P; i++)
+		inner = fmax(inner, max_diff(b1 + i * wf + 2 * 64, b1 + (P + i) * wf + 2 * 64, 59 * 64));
+	CHECK(inner < 1e-3, "sample: with the chain off the positive is the anchor's span (%.2g dB)", inner);
+	sid_pair_worker_free(w[0]);
+	sid_pair_source_free(src);
+	free(b1);
+	free(b2);
+}
+
 /* A track shorter than a window and its context is refused by name. */
 static void
 test_short_track(const char *dir, const sid_feature_config *fc, int64_t wf)
@@ -233,6 +302,7 @@ main(void)
 	test_anchor_positive(src, w[0], &cache, &fc, wf);
 	test_unaugmented(&cache, &bank.bank, &fc, wf);
 	test_short_track(dir, &fc, wf);
+	test_sample_recipe(&cache, &bank.bank, &fc, wf);
 
 	sid_pair_worker_free(w[0]);
 	sid_pair_worker_free(w[1]);
