@@ -14,6 +14,7 @@ static const cli_command commands[] = {
 	{"manifest", "measure corpus files and assign the seeded by-track split", cmd_manifest},
 	{"eval", "identification hit rates of a model on degraded queries", cmd_eval},
 	{"train", "train the fingerprint encoder from a configuration file", cmd_train},
+	{"bank", "precompute transposed and stretched tracks for the sample recipe", cmd_bank},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

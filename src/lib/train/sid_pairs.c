@@ -220,11 +220,18 @@ pick_overlay(const sid_pair_source *src, sid_pair_worker *w, sid_rng *rng, int32
 		t2 = (t + 1) % c->n;
 	at = c->len[t2] > 0 ? (int64_t) sid_rng_below(rng, (uint64_t) c->len[t2]) : 0;
 	/* a track shorter than the span repeats, as a loop would */
-	for (int64_t i = 0; i < src->max_in; i++)
+	for (int64_t i = 0; i < src->max_in;)
 	{
-		w->ovl[i] = c->len[t2] ? c->pcm[t2][at] * (1.0f / 32768.0f) : 0;
-		if (++at >= c->len[t2])
-			at = 0;
+		int64_t		piece = c->len[t2] - at < src->max_in - i ? c->len[t2] - at : src->max_in - i;
+
+		if (piece <= 0)
+		{
+			memset(w->ovl + i, 0, (size_t) (src->max_in - i) * sizeof(float));
+			break;
+		}
+		sid_pcm16_to_float(c->pcm[t2] + at, piece, w->ovl + i);
+		i += piece;
+		at = 0;
 	}
 	*clip = w->ovl;
 	*len = (size_t) src->max_in;
