@@ -144,8 +144,8 @@ test_transpose_copies(void)
 	sid_error	err;
 	int			ok;
 
-	ok = sid_transpose_copies(x, n, SR, -3, 3, copies, &err) == SID_OK;
-	CHECK(ok, "transpose: -3 .. +3 made (%s)", ok ? "ok" : err.msg);
+	ok = sid_transpose_copies(x, n, SR, -3, 3, SID_STRETCH_FINER, copies, &err) == SID_OK;
+	CHECK(ok, "transpose: -3 .. +3 made (R3) (%s)", ok ? "ok" : err.msg);
 	if (ok)
 	{
 		int			pitched = 1;
@@ -161,9 +161,9 @@ test_transpose_copies(void)
 		CHECK(pitched, "transpose: every copy is its shift within 5 cents");
 		sid_transpose_copies_free(copies, 7);
 	}
-	CHECK(sid_transpose_copies(x, n, SR, 1, 3, copies, &err) == SID_EINVAL,
+	CHECK(sid_transpose_copies(x, n, SR, 1, 3, SID_STRETCH_FINER, copies, &err) == SID_EINVAL,
 		  "transpose: a range without 0 is refused: %s", err.msg);
-	CHECK(sid_transpose_copies(x, n, SR, -20, 20, copies, &err) == SID_EINVAL,
+	CHECK(sid_transpose_copies(x, n, SR, -20, 20, SID_STRETCH_FINER, copies, &err) == SID_EINVAL,
 		  "transpose: 41 copies are refused: %s", err.msg);
 	free(x);
 }

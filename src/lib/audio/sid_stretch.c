@@ -115,7 +115,7 @@ sid_transpose_copies_free(float **copies, int count)
 
 sid_status
 sid_transpose_copies(const float *in, size_t n, int sample_rate, int lo, int hi,
-					 float **copies, sid_error *err)
+					 sid_stretch_engine engine, float **copies, sid_error *err)
 {
 	sid_status	rc = SID_OK;
 	int			count = hi - lo + 1;
@@ -138,7 +138,7 @@ sid_transpose_copies(const float *in, size_t n, int sample_rate, int lo, int hi,
 				memcpy(copies[k], in, n * sizeof(float));
 		}
 		else
-			rc = sid_stretch(in, n, sample_rate, 1.0, lo + k, SID_STRETCH_FINER, &copies[k],
+			rc = sid_stretch(in, n, sample_rate, 1.0, lo + k, engine, &copies[k],
 							 &len, err);
 	}
 	if (rc != SID_OK)

@@ -44,12 +44,13 @@ sid_status	sid_stretch(const float *in, size_t n, int sample_rate, double time_r
  * The pitch-only transposed copies of a query, lo .. hi whole semitones
  * (lo <= 0 <= hi, at most SID_TRANSPOSE_MAX_COPIES): copies[k] (malloc'd,
  * n samples each) is the query shifted by lo + k semitones; the unshifted
- * slot is a plain copy.  The R3 engine: R2 moves a sine's pitch by up to
- * 9 cents more or less than asked (docs/sample-model.md).  On failure
+ * slot is a plain copy.  R3 is exact on a sine, R2 up to 9 cents off at a
+ * third of the cost (docs/sample-model.md); which one finds more per
+ * millisecond is for the identification's measurement to say.  On failure
  * nothing is left allocated.
  */
 sid_status	sid_transpose_copies(const float *in, size_t n, int sample_rate, int lo, int hi,
-								 float **copies, sid_error *err);
+								 sid_stretch_engine engine, float **copies, sid_error *err);
 void		sid_transpose_copies_free(float **copies, int count);
 
 #endif
