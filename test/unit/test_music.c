@@ -12,28 +12,9 @@
 #include "augment/sid_music.h"
 #include "augment/sid_noise.h"
 #include "tap.h"
+#include "tone_measure.h"
 
 #define SR 16000
-
-static double
-crossing_frequency(const float *x, size_t from, size_t to)
-{
-	double		first = -1,
-				last = -1;
-	int			count = 0;
-
-	for (size_t i = from + 1; i < to; i++)
-		if (x[i - 1] < 0 && x[i] >= 0)
-		{
-			double		t = (i - 1) + x[i - 1] / (double) (x[i - 1] - x[i]);
-
-			if (first < 0)
-				first = t;
-			last = t;
-			count++;
-		}
-	return count > 1 ? (count - 1) * (double) SR / (last - first) : 0;
-}
 
 static void
 plain_plan(sid_music_plan *plan)
@@ -98,28 +79,11 @@ test_pitch_in_chain(const sid_music_config *cfg)
 	for (size_t i = 0; i < n_in; i++)
 		in[i] = (float) (0.5 * sin(2 * M_PI * 440 * i / SR));
 	CHECK(sid_music_run(cfg, NULL, &plan, in, out, n, &err) == SID_OK, "pitch: chain ran");
-	c = 1200 * log2(crossing_frequency(out, SR / 4, n - SR / 4) / 440);
+	c = 1200 * log2(tone_frequency(out, SR / 4, n - SR / 4, SR) / 440);
 	/* the chain uses rubberband's faster engine: up to 9 cents off on a sine */
 	CHECK(fabs(c + 200) <= 10, "pitch: -2 st in the chain moves 440 Hz by %+.1f cents", c);
 	free(in);
 	free(out);
-}
-
-static double
-onset(const float *x, size_t from, size_t n)
-{
-	const size_t w = SR / 250;
-
-	for (size_t i = from; i + w <= n; i++)
-	{
-		double		e = 0;
-
-		for (size_t j = i; j < i + w; j++)
-			e += (double) x[j] * x[j];
-		if (sqrt(e / w) > 0.25 / M_SQRT2)
-			return (double) i;
-	}
-	return -1;
 }
 
 static void
@@ -149,8 +113,8 @@ test_stretch_in_chain(const sid_music_config *cfg)
 		in[mid + 3 * SR / 5 + i] = in[mid - 2 * SR / 5 + i];
 	}
 	CHECK(sid_music_run(cfg, NULL, &plan, in, out, n, &err) == SID_OK, "stretch: chain ran");
-	a = onset(out, 0, n);
-	b = onset(out, (size_t) (a + SR), n);
+	a = tone_onset(out, 0, n, SR, 0.25 / M_SQRT2);
+	b = tone_onset(out, (size_t) (a + SR), n, SR, 0.25 / M_SQRT2);
 	CHECK(a >= 0 && fabs((b - a) / SR - 1.5) <= 0.015,
 		  "stretch: onsets 1 s apart come out %.3f s apart (want 1.500)", (b - a) / SR);
 	CHECK(fabs((a - n / 2.0) / SR + 0.6) <= 0.02,

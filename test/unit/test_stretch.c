@@ -11,6 +11,7 @@
 
 #include "audio/sid_stretch.h"
 #include "tap.h"
+#include "tone_measure.h"
 
 #define SR 16000
 
@@ -22,27 +23,6 @@ sine(size_t n, double f)
 	for (size_t i = 0; i < n; i++)
 		x[i] = (float) (0.5 * sin(2 * M_PI * f * i / SR));
 	return x;
-}
-
-/* Frequency from the upward zero crossings of x[from .. to), interpolated. */
-static double
-crossing_frequency(const float *x, size_t from, size_t to)
-{
-	double		first = -1,
-				last = -1;
-	int			count = 0;
-
-	for (size_t i = from + 1; i < to; i++)
-		if (x[i - 1] < 0 && x[i] >= 0)
-		{
-			double		t = (i - 1) + x[i - 1] / (double) (x[i - 1] - x[i]);
-
-			if (first < 0)
-				first = t;
-			last = t;
-			count++;
-		}
-	return count > 1 ? (count - 1) * (double) SR / (last - first) : 0;
 }
 
 static double
@@ -70,31 +50,13 @@ test_pitch(void)
 			CHECK(0, "pitch %+.1f st: %s", shifts[k], err.msg);
 			continue;
 		}
-		f = crossing_frequency(y, SR, 2 * SR);
+		f = tone_frequency(y, SR, 2 * SR, SR);
 		CHECK(m == n && fabs(cents(f, 440) - 100 * shifts[k]) <= 5,
 			  "pitch %+.1f st: 440 Hz -> %.2f Hz, %+.1f cents (want %+.0f), %zu samples",
 			  shifts[k], f, cents(f, 440), 100 * shifts[k], m);
 		free(y);
 	}
 	free(x);
-}
-
-/* First sample from `from` on where the 4 ms RMS rises above half the peak's. */
-static double
-onset(const float *x, size_t from, size_t n, double peak_rms)
-{
-	const size_t w = SR / 250;
-
-	for (size_t i = from; i + w <= n; i++)
-	{
-		double		e = 0;
-
-		for (size_t j = i; j < i + w; j++)
-			e += (double) x[j] * x[j];
-		if (sqrt(e / w) > 0.5 * peak_rms)
-			return (double) i;
-	}
-	return -1;
 }
 
 static void
@@ -124,8 +86,8 @@ test_stretch_length(sid_stretch_engine engine, const char *name)
 			CHECK(0, "%s stretch %.2f: %s", name, ratios[k], err.msg);
 			continue;
 		}
-		a = onset(y, 0, m, 0.5 / M_SQRT2);
-		b = onset(y, (size_t) (a + 1.5 * ratios[k] * SR * 0.5), m, 0.5 / M_SQRT2);
+		a = tone_onset(y, 0, m, SR, 0.25 / M_SQRT2);
+		b = tone_onset(y, (size_t) (a + 1.5 * ratios[k] * SR * 0.5), m, SR, 0.25 / M_SQRT2);
 		CHECK(m == want && a >= 0 && b > a &&
 			  fabs((b - a) / (2.0 * SR) - ratios[k]) <= 0.01 * ratios[k],
 			  "%s stretch %.2f: onsets %.3f s apart (want %.3f), %zu samples (want %zu)", name,
@@ -154,7 +116,7 @@ test_transpose_copies(void)
 		for (int k = 0; k < 7; k++)
 			if (k != 3)
 			{
-				double		c = cents(crossing_frequency(copies[k], SR / 2, 3 * SR / 2), 330);
+				double		c = cents(tone_frequency(copies[k], SR / 2, 3 * SR / 2, SR), 330);
 
 				pitched &= fabs(c - 100 * (k - 3)) <= 5;
 			}
