@@ -228,6 +228,10 @@ test_sample_recipe(const char *dir, const sid_train_config *base, sid_train_hook
 	hooks->stop_after = 0;
 	CHECK(rc == SID_OK && st.step == 2, "train: two steps of the sample recipe (%s)",
 		  rc == SID_OK ? "ok" : err.msg);
+	set(&cfg, "bank_dir", "/nonexistent/bank");
+	CHECK(sid_train_run(&cfg, 0, hooks, &st, &err) == SID_EIO && strstr(err.msg, "/nonexistent/bank"),
+		  "train: a missing bank is named: %s", err.msg);
+	set(&cfg, "bank_dir", "");
 	set(&cfg, "overlay_manifest", "/nonexistent/overlays.tsv");
 	CHECK(sid_train_run(&cfg, 0, hooks, &st, &err) == SID_EIO && strstr(err.msg, "overlays.tsv"),
 		  "train: a missing overlay manifest is named: %s", err.msg);

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,19 +37,17 @@ typedef struct bank_header
 				n[SID_BANK_MAX_VARIANTS];
 } bank_header;
 
-/* Parse and check a bank's header; 0 on success. */
+/* Parse and check a bank's header from its first `have` bytes; 0 on success. */
 static int
-read_header(FILE *f, bank_header *h, uint64_t file_size)
+parse_header(const unsigned char *b, size_t have, uint64_t file_size, bank_header *h)
 {
-	unsigned char b[HEAD + ENTRY * SID_BANK_MAX_VARIANTS];
 	uint64_t	end = 0;
 
-	if (fread(b, 1, HEAD, f) != HEAD || memcmp(b, MAGIC, 8) != 0)
+	if (have < HEAD || memcmp(b, MAGIC, 8) != 0)
 		return -1;
 	h->rate = sid_get_u32(b + 8);
 	h->nv = sid_get_u32(b + 12);
-	if (h->nv < 1 || h->nv > SID_BANK_MAX_VARIANTS ||
-		fread(b + HEAD, ENTRY, h->nv, f) != h->nv)
+	if (h->nv < 1 || h->nv > SID_BANK_MAX_VARIANTS || have < HEAD + (size_t) ENTRY * h->nv)
 		return -1;
 	for (uint32_t k = 0; k < h->nv; k++)
 	{
@@ -69,17 +69,67 @@ read_header(FILE *f, bank_header *h, uint64_t file_size)
 static FILE *
 open_bank(const char *file, bank_header *h)
 {
+	unsigned char b[HEAD + ENTRY * SID_BANK_MAX_VARIANTS];
 	FILE	   *f = fopen(file, "rb");
 	struct stat sb;
+	size_t		have;
 
 	if (!f)
 		return NULL;
-	if (fstat(fileno(f), &sb) != 0 || read_header(f, h, (uint64_t) sb.st_size) != 0)
+	have = fread(b, 1, sizeof(b), f);
+	if (fstat(fileno(f), &sb) != 0 || parse_header(b, have, (uint64_t) sb.st_size, h) != 0)
 	{
 		fclose(f);
 		return NULL;
 	}
 	return f;
+}
+
+sid_status
+sid_bank_map_open(const char *file, sid_bank_map *m, sid_error *err)
+{
+	bank_header h;
+	struct stat sb;
+	int			fd = open(file, O_RDONLY);
+
+	memset(m, 0, sizeof(*m));
+	if (fd < 0)
+		return sid_fail(err, SID_EIO, "bank: cannot open %s: %s", file, strerror(errno));
+	if (fstat(fd, &sb) != 0 || sb.st_size < HEAD)
+	{
+		close(fd);
+		return sid_fail(err, SID_EFORMAT, "bank: %s is not a bank", file);
+	}
+	m->map = mmap(NULL, (size_t) sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m->map == MAP_FAILED)
+	{
+		m->map = NULL;
+		return sid_fail(err, SID_EIO, "bank: cannot map %s: %s", file, strerror(errno));
+	}
+	m->size = (size_t) sb.st_size;
+	if (parse_header(m->map, m->size, (uint64_t) sb.st_size, &h) != 0)
+	{
+		sid_bank_map_close(m);
+		return sid_fail(err, SID_EFORMAT, "bank: %s is incomplete or not a bank", file);
+	}
+	m->rate = (int32_t) h.rate;
+	m->nv = (int) h.nv;
+	for (int k = 0; k < m->nv; k++)
+	{
+		m->v[k] = h.v[k];
+		m->pcm[k] = (const int16_t *) ((const unsigned char *) m->map + h.offset[k]);
+		m->len[k] = (int64_t) h.n[k];
+	}
+	return SID_OK;
+}
+
+void
+sid_bank_map_close(sid_bank_map *m)
+{
+	if (m->map)
+		munmap(m->map, m->size);
+	memset(m, 0, sizeof(*m));
 }
 
 int

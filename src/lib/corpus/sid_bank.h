@@ -44,4 +44,23 @@ int			sid_bank_complete(const char *file, int32_t rate, const sid_bank_variant *
 sid_status	sid_bank_read_variant(const char *file, int k, int16_t **pcm, int64_t *len,
 								  sid_bank_variant *variant, sid_error *err);
 
+/*
+ * A bank file mapped read-only (its pages are read when touched and shared
+ * through the page cache, so a split's banks need not fit in memory):
+ * variant k is pcm[k][0 .. len[k]), 16-bit, at rate.
+ */
+typedef struct sid_bank_map
+{
+	void	   *map;
+	size_t		size;
+	int32_t		rate;
+	int			nv;
+	sid_bank_variant v[SID_BANK_MAX_VARIANTS];
+	const int16_t *pcm[SID_BANK_MAX_VARIANTS];
+	int64_t		len[SID_BANK_MAX_VARIANTS];
+} sid_bank_map;
+
+sid_status	sid_bank_map_open(const char *file, sid_bank_map *m, sid_error *err);
+void		sid_bank_map_close(sid_bank_map *m);
+
 #endif

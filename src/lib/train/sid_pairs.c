@@ -12,6 +12,7 @@
 #include "audio/sid_mel.h"
 #include "core/sid_pcm16.h"
 #include "core/sid_rng.h"
+#include "corpus/sid_bank.h"
 
 struct sid_pair_source
 {
@@ -28,6 +29,7 @@ struct sid_pair_source
 	const sid_noise_bank *overlays;
 	float		p_track_overlay;
 	int64_t		max_in;			/* the longest span the musical chain takes */
+	sid_bank_map *banks;		/* per track, when bank-fed (set_bank) */
 };
 
 struct sid_pair_worker
@@ -80,7 +82,101 @@ sid_pair_source_create(const sid_track_cache *tracks, const sid_noise_bank *bank
 void
 sid_pair_source_free(sid_pair_source *src)
 {
+	if (!src)
+		return;
+	for (int32_t t = 0; src->banks && t < src->tracks->n; t++)
+		sid_bank_map_close(&src->banks[t]);
+	free(src->banks);
 	free(src);
+}
+
+/* Track t's bank is usable: the first track's variants, lengths that fit. */
+static sid_status
+check_bank(const sid_pair_source *src, int32_t t, const char *file, sid_error *err)
+{
+	const sid_bank_map *b = &src->banks[t],
+			   *first = b;
+	int			shifts = 0,
+				stretches = 0;
+
+	for (int32_t u = 0; u < t && first == b; u++)
+		if (src->banks[u].map)
+			first = &src->banks[u];
+
+	if (b->rate != src->features.sample_rate || b->nv != first->nv ||
+		memcmp(b->v, first->v, sizeof(b->v[0]) * b->nv) != 0)
+		return sid_fail(err, SID_EINVAL, "pairs: %s holds other variants or another rate than the first bank",
+						file);
+	for (int k = 0; k < b->nv; k++)
+	{
+		int64_t		want = llround((double) src->tracks->len[t] * b->v[k].time_ratio);
+
+		if (llabs(b->len[k] - want) > 1)
+			return sid_fail(err, SID_EINVAL, "pairs: the bank of %s is stale (%lld samples, the track now gives %lld)",
+							src->tracks->name[t], (long long) b->len[k], (long long) want);
+		shifts += b->v[k].time_ratio == 1 && b->v[k].semitones != 0;
+		stretches += b->v[k].semitones == 0 && b->v[k].time_ratio != 1;
+	}
+	if (!shifts || !stretches)
+		return sid_fail(err, SID_EINVAL, "pairs: %s needs a pitch-only and a stretch-only variant", file);
+	return SID_OK;
+}
+
+sid_status
+sid_pair_source_set_bank(sid_pair_source *src, const char *bank_dir, sid_error *err)
+{
+	const sid_track_cache *c = src->tracks;
+	char		file[4096];
+
+	if (!src->sample || src->banks)
+		return sid_fail(err, SID_EINVAL, "pairs: a bank feeds a sample-recipe source, once");
+	if (!(src->banks = calloc((size_t) c->n, sizeof(*src->banks))))
+		return sid_fail(err, SID_ENOMEM, "pairs: out of memory");
+	for (int32_t t = 0; t < c->n; t++)
+	{
+		sid_status	rc;
+
+		if (c->len[t] == 0)
+			continue;			/* never drawn */
+		sid_bank_file_name(file, sizeof(file), bank_dir, c->name[t], src->features.sample_rate);
+		rc = sid_bank_map_open(file, &src->banks[t], err);
+		if (rc == SID_OK)
+			rc = check_bank(src, t, file, err);
+		if (rc != SID_OK)
+		{
+			for (int32_t u = 0; u <= t; u++)
+				sid_bank_map_close(&src->banks[u]);
+			free(src->banks);
+			src->banks = NULL;
+			return rc;
+		}
+	}
+	return SID_OK;
+}
+
+/* The bank variant nearest the plan's shift or stretch; the plan takes its values. */
+static int
+nearest_variant(const sid_bank_map *b, sid_music_plan *plan)
+{
+	int			best = -1;
+	double		best_d = INFINITY;
+
+	for (int k = 0; k < b->nv; k++)
+	{
+		const sid_bank_variant *v = &b->v[k];
+		double		d = plan->transform == SID_MUSIC_PITCH ?
+			(v->time_ratio == 1 && v->semitones != 0 ? fabs(v->semitones - plan->semitones) : INFINITY) :
+			(v->semitones == 0 && v->time_ratio != 1 ? fabs(log(v->time_ratio / plan->time_ratio)) : INFINITY);
+
+		if (d < best_d)
+		{
+			best_d = d;
+			best = k;
+		}
+	}
+	plan->semitones = b->v[best].semitones;
+	plan->time_ratio = b->v[best].time_ratio;
+	return best;
 }
 
 sid_status
@@ -240,6 +336,31 @@ pick_overlay(const sid_pair_source *src, sid_pair_worker *w, sid_rng *rng, int32
 	return one;
 }
 
+/*
+ * The musical chain from a bank: the variant nearest the plan, cut around
+ * where the original's sample `centre` went, then the chain without its
+ * transform.
+ */
+static sid_status
+banked_positive(const sid_pair_source *src, sid_pair_worker *w, int32_t t, int64_t centre,
+				const sid_noise_bank *ovl, sid_music_plan *plan, sid_error *err)
+{
+	const sid_bank_map *b = &src->banks[t];
+	int			k = nearest_variant(b, plan);
+	sid_music_plan rest = *plan;
+	int64_t		n_in,
+				from;
+
+	rest.transform = SID_MUSIC_NONE;
+	n_in = (int64_t) sid_music_input_len(&rest, (size_t) src->win);
+	from = llround((double) centre * b->v[k].time_ratio) - n_in / 2;
+	if (from < 0 || from + n_in > b->len[k])
+		return sid_fail(err, SID_EINVAL, "pairs: %s's bank variant %d is too short here",
+						src->tracks->name[t], k);
+	sid_pcm16_to_float(b->pcm[k] + from, n_in, w->span);
+	return sid_music_run(&src->music, ovl, &rest, w->span, w->produced, (size_t) src->win, err);
+}
+
 /* The sample recipe's positive (sid_pairs.h). */
 static sid_status
 sample_positive(const sid_pair_source *src, sid_pair_worker *w, sid_rng *rng, int32_t t,
@@ -259,8 +380,14 @@ sample_positive(const sid_pair_source *src, sid_pair_worker *w, sid_rng *rng, in
 		info->music.clip_start = 0;
 	n_in = sid_music_input_len(&info->music, (size_t) src->win);
 	start2 = start + src->win / 2 - (int64_t) n_in / 2 + sid_augment_offset(&src->aug, rng);
-	sid_pcm16_to_float(c->pcm[t] + start2, (int64_t) n_in, w->span);
-	rc = sid_music_run(&src->music, ovl, &info->music, w->span, w->produced, (size_t) src->win, err);
+	if (src->banks && info->music.transform != SID_MUSIC_NONE)
+		rc = banked_positive(src, w, t, start2 + (int64_t) n_in / 2, ovl, &info->music, err);
+	else
+	{
+		sid_pcm16_to_float(c->pcm[t] + start2, (int64_t) n_in, w->span);
+		rc = sid_music_run(&src->music, ovl, &info->music, w->span, w->produced, (size_t) src->win,
+						   err);
+	}
 	sid_augment_draw(&src->aug, src->bank, rng, (size_t) src->win, &info->plan);
 	if (rc == SID_OK)
 		rc = sid_augment_run(w->aug, src->bank, &info->plan, w->produced, 0, w->view,

@@ -88,6 +88,20 @@ sid_pair_worker *sid_pair_worker_create(const sid_pair_source *src, sid_error *e
 void		sid_pair_worker_free(sid_pair_worker *w);
 
 /*
+ * Feed a sample-recipe source from the banks of `sampleid bank` in bank_dir
+ * (one per track, mapped; corpus/sid_bank.h) instead of running rubberband
+ * per pair: the drawn shift or stretch becomes the bank's nearest variant
+ * (the plan records the one used), the window is cut where the anchor's
+ * centre went, and the overlay is laid over the shifted or stretched sample
+ * (a transposed sample under music in its own key).  Every track's bank
+ * must hold the same variants, with at least one shift and one stretch,
+ * and lengths matching the track as decoded now (a bank made before a
+ * decoder change is refused by name).  Call after set_sample, before any
+ * worker is made; the maps are released with the source.
+ */
+sid_status	sid_pair_source_set_bank(sid_pair_source *src, const char *bank_dir, sid_error *err);
+
+/*
  * Make pairs first .. first + count - 1 of step `step` into windows (the
  * whole batch's buffer, [2 * pairs][T][M]); info[i - first] receives what was
  * drawn when info is not NULL.  A drawn track too short for a pair is an

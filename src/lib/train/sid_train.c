@@ -583,10 +583,13 @@ sample_recipe(trainer *tr, sid_error *err)
 	music.p_eq = cfg->p_music_eq;
 	music.p_compress = cfg->p_compress;
 	music.p_distort = cfg->p_distort;
-	say(tr, "sample recipe: %zu overlay clips, other tracks with p %.2f", tr->overlays.bank.n,
-		cfg->p_track_overlay);
-	return sid_pair_source_set_sample(tr->pairs, &music, &tr->overlays.bank, cfg->p_track_overlay,
-									  &tr->aug_train, err);
+	say(tr, "sample recipe: %zu overlay clips, other tracks with p %.2f, %s", tr->overlays.bank.n,
+		cfg->p_track_overlay, cfg->bank_dir[0] ? cfg->bank_dir : "rubberband per pair");
+	rc = sid_pair_source_set_sample(tr->pairs, &music, &tr->overlays.bank, cfg->p_track_overlay,
+									&tr->aug_train, err);
+	if (rc == SID_OK && cfg->bank_dir[0])
+		rc = sid_pair_source_set_bank(tr->pairs, cfg->bank_dir, err);
+	return rc;
 }
 
 /* The manifests, the noise banks, the decoded train split, the pair

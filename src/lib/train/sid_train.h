@@ -56,6 +56,7 @@ typedef struct sid_train_config
 	 * augmentation keys above are then its milder room, docs/sample-model.md) */
 	char		recipe[16];
 	char		overlay_manifest[SID_TRAIN_PATH_MAX];	/* overlay clips; "" = other tracks only */
+	char		bank_dir[SID_TRAIN_PATH_MAX];	/* `sampleid bank` output; "" = rubberband per pair */
 	float		p_track_overlay;
 	float		overlay_ratio_min_db, overlay_ratio_max_db;
 	float		p_transform, p_pitch, max_semitones, stretch_min, stretch_max;

@@ -63,6 +63,7 @@ static const key_def keys[] = {
 	{"gain_max_db", KEY_FLOAT, F(gain_max_db), 0, -60, 20},
 	{"recipe", KEY_STR, S(recipe), 0, 0},
 	{"overlay_manifest", KEY_STR, S(overlay_manifest), 0, 0},
+	{"bank_dir", KEY_STR, S(bank_dir), 0, 0},
 	{"p_track_overlay", KEY_FLOAT, F(p_track_overlay), 0, 0, 1},
 	{"overlay_ratio_min_db", KEY_FLOAT, F(overlay_ratio_min_db), 0, -60, 60},
 	{"overlay_ratio_max_db", KEY_FLOAT, F(overlay_ratio_max_db), 0, -60, 60},
