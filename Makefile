@@ -62,7 +62,7 @@ endif
 # often leave parameters unused, hence -Wno-unused-parameter there only.
 WARN      = -Wall -Wextra -Werror
 LIB_CFLAGS ?= -std=c11 -O3 -g -fPIC -D_GNU_SOURCE $(WARN) -Isrc/lib $(CUDA_DEFS)
-LIB_LIBS  = -lsndfile -lsoxr -lfftw3f -lopenblas -lcrypto -lm -lpthread
+LIB_LIBS  = -lsndfile -lsoxr -lrubberband -lfftw3f -lopenblas -lcrypto -lm -lpthread
 FAISS_LIBS = -lfaiss -lgomp -llapack
 EXTRA_LIBS = $(FAISS_LIBS) $(CUDA_LIBS) -lstdc++
 

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 declare -A ALLOWED=(
 	[src/lib/core]=""
 	[src/lib/audio]="core"
-	[src/lib/augment]="core"
+	[src/lib/augment]="core audio"
 	[src/lib/nn]="core"
 	[src/lib/model]="core audio nn"
 	[src/lib/corpus]="core audio augment"

@@ -369,7 +369,7 @@ test_pipeline(void)
 	sid_augment_draw(&cfg, &bank, &rng, n, &plan);
 	plan.noise = SID_AUG_NOISE_CLIP;
 	plan.reverb = 0;
-	plan.n_eq = 0;
+	plan.eq.n = 0;
 	plan.gain_db = 0;
 	plan.snr_db = 7.5f;
 	sid_augment_run(w, &bank, &plan, in, pre, o1, n, &err);

@@ -4,14 +4,19 @@
  * (seed, step) whatever the number of threads; the anchor is the reference
  * database's window of the track at its start; the positive lies within the
  * offset and is analysed on its own; tracks are drawn in proportion to
- * their length; a track too short for a pair is refused by name.
+ * their length; a track too short for a pair is refused by name; the sample
+ * recipe's positives are a track under another, shifted or stretched, and
+ * centred on the anchor.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio/sid_mel.h"
+#include "audio/sid_stretch.h"
 #include "core/sid_pcm16.h"
+#include "corpus/sid_bank.h"
 #include "corpus/sid_corpus.h"
 #include "train/sid_pairs.h"
 #include "synth_corpus.h"
@@ -23,6 +28,16 @@
 #define RATE 22050
 #define P 8
 #define DRAWS 700
+
+static double
+mean_abs_diff(const float *a, const float *b, int64_t n)
+{
+	double		s = 0;
+
+	for (int64_t i = 0; i < n; i++)
+		s += fabs((double) a[i] - b[i]);
+	return n ? s / n : 0;
+}
 
 static double
 max_diff(const float *a, const float *b, int64_t n)
@@ -156,6 +171,195 @@ test_unaugmented(const sid_track_cache *c, const sid_noise_bank *bank, const sid
 	free(b);
 }
 
+/*
+ * The sample recipe: reproducible over threads; every positive is a track's
+ * span under another track, shifted or stretched within the ranges; with
+ * the musical chain and the room off, the positive's inner frames are the
+ * anchor's (the chain's window is centred on the anchor).
+ */
+static void
+test_sample_recipe(const sid_track_cache *c, const sid_noise_bank *bank, const sid_feature_config *fc,
+				   int64_t wf)
+{
+	sid_pair_source *src = sid_pair_source_create(c, bank, fc, NULL, NULL);
+	sid_pair_worker *w[2] = {NULL, NULL};
+	sid_pair_info info[P];
+	sid_music_config plain;
+	sid_augment_config quiet;
+	sid_error	err;
+	float	   *b1 = malloc(2 * P * wf * sizeof(float)),
+			   *b2 = malloc(2 * P * wf * sizeof(float));
+	double		inner = 0;
+	int			ok = 1;
+
+	CHECK(sid_pair_source_set_sample(src, NULL, NULL, 1.5f, NULL, &err) == SID_EINVAL,
+		  "sample: p_track_overlay 1.5 refused: %s", err.msg);
+	CHECK(sid_pair_source_set_sample(src, NULL, NULL, 0.5f, NULL, &err) == SID_OK, "sample: recipe set");
+	w[0] = sid_pair_worker_create(src, &err);
+	w[1] = sid_pair_worker_create(src, &err);
+	CHECK(w[0] && w[1] && sid_pair_batch(src, w, 1, 5, 3, P, b1, &err) == SID_OK &&
+		  sid_pair_batch(src, w, 2, 5, 3, P, b2, &err) == SID_OK &&
+		  memcmp(b1, b2, 2 * P * wf * sizeof(float)) == 0,
+		  "sample: two threads give the bit-identical batch (%s)", w[0] ? "ok" : err.msg);
+	for (int s = 0; s < 4; s++)
+	{
+		sid_pair_make(src, w[0], 5, s, 0, P, P, b1, info, &err);
+		for (int i = 0; i < P; i++)
+		{
+			const sid_music_plan *m = &info[i].music;
+
+			ok &= m->overlay && info[i].overlay_track >= 0 && info[i].overlay_track != info[i].track &&
+				m->ratio_db >= -10 && m->ratio_db <= 10 &&
+				((m->transform == SID_MUSIC_PITCH && fabsf(m->semitones) <= 3) ||
+				 (m->transform == SID_MUSIC_STRETCH && m->time_ratio >= 0.7f && m->time_ratio <= 1.5f));
+		}
+	}
+	CHECK(ok, "sample: every positive has another track over it and a shift or a stretch in range");
+	sid_pair_worker_free(w[0]);
+	sid_pair_worker_free(w[1]);
+	sid_pair_source_free(src);
+
+	sid_music_config_default(&plain, 16000, 16000);
+	plain.p_overlay = plain.p_transform = plain.p_eq = plain.p_compress = plain.p_distort = 0;
+	sid_augment_config_default(&quiet, 16000, 16000);
+	quiet.max_offset_s = 0;
+	quiet.p_noise = quiet.p_reverb = quiet.p_eq = 0;
+	quiet.gain_min_db = quiet.gain_max_db = 0;
+	src = sid_pair_source_create(c, bank, fc, NULL, NULL);
+	sid_pair_source_set_sample(src, &plain, NULL, 1, &quiet, &err);
+	w[0] = sid_pair_worker_create(src, &err);
+	sid_pair_make(src, w[0], 5, 3, 0, P, P, b1, info, &err);
+	for (int i = 0; i < P; i++)
+		inner = fmax(inner, max_diff(b1 + i * wf + 2 * 64, b1 + (P + i) * wf + 2 * 64, 59 * 64));
+	CHECK(inner < 1e-3, "sample: with the chain off the positive is the anchor's span (%.2g dB)", inner);
+	sid_pair_worker_free(w[0]);
+	sid_pair_source_free(src);
+	free(b1);
+	free(b2);
+}
+
+/* Banks of every track of c in dir with variants v; a shortened track when cut. */
+static int
+write_banks(const sid_track_cache *c, const char *dir, const sid_bank_variant *v, int nv, int cut)
+{
+	sid_error	err;
+	int			ok = 1;
+
+	for (int32_t t = 0; t < c->n; t++)
+	{
+		char		file[600];
+		int64_t		n = c->len[t] - (t == 1 ? cut : 0);
+		float	   *x = malloc(n * sizeof(float));
+
+		sid_pcm16_to_float(c->pcm[t], n, x);
+		sid_bank_file_name(file, sizeof(file), dir, c->name[t], 16000);
+		ok &= sid_bank_write_track(file, x, (size_t) n, 16000, v, nv, SID_STRETCH_FASTER, &err) == SID_OK;
+		free(x);
+	}
+	return ok;
+}
+
+/*
+ * Bank-fed sample pairs: reproducible over threads; every shift or stretch
+ * is a bank variant; with the rest of the chain off, a stretched positive
+ * is the stretched track around the anchor's centre (against a window cut
+ * 50 ms off it); a stale or missing bank is refused by name.
+ */
+static void
+test_bank_fed(const sid_track_cache *c, const sid_feature_config *fc, int64_t wf, const char *dir)
+{
+	const sid_bank_variant v[] = {{2, 1}, {-1, 1}, {0, 0.8f}, {0, 1.25f}};
+	char		bank_dir[600];
+	sid_music_config plain;
+	sid_augment_config quiet;
+	sid_pair_source *src;
+	sid_pair_worker *w[2] = {NULL, NULL};
+	sid_pair_info info[P];
+	sid_error	err;
+	float	   *b1 = malloc(2 * P * wf * sizeof(float)),
+			   *b2 = malloc(2 * P * wf * sizeof(float)),
+			   *expect = malloc(wf * sizeof(float));
+	double		aligned = 0,
+				shifted = INFINITY;
+	int			in_bank = 1,
+				n_stretch = 0;
+	sid_mel    *mel = sid_mel_create(fc, &err);
+	sid_status	rc;
+	char		cmd[700];
+
+	snprintf(bank_dir, sizeof(bank_dir), "%s/bank", dir);
+	mkdir(bank_dir, 0755);
+	CHECK(write_banks(c, bank_dir, v, 4, 0), "bank: written for the %d train tracks", c->n);
+	sid_music_config_default(&plain, 16000, 16000);
+	plain.p_overlay = plain.p_eq = plain.p_compress = plain.p_distort = 0;
+	sid_augment_config_default(&quiet, 16000, 16000);
+	quiet.max_offset_s = 0;
+	quiet.p_noise = quiet.p_reverb = quiet.p_eq = 0;
+	quiet.gain_min_db = quiet.gain_max_db = 0;
+	src = sid_pair_source_create(c, NULL, fc, NULL, &err);
+	sid_pair_source_set_sample(src, &plain, NULL, 1, &quiet, &err);
+	rc = sid_pair_source_set_bank(src, bank_dir, &err);
+	CHECK(rc == SID_OK, "bank: mapped (%s)", rc == SID_OK ? "ok" : err.msg);
+	w[0] = sid_pair_worker_create(src, &err);
+	w[1] = sid_pair_worker_create(src, &err);
+	sid_pair_batch(src, w, 1, 5, 3, P, b1, &err);
+	sid_pair_batch(src, w, 2, 5, 3, P, b2, &err);
+	CHECK(memcmp(b1, b2, 2 * P * wf * sizeof(float)) == 0, "bank: two threads give the same batch");
+	for (int s = 0; s < 3; s++)
+	{
+		sid_pair_make(src, w[0], 5, s, 0, P, P, b1, info, &err);
+		for (int i = 0; i < P; i++)
+		{
+			const sid_music_plan *m = &info[i].music;
+			int64_t		centre = info[i].anchor_start + 8000,
+						from;
+			float	   *y,
+					   *x;
+			size_t		ny;
+
+			in_bank &= m->transform == SID_MUSIC_PITCH ? m->time_ratio == 1 && (m->semitones == 2 || m->semitones == -1) :
+				m->semitones == 0 && (m->time_ratio == 0.8f || m->time_ratio == 1.25f);
+			if (m->transform != SID_MUSIC_STRETCH || centre < 24000 || centre + 24000 > c->len[info[i].track])
+				continue;
+			/* the expected window: 3 s around the centre stretched alone */
+			x = malloc(48000 * sizeof(float));
+			sid_pcm16_to_float(c->pcm[info[i].track] + centre - 24000, 48000, x);
+			sid_stretch(x, 48000, 16000, m->time_ratio, 0, SID_STRETCH_FASTER, &y, &ny, &err);
+			from = llround(24000 * m->time_ratio) - 8000;
+			sid_mel_segments(mel, y + from, 16000, 0, 1, expect, NULL, &err);
+			aligned = fmax(aligned, mean_abs_diff(expect + 2 * 64, b1 + (P + i) * wf + 2 * 64, 59 * 64));
+			sid_mel_segments(mel, y + from + 800, 16000, 0, 1, expect, NULL, &err);
+			shifted = fmin(shifted, mean_abs_diff(expect + 2 * 64, b1 + (P + i) * wf + 2 * 64, 59 * 64));
+			n_stretch++;
+			free(y);
+			free(x);
+		}
+	}
+	CHECK(in_bank, "bank: every shift or stretch is one of the bank's variants");
+	CHECK(n_stretch > 0 && shifted > 2 * aligned,
+		  "bank: %d stretched positives are the stretched track at the anchor's centre "
+		  "(mean |diff| at most %.2f dB; 50 ms off at least %.2f dB)", n_stretch, aligned, shifted);
+	sid_pair_worker_free(w[0]);
+	sid_pair_worker_free(w[1]);
+	sid_pair_source_free(src);
+
+	write_banks(c, bank_dir, v, 4, 4000);
+	src = sid_pair_source_create(c, NULL, fc, NULL, &err);
+	sid_pair_source_set_sample(src, &plain, NULL, 1, &quiet, &err);
+	CHECK(sid_pair_source_set_bank(src, bank_dir, &err) == SID_EINVAL && strstr(err.msg, "stale") &&
+		  strstr(err.msg, c->name[1]), "bank: a stale bank is refused by name: %s", err.msg);
+	CHECK(sid_pair_source_set_bank(src, "/nonexistent", &err) == SID_EIO && strstr(err.msg, "/nonexistent"),
+		  "bank: a missing bank is refused by name: %s", err.msg);
+	sid_pair_source_free(src);
+	sid_mel_free(mel);
+	free(b1);
+	free(b2);
+	free(expect);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bank_dir);
+	if (system(cmd) != 0)
+		printf("# could not remove %s\n", bank_dir);
+}
+
 /* A track shorter than a window and its context is refused by name. */
 static void
 test_short_track(const char *dir, const sid_feature_config *fc, int64_t wf)
@@ -233,6 +437,8 @@ main(void)
 	test_anchor_positive(src, w[0], &cache, &fc, wf);
 	test_unaugmented(&cache, &bank.bank, &fc, wf);
 	test_short_track(dir, &fc, wf);
+	test_sample_recipe(&cache, &bank.bank, &fc, wf);
+	test_bank_fed(&cache, &fc, wf, dir);
 
 	sid_pair_worker_free(w[0]);
 	sid_pair_worker_free(w[1]);

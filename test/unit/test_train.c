@@ -147,6 +147,12 @@ test_config(const char *dir, sid_train_config *cfg)
 	write_text(path, "pairs = 5\n");
 	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL,
 		  "config: an odd pair count is refused: %s", err.msg);
+	write_text(path, "recipe = remix\n");
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "remix"),
+		  "config: an unknown recipe is refused: %s", err.msg);
+	write_text(path, "recipe = sample\nstretch_min = 1.2\nstretch_max = 0.9\n");
+	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "stretch_min"),
+		  "config: a stretch range upside down is refused: %s", err.msg);
 	write_text(path, "just words\n");
 	CHECK(sid_train_config_read(path, &bad, &err) == SID_EINVAL && strstr(err.msg, "key = value"),
 		  "config: a line without '=' is refused: %s", err.msg);
@@ -200,6 +206,35 @@ test_runs(const char *dir, sid_train_config *cfg, sid_train_hooks *hooks)
 		cmp = compare_checkpoints(ck_full, ck_one, &diff, &sa, &sb);
 	CHECK(cmp >= 0 && diff < 1e-3, "train: one thread ends within 1e-3 of two threads' weights (max |diff| %.2g)",
 		  diff);
+}
+
+/* The sample recipe trains through the same loop (two steps, no validation). */
+static void
+test_sample_recipe(const char *dir, const sid_train_config *base, sid_train_hooks *hooks)
+{
+	sid_train_config cfg = *base;
+	char		ck[600];
+	sid_train_state st;
+	sid_error	err;
+	sid_status	rc;
+
+	snprintf(ck, sizeof(ck), "%s/sample.ckpt", dir);
+	set(&cfg, "checkpoint", ck);
+	set(&cfg, "best_model", "");
+	set(&cfg, "recipe", "sample");
+	set(&cfg, "val_every", "0");
+	hooks->stop_after = 2;
+	rc = sid_train_run(&cfg, 0, hooks, &st, &err);
+	hooks->stop_after = 0;
+	CHECK(rc == SID_OK && st.step == 2, "train: two steps of the sample recipe (%s)",
+		  rc == SID_OK ? "ok" : err.msg);
+	set(&cfg, "bank_dir", "/nonexistent/bank");
+	CHECK(sid_train_run(&cfg, 0, hooks, &st, &err) == SID_EIO && strstr(err.msg, "/nonexistent/bank"),
+		  "train: a missing bank is named: %s", err.msg);
+	set(&cfg, "bank_dir", "");
+	set(&cfg, "overlay_manifest", "/nonexistent/overlays.tsv");
+	CHECK(sid_train_run(&cfg, 0, hooks, &st, &err) == SID_EIO && strstr(err.msg, "overlays.tsv"),
+		  "train: a missing overlay manifest is named: %s", err.msg);
 }
 
 /*
@@ -316,6 +351,7 @@ main(void)
 	test_runs(dir, &cfg, &hooks);
 	test_resume_refusals(dir, &cfg, &hooks);
 	test_best_model(dir);
+	test_sample_recipe(dir, &cfg, &hooks);
 	test_cache(&music, &cfg);
 
 	sid_manifest_free(&music);

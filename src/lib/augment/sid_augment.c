@@ -134,8 +134,6 @@ void
 sid_augment_draw(const sid_augment_config *cfg, const sid_noise_bank *bank,
 				 sid_rng *rng, size_t n, sid_augment_plan *plan)
 {
-	float		nyq = cfg->sample_rate / 2;
-
 	memset(plan, 0, sizeof(*plan));
 	/* draw every field whatever is chosen, so one choice does not shift the
 	 * random numbers of the others */
@@ -157,30 +155,77 @@ sid_augment_draw(const sid_augment_config *cfg, const sid_noise_bank *bank,
 	plan->reverb = sid_rng_uniform(rng) < cfg->p_reverb;
 
 	if (sid_rng_uniform(rng) < cfg->p_eq)
+		sid_eq_draw(rng, cfg->sample_rate, &plan->eq);
+}
+
+void
+sid_eq_draw(sid_rng *rng, float sample_rate, sid_eq_plan *eq)
+{
+	float		nyq = sample_rate / 2;
+
+	eq->n = 0;
+	if (sid_rng_uniform(rng) < 0.5f)
 	{
-		/* band-limiting like a small loudspeaker or a phone, then bells */
-		if (sid_rng_uniform(rng) < 0.5f)
-		{
-			plan->eq_type[plan->n_eq] = SID_BIQUAD_HIGHPASS;
-			plan->eq_f0[plan->n_eq] = log_uniform(rng, 40.0f, 400.0f);
-			plan->eq_q[plan->n_eq] = (float) M_SQRT1_2;
-			plan->eq_gain_db[plan->n_eq++] = 0;
-		}
-		if (sid_rng_uniform(rng) < 0.5f)
-		{
-			plan->eq_type[plan->n_eq] = SID_BIQUAD_LOWPASS;
-			plan->eq_f0[plan->n_eq] = log_uniform(rng, fminf(2000.0f, 0.4f * nyq), 0.9f * nyq);
-			plan->eq_q[plan->n_eq] = (float) M_SQRT1_2;
-			plan->eq_gain_db[plan->n_eq++] = 0;
-		}
-		for (int bells = (int) sid_rng_below(rng, 3); bells > 0; bells--)
-		{
-			plan->eq_type[plan->n_eq] = SID_BIQUAD_PEAK;
-			plan->eq_f0[plan->n_eq] = log_uniform(rng, 80.0f, 0.8f * nyq);
-			plan->eq_q[plan->n_eq] = sid_rng_range(rng, 0.5f, 2.5f);
-			plan->eq_gain_db[plan->n_eq++] = sid_rng_range(rng, -9.0f, 9.0f);
-		}
+		eq->type[eq->n] = SID_BIQUAD_HIGHPASS;
+		eq->f0[eq->n] = log_uniform(rng, 40.0f, 400.0f);
+		eq->q[eq->n] = (float) M_SQRT1_2;
+		eq->gain_db[eq->n++] = 0;
 	}
+	if (sid_rng_uniform(rng) < 0.5f)
+	{
+		eq->type[eq->n] = SID_BIQUAD_LOWPASS;
+		eq->f0[eq->n] = log_uniform(rng, fminf(2000.0f, 0.4f * nyq), 0.9f * nyq);
+		eq->q[eq->n] = (float) M_SQRT1_2;
+		eq->gain_db[eq->n++] = 0;
+	}
+	for (int bells = (int) sid_rng_below(rng, 3); bells > 0; bells--)
+	{
+		eq->type[eq->n] = SID_BIQUAD_PEAK;
+		eq->f0[eq->n] = log_uniform(rng, 80.0f, 0.8f * nyq);
+		eq->q[eq->n] = sid_rng_range(rng, 0.5f, 2.5f);
+		eq->gain_db[eq->n++] = sid_rng_range(rng, -9.0f, 9.0f);
+	}
+}
+
+sid_status
+sid_eq_run(const sid_eq_plan *eq, float sample_rate, float *x, size_t n, sid_error *err)
+{
+	if (eq->n < 0 || eq->n > SID_AUGMENT_MAX_EQ)
+		return sid_fail(err, SID_EINVAL, "augment: %d filters in a plan", eq->n);
+	for (int f = 0; f < eq->n; f++)
+	{
+		sid_biquad	bq;
+		sid_status	rc = sid_biquad_design(&bq, eq->type[f], eq->f0[f], eq->q[f],
+										   eq->gain_db[f], sample_rate, err);
+
+		if (rc != SID_OK)
+			return rc;
+		sid_biquad_run(&bq, x, n);
+	}
+	return SID_OK;
+}
+
+sid_status
+sid_bank_excerpt(const sid_noise_bank *bank, size_t clip, size_t start, float *out, size_t n,
+				 sid_error *err)
+{
+	const float *x;
+	size_t		len,
+				at;
+
+	if (!bank || clip >= bank->n || bank->lengths[clip] == 0)
+		return sid_fail(err, SID_EINVAL, "augment: the plan names clip %zu, the bank has %zu",
+						clip, bank ? bank->n : 0);
+	x = bank->clips[clip];
+	len = bank->lengths[clip];
+	at = start % len;
+	for (size_t i = 0; i < n; i++)
+	{
+		out[i] = x[at];
+		if (++at == len)
+			at = 0;
+	}
+	return SID_OK;
 }
 
 /* The noise of a plan into w->noise[n]; falls back to white noise when the
@@ -194,23 +239,10 @@ make_noise(sid_augment_work *w, const sid_noise_bank *bank, const sid_augment_pl
 	sid_rng_init(&rng, plan->noise_seed, 0x4E);	/* 'N' */
 	if (plan->noise == SID_AUG_NOISE_CLIP)
 	{
-		const float *clip;
-		size_t		len,
-					at;
+		sid_status	rc = sid_bank_excerpt(bank, plan->clip, plan->clip_start, w->noise, n, err);
 
-		if (!bank || plan->clip >= bank->n || bank->lengths[plan->clip] == 0)
-			return sid_fail(err, SID_EINVAL, "augment: the plan names noise clip %zu, the bank has %zu",
-							plan->clip, bank ? bank->n : 0);
-		clip = bank->clips[plan->clip];
-		len = bank->lengths[plan->clip];
-		at = plan->clip_start % len;
-		/* short clips repeat, as a looped ambience would */
-		for (size_t i = 0; i < n; i++)
-		{
-			w->noise[i] = clip[at];
-			if (++at == len)
-				at = 0;
-		}
+		if (rc != SID_OK)
+			return rc;
 		if (sid_power(w->noise, n) > 0)
 			return SID_OK;
 		return sid_noise_synth(w->noise, n, SID_NOISE_WHITE, w->cfg.sample_rate, &rng, err);
@@ -229,8 +261,8 @@ sid_augment_run(sid_augment_work *w, const sid_noise_bank *bank,
 	if (n == 0 || n > cfg->max_len || preroll > cfg->max_preroll)
 		return sid_fail(err, SID_ELIMIT, "augment: span of %zu samples after %zu of preroll exceeds %zu / %zu",
 						n, preroll, cfg->max_len, cfg->max_preroll);
-	if (plan->n_eq < 0 || plan->n_eq > SID_AUGMENT_MAX_EQ)
-		return sid_fail(err, SID_EINVAL, "augment: %d filters in a plan", plan->n_eq);
+	if (plan->eq.n < 0 || plan->eq.n > SID_AUGMENT_MAX_EQ)
+		return sid_fail(err, SID_EINVAL, "augment: %d filters in a plan", plan->eq.n);
 
 	if (plan->reverb)
 	{
@@ -258,16 +290,9 @@ sid_augment_run(sid_augment_work *w, const sid_noise_bank *bank,
 	else
 		memcpy(out, in + preroll, n * sizeof(float));
 
-	for (int f = 0; f < plan->n_eq; f++)
-	{
-		sid_biquad	bq;
-
-		rc = sid_biquad_design(&bq, plan->eq_type[f], plan->eq_f0[f], plan->eq_q[f],
-							   plan->eq_gain_db[f], cfg->sample_rate, err);
-		if (rc != SID_OK)
-			return rc;
-		sid_biquad_run(&bq, out, n);
-	}
+	rc = sid_eq_run(&plan->eq, cfg->sample_rate, out, n, err);
+	if (rc != SID_OK)
+		return rc;
 
 	if (plan->noise != SID_AUG_NOISE_NONE)
 	{
@@ -296,7 +321,7 @@ sid_augment_describe(const sid_augment_plan *plan, char *buf, size_t size)
 	used = snprintf(buf, size, "noise=%s snr=%.1fdB reverb=%s eq=%d gain=%.1fdB",
 					plan->noise == SID_AUG_NOISE_NONE ? "none" :
 					plan->noise == SID_AUG_NOISE_CLIP ? "clip" : sid_noise_kind_name(plan->synthetic_kind),
-					plan->snr_db, plan->reverb ? "yes" : "no", plan->n_eq, plan->gain_db);
+					plan->snr_db, plan->reverb ? "yes" : "no", plan->eq.n, plan->gain_db);
 	if (plan->reverb && used > 0 && (size_t) used < size)
 		snprintf(buf + used, size - used, " rir=%u", plan->rir_index);
 }

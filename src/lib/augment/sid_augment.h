@@ -57,6 +57,17 @@ typedef struct sid_augment_config
 				gain_max_db;
 } sid_augment_config;
 
+/* A drawn equaliser: band-limiting like a small loudspeaker or a phone, then
+ * up to two bells (also the musical chain's EQ, sid_music.h). */
+typedef struct sid_eq_plan
+{
+	int			n;
+	sid_biquad_type type[SID_AUGMENT_MAX_EQ];
+	float		f0[SID_AUGMENT_MAX_EQ];
+	float		q[SID_AUGMENT_MAX_EQ];
+	float		gain_db[SID_AUGMENT_MAX_EQ];
+} sid_eq_plan;
+
 typedef enum sid_augment_noise
 {
 	SID_AUG_NOISE_NONE,
@@ -75,11 +86,7 @@ typedef struct sid_augment_plan
 	float		snr_db;
 	int			reverb;
 	uint32_t	rir_index;		/* response sid_rir_seed(part, rir_index) */
-	int			n_eq;
-	sid_biquad_type eq_type[SID_AUGMENT_MAX_EQ];
-	float		eq_f0[SID_AUGMENT_MAX_EQ];
-	float		eq_q[SID_AUGMENT_MAX_EQ];
-	float		eq_gain_db[SID_AUGMENT_MAX_EQ];
+	sid_eq_plan eq;
 	float		gain_db;
 } sid_augment_plan;
 
@@ -106,6 +113,16 @@ void		sid_augment_draw(const sid_augment_config *cfg, const sid_noise_bank *bank
 sid_status	sid_augment_run(sid_augment_work *w, const sid_noise_bank *bank,
 							const sid_augment_plan *plan, const float *in, size_t preroll,
 							float *out, size_t n, sid_error *err);
+
+/* n samples of bank clip `clip` from `start` on, repeating a short clip as a
+ * looped ambience or drum loop would. */
+sid_status	sid_bank_excerpt(const sid_noise_bank *bank, size_t clip, size_t start, float *out,
+							 size_t n, sid_error *err);
+
+/* Draw an equaliser for audio at sample_rate. */
+void		sid_eq_draw(sid_rng *rng, float sample_rate, sid_eq_plan *eq);
+/* Run it over x[n] in place. */
+sid_status	sid_eq_run(const sid_eq_plan *eq, float sample_rate, float *x, size_t n, sid_error *err);
 
 /* One line describing a plan, for logs. */
 void		sid_augment_describe(const sid_augment_plan *plan, char *buf, size_t size);

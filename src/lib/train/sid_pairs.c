@@ -12,6 +12,7 @@
 #include "audio/sid_mel.h"
 #include "core/sid_pcm16.h"
 #include "core/sid_rng.h"
+#include "corpus/sid_bank.h"
 
 struct sid_pair_source
 {
@@ -23,6 +24,12 @@ struct sid_pair_source
 	int64_t		hop;			/* segment hop samples: the anchor's context each side */
 	int64_t		max_offset;		/* samples */
 	int64_t		window_floats;
+	int			sample;			/* the sample recipe (sid_pair_source_set_sample) */
+	sid_music_config music;
+	const sid_noise_bank *overlays;
+	float		p_track_overlay;
+	int64_t		max_in;			/* the longest span the musical chain takes */
+	sid_bank_map *banks;		/* per track, when bank-fed (set_bank) */
 };
 
 struct sid_pair_worker
@@ -30,8 +37,10 @@ struct sid_pair_worker
 	sid_mel    *mel;
 	sid_augment_work *aug;
 	float	   *ctx;			/* hop + window + hop, the anchor's input */
-	float	   *span;			/* preroll + window, the positive's input */
+	float	   *span;			/* the positive's input: preroll + window, or max_in */
 	float	   *view;			/* the degraded window */
+	float	   *ovl;			/* max_in: the sample recipe's overlay from a track */
+	float	   *produced;		/* window: the musical chain's output */
 };
 
 sid_pair_source *
@@ -73,7 +82,138 @@ sid_pair_source_create(const sid_track_cache *tracks, const sid_noise_bank *bank
 void
 sid_pair_source_free(sid_pair_source *src)
 {
+	if (!src)
+		return;
+	for (int32_t t = 0; src->banks && t < src->tracks->n; t++)
+		sid_bank_map_close(&src->banks[t]);
+	free(src->banks);
 	free(src);
+}
+
+/* Track t's bank is usable: the first track's variants, lengths that fit. */
+static sid_status
+check_bank(const sid_pair_source *src, int32_t t, const char *file, sid_error *err)
+{
+	const sid_bank_map *b = &src->banks[t],
+			   *first = b;
+	int			shifts = 0,
+				stretches = 0;
+
+	for (int32_t u = 0; u < t && first == b; u++)
+		if (src->banks[u].map)
+			first = &src->banks[u];
+
+	if (b->rate != src->features.sample_rate || b->nv != first->nv ||
+		memcmp(b->v, first->v, sizeof(b->v[0]) * b->nv) != 0)
+		return sid_fail(err, SID_EINVAL, "pairs: %s holds other variants or another rate than the first bank",
+						file);
+	for (int k = 0; k < b->nv; k++)
+	{
+		int64_t		want = llround((double) src->tracks->len[t] * b->v[k].time_ratio);
+
+		if (llabs(b->len[k] - want) > 1)
+			return sid_fail(err, SID_EINVAL, "pairs: the bank of %s is stale (%lld samples, the track now gives %lld)",
+							src->tracks->name[t], (long long) b->len[k], (long long) want);
+		shifts += b->v[k].time_ratio == 1 && b->v[k].semitones != 0;
+		stretches += b->v[k].semitones == 0 && b->v[k].time_ratio != 1;
+	}
+	if (!shifts || !stretches)
+		return sid_fail(err, SID_EINVAL, "pairs: %s needs a pitch-only and a stretch-only variant", file);
+	return SID_OK;
+}
+
+sid_status
+sid_pair_source_set_bank(sid_pair_source *src, const char *bank_dir, sid_error *err)
+{
+	const sid_track_cache *c = src->tracks;
+	char		file[4096];
+
+	if (!src->sample || src->banks)
+		return sid_fail(err, SID_EINVAL, "pairs: a bank feeds a sample-recipe source, once");
+	if (!(src->banks = calloc((size_t) c->n, sizeof(*src->banks))))
+		return sid_fail(err, SID_ENOMEM, "pairs: out of memory");
+	for (int32_t t = 0; t < c->n; t++)
+	{
+		sid_status	rc;
+
+		if (c->len[t] == 0)
+			continue;			/* never drawn */
+		sid_bank_file_name(file, sizeof(file), bank_dir, c->name[t], src->features.sample_rate);
+		rc = sid_bank_map_open(file, &src->banks[t], err);
+		if (rc == SID_OK)
+			rc = check_bank(src, t, file, err);
+		if (rc != SID_OK)
+		{
+			for (int32_t u = 0; u <= t; u++)
+				sid_bank_map_close(&src->banks[u]);
+			free(src->banks);
+			src->banks = NULL;
+			return rc;
+		}
+	}
+	return SID_OK;
+}
+
+/* The bank variant nearest the plan's shift or stretch; the plan takes its values. */
+static int
+nearest_variant(const sid_bank_map *b, sid_music_plan *plan)
+{
+	int			best = -1;
+	double		best_d = INFINITY;
+
+	for (int k = 0; k < b->nv; k++)
+	{
+		const sid_bank_variant *v = &b->v[k];
+		double		d = plan->transform == SID_MUSIC_PITCH ?
+			(v->time_ratio == 1 && v->semitones != 0 ? fabs(v->semitones - plan->semitones) : INFINITY) :
+			(v->semitones == 0 && v->time_ratio != 1 ? fabs(log(v->time_ratio / plan->time_ratio)) : INFINITY);
+
+		if (d < best_d)
+		{
+			best_d = d;
+			best = k;
+		}
+	}
+	plan->semitones = b->v[best].semitones;
+	plan->time_ratio = b->v[best].time_ratio;
+	return best;
+}
+
+sid_status
+sid_pair_source_set_sample(sid_pair_source *src, const sid_music_config *music,
+						   const sid_noise_bank *overlays, float p_track_overlay,
+						   const sid_augment_config *room, sid_error *err)
+{
+	sid_music_plan longest = {.transform = SID_MUSIC_STRETCH};
+	sid_music_plan as_is = {.transform = SID_MUSIC_NONE};
+	float		rate = (float) src->features.sample_rate;
+	sid_status	rc;
+
+	if (!(p_track_overlay >= 0 && p_track_overlay <= 1))
+		return sid_fail(err, SID_EINVAL, "pairs: p_track_overlay %g outside 0 .. 1", p_track_overlay);
+	if (music)
+		src->music = *music;
+	else
+		sid_music_config_default(&src->music, rate, (size_t) src->win);
+	src->music.sample_rate = rate;
+	src->music.max_len = (size_t) src->win;
+	if ((rc = sid_music_config_check(&src->music, err)) != SID_OK)
+		return rc;
+	if (room)
+		src->aug = *room;
+	else
+		sid_music_room_defaults(&src->aug, rate, (size_t) src->win);
+	src->aug.sample_rate = rate;
+	src->aug.max_len = (size_t) src->win;
+	src->max_offset = lroundf(src->aug.max_offset_s * src->aug.sample_rate);
+	longest.time_ratio = src->music.stretch_min;
+	src->max_in = (int64_t) sid_music_input_len(&longest, (size_t) src->win);
+	if (src->max_in < (int64_t) sid_music_input_len(&as_is, (size_t) src->win))
+		src->max_in = (int64_t) sid_music_input_len(&as_is, (size_t) src->win);
+	src->overlays = overlays;
+	src->p_track_overlay = p_track_overlay;
+	src->sample = 1;
+	return SID_OK;
 }
 
 int64_t
@@ -92,6 +232,8 @@ sid_pair_worker_free(sid_pair_worker *w)
 	free(w->ctx);
 	free(w->span);
 	free(w->view);
+	free(w->ovl);
+	free(w->produced);
 	free(w);
 }
 
@@ -99,6 +241,7 @@ sid_pair_worker *
 sid_pair_worker_create(const sid_pair_source *src, sid_error *err)
 {
 	sid_pair_worker *w = calloc(1, sizeof(*w));
+	int64_t		span = (int64_t) src->aug.max_preroll + src->win;
 
 	if (!w)
 	{
@@ -106,9 +249,11 @@ sid_pair_worker_create(const sid_pair_source *src, sid_error *err)
 		return NULL;
 	}
 	w->ctx = malloc(sizeof(float) * (2 * src->hop + src->win));
-	w->span = malloc(sizeof(float) * (src->aug.max_preroll + src->win));
+	w->span = malloc(sizeof(float) * (src->max_in > span ? src->max_in : span));
 	w->view = malloc(sizeof(float) * src->win);
-	if (!w->ctx || !w->span || !w->view)
+	w->ovl = src->sample ? malloc(sizeof(float) * src->max_in) : NULL;
+	w->produced = src->sample ? malloc(sizeof(float) * src->win) : NULL;
+	if (!w->ctx || !w->span || !w->view || (src->sample && (!w->ovl || !w->produced)))
 	{
 		sid_pair_worker_free(w);
 		sid_fail(err, SID_ENOMEM, "pairs: out of memory");
@@ -129,6 +274,130 @@ sid_pair_worker_create(const sid_pair_source *src, sid_error *err)
 	return w;
 }
 
+/* The fp recipe's positive: degraded by the fp chain, framed alone as a query is. */
+static sid_status
+fp_positive(const sid_pair_source *src, sid_pair_worker *w, sid_rng *rng, int32_t t,
+			int64_t start, float *window, sid_pair_info *info, sid_error *err)
+{
+	const sid_track_cache *c = src->tracks;
+	int64_t		start2 = start + sid_augment_offset(&src->aug, rng),
+				preroll = start2 < (int64_t) src->aug.max_preroll ? start2 : (int64_t) src->aug.max_preroll;
+	sid_status	rc;
+
+	sid_pcm16_to_float(c->pcm[t] + start2 - preroll, preroll + src->win, w->span);
+	sid_augment_draw(&src->aug, src->bank, rng, (size_t) src->win, &info->plan);
+	rc = sid_augment_run(w->aug, src->bank, &info->plan, w->span, (size_t) preroll, w->view,
+						 (size_t) src->win, err);
+	if (rc == SID_OK)
+		rc = sid_mel_segments(w->mel, w->view, src->win, 0, 1, window, NULL, err);
+	info->positive_start = start2;
+	info->overlay_track = -1;
+	return rc;
+}
+
+/*
+ * The overlay of a sample pair: another track into w->ovl (as a one-clip
+ * bank in *one) or the overlay bank.  Returns the bank the plan draws from.
+ */
+static const sid_noise_bank *
+pick_overlay(const sid_pair_source *src, sid_pair_worker *w, sid_rng *rng, int32_t t,
+			 sid_noise_bank *one, const float **clip, size_t *len, int32_t *track)
+{
+	const sid_track_cache *c = src->tracks;
+	int			from_track = sid_rng_uniform(rng) < src->p_track_overlay ||
+		!src->overlays || src->overlays->n == 0;
+	int32_t		t2 = sid_pick_weighted(c->cum, c->n, rng);
+	int64_t		at;
+
+	*track = -1;
+	if (!from_track || c->n < 2)
+		return src->overlays;
+	if (t2 == t)
+		t2 = (t + 1) % c->n;
+	at = c->len[t2] > 0 ? (int64_t) sid_rng_below(rng, (uint64_t) c->len[t2]) : 0;
+	/* a track shorter than the span repeats, as a loop would */
+	for (int64_t i = 0; i < src->max_in;)
+	{
+		int64_t		piece = c->len[t2] - at < src->max_in - i ? c->len[t2] - at : src->max_in - i;
+
+		if (piece <= 0)
+		{
+			memset(w->ovl + i, 0, (size_t) (src->max_in - i) * sizeof(float));
+			break;
+		}
+		sid_pcm16_to_float(c->pcm[t2] + at, piece, w->ovl + i);
+		i += piece;
+		at = 0;
+	}
+	*clip = w->ovl;
+	*len = (size_t) src->max_in;
+	*one = (sid_noise_bank) {clip, len, 1};
+	*track = t2;
+	return one;
+}
+
+/*
+ * The musical chain from a bank: the variant nearest the plan, cut around
+ * where the original's sample `centre` went, then the chain without its
+ * transform.
+ */
+static sid_status
+banked_positive(const sid_pair_source *src, sid_pair_worker *w, int32_t t, int64_t centre,
+				const sid_noise_bank *ovl, sid_music_plan *plan, sid_error *err)
+{
+	const sid_bank_map *b = &src->banks[t];
+	int			k = nearest_variant(b, plan);
+	sid_music_plan rest = *plan;
+	int64_t		n_in,
+				from;
+
+	rest.transform = SID_MUSIC_NONE;
+	n_in = (int64_t) sid_music_input_len(&rest, (size_t) src->win);
+	from = llround((double) centre * b->v[k].time_ratio) - n_in / 2;
+	if (from < 0 || from + n_in > b->len[k])
+		return sid_fail(err, SID_EINVAL, "pairs: %s's bank variant %d is too short here",
+						src->tracks->name[t], k);
+	sid_pcm16_to_float(b->pcm[k] + from, n_in, w->span);
+	return sid_music_run(&src->music, ovl, &rest, w->span, w->produced, (size_t) src->win, err);
+}
+
+/* The sample recipe's positive (sid_pairs.h). */
+static sid_status
+sample_positive(const sid_pair_source *src, sid_pair_worker *w, sid_rng *rng, int32_t t,
+				int64_t start, float *window, sid_pair_info *info, sid_error *err)
+{
+	const sid_track_cache *c = src->tracks;
+	sid_noise_bank one;
+	const float *clip = NULL;
+	size_t		len = 0,
+				n_in;
+	const sid_noise_bank *ovl = pick_overlay(src, w, rng, t, &one, &clip, &len, &info->overlay_track);
+	int64_t		start2;
+	sid_status	rc;
+
+	sid_music_draw(&src->music, ovl, rng, &info->music);
+	if (info->overlay_track >= 0)
+		info->music.clip_start = 0;
+	n_in = sid_music_input_len(&info->music, (size_t) src->win);
+	start2 = start + src->win / 2 - (int64_t) n_in / 2 + sid_augment_offset(&src->aug, rng);
+	if (src->banks && info->music.transform != SID_MUSIC_NONE)
+		rc = banked_positive(src, w, t, start2 + (int64_t) n_in / 2, ovl, &info->music, err);
+	else
+	{
+		sid_pcm16_to_float(c->pcm[t] + start2, (int64_t) n_in, w->span);
+		rc = sid_music_run(&src->music, ovl, &info->music, w->span, w->produced, (size_t) src->win,
+						   err);
+	}
+	sid_augment_draw(&src->aug, src->bank, rng, (size_t) src->win, &info->plan);
+	if (rc == SID_OK)
+		rc = sid_augment_run(w->aug, src->bank, &info->plan, w->produced, 0, w->view,
+							 (size_t) src->win, err);
+	if (rc == SID_OK)
+		rc = sid_mel_segments(w->mel, w->view, src->win, 0, 1, window, NULL, err);
+	info->positive_start = start2;
+	return rc;
+}
+
 /* Pair i of a step: anchor into windows[i], positive into windows[pairs + i]. */
 static sid_status
 make_pair(const sid_pair_source *src, sid_pair_worker *w, uint64_t seed, int64_t step,
@@ -136,27 +405,26 @@ make_pair(const sid_pair_source *src, sid_pair_worker *w, uint64_t seed, int64_t
 {
 	const sid_track_cache *c = src->tracks;
 	sid_rng		rng;
-	sid_augment_plan plan;
+	sid_pair_info drawn;
 	int32_t		t;
-	int64_t		first,
+	int64_t		ctx = src->hop,
+				first,
 				last,
-				start,
-				start2,
-				preroll;
+				start;
 	sid_status	rc;
 
 	sid_rng_init(&rng, seed, SID_PAIR_STREAM + (uint64_t) step * pairs + i);
 	t = sid_pick_weighted(c->cum, c->n, &rng);
 	/* the anchor needs a hop of context each side, the positive may start
-	 * max_offset away */
-	first = src->hop + src->max_offset;
-	last = c->len[t] - src->win - src->hop - src->max_offset;
+	 * max_offset away; a sample pair's span may reach further */
+	if (src->sample && (src->max_in - src->win) / 2 + 1 > ctx)
+		ctx = (src->max_in - src->win) / 2 + 1;
+	first = ctx + src->max_offset;
+	last = c->len[t] - src->win - ctx - src->max_offset;
 	if (last < first)
 		return sid_fail(err, SID_EINVAL, "train: %s is too short (%.2f s)", c->name[t],
 						(double) c->len[t] / src->features.sample_rate);
 	start = first + (int64_t) sid_rng_below(&rng, (uint64_t) (last - first + 1));
-	start2 = start + sid_augment_offset(&src->aug, &rng);
-	preroll = start2 < (int64_t) src->aug.max_preroll ? start2 : (int64_t) src->aug.max_preroll;
 
 	/* anchor: segment 1 of [start - hop, start + win + hop) */
 	sid_pcm16_to_float(c->pcm[t] + start - src->hop, 2 * src->hop + src->win, w->ctx);
@@ -164,20 +432,15 @@ make_pair(const sid_pair_source *src, sid_pair_worker *w, uint64_t seed, int64_t
 						  windows + (int64_t) i * src->window_floats, NULL, err);
 	if (rc != SID_OK)
 		return rc;
-	/* positive: degraded, framed alone as a query is */
-	sid_pcm16_to_float(c->pcm[t] + start2 - preroll, preroll + src->win, w->span);
-	sid_augment_draw(&src->aug, src->bank, &rng, (size_t) src->win, &plan);
-	rc = sid_augment_run(w->aug, src->bank, &plan, w->span, (size_t) preroll, w->view,
-						 (size_t) src->win, err);
-	if (rc == SID_OK)
-		rc = sid_mel_segments(w->mel, w->view, src->win, 0, 1,
-							  windows + (int64_t) (pairs + i) * src->window_floats, NULL, err);
+	memset(&drawn, 0, sizeof(drawn));
+	rc = (src->sample ? sample_positive : fp_positive) (src, w, &rng, t, start,
+														windows + (int64_t) (pairs + i) * src->window_floats,
+														&drawn, err);
 	if (rc == SID_OK && info)
 	{
-		info->track = t;
-		info->anchor_start = start;
-		info->positive_start = start2;
-		info->plan = plan;
+		drawn.track = t;
+		drawn.anchor_start = start;
+		*info = drawn;
 	}
 	return rc;
 }

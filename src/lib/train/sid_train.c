@@ -59,7 +59,8 @@ typedef struct trainer
 	int32_t		D;
 	sid_track_cache train;
 	sid_noise_store noise_train,
-				noise_test;
+				noise_test,
+				overlays;		/* the sample recipe's overlay clips */
 	sid_augment_config aug_train,
 				aug_val;
 	sid_pair_source *pairs;
@@ -362,6 +363,7 @@ trainer_free(trainer *tr)
 	sid_track_cache_free(&tr->train);
 	sid_noise_store_free(&tr->noise_train);
 	sid_noise_store_free(&tr->noise_test);
+	sid_noise_store_free(&tr->overlays);
 	free(tr->windows);
 	sid_mel_free(tr->val_mel);
 	free(tr->val_nseg);
@@ -550,6 +552,46 @@ trainer_setup(trainer *tr, sid_error *err)
 	return SID_OK;
 }
 
+/* Switch the pair generator to the sample recipe, with the overlay clips of
+ * the overlay manifest's train part. */
+static sid_status
+sample_recipe(trainer *tr, sid_error *err)
+{
+	const sid_train_config *cfg = tr->cfg;
+	sid_music_config music;
+	sid_manifest m;
+	sid_status	rc = SID_OK;
+
+	if (cfg->overlay_manifest[0])
+	{
+		sid_manifest_init(&m);
+		rc = sid_manifest_read(cfg->overlay_manifest, &m, err);
+		if (rc == SID_OK)
+			rc = sid_noise_store_load(&tr->overlays, &m, "train", cfg->data_dir, tr->rate, err);
+		sid_manifest_free(&m);
+		if (rc != SID_OK)
+			return rc;
+	}
+	sid_music_config_default(&music, (float) tr->rate, (size_t) tr->win);
+	music.ratio_min_db = cfg->overlay_ratio_min_db;
+	music.ratio_max_db = cfg->overlay_ratio_max_db;
+	music.p_transform = cfg->p_transform;
+	music.p_pitch = cfg->p_pitch;
+	music.max_semitones = cfg->max_semitones;
+	music.stretch_min = cfg->stretch_min;
+	music.stretch_max = cfg->stretch_max;
+	music.p_eq = cfg->p_music_eq;
+	music.p_compress = cfg->p_compress;
+	music.p_distort = cfg->p_distort;
+	say(tr, "sample recipe: %zu overlay clips, other tracks with p %.2f, %s", tr->overlays.bank.n,
+		cfg->p_track_overlay, cfg->bank_dir[0] ? cfg->bank_dir : "rubberband per pair");
+	rc = sid_pair_source_set_sample(tr->pairs, &music, &tr->overlays.bank, cfg->p_track_overlay,
+									&tr->aug_train, err);
+	if (rc == SID_OK && cfg->bank_dir[0])
+		rc = sid_pair_source_set_bank(tr->pairs, cfg->bank_dir, err);
+	return rc;
+}
+
 /* The manifests, the noise banks, the decoded train split, the pair
  * generator over them and the validation set. */
 static sid_status
@@ -586,6 +628,8 @@ trainer_data(trainer *tr, sid_manifest *music, sid_manifest *noise, sid_error *e
 									   &tr->aug_train, err);
 	if (!tr->pairs)
 		return err->code;
+	if (strcmp(cfg->recipe, "sample") == 0 && (rc = sample_recipe(tr, err)) != SID_OK)
+		return rc;
 	for (int k = 0; k < cfg->threads; k++)
 		if ((tr->pair_workers[k] = sid_pair_worker_create(tr->pairs, err)) == NULL)
 			return err->code;

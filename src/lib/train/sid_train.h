@@ -52,6 +52,15 @@ typedef struct sid_train_config
 	float		max_offset_s;
 	float		p_noise, p_synthetic, snr_min_db, snr_max_db;
 	float		p_reverb, p_eq, gain_min_db, gain_max_db;
+	/* the pair recipe: "fp", or "sample" (sid_pair_source_set_sample; the
+	 * augmentation keys above are then its milder room, docs/sample-model.md) */
+	char		recipe[16];
+	char		overlay_manifest[SID_TRAIN_PATH_MAX];	/* overlay clips; "" = other tracks only */
+	char		bank_dir[SID_TRAIN_PATH_MAX];	/* `sampleid bank` output; "" = rubberband per pair */
+	float		p_track_overlay;
+	float		overlay_ratio_min_db, overlay_ratio_max_db;
+	float		p_transform, p_pitch, max_semitones, stretch_min, stretch_max;
+	float		p_music_eq, p_compress, p_distort;
 	/* architecture (sid_encoder_config; defaults: sid_encoder_default_config) */
 	int32_t		channels[SID_MAX_STAGES];
 	int32_t		blocks[SID_MAX_STAGES];

@@ -5,6 +5,8 @@
  */
 #include "train/sid_train.h"
 
+#include "augment/sid_music.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -59,6 +61,20 @@ static const key_def keys[] = {
 	{"p_eq", KEY_FLOAT, F(p_eq), 0, 0, 1},
 	{"gain_min_db", KEY_FLOAT, F(gain_min_db), 0, -60, 20},
 	{"gain_max_db", KEY_FLOAT, F(gain_max_db), 0, -60, 20},
+	{"recipe", KEY_STR, S(recipe), 0, 0},
+	{"overlay_manifest", KEY_STR, S(overlay_manifest), 0, 0},
+	{"bank_dir", KEY_STR, S(bank_dir), 0, 0},
+	{"p_track_overlay", KEY_FLOAT, F(p_track_overlay), 0, 0, 1},
+	{"overlay_ratio_min_db", KEY_FLOAT, F(overlay_ratio_min_db), 0, -60, 60},
+	{"overlay_ratio_max_db", KEY_FLOAT, F(overlay_ratio_max_db), 0, -60, 60},
+	{"p_transform", KEY_FLOAT, F(p_transform), 0, 0, 1},
+	{"p_pitch", KEY_FLOAT, F(p_pitch), 0, 0, 1},
+	{"max_semitones", KEY_FLOAT, F(max_semitones), 0, 0, 24},
+	{"stretch_min", KEY_FLOAT, F(stretch_min), 0, 0.25, 4},
+	{"stretch_max", KEY_FLOAT, F(stretch_max), 0, 0.25, 4},
+	{"p_music_eq", KEY_FLOAT, F(p_music_eq), 0, 0, 1},
+	{"p_compress", KEY_FLOAT, F(p_compress), 0, 0, 1},
+	{"p_distort", KEY_FLOAT, F(p_distort), 0, 0, 1},
 	{"n_stages", KEY_INT, F(n_stages), 0, 1, SID_MAX_STAGES},
 	{"channels", KEY_INTLIST, F(channels), 0, 1, 1024},
 	{"blocks", KEY_INTLIST, F(blocks), 0, 0, SID_MAX_BLOCKS},
@@ -82,6 +98,7 @@ sid_train_config_default(sid_train_config *cfg)
 {
 	sid_encoder_config enc;
 	sid_augment_config aug;
+	sid_music_config music;
 
 	memset(cfg, 0, sizeof(*cfg));
 	strcpy(cfg->manifest, "data/manifest.tsv");
@@ -111,6 +128,20 @@ sid_train_config_default(sid_train_config *cfg)
 	cfg->p_eq = aug.p_eq;
 	cfg->gain_min_db = aug.gain_min_db;
 	cfg->gain_max_db = aug.gain_max_db;
+	/* the sample recipe: the musical chain's defaults */
+	sid_music_config_default(&music, 16000.0f, 16000);
+	strcpy(cfg->recipe, "fp");
+	cfg->p_track_overlay = 0.5f;
+	cfg->overlay_ratio_min_db = music.ratio_min_db;
+	cfg->overlay_ratio_max_db = music.ratio_max_db;
+	cfg->p_transform = music.p_transform;
+	cfg->p_pitch = music.p_pitch;
+	cfg->max_semitones = music.max_semitones;
+	cfg->stretch_min = music.stretch_min;
+	cfg->stretch_max = music.stretch_max;
+	cfg->p_music_eq = music.p_eq;
+	cfg->p_compress = music.p_compress;
+	cfg->p_distort = music.p_distort;
 	sid_encoder_default_config(&enc);
 	cfg->n_stages = enc.n_stages;
 	memcpy(cfg->channels, enc.channels, sizeof(cfg->channels));
@@ -288,6 +319,10 @@ sid_train_config_check(const sid_train_config *cfg, sid_error *err)
 		return sid_fail(err, SID_EINVAL, "lr_min (%g) exceeds lr (%g)", cfg->lr_min, cfg->lr);
 	if (cfg->snr_min_db > cfg->snr_max_db || cfg->gain_min_db > cfg->gain_max_db)
 		return sid_fail(err, SID_EINVAL, "a min_db exceeds its max_db");
+	if (strcmp(cfg->recipe, "fp") != 0 && strcmp(cfg->recipe, "sample") != 0)
+		return sid_fail(err, SID_EINVAL, "recipe is \"fp\" or \"sample\", not \"%s\"", cfg->recipe);
+	if (cfg->overlay_ratio_min_db > cfg->overlay_ratio_max_db || cfg->stretch_min > cfg->stretch_max)
+		return sid_fail(err, SID_EINVAL, "overlay_ratio_min_db or stretch_min exceeds its max");
 	if (cfg->pairs % 2 != 0)
 		return sid_fail(err, SID_EINVAL, "pairs must be even (the two workers take half each)");
 	for (int s = 0; s < cfg->n_stages; s++)
