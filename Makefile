@@ -47,13 +47,17 @@ UNIT_BINS  = $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
 BENCH_BINS = $(patsubst test/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_BINS  = $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
-# CUDA: compiled whenever nvcc is found, otherwise the library is CPU only.
+# CUDA: compiled whenever nvcc is found (NVCC= builds without), into the module
+# sampleid_cuda.so, the only thing linking cuBLAS and the CUDA runtime; the
+# library dlopens it the first time a device resolves to cuda
+# (src/lib/nn/sid_cuda_module.h), so CPU servers neither load nor need CUDA.
 NVCC ?= $(firstword $(shell command -v nvcc 2>/dev/null) $(wildcard /usr/local/cuda/bin/nvcc))
 ifneq ($(NVCC),)
 CUDA_HOME  ?= $(patsubst %/bin/nvcc,%,$(NVCC))
 CUDA_OBJS   = $(patsubst cuda/%.cu,$(BUILD)/cuda/%.o,$(CUDA_SRCS))
 CUDA_DEFS   = -DSAMPLEID_HAVE_CUDA=1
-CUDA_LIBS   = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -Wl,-u,sid_encoder_forward_cuda
+CUDA_LIBS   = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart
+CUDA_MODULE = $(BUILD)/sampleid_cuda.so
 NVCCFLAGS  ?= -O3 -std=c++17 -Xcompiler -fPIC,-Wall,-Wextra,-Werror -Isrc/lib -Icuda $(foreach a,75 80 86 89 90,-gencode arch=compute_$(a),code=sm_$(a)) -gencode arch=compute_90,code=compute_90
 endif
 
@@ -64,7 +68,7 @@ WARN      = -Wall -Wextra -Werror
 LIB_CFLAGS ?= -std=c11 -O3 -g -fPIC -D_GNU_SOURCE $(WARN) -Isrc/lib $(CUDA_DEFS)
 LIB_LIBS  = -lsndfile -lsoxr -lrubberband -lfftw3f -lopenblas -lcrypto -lm -lpthread
 FAISS_LIBS = -lfaiss -lgomp -llapack
-EXTRA_LIBS = $(FAISS_LIBS) $(CUDA_LIBS) -lstdc++
+EXTRA_LIBS = $(FAISS_LIBS) -lstdc++
 
 PG_CPPFLAGS = -Isrc -Isrc/lib $(CUDA_DEFS)
 PG_CFLAGS   = -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
@@ -81,7 +85,7 @@ else
 EXT_BLAS_LIBS = -lopenblas -llapack
 endif
 SHLIB_LINK  = $(LIB_A) $(filter-out -lopenblas,$(LIB_LIBS)) $(EXT_BLAS_LIBS) \
-			  $(filter-out -llapack,$(FAISS_LIBS)) $(CUDA_LIBS) -lstdc++
+			  $(filter-out -llapack,$(FAISS_LIBS)) -lstdc++
 
 EXTRA_CLEAN = $(BUILD) $(DATA_built) results regression.diffs regression.out tmp_check
 
@@ -92,7 +96,7 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
-all: $(LIB_A) $(CLI_BIN) $(UNIT_BINS)
+all: $(LIB_A) $(CLI_BIN) $(UNIT_BINS) $(CUDA_MODULE)
 
 $(shlib): $(LIB_A)
 
@@ -110,7 +114,22 @@ $(BUILD)/cuda/%.o: cuda/%.cu $(wildcard cuda/*.h) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
-$(LIB_A): $(LIB_OBJS) $(CUDA_OBJS)
+ifneq ($(CUDA_MODULE),)
+# the module's own copy of the library parts it calls stays hidden (exclude-libs)
+$(CUDA_MODULE): $(CUDA_OBJS) $(LIB_A)
+	$(CXX) -shared -Wl,-Bsymbolic -Wl,--exclude-libs,ALL -Wl,--as-needed -o $@ $(CUDA_OBJS) \
+		$(LIB_A) $(filter-out -lopenblas,$(LIB_LIBS)) $(EXT_BLAS_LIBS) $(CUDA_LIBS) -lstdc++
+endif
+
+# where an installed library looks for the module when no caller says
+$(BUILD)/lib/nn/sid_cuda_module.o: LIB_CFLAGS += -DSID_CUDA_MODULE_DIR='"$(pkglibdir)"'
+
+# tests of the CUDA code itself link it directly
+CUDA_TEST_BINS = $(BUILD)/test/test_cuda_ops $(BUILD)/test/test_cuda_encoder $(BUILD)/bench/bench_cuda_encoder
+$(CUDA_TEST_BINS): $(CUDA_OBJS)
+$(CUDA_TEST_BINS): EXTRA_LIBS += $(CUDA_OBJS) $(LIB_A) $(CUDA_LIBS) -lstdc++
+
+$(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	rm -f $@
 	ar rcs $@ $^
@@ -137,12 +156,14 @@ $(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRCS)
 	clang -std=c11 -g -O1 -D_GNU_SOURCE -Isrc/lib -fsanitize=fuzzer,address,undefined \
 		$< $(LIB_SRCS) $(LIB_LIBS) -o $@
 
-.PHONY: unit bench fuzz install-cli install-models
+.PHONY: unit bench fuzz install-cli install-models install-cuda-module
 unit: $(UNIT_BINS)
 bench: $(BENCH_BINS)
 fuzz: $(FUZZ_BINS)
 
-install: install-cli
+install: install-cli install-cuda-module
+install-cuda-module: $(CUDA_MODULE)
+	$(if $(CUDA_MODULE),$(INSTALL_SHLIB) $(CUDA_MODULE) '$(DESTDIR)$(pkglibdir)/')
 install-cli: $(CLI_BIN)
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) $(CLI_BIN) '$(DESTDIR)$(bindir)/sampleid'

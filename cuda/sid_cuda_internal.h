@@ -7,6 +7,13 @@
 #include <cuda_runtime.h>
 
 #include "sid_cuda_ops.h"
+#include "nn/sid_encoder.h"
+
+// What sid_cuda_module.cu puts in the module's table (src/lib/nn/sid_cuda_module.h).
+extern "C" int sid_cuda_probe(char *why, size_t why_len);
+extern "C" sid_status sid_encoder_forward_cuda(sid_encoder *enc, const float *input, int B,
+											   float *embed_out, float *nodes_out, sid_error *err);
+extern "C" void sid_encoder_cuda_release(sid_encoder *enc);
 
 struct sid_cuda_ctx
 {

@@ -6,6 +6,10 @@
 \i sql/include/expect_error.sql
 SET sampleid.device = cpu;
 SELECT requested, device, reason FROM sampleid_device();
+-- a backend on the CPU has sampleid.so mapped but no CUDA library: the CUDA
+-- path is a module loaded only when a device resolves to cuda
+SELECT pg_read_file('/proc/self/maps') ~ '/sampleid\.so' AS sampleid_is_loaded,
+       pg_read_file('/proc/self/maps') !~ 'libcudart|libcublas|sampleid_cuda' AS no_cuda_library_is_loaded;
 -- what cuda gives here: its row, or the error it raised
 SET sampleid.device = cuda;
 CREATE TEMP TABLE cuda_outcome (requested text, device text, built_with_cuda bool, reason text, error text);

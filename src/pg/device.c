@@ -6,10 +6,12 @@
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
 #include "pg/sampleid.h"
+#include "nn/sid_cuda_module.h"
 #include "nn/sid_device.h"
 
 static int	sampleid_device = SID_DEVICE_AUTO;
@@ -24,6 +26,11 @@ static const struct config_enum_entry device_options[] = {
 void
 sampleid_device_init(void)
 {
+	char		module[MAXPGPATH];
+
+	/* loaded only when a device resolves to cuda, from beside sampleid.so */
+	snprintf(module, sizeof(module), "%s/%s", pkglib_path, SID_CUDA_MODULE_FILE);
+	sid_cuda_module_set_path(module);
 	DefineCustomEnumVariable("sampleid.device",
 							 "Compute device for neural inference: auto, cpu or cuda.",
 							 "auto uses a GPU when the build has CUDA and one is usable, else the CPU.",

@@ -34,8 +34,9 @@ typedef struct track
 	const char *path;
 	unsigned char *bytes;
 	size_t		len;
-	unsigned char *wav;			/* the same audio as 16-bit WAV */
-	size_t		wav_len;
+	/* the same audio re-encoded by libsndfile: 16-bit WAV, FLAC, MP3 */
+	unsigned char *coded[3];
+	size_t		coded_len[3];
 	sid_audio_info info;
 	sid_pcm		native;			/* mono at the original rate */
 	sid_pcm		pcm16;			/* mono at 16 kHz */
@@ -48,9 +49,21 @@ die(const char *what, const sid_error *err)
 	exit(1);
 }
 
-/* decode every channel at the original rate and store it as 16-bit WAV bytes */
+static sid_audio_limits limits;
+
+static const struct
+{
+	const char *name;
+	int			format;
+}			recodings[3] = {
+	{"16-bit WAV", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+	{"FLAC 16-bit", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+	{"MP3 (LAME)", SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III},
+};
+
+/* decode every channel at the original rate and store it re-encoded as recodings[f] */
 static void
-make_wav(track *t)
+recode(track *t, int f)
 {
 	char		path[] = "/tmp/bench_frontend.XXXXXX";
 	int			fd = mkstemp(path);
@@ -64,16 +77,33 @@ make_wav(track *t)
 	close(fd);
 	src = sf_open(t->path, SFM_READ, &in);
 	out = in;
-	out.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+	out.format = recodings[f].format;
 	dst = sf_open(path, SFM_WRITE, &out);
 	if (!src || !dst)
-		die("transcode to WAV", NULL);
+		die(recodings[f].name, NULL);
+	/* Vorbis decodes a little beyond full scale, which stops the FLAC encoder */
+	sf_command(dst, SFC_SET_CLIPPING, NULL, SF_TRUE);
 	while ((got = sf_readf_float(src, buf, 8192 / in.channels)) > 0)
 		sf_writef_float(dst, buf, got);
 	sf_close(src);
 	sf_close(dst);
-	t->wav = sid_read_file(path, SIZE_MAX, &t->wav_len, NULL);
+	t->coded[f] = sid_read_file(path, SIZE_MAX, &t->coded_len[f], NULL);
 	unlink(path);
+	{
+		sid_audio_info info;
+		sid_error	err;
+
+		/* a recoding must hold the whole track, or its figure means nothing */
+		if (t->coded[f] == NULL ||
+			sid_audio_probe_memory(t->coded[f], t->coded_len[f], &limits, &info, &err) != SID_OK)
+			die(recodings[f].name, NULL);
+		if (fabs(info.duration_seconds - (double) in.frames / in.samplerate) > 0.2)
+		{
+			fprintf(stderr, "bench_frontend: %s of %s holds %.1f s of %.1f s\n", recodings[f].name,
+					t->path, info.duration_seconds, (double) in.frames / in.samplerate);
+			exit(1);
+		}
+	}
 }
 
 /* One measured phase: best CPU time of REPEATS over all tracks. */
@@ -96,8 +126,6 @@ measure(track *tracks, int n, phase_fn fn, void *arg)
 	return best;
 }
 
-static sid_audio_limits limits;
-
 static void
 phase_full(track *t, void *arg)
 {
@@ -109,13 +137,25 @@ phase_full(track *t, void *arg)
 	sid_segments_free(&segs);
 }
 
-static void
-phase_full_wav(track *t, void *arg)
+static sid_mel *recoded_mel;	/* the context the recoded phases use */
+
+/* the track's bytes: the original (f = -1) or recodings[f] */
+static const unsigned char *
+track_bytes(const track *t, int f, size_t *len)
 {
+	*len = f < 0 ? t->len : t->coded_len[f];
+	return f < 0 ? t->bytes : t->coded[f];
+}
+
+static void
+phase_full_recoded(track *t, void *arg)
+{
+	size_t		len;
+	const unsigned char *bytes = track_bytes(t, *(const int *) arg, &len);
 	sid_segments segs;
 	sid_error	err;
 
-	if (sid_segments_from_memory(arg, t->wav, t->wav_len, &limits, NULL, &segs, &err) != SID_OK)
+	if (sid_segments_from_memory(recoded_mel, bytes, len, &limits, NULL, &segs, &err) != SID_OK)
 		die(t->path, &err);
 	sid_segments_free(&segs);
 }
@@ -229,6 +269,8 @@ phase_convert(track *t, void *arg)
 static void
 phase_full_old(track *t, void *arg)
 {
+	size_t		len;
+	const unsigned char *bytes = track_bytes(t, *(const int *) arg, &len);
 	static const converter medium = {"SRC SINC_MEDIUM", 0, SRC_SINC_MEDIUM_QUALITY};
 	sid_pcm		pcm;
 	sid_segments segs;
@@ -236,12 +278,12 @@ phase_full_old(track *t, void *arg)
 	size_t		cap;
 	float	   *out;
 
-	if (sid_audio_decode_memory(t->bytes, t->len, t->info.sample_rate, &limits, NULL, &pcm, &err) != SID_OK)
+	if (sid_audio_decode_memory(bytes, len, t->info.sample_rate, &limits, NULL, &pcm, &err) != SID_OK)
 		die(t->path, &err);
 	cap = (size_t) ceil(pcm.n_samples * 16000.0 / t->info.sample_rate) + 16;
 	out = malloc(sizeof(float) * cap);
 	cap = convert(&medium, pcm.samples, pcm.n_samples, t->info.sample_rate, out, cap);
-	if (sid_mel_segments_alloc(arg, out, (int64_t) cap, &segs, &err) != SID_OK)
+	if (sid_mel_segments_alloc(recoded_mel, out, (int64_t) cap, &segs, &err) != SID_OK)
 		die(t->path, &err);
 	sid_segments_free(&segs);
 	sid_pcm_free(&pcm);
@@ -297,12 +339,30 @@ load_tracks(track *tracks, int n, char *const *paths)
 			sid_audio_decode_memory(t->bytes, t->len, t->info.sample_rate, &limits, NULL, &t->native, &err) != SID_OK ||
 			sid_audio_decode_memory(t->bytes, t->len, 16000, &limits, NULL, &t->pcm16, &err) != SID_OK)
 			die(t->path, &err);
-		make_wav(t);
+		for (int f = 0; f < 3; f++)
+			recode(t, f);
 		seconds += t->info.duration_seconds;
 		printf("input: %s  %.1f s  %d Hz  %d ch  %s/%s\n", t->path, t->info.duration_seconds,
 			   t->info.sample_rate, t->info.channels, t->info.format, t->info.encoding);
 	}
 	return seconds;
+}
+
+/* the same audio re-encoded: new path and old path, same run */
+static void
+print_recoded_table(track *tracks, int n, double seconds)
+{
+	printf("\nthe same audio re-encoded by libsndfile, bytes -> segments (1 s / 0.5 s, hop 256):\n");
+	printf("%-14s %9s %10s %12s %10s %9s\n", "format", "CPU s", "x realtime", "old CPU s", "old x rt",
+		   "new/old");
+	for (int f = 0; f < 3; f++)
+	{
+		double		t_new = measure(tracks, n, phase_full_recoded, &f),
+					t_old = measure(tracks, n, phase_full_old, &f);
+
+		printf("%-14s %9.3f %10.0f %12.3f %10.0f %8.2fx\n", recodings[f].name, t_new, seconds / t_new,
+			   t_old, seconds / t_old, t_old / t_new);
+	}
 }
 
 static void
@@ -311,16 +371,17 @@ print_pipeline_table(track *tracks, int n, double seconds, sid_mel *mel, sid_mel
 {
 	double		t_full,
 				t_full_old,
-				t_full_wav,
 				t_dec,
 				t_dec_rs,
 				t_mel,
 				t_mel_long,
 				t_fresh;
 
+	int			original = -1;
+
+	recoded_mel = mel;
 	t_full = measure(tracks, n, phase_full, mel);
-	t_full_old = measure(tracks, n, phase_full_old, mel);
-	t_full_wav = measure(tracks, n, phase_full_wav, mel);
+	t_full_old = measure(tracks, n, phase_full_old, &original);
 	t_dec = measure(tracks, n, phase_decode_native, NULL);
 	t_dec_rs = measure(tracks, n, phase_decode_resample, NULL);
 	t_mel = measure(tracks, n, phase_mel, mel);
@@ -331,7 +392,6 @@ print_pipeline_table(track *tracks, int n, double seconds, sid_mel *mel, sid_mel
 #define ROW(name, t) printf("%-58s %9.3f %10.0f\n", name, t, seconds / (t))
 	ROW("full: Ogg Vorbis bytes -> segments (1 s / 0.5 s, hop 256)", t_full);
 	ROW("  old path: the same with libsamplerate SINC_MEDIUM", t_full_old);
-	ROW("full: 16-bit WAV bytes -> segments (1 s / 0.5 s, hop 256)", t_full_wav);
 	ROW("  decode Vorbis + mixdown only (no resampling)", t_dec);
 	ROW("  decode Vorbis + mixdown + resample to 16 kHz (" SID_AUDIO_RESAMPLER_NAME ")", t_dec_rs);
 	ROW("  log-mel segments 1 s / 0.5 s (per-segment frames)", t_mel);
@@ -401,12 +461,14 @@ main(int argc, char **argv)
 	printf("total audio: %.1f s (%.2f min); best of %d runs; CPU time of this thread\n\n",
 		   seconds, seconds / 60, REPEATS);
 	print_pipeline_table(tracks, n, seconds, mel, mel_long, &cfg);
+	print_recoded_table(tracks, n, seconds);
 	print_resampler_table(tracks, n, seconds);
 
 	for (int i = 0; i < n; i++)
 	{
 		free(tracks[i].bytes);
-		free(tracks[i].wav);
+		for (int f = 0; f < 3; f++)
+			free(tracks[i].coded[f]);
 		sid_pcm_free(&tracks[i].native);
 		sid_pcm_free(&tracks[i].pcm16);
 	}

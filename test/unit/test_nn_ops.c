@@ -212,6 +212,105 @@ test_activations(void)
 	free(A.x); free(A.y); free(A.wy);
 }
 
+/*
+ * GELU's vectorised exponential over the whole float range that matters:
+ * a dense grid of [-12, 12] against the formula in double, and arguments
+ * far out (where the exponential is clamped) giving 0 below and u above.
+ */
+static void
+test_gelu_range(void)
+{
+	enum
+	{
+		n = 24001
+	};
+	float	   *x = malloc(sizeof(float) * n),
+			   *y = malloc(sizeof(float) * n);
+	const float far[] = {-1e4f, -100.0f, -30.0f, 30.0f, 100.0f, 1e4f};
+	float		y_far[6];
+	double		worst = 0.0;
+	int			far_ok = 1;
+
+	for (int i = 0; i < n; i++)
+		x[i] = -12.0f + 24.0f * i / (n - 1);
+	sid_act_forward(SID_ACT_GELU, y, x, n);
+	for (int i = 0; i < n; i++)
+	{
+		double		u = x[i],
+					ref = 0.5 * u * (1 + tanh(sqrt(2 / M_PI) * (u + 0.044715 * u * u * u)));
+
+		worst = fmax(worst, fabs(ref - y[i]) / fmax(1.0, fabs(u)));
+	}
+	CHECK(worst < 1e-6, "GELU on [-12, 12] equals its formula within 1e-6 relative (max %.2g)", worst);
+	sid_act_forward(SID_ACT_GELU, y_far, far, 6);
+	for (int i = 0; i < 6; i++)
+		far_ok &= isfinite(y_far[i]) && fabsf(y_far[i] - (far[i] > 0 ? far[i] : 0.0f)) <= 1e-6f * fabsf(far[i]);
+	CHECK(far_ok, "GELU far out is 0 below and u above, finite (%g at -1e4, %g at 1e4)",
+		  (double) y_far[0], (double) y_far[5]);
+	free(x);
+	free(y);
+}
+
+/*
+ * kNN at the encoder's first-stage size (N = 120, blocks of 8 skipped whole
+ * once the list is full) against brute force; and with every node at the
+ * same place, where every distance ties, the smaller indices in order.
+ */
+static void
+test_knn_large(void)
+{
+	int			B = 2,
+				N = 120,
+				C = 16,
+				k = 9;
+	float	   *x = test_randn((size_t) B * N * C, 7);
+	float	   *scratch = test_zeros(sid_knn_scratch_floats(B, N));
+	int32_t    *idx = malloc(sizeof(int32_t) * B * N * k);
+	int			ok = 1,
+				ties_ok = 1;
+
+	sid_knn_forward(idx, scratch, x, B, N, C, k);
+	for (int b = 0; b < B; b++)
+		for (int i = 0; i < N; i++)
+		{
+			double		d[120];
+			int			used[120] = {0};
+
+			for (int j = 0; j < N; j++)
+			{
+				d[j] = 0;
+				for (int c = 0; c < C; c++)
+				{
+					double		t = x[(b * N + i) * C + c] - x[(b * N + j) * C + c];
+
+					d[j] += t * t;
+				}
+			}
+			used[i] = 1;
+			for (int r = 0; r < k; r++)
+			{
+				int			best = -1;
+
+				for (int j = 0; j < N; j++)
+					if (!used[j] && (best < 0 || d[j] < d[best]))
+						best = j;
+				used[best] = 1;
+				ok &= idx[(b * N + i) * k + r] == best;
+			}
+		}
+	CHECK(ok, "kNN at N = 120, k = 9 equals brute-force nearest neighbours");
+	for (int i = 0; i < B * N * C; i++)
+		x[i] = 0.25f;
+	sid_knn_forward(idx, scratch, x, B, N, C, k);
+	for (int i = 0; i < N; i++)
+		for (int r = 0; r < k; r++)
+			ties_ok &= idx[(size_t) i * k + r] == (r < i ? r : r + 1);
+	CHECK(ties_ok, "kNN with every distance tied takes the smallest other indices, in order");
+	free(x);
+	free(scratch);
+	free(idx);
+}
+
 /* ---- kNN and max-relative ---- */
 static struct
 {
@@ -672,6 +771,8 @@ main(void)
 	test_linear();
 	test_layernorm();
 	test_activations();
+	test_gelu_range();
+	test_knn_large();
 	test_graph();
 	test_pool_l2();
 	test_attention();

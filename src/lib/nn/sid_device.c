@@ -5,10 +5,7 @@
 
 #include <stdio.h>
 
-#ifdef SAMPLEID_HAVE_CUDA
-/* cuda/cuda_device.cu */
-extern int	sid_cuda_probe(char *why, size_t why_len);
-#endif
+#include "nn/sid_cuda_module.h"
 
 int
 sid_built_with_cuda(void)
@@ -23,12 +20,17 @@ sid_built_with_cuda(void)
 int
 sid_cuda_device_count(char *why, size_t why_len)
 {
-#ifdef SAMPLEID_HAVE_CUDA
-	return sid_cuda_probe(why, why_len);
-#else
-	snprintf(why, why_len, "built without CUDA (nvcc was not found at build time)");
-	return 0;
-#endif
+	const sid_cuda_api *api;
+
+	/* a CPU server never loads the module (and CUDA) to learn it has no GPU */
+	if (sid_built_with_cuda() && sid_cuda_module_loaded() == NULL && !sid_nvidia_driver_present())
+	{
+		snprintf(why, why_len, "no NVIDIA driver on this machine (no /dev/nvidiactl, no /proc/driver/nvidia)");
+		return 0;
+	}
+	if ((api = sid_cuda_module(why, why_len)) == NULL)
+		return 0;
+	return api->probe(why, why_len);
 }
 
 int

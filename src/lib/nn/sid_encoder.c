@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/sid_rng.h"
+#include "nn/sid_cuda_module.h"
 
 void
 sid_encoder_default_config(sid_encoder_config *cfg)
@@ -278,10 +279,8 @@ sid_encoder_free(sid_encoder *enc)
 {
 	if (!enc)
 		return;
-#ifdef SAMPLEID_HAVE_CUDA
-	if (enc->device_state && sid_encoder_cuda_release)
-		sid_encoder_cuda_release(enc);
-#endif
+	if (enc->device_state && sid_cuda_module_loaded())
+		sid_cuda_module_loaded()->encoder_release(enc);
 	free(enc->params);
 	free(enc->grads);
 	free(enc->adam_m);
@@ -682,14 +681,12 @@ sid_encoder_forward(sid_encoder *enc, sid_device_kind device, sid_encoder_acts *
 		return SID_OK;
 	if (device == SID_DEVICE_CUDA)
 	{
-#ifdef SAMPLEID_HAVE_CUDA
-		if (sid_encoder_forward_cuda)
-			return sid_encoder_forward_cuda(enc, input, B, embed_out, nodes_out, err);
-		return sid_fail(err, SID_EUNSUPPORTED,
-						"this build has no CUDA encoder (cuda/ lacks sid_encoder_forward_cuda)");
-#else
-		return sid_fail(err, SID_EUNSUPPORTED, "built without CUDA");
-#endif
+		char		why[1024];
+		const sid_cuda_api *api = sid_cuda_module(why, sizeof(why));
+
+		if (api == NULL)
+			return sid_fail(err, SID_EUNSUPPORTED, "%s", why);
+		return api->encoder_forward(enc, input, B, embed_out, nodes_out, err);
 	}
 	if (B > a->max_batch)
 		return sid_fail(err, SID_ELIMIT, "batch of %d exceeds the %d the activations hold",

@@ -206,27 +206,6 @@ sid_status	sid_encoder_forward(sid_encoder *enc, sid_device_kind device,
 								float *embed_out, float *nodes_out, sid_error *err);
 
 /*
- * Implemented in cuda/ (branch cuda): the same computation on the GPU with
- * the same layouts, weights uploaded once into enc->device_state;
- * sid_encoder_cuda_release frees them (sid_encoder_free calls it).  Declared
- * weak so a build whose cuda/ lacks them still links: sid_encoder_forward
- * then reports SID_EUNSUPPORTED for SID_DEVICE_CUDA.
- */
-#ifdef SAMPLEID_HAVE_CUDA
-#ifdef __cplusplus
-extern "C" {
-#endif
-__attribute__((weak))
-sid_status	sid_encoder_forward_cuda(sid_encoder *enc, const float *input, int B,
-									 float *embed_out, float *nodes_out, sid_error *err);
-__attribute__((weak))
-void		sid_encoder_cuda_release(sid_encoder *enc);
-#ifdef __cplusplus
-}
-#endif
-#endif
-
-/*
  * Backward from d loss / d embed [B][embed_dim] (the L2-normalised output)
  * through the whole encoder; accumulates into enc->grads.  Uses the
  * activations of the last sid_encoder_forward_cpu on a with the same B.

@@ -11,6 +11,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/sid_simd.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 size_t
 sid_knn_scratch_floats(int B, int N)
 {
@@ -18,6 +24,75 @@ sid_knn_scratch_floats(int B, int N)
 	return (size_t) N * N + N;
 }
 
+/* Whether any of row[0..7] is below worst (a NaN compares false, as in the scalar test). */
+static inline int
+any_of_8_below(const float *row, float worst)
+{
+#ifdef __SSE2__
+	__m128		w = _mm_set1_ps(worst);
+
+	return _mm_movemask_ps(_mm_or_ps(_mm_cmplt_ps(_mm_loadu_ps(row), w),
+									 _mm_cmplt_ps(_mm_loadu_ps(row + 4), w))) != 0;
+#else
+	int			any = 0;
+
+	for (int t = 0; t < 8; t++)
+		any |= row[t] < worst;
+	return any;
+#endif
+}
+
+/*
+ * The k smallest of row[0..N-1] into out, ascending, the smaller index first
+ * on ties: insertion into a sorted list (strict <).  Once the list is full,
+ * a block of 8 candidates is first compared with the current k-th distance
+ * in one vector test and skipped whole when none is smaller: the same result
+ * as testing each.  (Offering the 16 nodes around i first, to tighten the
+ * k-th distance early, was measured slower: 21.6 % of inference against
+ * 17.3 %.)
+ */
+static inline void
+select_k(const float *row, int N, int k, int32_t *out)
+{
+	float		best[SID_KNN_MAX_K];
+	int			have = 0,
+				j = 0;
+
+	while (j < N)
+	{
+		int			end = j + 8 <= N ? j + 8 : N;
+
+		if (have == k && end - j == 8 && !any_of_8_below(row + j, best[k - 1]))
+		{
+			j = end;
+			continue;
+		}
+		for (; j < end; j++)
+		{
+			float		d = row[j];
+			int			p;
+
+			if (have == k)
+			{
+				if (!(d < best[k - 1]))
+					continue;
+				p = k - 1;
+			}
+			else
+				p = have++;
+			while (p > 0 && d < best[p - 1])
+			{
+				best[p] = best[p - 1];
+				out[p] = out[p - 1];
+				p--;
+			}
+			best[p] = d;
+			out[p] = j;
+		}
+	}
+}
+
+SID_VECTOR_CLONES
 void
 sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int C, int k)
 {
@@ -36,37 +111,12 @@ sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int 
 		for (int i = 0; i < N; i++)
 		{
 			float	   *row = gram + (size_t) i * N;	/* overwritten with distances */
-			int32_t    *out = idx + ((size_t) b * N + i) * k;
-			float		best[SID_KNN_MAX_K];
-			int			have = 0;
 
 			/* |xi|^2 is the same for every j: rank by |xj|^2 - 2 xi.xj */
 			for (int j = 0; j < N; j++)
 				row[j] = sq[j] - 2.0f * row[j];
 			row[i] = INFINITY;	/* self excluded; k < N so it never enters the list */
-			/* insertion into a sorted list; strict < keeps the smaller index first on ties */
-			for (int j = 0; j < N; j++)
-			{
-				float		d = row[j];
-				int			p;
-
-				if (have == k)
-				{
-					if (__builtin_expect(!(d < best[k - 1]), 1))
-						continue;
-					p = k - 1;
-				}
-				else
-					p = have++;
-				while (p > 0 && d < best[p - 1])
-				{
-					best[p] = best[p - 1];
-					out[p] = out[p - 1];
-					p--;
-				}
-				best[p] = d;
-				out[p] = j;
-			}
+			select_k(row, N, k, idx + ((size_t) b * N + i) * k);
 		}
 	}
 }
