@@ -31,7 +31,7 @@ is_root && chown -R "$RUN_USER" "$STAGE"
 BIN=$STAGE/install$PG_BIN
 
 # SAMPLEID_SUITES limits the run, e.g. SAMPLEID_SUITES="unit regress"
-SUITES=${SAMPLEID_SUITES:-layers unit regress tap fuzz}
+SUITES=${SAMPLEID_SUITES:-layers unit regress tap fuzz nocuda}
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
 passed=0
@@ -171,6 +171,21 @@ want fuzz && for f in "$REPO"/build/fuzz/fuzz_*; do
 	tail -2 "$STAGE/$name.log" | sed 's/^/    /'
 	rm -rf "$corpus"
 done
+
+# --- the same tree built without CUDA, run with the toolkit hidden ----------
+# (scripts/test_nocuda.sh; its own layers/unit/regress run is one check here)
+if want nocuda; then
+	log "nocuda: the tree built with NVCC=, its suites run without CUDA libraries"
+	out=$("$REPO/scripts/test_nocuda.sh" 2>&1) && rc=0 || rc=$?
+	printf '%s\n' "$out" | grep -E '^(not ok|failed:|skipped:|[0-9]+ passed)' | sed 's/^/    /'
+	inner=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -1)
+	if [ "$rc" -eq 0 ] && [[ "$inner" == *" 0 failed"* ]]; then
+		count "nocuda ($inner)" 1
+	else
+		printf '%s\n' "$out" | tail -40
+		count "nocuda (${inner:-no result})" 0
+	fi
+fi
 
 if [ ${#skipped_names[@]} -gt 0 ]; then
 	printf 'skipped: %s\n' "${skipped_names[@]}"
