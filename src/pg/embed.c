@@ -204,6 +204,13 @@ get_model(const char *name)
 	return c;
 }
 
+/* The cached embedder of the model called name (its model in ->model). */
+sid_embedder *
+sampleid_embedder(const char *name)
+{
+	return get_model(name)->embedder;
+}
+
 PG_FUNCTION_INFO_V1(sampleid_embed);
 Datum
 sampleid_embed(PG_FUNCTION_ARGS)
