@@ -207,6 +207,26 @@ sid_content_embedded_windows(const sid_embedder *e, int count, uint8_t *content)
 	}
 }
 
+/* Appends the fingerprints of every window of x to g (room for them made). */
+static sid_status
+add_null_windows(sid_content_gate *g, sid_embedder *e, const float *x, int64_t n, double *t,
+				 sid_error *err)
+{
+	int64_t		per = sid_embed_count(e, n);
+
+	for (int64_t first = 0; first < per; first += e->batch)
+	{
+		int			count = (int) (per - first < e->batch ? per - first : e->batch);
+		sid_status	st = sid_embed_batch(e, SID_DEVICE_CPU, x, n, first, count,
+										 g->null_fp + (size_t) g->n_null * g->dim, t, err);
+
+		if (st != SID_OK)
+			return st;
+		g->n_null += count;
+	}
+	return SID_OK;
+}
+
 sid_content_gate *
 sid_content_gate_create(sid_embedder *e, float threshold, sid_error *err)
 {
@@ -214,33 +234,30 @@ sid_content_gate_create(sid_embedder *e, float threshold, sid_error *err)
 	int64_t		n = (int64_t) (NULL_SIGNAL_SECONDS * rate);
 	int			count = sid_content_null_signal(0, -1, NULL, 0, rate, NULL);
 	int64_t		per = sid_embed_count(e, n);
-	int32_t		dim = e->model->enc->cfg.embed_dim;
 	sid_content_gate *g = calloc(1, sizeof(*g));
 	float	   *x = malloc(sizeof(float) * n);
-	double	   *t = malloc(sizeof(double) * per);
+	double	   *t = malloc(sizeof(double) * e->batch);
 
 	if (g)
-		g->null_fp = malloc(sizeof(float) * (size_t) count * per * dim);
-	if (!g || !g->null_fp || !x || !t || per < 1 || per > e->batch)
 	{
-		sid_fail(err, per < 1 || per > e->batch ? SID_EINVAL : SID_ENOMEM,
-				 "content gate: %s", per < 1 || per > e->batch ?
-				 "the embedder's batch is too small for the null signals" : "out of memory");
+		g->dim = e->model->enc->cfg.embed_dim;
+		g->threshold = threshold;
+		g->null_fp = malloc(sizeof(float) * (size_t) count * per * g->dim);
+	}
+	if (!g || !g->null_fp || !x || !t)
+	{
+		sid_fail(err, SID_ENOMEM, "content gate: out of memory");
 		free(x), free(t), sid_content_gate_free(g);
 		return NULL;
 	}
-	g->dim = dim;
-	g->threshold = threshold;
 	for (int i = 0; i < count; i++)
 	{
 		sid_content_null_signal(0, i, x, n, rate, NULL);
-		if (sid_embed_batch(e, SID_DEVICE_CPU, x, n, 0, (int) per,
-							g->null_fp + (size_t) g->n_null * dim, t, err) != SID_OK)
+		if (add_null_windows(g, e, x, n, t, err) != SID_OK)
 		{
 			free(x), free(t), sid_content_gate_free(g);
 			return NULL;
 		}
-		g->n_null += (int32_t) per;
 	}
 	free(x);
 	free(t);
