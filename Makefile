@@ -115,9 +115,12 @@ $(LIB_A): $(LIB_OBJS) $(CUDA_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# The CLI talks to a server with libpq (sampleid identify).
+CLI_PQ_CFLAGS = -I$(shell $(PG_CONFIG) --includedir)
+CLI_PQ_LIBS   = -lpq
 $(CLI_BIN): $(CLI_SRCS) $(LIB_A) $(wildcard src/cli/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -Isrc/cli $(filter %.c,$^) $(LIB_A) $(LIB_LIBS) $(EXTRA_LIBS) -o $@
+	$(CC) $(LIB_CFLAGS) -Isrc/cli $(CLI_PQ_CFLAGS) $(filter %.c,$^) $(LIB_A) $(LIB_LIBS) $(EXTRA_LIBS) $(CLI_PQ_LIBS) -o $@
 
 $(BUILD)/test/%: test/unit/%.c $(LIB_A) test/unit/tap.h
 	@mkdir -p $(@D)

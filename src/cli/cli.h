@@ -22,6 +22,7 @@ int			cmd_init_model(int argc, char **argv);
 int			cmd_manifest(int argc, char **argv);
 int			cmd_eval(int argc, char **argv);
 int			cmd_train(int argc, char **argv);
+int			cmd_identify(int argc, char **argv);
 
 /* cli_options.c: what the subcommands' option parsing shares. */
 

@@ -14,6 +14,7 @@ static const cli_command commands[] = {
 	{"manifest", "measure corpus files and assign the seeded by-track split", cmd_manifest},
 	{"eval", "identification hit rates of a model on degraded queries", cmd_eval},
 	{"train", "train the fingerprint encoder from a configuration file", cmd_train},
+	{"identify", "identify audio files against a catalogue in a database (libpq)", cmd_identify},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -77,6 +77,30 @@ test_segment_counts_once(void)
 }
 
 static void
+test_adjacent_merge(void)
+{
+	sid_vote	v[8];
+	int			n = 0;
+	sid_alignment a[4];
+	int32_t		got;
+	sid_align_params p;
+	sid_error	err;
+
+	sid_align_params_default(&p, 1.0, 0.5);
+	/* segments 0..3 at offset 20.0, segments 4, 5 drifted to 20.5 and 21.0,
+	 * and one hit 1.5 s further on */
+	for (int j = 0; j < 4; j++)
+		v[n++] = hit(9, j, 0.5f * j, 20.0f + 0.5f * j, 0.8f);
+	v[n++] = hit(9, 4, 2.0f, 22.5f, 0.7f);
+	v[n++] = hit(9, 5, 2.5f, 23.5f, 0.7f);
+	v[n++] = hit(9, 1, 0.5f, 22.0f, 0.9f);
+	CHECK(sid_align_votes(v, n, 6, &p, a, 4, &got, &err) == SID_OK, "aligns");
+	CHECK(got == 1, "one match for one recording at adjacent offsets (%d)", got);
+	CHECK(a[0].segments == 6, "the drifted segments merge into it (%d)", a[0].segments);
+	CHECK_NEAR(a[0].query_end, 3.5, 1e-9, "its query range covers them");
+}
+
+static void
 test_clamp(void)
 {
 	sid_alignment a = {5, -1.0, 0.0, 3.0, -1.0, 2.0, 3, 0.5};
@@ -122,6 +146,7 @@ main(void)
 {
 	test_agreement_beats_strength();
 	test_segment_counts_once();
+	test_adjacent_merge();
 	test_clamp();
 	test_bad_input();
 	return tap_done();

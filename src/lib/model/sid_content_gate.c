@@ -207,6 +207,44 @@ sid_content_embedded_windows(const sid_embedder *e, int count, uint8_t *content)
 	}
 }
 
+sid_status
+sid_content_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm, int64_t n,
+					  sid_embed_result *res, uint8_t **content, sid_error *err)
+{
+	int64_t		S = sid_embed_count(e, n);
+
+	memset(res, 0, sizeof(*res));
+	res->dim = e->model->enc->cfg.embed_dim;
+	res->fp = malloc(sizeof(float) * (size_t) (S > 0 ? S : 1) * res->dim);
+	res->t_start = malloc(sizeof(double) * (size_t) (S > 0 ? S : 1));
+	*content = malloc((size_t) (S > 0 ? S : 1));
+	if (!res->fp || !res->t_start || !*content)
+	{
+		sid_embed_result_free(res);
+		free(*content);
+		*content = NULL;
+		return sid_fail(err, SID_ENOMEM, "out of memory for %lld segments", (long long) S);
+	}
+	for (int64_t first = 0; first < S; first += e->batch)
+	{
+		int			count = (int) (S - first < e->batch ? S - first : e->batch);
+		sid_status	st = sid_embed_batch(e, device, pcm, n, first, count,
+										 res->fp + (size_t) first * res->dim,
+										 res->t_start + first, err);
+
+		if (st != SID_OK)
+		{
+			sid_embed_result_free(res);
+			free(*content);
+			*content = NULL;
+			return st;
+		}
+		sid_content_embedded_windows(e, count, *content + first);
+	}
+	res->n_segments = S;
+	return SID_OK;
+}
+
 /* Appends the fingerprints of every window of x to g (room for them made). */
 static sid_status
 add_null_windows(sid_content_gate *g, sid_embedder *e, const float *x, int64_t n, double *t,

@@ -73,6 +73,15 @@ typedef struct sid_content_gate
 int			sid_content_null_signal(int set, int i, float *out, int64_t n, int32_t rate,
 									const char **kind);
 
+/*
+ * Every window of PCM (mono, the model's rate) embedded into *res, as
+ * sid_embed_pcm, with the audio test's verdict per window in *content
+ * (malloc'd, res->n_segments bytes).
+ */
+sid_status	sid_content_embed_pcm(sid_embedder *e, sid_device_kind device, const float *pcm,
+								  int64_t n_samples, sid_embed_result *res, uint8_t **content,
+								  sid_error *err);
+
 /* Embeds null set 0 with e (every window of each signal). */
 sid_content_gate *sid_content_gate_create(sid_embedder *e, float threshold, sid_error *err);
 void		sid_content_gate_free(sid_content_gate *g);

@@ -81,6 +81,27 @@ score_window(const sid_vote *v, int64_t n, const uint8_t *used, int64_t lo, doub
 	return w;
 }
 
+/*
+ * The chosen window widened by the tolerance on both sides, so that the
+ * adjacent offsets of the same recording (the rest of a split or drifting
+ * alignment) merge into it instead of coming back as matches of their own;
+ * rescored, with best[] for the widened window.
+ */
+static window_score
+absorb_neighbours(const sid_vote *v, int64_t n, const uint8_t *used, window_score w, double tol,
+				  float *best, int32_t n_query_segs)
+{
+	double		lo_off = vote_offset(&v[w.lo]) - tol;
+	int64_t		lo = w.lo;
+	window_score wide;
+
+	while (lo > 0 && v[lo - 1].recording == v[w.lo].recording && vote_offset(&v[lo - 1]) >= lo_off)
+		lo--;
+	wide = score_window(v, n, used, lo, vote_offset(&v[w.hi - 1]) + tol - vote_offset(&v[lo]),
+						best, n_query_segs);
+	return wide;
+}
+
 /* The alignment of window w: each agreeing segment's best vote decides. */
 static void
 window_alignment(const sid_vote *v, const uint8_t *used, window_score w, double seg_s,
@@ -106,6 +127,21 @@ window_alignment(const sid_vote *v, const uint8_t *used, window_score w, double 
 	a->similarity = w.sim_sum / w.segments;
 	a->ref_start = a->query_start + a->offset;
 	a->ref_end = a->query_end + a->offset;
+}
+
+/*
+ * Whether out[k] is within one window plus the tolerance of the offset of a
+ * better alignment of the same recording: the remains of that alignment
+ * (a drifting rendition, a reverberant tail), not a match of its own.
+ */
+static int
+repeats_better(const sid_alignment *out, int32_t k, const sid_align_params *p)
+{
+	for (int32_t i = 0; i < k; i++)
+		if (out[i].recording == out[k].recording &&
+			fabs(out[i].offset - out[k].offset) <= p->segment_seconds + p->tolerance_seconds)
+			return 1;
+	return 0;
 }
 
 sid_status
@@ -151,10 +187,12 @@ sid_align_votes(sid_vote *votes, int64_t n, int32_t n_query_segs, const sid_alig
 		}
 		if (top.segments < p->min_segments)
 			break;
-		score_window(votes, n, used, top.lo, p->tolerance_seconds, best, n_query_segs);
-		window_alignment(votes, used, top, p->segment_seconds, best, offsets, &out[(*n_out)++]);
+		top = absorb_neighbours(votes, n, used, top, p->tolerance_seconds, best, n_query_segs);
+		window_alignment(votes, used, top, p->segment_seconds, best, offsets, &out[*n_out]);
 		for (int64_t i = top.lo; i < top.hi; i++)
 			used[i] = 1;
+		if (!repeats_better(out, *n_out, p))
+			(*n_out)++;
 	}
 	free(used), free(best), free(offsets);
 	return SID_OK;

@@ -11,7 +11,10 @@
  * neighbouring offsets, and a slightly faster or slower rendition drifts
  * across a few.  Alignments are taken greedily, best first: the most
  * distinct query segments agreeing, then the highest similarity; a hit
- * counts for one alignment only.  Nothing here assumes the hits come from
+ * counts for one alignment only, and the hits of adjacent offsets (within
+ * the tolerance either side) merge into the alignment taken; what is left
+ * of the same recording within a window plus the tolerance of a better
+ * alignment is dropped as part of it.  Nothing here assumes the hits come from
  * one table or one server: they may be merged from the shards' top-k lists.
  */
 #ifndef SID_ALIGN_H
