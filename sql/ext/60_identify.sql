@@ -1,12 +1,14 @@
 -- Identification as one call: the coarse stage (one top-k statement per query
 -- segment, answered by the ivfpq index), offset voting, time ranges, and the
--- decision; no row means no match.  The catalogue is named as text and cast
+-- decision; no row means no match.  The defaults of min_coverage and
+-- min_similarity are the rule calibrated for <= 1 % false accepts by
+-- test/bench/identify_openset.sh (docs/benchmarks.md, "Open-set identification").  The catalogue is named as text and cast
 -- per call (a regclass default would be resolved, and depended on, when the
 -- extension is created).
 
 CREATE FUNCTION sampleid_identify(
     query bytea, catalogue text DEFAULT 'segments', model text DEFAULT NULL,
-    k int DEFAULT 20, min_similarity real DEFAULT 0.5, min_coverage real DEFAULT 0.5,
+    k int DEFAULT 20, min_similarity real DEFAULT 0.78, min_coverage real DEFAULT 0.7,
     include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
     fingerprint_column text DEFAULT 'fp')
@@ -20,8 +22,8 @@ COMMENT ON FUNCTION sampleid_identify(bytea, text, text, int, real, real, boolea
 
 CREATE FUNCTION sampleid_identify(
     fingerprints fingerprint[], t_start real[], catalogue text DEFAULT 'segments',
-    model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT 0.5,
-    min_coverage real DEFAULT 0.5, include_rejected boolean DEFAULT false,
+    model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT 0.78,
+    min_coverage real DEFAULT 0.7, include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
     fingerprint_column text DEFAULT 'fp', content boolean[] DEFAULT NULL)
     RETURNS TABLE(recording_id bigint, query_start real, query_end real, ref_start real,

@@ -2,7 +2,9 @@
  * bench_content_gate.c - the measurement behind SID_CONTENT_GATE_THRESHOLD:
  * the gate's score (largest inner product with a null fingerprint) for every
  * segment of the music files named on the command line, and for the held-out
- * null signals (set 1), with the share of each gated at several thresholds.
+ * null signals (set 1), with the share of each gated at several thresholds;
+ * and the audio test (level, modulation) per window.  One line per window
+ * ("null KIND ..." and "music ...") is printed for further analysis.
  *
  *   build/bench/bench_content_gate models/fp.sidm FILE...
  */
@@ -114,7 +116,7 @@ main(int argc, char **argv)
 			sid_content_null_signal(1, i, x, n, rate, &kind);
 			got = measure(e, g, x, n, s + k, s + count * 4 + k, s + count * 8 + k, 3);
 			for (int64_t j = 0; j < got; j++)
-				printf("null %-7s score %.3f level %7.1f flux %.2f\n", kind, s[k + j],
+				printf("null %-7s score %.3f level %7.1f modulation %.2f\n", kind, s[k + j],
 					   s[count * 4 + k + j], s[count * 8 + k + j]);
 			k += got;
 		}
@@ -138,17 +140,24 @@ main(int argc, char **argv)
 	}
 	if (n_music)
 	{
-		int64_t		quiet = 0, still = 0;
+		int64_t		audio = 0,
+					either = 0;
 
 		for (int64_t i = 0; i < n_music; i++)
 			printf("music score %.3f level %7.1f modulation %.2f\n", music[0][i], music[1][i], music[2][i]);
 		for (int64_t i = 0; i < n_music; i++)
-			quiet += music[1][i] < -60, still += music[2][i] < 1.0f;
-		printf("music: %lld segments, level < -60 dB: %lld, flux < 1 dB: %lld\n",
-			   (long long) n_music, (long long) quiet, (long long) still);
+		{
+			int			a = !sid_content_window_has_content(music[1][i], music[2][i]);
+
+			audio += a;
+			either += a || music[0][i] >= SID_CONTENT_GATE_THRESHOLD;
+		}
+		printf("music: %lld segments; without content by the audio test (level < %.0f dB or "
+			   "modulation < %.2f dB): %lld (%.2f%%), by it or the fingerprint gate: %lld (%.2f%%)\n",
+			   (long long) n_music, SID_CONTENT_MIN_LEVEL_DB, SID_CONTENT_MIN_MODULATION_DB,
+			   (long long) audio, 100.0 * audio / n_music, (long long) either, 100.0 * either / n_music);
 		report("music gate score", music[0], n_music);
-		report("music level dB", music[1], n_music);
-		report("music flux dB", music[2], n_music);
+		report("music modulation dB", music[2], n_music);
 	}
 	return 0;
 }

@@ -110,7 +110,7 @@ COPY openset_queries FROM '$CLIPS/queries.tsv' WITH (FORMAT csv, DELIMITER E'\t'
 CREATE TABLE openset_answers (query int, rank bigint, recording_id bigint, title text,
                               query_start real, ref_start real, segments int, coverage real,
                               similarity real, ms float8);
-SET client_min_messages = warning;
+SET client_min_messages = debug1;  -- sampleid_identify's time split, on stderr
 SET ivfpq.probes = 8;
 SELECT count(*) FROM sampleid_identify(pg_read_binary_file('$CLIPS/0.wav'), 'segments') \g /dev/null
 EOF
@@ -129,5 +129,11 @@ DROP TABLE a;
 EOF
 	done
 } > "$CLIPS/run.sql"
-"${PSQL[@]}" -f "$CLIPS/run.sql"
+"${PSQL[@]}" -f "$CLIPS/run.sql" 2> "$CLIPS/debug.txt"
+# one time-split line per query, the warm-up's first: query number, embed ms, coarse ms
+grep -o 'embed [0-9.]* ms, coarse [0-9.]* ms' "$CLIPS/debug.txt" |
+	awk 'NR > 1 { print NR - 2 "\t" $2 "\t" $5 }' > "$CLIPS/split.tsv"
+"${PSQL[@]}" -c "DROP TABLE IF EXISTS openset_split" \
+	-c "CREATE TABLE openset_split (query int PRIMARY KEY, embed_ms float8, coarse_ms float8)" \
+	-c "COPY openset_split FROM '$CLIPS/split.tsv'"
 "${PSQL[@]}" -f "$REPO/test/bench/identify_openset.sql"

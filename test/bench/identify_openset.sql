@@ -64,3 +64,12 @@ SELECT length, count(*) AS queries,
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 1) AS p50,
        round(percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)::numeric, 1) AS p95
 FROM top WHERE kind IN ('in_catalogue', 'other_music') GROUP BY 1 ORDER BY 1;
+
+\echo '== the same split: decode + embed, coarse stage (index search, alignment, decision), ms'
+SELECT q.length, count(*) AS queries,
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s.embed_ms)::numeric, 1) AS "embed p50",
+       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY s.embed_ms)::numeric, 1) AS "embed p95",
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY s.coarse_ms)::numeric, 1) AS "coarse p50",
+       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY s.coarse_ms)::numeric, 1) AS "coarse p95"
+FROM openset_queries q JOIN openset_split s USING (query)
+WHERE q.kind IN ('in_catalogue', 'other_music') GROUP BY 1 ORDER BY 1;
