@@ -35,6 +35,8 @@ typedef struct identify_options
 	const char *model_spec;
 	const char *dir_opt;
 	const char *catalogue;
+	const char *min_similarity;	/* NULL: the function's default */
+	const char *min_coverage;
 	output_format format;
 } identify_options;
 
@@ -43,6 +45,8 @@ static const struct option identify_opts[] = {
 	{"model", required_argument, NULL, 'm'},
 	{"model-dir", required_argument, NULL, 'D'},
 	{"catalogue", required_argument, NULL, 'c'},
+	{"min-similarity", required_argument, NULL, 's'},
+	{"min-coverage", required_argument, NULL, 'C'},
 	{"json", no_argument, NULL, 'j'},
 	{"tsv", no_argument, NULL, 't'},
 	{"help", no_argument, NULL, 'h'},
@@ -60,11 +64,12 @@ identify_usage(FILE *out)
 {
 	fprintf(out,
 			"usage: sampleid identify --dsn DSN [--model M] [--model-dir DIR] [--catalogue TABLE]\n"
-			"                         [--json | --tsv] FILE...\n"
+			"                         [--min-similarity S] [--min-coverage C] [--json | --tsv] FILE...\n"
 			"Identifies each audio FILE against the catalogue table (default \"segments\")\n"
 			"of the database DSN (a libpq connection string).  The file is fingerprinted\n"
 			"here with the model (default: the installed \"fp\"), which must be the one\n"
-			"that fingerprinted the catalogue; the server searches and decides.\n"
+			"that fingerprinted the catalogue; the server searches and decides\n"
+			"(--min-similarity and --min-coverage override sampleid_identify's defaults).\n"
 			"Output: a table on a terminal, else --tsv (file, then %s, ...) or\n"
 			"--json (one object per file with its matches).\n", result_columns[0]);
 }
@@ -145,13 +150,15 @@ array_literals(const sid_embed_result *q, const uint8_t *content, char **fps, ch
 }
 
 static PGresult *
-db_identify(PGconn *conn, const char *catalogue, const char *model, const sid_embed_result *q,
+db_identify(PGconn *conn, const identify_options *o, const char *model, const sid_embed_result *q,
 			const uint8_t *content)
 {
 	char	   *fps,
 			   *times,
 			   *flags;
-	const char *params[5];
+	const char *params[7];
+	char		sql[1024];
+	int			n = 5;
 	PGresult   *r;
 
 	if (array_literals(q, content, &fps, &times, &flags) != 0)
@@ -159,12 +166,20 @@ db_identify(PGconn *conn, const char *catalogue, const char *model, const sid_em
 		fprintf(stderr, "sampleid identify: out of memory\n");
 		return NULL;
 	}
-	params[0] = fps, params[1] = times, params[2] = catalogue, params[3] = model, params[4] = flags;
-	r = PQexecParams(conn,
-					 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
-					 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
-					 "FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
-					 "content => $5::boolean[])", 5, NULL, params, NULL, NULL, 0);
+	params[0] = fps, params[1] = times, params[2] = o->catalogue, params[3] = model, params[4] = flags;
+	snprintf(sql, sizeof(sql),
+			 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
+			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
+			 "FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
+			 "content => $5::boolean[]%s%s)",
+			 o->min_similarity ? ", min_similarity => $6::real" : "",
+			 o->min_coverage ? (o->min_similarity ? ", min_coverage => $7::real" :
+								", min_coverage => $6::real") : "");
+	if (o->min_similarity)
+		params[n++] = o->min_similarity;
+	if (o->min_coverage)
+		params[n++] = o->min_coverage;
+	r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
 	free(fps), free(times), free(flags);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK)
 	{
@@ -253,7 +268,7 @@ identify_file(PGconn *conn, sid_embedder *e, const identify_options *o, const ch
 		return -1;
 	}
 	sid_pcm_free(&pcm);
-	r = q.n_segments > 0 ? db_identify(conn, o->catalogue, e->model->name, &q, content) : NULL;
+	r = q.n_segments > 0 ? db_identify(conn, o, e->model->name, &q, content) : NULL;
 	if (q.n_segments == 0)
 		fprintf(stderr, "sampleid identify: %s: shorter than one segment\n", file);
 	if (r)
@@ -267,7 +282,8 @@ identify_file(PGconn *conn, sid_embedder *e, const identify_options *o, const ch
 int
 cmd_identify(int argc, char **argv)
 {
-	identify_options o = {NULL, NULL, NULL, "segments", isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_TSV};
+	identify_options o = {NULL, NULL, NULL, "segments", NULL, NULL,
+	isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_TSV};
 	sid_model  *m;
 	sid_embedder *e;
 	sid_error	err;
@@ -289,6 +305,12 @@ cmd_identify(int argc, char **argv)
 				break;
 			case 'c':
 				o.catalogue = optarg;
+				break;
+			case 's':
+				o.min_similarity = optarg;
+				break;
+			case 'C':
+				o.min_coverage = optarg;
 				break;
 			case 'j':
 				o.format = OUT_JSON;

@@ -26,24 +26,8 @@ PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$DSN")
 RANDOM=20261201
 export SOX_OPTS=-V1   # clipping warnings of the noisiest mixes are expected
 
-# clip OUT SRC START SECONDS SNR_DB|clean: mono 16 kHz, room reverberation and
-# pink noise at the SNR (as the demo's clips, at other SNRs and lengths)
-clip() {
-	local out=$1 src=$2 start=$3 len=$4 snr=$5 clean=$CLIPS/.clean.wav noise=$CLIPS/.noise.wav
-	if [ "$snr" = clean ]; then
-		sox -q "$src" -r 16000 -c 1 -b 16 "$out" trim "$start" "$len"
-		return
-	fi
-	sox -q "$src" -r 16000 -c 1 -b 16 "$clean" trim "$start" "$len" gain -6 reverb 50 50 60 gain -n -3
-	local rms nrms
-	rms=$(sox "$clean" -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}')
-	sox -q -n -r 16000 -c 1 -b 16 "$noise" synth "$len" pinknoise
-	nrms=$(sox "$noise" -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}')
-	sox -q -m "$clean" -v "$(awk -v s="$rms" -v n="$nrms" -v d="$snr" 'BEGIN { printf "%.6f", s / n / 10^(d/20) }')" "$noise" "$out"
-}
+. "$REPO/test/bench/clips.sh"
 duration() { soxi -D "$1" 2>/dev/null || echo 0; }
-# a random start leaving len seconds
-start_in() { awk -v d="$1" -v l="$2" -v r="$RANDOM" 'BEGIN { m = d - l - 1; if (m < 0) m = 0; printf "%.2f", m * r / 32767 }'; }
 snr() { echo $((RANDOM % 21)); }
 
 echo "query	kind	split	length	truth	truth_start" > "$CLIPS/queries.tsv"
@@ -57,8 +41,8 @@ i=0
 for len in 3 10; do
 	for ((q = 0; q < N; q++)); do
 		src=${catalogue[RANDOM % ${#catalogue[@]}]}
-		s=$(start_in "$(duration "$src")" "$len")
-		clip "$CLIPS/$i.wav" "$src" "$s" "$len" "$(snr)"
+		s=$(clip_start_in "$(duration "$src")" "$len")
+		clip "$CLIPS/$i.wav" "$src" "$s" "$len" "$(snr)" "$CLIPS"
 		add "$i" in_catalogue test "$len" "$(basename "$src" .ogg)" "$s"
 		i=$((i + 1))
 	done
@@ -67,9 +51,9 @@ for len in 3 10; do
 		for kind in other_music other_music_noisy; do
 			for ((q = 0; q < N; q++)); do
 				src=${pool[RANDOM % ${#pool[@]}]}
-				s=$(start_in "$(duration "$src")" "$len")
-				if [ $kind = other_music ]; then clip "$CLIPS/$i.wav" "$src" "$s" "$len" clean
-				else clip "$CLIPS/$i.wav" "$src" "$s" "$len" "$(snr)"; fi
+				s=$(clip_start_in "$(duration "$src")" "$len")
+				if [ $kind = other_music ]; then clip "$CLIPS/$i.wav" "$src" "$s" "$len" clean "$CLIPS"
+				else clip "$CLIPS/$i.wav" "$src" "$s" "$len" "$(snr)" "$CLIPS"; fi
 				add "$i" $kind $split "$len" "" ""
 				i=$((i + 1))
 			done

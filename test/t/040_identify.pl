@@ -123,12 +123,16 @@ is($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task');
 }), "$query_segments\n1", 'a backend that embedded audio runs no extra threads');
 
-# ---- sampleid_identify: the same identification as one call
+# ---- sampleid_identify: the same identification as one call.  The default
+# thresholds are calibrated on music (docs/benchmarks.md); the model never
+# heard speech, whose excerpts score lower, so this test of the pipeline
+# names lower ones.
 $node->safe_psql('postgres', "SELECT sampleid_catalogue_register('segments')");
 my $row = $node->safe_psql('postgres', qq{
 	SET enable_seqscan = off;
 	SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, accepted
-	FROM sampleid_identify(pg_read_binary_file('$dir/query.wav'), 'segments')});
+	FROM sampleid_identify(pg_read_binary_file('$dir/query.wav'), 'segments',
+	                       min_similarity => 0.5, min_coverage => 0.5)});
 my @rows = split /\n/, $row;
 my ($rec, $qs, $qe, $rs, $re, $segs, $acc) = split /\|/, ($rows[0] // '');
 is($rec, 2, 'sampleid_identify names the right recording first');
@@ -142,7 +146,8 @@ is($node->safe_psql('postgres', qq{
 	WITH q AS (SELECT * FROM sampleid_embed(pg_read_binary_file('$dir/query.wav')))
 	SELECT recording_id, ref_start FROM sampleid_identify(
 	    (SELECT array_agg(fp ORDER BY seg) FROM q), (SELECT array_agg(t_start ORDER BY seg) FROM q),
-	    'segments') LIMIT 1}), "2|$rs", 'the fingerprint form gives the same match');
+	    'segments', min_similarity => 0.5, min_coverage => 0.5) LIMIT 1}), "2|$rs",
+	'the fingerprint form gives the same match');
 
 # segments without content never vote: digital silence and a steady tone
 # give no row, and a NOTICE says why
@@ -177,7 +182,7 @@ my $cli = "$repo/build/sampleid";
 SKIP:
 {
 	skip "no $cli", 2 unless -x $cli;
-	my $out = `$cli identify --dsn '@{[ $node->connstr('postgres') ]}' --model-dir '$repo/models' --tsv '$dir/query.wav' '$dir/silence.wav' 2>&1`;
+	my $out = `$cli identify --dsn '@{[ $node->connstr('postgres') ]}' --model-dir '$repo/models' --min-similarity 0.5 --min-coverage 0.5 --tsv '$dir/query.wav' '$dir/silence.wav' 2>&1`;
 	like($out, qr/^\Q$dir\E\/query\.wav\t2\t/m, 'the CLI names the right recording');
 	unlike($out, qr/silence\.wav\t/, 'and no recording for silence');
 }
