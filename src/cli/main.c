@@ -18,6 +18,7 @@ static const cli_command commands[] = {
 	{"delete", "remove recordings and their segments from a catalogue", cmd_delete},
 	{"report", "the rights report of a matches table, as CSV and an HTML page", cmd_report},
 	{"bank", "precompute transposed and stretched tracks for the sample recipe", cmd_bank},
+	{"identify", "identify audio files against a catalogue in a database (libpq)", cmd_identify},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
