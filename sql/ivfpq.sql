@@ -102,6 +102,42 @@ SELECT bool_and(d >= prev) AS exactly_ordered FROM (
         SELECT row_number() OVER () AS n, d FROM (
             SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
             ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 100) s) s2) s3;
+-- ... and past the re-ranking width: batches are merged, so LIMIT 200 at
+-- rerank 10 comes back whole and in order (issue 13 saw 19 rows, unordered)
+SET ivfpq.rerank = 10;
+SET ivfpq.probes = 2;
+SELECT count(*) AS rows_at_rerank_10, bool_and(d >= prev) AS exactly_ordered_at_rerank_10 FROM (
+    SELECT d, lag(d, 1, '-infinity') OVER (ORDER BY n) AS prev FROM (
+        SELECT row_number() OVER () AS n, d FROM (
+            SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
+            ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 200) s) s2) s3;
+RESET ivfpq.rerank;
+-- a LIMIT is filled from the next-nearest lists once the probed ones are
+-- used up, up to ivfpq.max_probes lists; a filtered query finds its rows
+SET ivfpq.probes = 1;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item
+    WHERE id % 40 = 3 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 20;
+SELECT count(*) AS limit_300_from_one_probe FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
+SELECT count(*) AS filtered_rows, bool_and(id % 40 = 3) AS all_match FROM (SELECT id FROM ivfpq_item
+    WHERE id % 40 = 3 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 20) s;
+SET ivfpq.max_probes = 1;
+SELECT count(*) < 300 AS bounded_by_max_probes FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
+SELECT expect_error($$SET ivfpq.max_probes = 0$$);
+RESET ivfpq.max_probes;
+RESET enable_seqscan;
+RESET ivfpq.probes;
+-- candidates are bounded by work_mem
+SET work_mem = '64kB';
+SET ivfpq.probes = 40;
+SET enable_seqscan = off;
+SELECT expect_error($$SELECT count(*) FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 10) s$$);
+RESET enable_seqscan;
+RESET ivfpq.probes;
+RESET work_mem;
 -- a query of the wrong dimension
 SELECT expect_error($$SELECT id FROM ivfpq_item ORDER BY fp <#> '[1,0,0]' LIMIT 1$$);
 
@@ -157,6 +193,15 @@ SET client_min_messages = notice;
 REINDEX INDEX ivfpq_empty_fp;
 SET client_min_messages = warning;
 
+-- distances are kept as doubles: huge vectors neither overflow nor tie
+-- (as floats they all became -infinity, and issue 13 got {1,100,99,98,97})
+CREATE TABLE ivfpq_huge (id int, fp fingerprint(2));
+INSERT INTO ivfpq_huge SELECT k, ('[' || k || 'e18,0]')::fingerprint FROM generate_series(1, 100) k;
+CREATE INDEX ON ivfpq_huge USING ivfpq (fp) WITH (m = 1);
+SET enable_seqscan = off;
+SELECT array_agg(id) AS nearest_huge FROM (SELECT id FROM ivfpq_huge ORDER BY fp <#> '[1e21,0]' LIMIT 5) s;
+RESET enable_seqscan;
+
 -- cosine and Euclidean operator classes; an unlogged table
 CREATE UNLOGGED TABLE ivfpq_other AS SELECT id, fingerprint_normalize(fp) AS fp FROM ivfpq_item;
 CREATE INDEX ON ivfpq_other USING ivfpq (fp fingerprint_cosine_ops) WITH (lists = 20, m = 32);
@@ -181,5 +226,5 @@ SELECT amname, pg_indexam_progress_phasename(oid, 2), pg_indexam_progress_phasen
     FROM pg_am WHERE amname = 'ivfpq';
 
 DROP TABLE ivfpq_item, ivfpq_query, ivfpq_truth, ivfpq_centre, ivfpq_nulls, ivfpq_empty,
-    ivfpq_other CASCADE;
+    ivfpq_other, ivfpq_huge CASCADE;
 DROP FUNCTION ivfpq_point(int);

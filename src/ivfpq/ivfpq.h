@@ -146,9 +146,13 @@ typedef IvfpqListData *IvfpqList;
 /*
  * What a backend keeps of an index between calls (in rd_amcache): all that
  * never changes after the build.  Insertion hints are read from the pages.
+ * One chunk of `size` bytes holds the struct and its arrays; anything that
+ * keeps it across a possible relcache invalidation (a scan) works on its own
+ * copy, ivfpq_copy_state, since an invalidation frees rd_amcache.
  */
 typedef struct IvfpqState
 {
+	Size		size;			/* of the whole chunk */
 	int			dim;
 	IvfpqMetric metric;
 	int			lists;
@@ -168,6 +172,7 @@ typedef struct IvfpqState
 /* Settings */
 extern int	ivfpq_probes;
 extern int	ivfpq_rerank;
+extern int	ivfpq_max_probes;
 extern int	ivfpq_build_threads;
 
 /* ivfpqhandler.c */
@@ -175,6 +180,7 @@ extern void ivfpq_init(void);
 
 /* ivfpqutils.c */
 extern IvfpqState *ivfpq_get_state(Relation index);
+extern IvfpqState *ivfpq_copy_state(Relation index, MemoryContext context);
 extern IvfpqMetric ivfpq_metric_of(Relation index);
 extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);

@@ -23,6 +23,7 @@
 
 int			ivfpq_probes = IVFPQ_DEFAULT_PROBES;
 int			ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
+int			ivfpq_max_probes = IVFPQ_MAX_LISTS;
 int			ivfpq_build_threads = 1;
 
 static relopt_kind ivfpq_relopt_kind;
@@ -50,6 +51,11 @@ ivfpq_init(void)
 							"from the table's fingerprints and returned in exact order, this many "
 							"at a time; 0 returns candidates in product-quantised order.",
 							&ivfpq_rerank, IVFPQ_DEFAULT_RERANK, 0, IVFPQ_MAX_RERANK,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfpq.max_probes", "Most inverted lists an ivfpq scan visits to fill its LIMIT.",
+							"Once the ivfpq.probes nearest lists are used up, a scan goes on to the "
+							"next-nearest lists, one at a time, up to this many in all.",
+							&ivfpq_max_probes, IVFPQ_MAX_LISTS, 1, IVFPQ_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfpq.build_threads", "Threads FAISS may use while building an ivfpq index.",
 							NULL,

@@ -110,11 +110,41 @@ read_meta(Relation index)
 }
 
 /*
- * One zeroed chunk in the index's relcache context for the state and its
- * arrays, sized by the metapage, with the metapage's parameters filled in.
+ * A trained metapage's parameters must be in the ranges the options allow and
+ * agree with each other, or allocate_state and the scans divide by zero or
+ * read past their arrays.
+ */
+static void
+validate_meta(Relation index, const IvfpqMetaPageData *meta)
+{
+	bool		ok = meta->dim >= 1 && meta->dim <= IVFPQ_MAX_DIM &&
+		(meta->metric == IVFPQ_METRIC_INNER_PRODUCT || meta->metric == IVFPQ_METRIC_COSINE ||
+		 meta->metric == IVFPQ_METRIC_L2) &&
+		meta->lists >= IVFPQ_MIN_LISTS && meta->lists <= IVFPQ_MAX_LISTS;
+
+	if (ok && meta->trained)
+		ok = meta->m >= IVFPQ_MIN_M && meta->m <= IVFPQ_MAX_M && meta->dim % meta->m == 0 &&
+			meta->nbits >= IVFPQ_MIN_NBITS && meta->nbits <= IVFPQ_MAX_NBITS &&
+			meta->codeSize == (meta->m * meta->nbits + 7) / 8;
+	else if (ok)
+		ok = meta->lists == 1 && meta->codeSize == (int32) sizeof(float) * meta->dim;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("dim %d, metric %d, lists %d, m %d, nbits %d, code size %d, trained %d.",
+						   meta->dim, meta->metric, meta->lists, meta->m, meta->nbits,
+						   meta->codeSize, (int) meta->trained),
+				 errhint("REINDEX the index.")));
+}
+
+/*
+ * One zeroed chunk in the given context for the state and its arrays, sized
+ * by the metapage, with the metapage's parameters filled in.
  */
 static IvfpqState *
-allocate_state(Relation index, const IvfpqMetaPageData *meta)
+allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 {
 	int			ncodebook = meta->trained ? meta->m * (1 << meta->nbits) * (meta->dim / meta->m) : 0;
 	Size		size = MAXALIGN(sizeof(IvfpqState)) +
@@ -122,9 +152,10 @@ allocate_state(Relation index, const IvfpqMetaPageData *meta)
 		MAXALIGN(sizeof(BlockNumber) * meta->lists) * 2 +
 		MAXALIGN(sizeof(OffsetNumber) * meta->lists) +
 		MAXALIGN(sizeof(float) * ncodebook);
-	char	   *p = MemoryContextAllocZero(index->rd_indexcxt, size);
+	char	   *p = MemoryContextAllocZero(context, size);
 	IvfpqState *state = (IvfpqState *) p;
 
+	state->size = size;
 	p += MAXALIGN(sizeof(IvfpqState));
 	state->centroids = (float *) p;
 	p += MAXALIGN(sizeof(float) * meta->lists * meta->dim);
@@ -227,12 +258,39 @@ ivfpq_get_state(Relation index)
 		return (IvfpqState *) index->rd_amcache;
 
 	meta = read_meta(index);
-	state = allocate_state(index, &meta);
+	validate_meta(index, &meta);
+	state = allocate_state(index->rd_indexcxt, &meta);
 	read_lists(index, state);
 	if (state->trained)
 		read_codebook(index, state, meta.codebookStart);
 
 	index->rd_amcache = state;
+	return state;
+}
+
+/*
+ * The state, copied into context: the caller owns it, and a relcache
+ * invalidation that frees rd_amcache in the meantime cannot touch it.  Its
+ * content stays right for as long as the caller holds a lock on the index,
+ * since only REINDEX and TRUNCATE (AccessExclusiveLock) change it.
+ */
+IvfpqState *
+ivfpq_copy_state(Relation index, MemoryContext context)
+{
+	const IvfpqState *cached = ivfpq_get_state(index);
+	char	   *base = MemoryContextAlloc(context, cached->size);
+	IvfpqState *state = (IvfpqState *) base;
+
+#define REBASE(type, field) \
+	(cached->field ? (type) (base + ((const char *) cached->field - (const char *) cached)) : NULL)
+
+	memcpy(base, cached, cached->size);
+	state->centroids = REBASE(float *, centroids);
+	state->startPages = REBASE(BlockNumber *, startPages);
+	state->listBlkno = REBASE(BlockNumber *, listBlkno);
+	state->listOffno = REBASE(OffsetNumber *, listOffno);
+	state->codebook = REBASE(float *, codebook);
+#undef REBASE
 	return state;
 }
 
