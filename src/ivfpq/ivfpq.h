@@ -167,6 +167,7 @@ typedef struct IvfpqState
 	BlockNumber *listBlkno;		/* where each list's item lives */
 	OffsetNumber *listOffno;
 	float	   *codebook;		/* m * ksub * dsub, if trained */
+	BlockNumber fixedPages;		/* metapage, list and codebook pages: blocks 0 .. */
 } IvfpqState;
 
 /* Settings */
@@ -186,6 +187,7 @@ extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);
 extern bool ivfpq_page_is_valid(Page page);
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forkNum);
+extern Buffer ivfpq_free_or_new_buffer(Relation index);
 extern bool ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out);
 extern int	ivfpq_nearest_list(const IvfpqState *state, const float *x);
 extern void ivfpq_encode(const IvfpqState *state, const float *x, int list, int64 *indices);

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
@@ -61,6 +62,39 @@ ivfpq_new_buffer(Relation index, ForkNumber forkNum)
 	LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 	UnlockRelationForExtension(index, ExclusiveLock);
 	return buf;
+}
+
+/*
+ * A block for a new data page, locked exclusively: one VACUUM found all-zero
+ * (a crash between extending the relation and logging the page leaves one,
+ * see ivfpqvacuum.c), else a new block at the end.  The free space map is
+ * only a hint, so a page it offers is used only if still all-zero under the
+ * lock; holding the extension lock while taking that lock keeps out a
+ * backend that has just extended into the same block and not yet locked it.
+ */
+Buffer
+ivfpq_free_or_new_buffer(Relation index)
+{
+	for (;;)
+	{
+		BlockNumber blkno = GetFreeIndexPage(index);
+		Buffer		buf;
+
+		if (!BlockNumberIsValid(blkno))
+			return ivfpq_new_buffer(index, MAIN_FORKNUM);
+		LockRelationForExtension(index, ExclusiveLock);
+		if (blkno >= RelationGetNumberOfBlocks(index))
+		{
+			UnlockRelationForExtension(index, ExclusiveLock);
+			continue;			/* a stale entry past a truncated end */
+		}
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		UnlockRelationForExtension(index, ExclusiveLock);
+		if (PageIsNew(BufferGetPage(buf)))
+			return buf;
+		UnlockReleaseBuffer(buf);
+	}
 }
 
 /* Whether a page carries the special space every ivfpq page has. */
@@ -176,6 +210,7 @@ allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 	state->dsub = meta->trained ? meta->dim / meta->m : 0;
 	state->codeSize = meta->codeSize;
 	state->trained = meta->trained;
+	state->fixedPages = meta->codebookStart + meta->codebookPages;
 	return state;
 }
 
@@ -620,7 +655,7 @@ ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 
 		/* last page is full: chain a new one */
 		{
-			Buffer		newbuf = ivfpq_new_buffer(index, MAIN_FORKNUM);
+			Buffer		newbuf = ivfpq_free_or_new_buffer(index);
 			Page		newpage = GenericXLogRegisterBuffer(xlog, newbuf,
 															GENERIC_XLOG_FULL_IMAGE);
 
