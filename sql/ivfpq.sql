@@ -102,18 +102,29 @@ SELECT bool_and(d >= prev) AS exactly_ordered FROM (
         SELECT row_number() OVER () AS n, d FROM (
             SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
             ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 100) s) s2) s3;
--- ... and past the re-ranking width: batches are merged, so LIMIT 200 at
--- rerank 10 comes back whole and in order (issue 13 saw 19 rows, unordered)
+-- ... and past the re-ranking width: re-scored batches are merged, so at
+-- rerank 10 the probed lists' rows come back in exact order (issue 13 saw
+-- LIMIT 200 return 19 rows, unordered)
 SET ivfpq.rerank = 10;
 SET ivfpq.probes = 2;
-SELECT count(*) AS rows_at_rerank_10, bool_and(d >= prev) AS exactly_ordered_at_rerank_10 FROM (
+SET ivfpq.iterative_scan = off;
+SELECT count(*) > 100 AS many_batches, bool_and(d >= prev) AS exactly_ordered_at_rerank_10 FROM (
     SELECT d, lag(d, 1, '-infinity') OVER (ORDER BY n) AS prev FROM (
         SELECT row_number() OVER () AS n, d FROM (
             SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
             ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 200) s) s2) s3;
+-- strict_order keeps the order when the scan goes on to further lists
+SET ivfpq.iterative_scan = strict_order;
+SELECT bool_and(d >= prev) AS exactly_ordered_strict FROM (
+    SELECT d, lag(d, 1, '-infinity') OVER (ORDER BY n) AS prev FROM (
+        SELECT row_number() OVER () AS n, d FROM (
+            SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
+            ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 400) s) s2) s3;
+RESET ivfpq.iterative_scan;
 RESET ivfpq.rerank;
 -- a LIMIT is filled from the next-nearest lists once the probed ones are
--- used up, up to ivfpq.max_probes lists; a filtered query finds its rows
+-- used up (relaxed_order, the default), up to ivfpq.max_probes lists; a
+-- filtered query finds its rows
 SET ivfpq.probes = 1;
 SET enable_seqscan = off;
 EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item
@@ -122,10 +133,20 @@ SELECT count(*) AS limit_300_from_one_probe FROM (SELECT id FROM ivfpq_item
     ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
 SELECT count(*) AS filtered_rows, bool_and(id % 40 = 3) AS all_match FROM (SELECT id FROM ivfpq_item
     WHERE id % 40 = 3 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 20) s;
+-- ... re-sorted, as they would come from an exact search
+SELECT array_agg(id ORDER BY d) = (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_item WHERE id % 40 = 3
+        ORDER BY (fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3)) + 0 LIMIT 20) e) AS same_as_exact
+    FROM (SELECT id, fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
+        WHERE id % 40 = 3 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 20) s;
+SET ivfpq.iterative_scan = off;
+SELECT count(*) < 300 AS bounded_when_off FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
+RESET ivfpq.iterative_scan;
 SET ivfpq.max_probes = 1;
 SELECT count(*) < 300 AS bounded_by_max_probes FROM (SELECT id FROM ivfpq_item
     ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
 SELECT expect_error($$SET ivfpq.max_probes = 0$$);
+SELECT expect_error($$SET ivfpq.iterative_scan = sideways$$);
 RESET ivfpq.max_probes;
 RESET enable_seqscan;
 RESET ivfpq.probes;

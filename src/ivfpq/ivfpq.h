@@ -170,8 +170,18 @@ typedef struct IvfpqState
 	BlockNumber fixedPages;		/* metapage, list and codebook pages: blocks 0 .. */
 } IvfpqState;
 
+/* ivfpq.iterative_scan: what a scan does once its probed lists are used up */
+typedef enum IvfpqIterativeScan
+{
+	IVFPQ_ITERATIVE_SCAN_OFF,	/* stop */
+	IVFPQ_ITERATIVE_SCAN_STRICT,	/* go on; skip rows closer than one returned */
+	IVFPQ_ITERATIVE_SCAN_RELAXED	/* go on; each further list in order of its own
+									 * (the default) */
+} IvfpqIterativeScan;
+
 /* Settings */
 extern int	ivfpq_probes;
+extern int	ivfpq_iterative_scan;
 extern int	ivfpq_rerank;
 extern int	ivfpq_max_probes;
 extern int	ivfpq_build_threads;
@@ -200,6 +210,14 @@ extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list
 							   IndexTuple itup, Size itemsz);
 extern IndexTuple ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid,
 								   const int64 *indices, const float *x, Size *itemsz);
+
+/* ivfpqtrain.c */
+extern void ivfpq_assign(int dim, int64 n, const float *x, int k, const float *centroids,
+						 bool innerProduct, int64 *labels);
+extern void ivfpq_kmeans(int dim, int64 n, const float *x, int k, int niter, uint64 seed,
+						 float *centroids);
+extern void ivfpq_train_pq(int dim, int m, int nbits, int64 n, const float *x, int niter,
+						   uint64 seed, float *codebook);
 
 /* Access method callbacks */
 extern IndexBuildResult *ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -28,7 +28,6 @@
 #include "utils/rel.h"
 
 #include "ivfpq/ivfpq.h"
-#include "ivfpq/ivfpq_faiss.h"
 
 #define IVFPQ_BATCH_SIZE	4096
 
@@ -73,15 +72,6 @@ log_phase(const char *what, instr_time *start)
 	INSTR_TIME_SUBTRACT(now, *start);
 	elog(DEBUG1, "ivfpq build: %s took %.1f ms", what, INSTR_TIME_GET_MILLISEC(now));
 	INSTR_TIME_SET_CURRENT(*start);
-}
-
-static void
-faiss_check(int rc, const char *what, const char *errbuf)
-{
-	if (rc != 0)
-		ereport(ERROR,
-				(errcode(strstr(errbuf, "out of memory") ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INTERNAL_ERROR),
-				 errmsg("ivfpq: FAISS failed while %s: %s", what, errbuf)));
 }
 
 static void
@@ -316,17 +306,13 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
  * quantiser learns from at training and encodes at loading.
  */
 static void
-subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels,
-						   const char *what)
+subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels)
 {
 	IvfpqState *state = &bs->state;
-	char		errbuf[512] = "";
 	int64		i;
 
-	faiss_check(ivfpq_faiss_nearest(state->dim, n, x, state->lists, state->centroids,
-									state->metric == IVFPQ_METRIC_INNER_PRODUCT,
-									ivfpq_build_threads, labels, errbuf, sizeof(errbuf)),
-				what, errbuf);
+	ivfpq_assign(state->dim, n, x, state->lists, state->centroids,
+				 state->metric == IVFPQ_METRIC_INNER_PRODUCT, labels);
 	for (i = 0; i < n; i++)
 	{
 		float	   *v = x + i * state->dim;
@@ -338,38 +324,36 @@ subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels
 	}
 }
 
+/*
+ * Coarse centroids, then codebooks learnt from the sample's residuals; both
+ * k-means run in slices that can be cancelled (ivfpqtrain.c).
+ */
 static void
 train(IvfpqBuildState *bs)
 {
 	IvfpqState *state = &bs->state;
-	char		errbuf[512] = "";
 	int64	   *labels;
 	instr_time	start;
 
+	/* the product quantiser's sub-vectors and the labels come on top of the sample */
+	check_budget(bs, bs->fixedBytes + bs->nsamples * (int64) sizeof(float) * state->dim +
+				 bs->nsamples * (int64) (sizeof(float) * state->dsub + sizeof(int64) * 2),
+				 "training");
 	INSTR_TIME_SET_CURRENT(start);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_COARSE);
-	faiss_check(ivfpq_faiss_kmeans(state->dim, bs->nsamples, bs->samples, state->lists,
-								   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED,
-								   ivfpq_build_threads, state->centroids,
-								   errbuf, sizeof(errbuf)),
-				"training coarse centroids", errbuf);
-	CHECK_FOR_INTERRUPTS();
+	ivfpq_kmeans(state->dim, bs->nsamples, bs->samples, state->lists,
+				 IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->centroids);
 	log_phase("coarse k-means", &start);
 
 	/* the product quantiser learns residuals to the assigned centroid */
 	labels = palloc_extended(sizeof(int64) * bs->nsamples, MCXT_ALLOC_HUGE);
-	subtract_nearest_centroids(bs, bs->nsamples, bs->samples, labels,
-							   "assigning the sample to lists");
+	subtract_nearest_centroids(bs, bs->nsamples, bs->samples, labels);
 	pfree(labels);
 	CHECK_FOR_INTERRUPTS();
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_PQ);
-	faiss_check(ivfpq_faiss_train_pq(state->dim, state->m, state->nbits, bs->nsamples,
-									 bs->samples, IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED,
-									 ivfpq_build_threads, state->codebook,
-									 errbuf, sizeof(errbuf)),
-				"training the product quantiser", errbuf);
-	CHECK_FOR_INTERRUPTS();
+	ivfpq_train_pq(state->dim, state->m, state->nbits, bs->nsamples, bs->samples,
+				   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->codebook);
 	log_phase("product quantiser training", &start);
 }
 
@@ -398,7 +382,6 @@ static void
 flush_batch(IvfpqBuildState *bs)
 {
 	IvfpqState *state = &bs->state;
-	char		errbuf[512] = "";
 	int			n = bs->batchCount;
 	int			i;
 	int			j;
@@ -408,19 +391,16 @@ flush_batch(IvfpqBuildState *bs)
 
 	if (state->trained)
 	{
-		subtract_nearest_centroids(bs, n, bs->batch, bs->labels, "assigning rows to lists");
+		subtract_nearest_centroids(bs, n, bs->batch, bs->labels);
 		for (j = 0; j < state->m; j++)
 		{
 			for (i = 0; i < n; i++)
 				memcpy(bs->subVectors + (Size) i * state->dsub,
 					   bs->batch + (Size) i * state->dim + j * state->dsub,
 					   sizeof(float) * state->dsub);
-			faiss_check(ivfpq_faiss_nearest(state->dsub, n, bs->subVectors, state->ksub,
-											state->codebook + (Size) j * state->ksub * state->dsub,
-											false, ivfpq_build_threads,
-											bs->subLabels + (Size) j * IVFPQ_BATCH_SIZE,
-											errbuf, sizeof(errbuf)),
-						"encoding residuals", errbuf);
+			ivfpq_assign(state->dsub, n, bs->subVectors, state->ksub,
+						 state->codebook + (Size) j * state->ksub * state->dsub, false,
+						 bs->subLabels + (Size) j * IVFPQ_BATCH_SIZE);
 		}
 	}
 

@@ -24,6 +24,14 @@
 int			ivfpq_probes = IVFPQ_DEFAULT_PROBES;
 int			ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
 int			ivfpq_max_probes = IVFPQ_MAX_LISTS;
+int			ivfpq_iterative_scan = IVFPQ_ITERATIVE_SCAN_RELAXED;
+
+static const struct config_enum_entry ivfpq_iterative_scan_options[] = {
+	{"off", IVFPQ_ITERATIVE_SCAN_OFF, false},
+	{"strict_order", IVFPQ_ITERATIVE_SCAN_STRICT, false},
+	{"relaxed_order", IVFPQ_ITERATIVE_SCAN_RELAXED, false},
+	{NULL, 0, false}
+};
 int			ivfpq_build_threads = 1;
 
 static relopt_kind ivfpq_relopt_kind;
@@ -57,6 +65,14 @@ ivfpq_init(void)
 							"next-nearest lists, one at a time, up to this many in all.",
 							&ivfpq_max_probes, IVFPQ_MAX_LISTS, 1, IVFPQ_MAX_LISTS,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("ivfpq.iterative_scan", "What an ivfpq scan does once its probed lists are used up.",
+							 "relaxed_order goes on to the next-nearest lists and returns each one's "
+							 "rows, in distance order, after those of earlier lists; strict_order "
+							 "skips the rows closer than one already returned, so all rows come in "
+							 "distance order; off stops.",
+							 &ivfpq_iterative_scan, IVFPQ_ITERATIVE_SCAN_RELAXED,
+							 ivfpq_iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfpq.build_threads", "Threads FAISS may use while building an ivfpq index.",
 							NULL,
 							&ivfpq_build_threads, 1, 1, 64,

@@ -22,8 +22,10 @@
  *
  * When the probed lists are used up the scan goes on to the next-nearest
  * lists, one at a time, up to ivfpq.max_probes lists: a LIMIT or a filtered
- * query is filled while rows exist.  Each such list starts a new round in
- * exact order of its own.  A flat index stores exact vectors and needs no
+ * query is filled while rows exist.  ivfpq.iterative_scan says how: in
+ * strict_order a further list's rows closer than one already returned are
+ * skipped as well; in relaxed_order each further list starts a round in exact
+ * order of its own.  A flat index stores exact vectors and needs no
  * re-scoring.  Candidate memory is bounded by work_mem.
  */
 #include "postgres.h"
@@ -74,6 +76,7 @@ typedef struct IvfpqScanOpaqueData
 	bool	   *listProbed;
 	int			listsProbed;
 	int			maxProbes;		/* ivfpq.max_probes, at least ivfpq.probes */
+	bool		relaxed;		/* ivfpq.iterative_scan = relaxed_order */
 	float	   *table;			/* ADC table, and scratch for filling it */
 	float	   *residual;
 	bool		tableShared;	/* inner product: one table serves all lists */
@@ -95,7 +98,7 @@ typedef struct IvfpqScanOpaqueData
 	int64		readyCapacity;
 	bool		rescore;		/* trained, rerank > 0, a usable query */
 	int			rerank;			/* ivfpq.rerank when the scan started */
-	double		lastReturned;	/* exact distance of the last row of this round */
+	double		lastReturned;	/* exact distance of the last row returned */
 	double		overestimate;	/* most an approximate distance exceeded an exact one */
 	int64		rescored;		/* heap tuples fetched to re-score */
 	int64		skipped;		/* rows scored too late to return in order */
@@ -520,8 +523,13 @@ collect_candidates(IndexScanDesc scan)
 			: 0.0;
 	/* without a usable query every row is returned, in no order, a list at a time */
 	probes = so->queryValid ? Min(ivfpq_probes, state->lists) : 1;
-	so->maxProbes = so->queryValid ? Min(Max(ivfpq_max_probes, probes), state->lists)
-		: state->lists;
+	if (!so->queryValid)
+		so->maxProbes = state->lists;
+	else if (ivfpq_iterative_scan == IVFPQ_ITERATIVE_SCAN_OFF)
+		so->maxProbes = probes;
+	else
+		so->maxProbes = Min(Max(ivfpq_max_probes, probes), state->lists);
+	so->relaxed = ivfpq_iterative_scan == IVFPQ_ITERATIVE_SCAN_RELAXED;
 	probed = closest_lists(so->listDistances, state->lists, probes);
 
 	if (state->trained)
@@ -554,7 +562,8 @@ probe_next_list(IndexScanDesc scan)
 	if (next < 0)
 		return false;
 	so->bestCapacity = 0;
-	so->lastReturned = -get_float8_infinity();
+	if (so->relaxed)
+		so->lastReturned = -get_float8_infinity();
 	probe_list(scan, next);
 	return true;
 }
