@@ -40,7 +40,8 @@ void
 ivfpq_init(void)
 {
 	ivfpq_relopt_kind = add_reloption_kind();
-	add_int_reloption(ivfpq_relopt_kind, "lists", "Number of inverted lists (coarse centroids)",
+	/* the default, 0, is outside the range a user may give: lists from the rows */
+	add_int_reloption(ivfpq_relopt_kind, "lists", "Number of inverted lists (coarse centroids); by default from the row count",
 					  IVFPQ_DEFAULT_LISTS, IVFPQ_MIN_LISTS, IVFPQ_MAX_LISTS,
 					  AccessExclusiveLock);
 	add_int_reloption(ivfpq_relopt_kind, "m", "Number of product-quantiser sub-quantisers (must divide the dimension)",
@@ -73,10 +74,11 @@ ivfpq_init(void)
 							 &ivfpq_iterative_scan, IVFPQ_ITERATIVE_SCAN_RELAXED,
 							 ivfpq_iterative_scan_options,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	/* threads take CPUs from other sessions: superuser, or GRANT SET ON PARAMETER */
 	DefineCustomIntVariable("ivfpq.build_threads", "Threads FAISS may use while building an ivfpq index.",
 							NULL,
 							&ivfpq_build_threads, 1, 1, 64,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ivfpq");
 }
 
