@@ -2,6 +2,9 @@
 -- NULLs, inserts after the build, VACUUM, REINDEX, the three operator
 -- classes, scan statistics, and recall@10 against exact search on clustered
 -- fingerprints.
+-- preloaded (shared_preload_libraries = 'sampleid', as scripts/test.sh runs
+-- the server), the settings exist in a fresh session before any ivfpq use
+SHOW ivfpq.probes;
 SET client_min_messages = warning;
 \i sql/include/expect_error.sql
 
@@ -52,6 +55,18 @@ ANALYZE ivfpq_item;
 SELECT expect_error($$SET ivfpq.probes = 0$$);
 SELECT expect_error($$SET ivfpq.rerank = -1$$);
 SELECT expect_error($$SET ivfpq.build_threads = 0$$);
+-- a misspelt setting is refused, not taken as a placeholder
+SELECT expect_error($$SET ivfpq.probs = 4$$);
+-- an ordinary role may change the scan settings, not the build's threads
+CREATE ROLE ivfpq_ordinary;
+SET ROLE ivfpq_ordinary;
+SET ivfpq.probes = 2;
+SET ivfpq.iterative_scan = strict_order;
+SELECT expect_error($$SET ivfpq.build_threads = 2$$);
+RESET ROLE;
+RESET ivfpq.probes;
+RESET ivfpq.iterative_scan;
+DROP ROLE ivfpq_ordinary;
 
 -- the planner takes the index for ORDER BY ... LIMIT, and only then
 EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 10;
@@ -186,6 +201,16 @@ SELECT count(*) = (SELECT count(*) FROM ivfpq_item) AS all_rows_through_index
     FROM (SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 4) LIMIT 100000) s;
 RESET enable_seqscan;
 RESET ivfpq.probes;
+
+-- without a lists option, lists come from the row count (one per 1000 rows
+-- up to a million); a lists option far from that gets a NOTICE
+SET client_min_messages = notice;
+CREATE INDEX ivfpq_item_auto ON ivfpq_item USING ivfpq (fp);
+SELECT lists, (SELECT count(*) FROM ivfpq_item) AS table_rows FROM ivfpq_check('ivfpq_item_auto');
+DROP INDEX ivfpq_item_auto;
+CREATE INDEX ivfpq_item_many ON ivfpq_item USING ivfpq (fp) WITH (lists = 400);
+DROP INDEX ivfpq_item_many;
+SET client_min_messages = warning;
 
 -- NULLs are not indexed: the index returns every non-NULL row
 CREATE TABLE ivfpq_nulls (id int, fp fingerprint(128));

@@ -40,8 +40,8 @@
 #define IVFPQ_METAPAGE_BLKNO	0
 #define IVFPQ_HEAD_BLKNO		1	/* first list page */
 
-/* Index options */
-#define IVFPQ_DEFAULT_LISTS		100
+/* Index options; lists = 0 (the default) takes ivfpq_lists_for_rows */
+#define IVFPQ_DEFAULT_LISTS		0
 #define IVFPQ_MIN_LISTS			1
 #define IVFPQ_MAX_LISTS			32768
 #define IVFPQ_DEFAULT_M			16
@@ -210,6 +210,9 @@ extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list
 							   IndexTuple itup, Size itemsz);
 extern IndexTuple ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid,
 								   const int64 *indices, const float *x, Size *itemsz);
+
+/* ivfpqbuild.c */
+extern int	ivfpq_lists_for_rows(int64 rows);
 
 /* ivfpqtrain.c */
 extern void ivfpq_assign(int dim, int64 n, const float *x, int k, const float *centroids,

@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/generic_xlog.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
@@ -46,6 +48,7 @@ typedef struct IvfpqBuildState
 	int64		rowsSeen;
 	pg_prng_state prng;
 	bool		dimFromData;
+	bool		listsFromRows;	/* no lists option: ivfpq_lists_for_rows */
 	float	   *scratch;		/* one prepared vector */
 
 	/* loading */
@@ -443,6 +446,33 @@ load_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /* --- entry points ---------------------------------------------------------- */
 
+/*
+ * The lists an index of `rows` rows gets without a lists option: one per
+ * 1000 rows up to a million rows, then the square root (pgvector's advice
+ * for IVFFlat; FAISS suggests 4-16 times the square root for far larger
+ * sets), within the option's range.
+ */
+int
+ivfpq_lists_for_rows(int64 rows)
+{
+	double		lists = rows <= 1000000 ? rows / 1000.0 : sqrt((double) rows);
+
+	return (int) Max(IVFPQ_MIN_LISTS, Min(IVFPQ_MAX_LISTS, lists));
+}
+
+/*
+ * Rows the table holds, for sizing the sample before it is read: pg_class's
+ * count if the table was ever analysed or vacuumed, else from its size at
+ * about 16 fingerprint(128) rows a page.  The sampling pass then counts them.
+ */
+static int64
+estimate_rows(Relation heap)
+{
+	if (heap->rd_rel->reltuples >= 0)
+		return (int64) heap->rd_rel->reltuples;
+	return (int64) RelationGetNumberOfBlocks(heap) * 16;
+}
+
 static void
 init_build_state(IvfpqBuildState *bs, Relation heap, Relation index, IndexInfo *indexInfo)
 {
@@ -459,6 +489,9 @@ init_build_state(IvfpqBuildState *bs, Relation heap, Relation index, IndexInfo *
 				 errdetail("Re-ranking reads the fingerprint from the table column.")));
 	bs->state.metric = ivfpq_metric_of(index);
 	bs->state.lists = opts ? opts->lists : IVFPQ_DEFAULT_LISTS;
+	bs->listsFromRows = bs->state.lists == 0;
+	if (bs->listsFromRows)
+		bs->state.lists = ivfpq_lists_for_rows(estimate_rows(heap));
 	bs->state.m = opts ? opts->m : IVFPQ_DEFAULT_M;
 	bs->state.nbits = opts ? opts->nbits : IVFPQ_DEFAULT_NBITS;
 	bs->state.ksub = 1 << bs->state.nbits;
@@ -487,13 +520,27 @@ choose_layout(IvfpqBuildState *bs)
 				 errmsg("ivfpq option m = %d must divide the fingerprint's %d dimensions",
 						state->m, state->dim)));
 
+	if (bs->listsFromRows)
+	{
+		state->lists = ivfpq_lists_for_rows(bs->rowsSeen);
+		set_dimension(bs, state->dim);	/* memory for the final lists */
+	}
+	else if (bs->rowsSeen >= 1000 &&
+			 (state->lists > 4 * ivfpq_lists_for_rows(bs->rowsSeen) ||
+			  4 * state->lists < ivfpq_lists_for_rows(bs->rowsSeen)))
+		ereport(NOTICE,
+				(errmsg("ivfpq index \"%s\" gets %d lists for %lld rows; about %d would suit them",
+						RelationGetRelationName(bs->index), state->lists,
+						(long long) bs->rowsSeen, ivfpq_lists_for_rows(bs->rowsSeen)),
+				 errhint("Leave lists out to size it from the rows (docs/ivfpq.md).")));
+
 	state->trained = bs->nsamples > 0 && bs->nsamples >= state->lists &&
 		bs->nsamples >= state->ksub;
 	if (!state->trained)
 	{
 		if (bs->nsamples > 0)
 			ereport(NOTICE,
-					(errmsg("ivfpq index \"%s\" is flat: %lld rows are too few to train %d lists of %d-bit codes",
+					(errmsg("ivfpq index \"%s\" is flat: %lld rows are too few to train it (lists %d, nbits %d)",
 							RelationGetRelationName(bs->index), (long long) bs->rowsSeen,
 							state->lists, state->nbits),
 					 errdetail("A flat index scans all its entries exactly."),
