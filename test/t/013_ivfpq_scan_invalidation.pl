@@ -8,18 +8,18 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use IvfpqTestData;
 
 my $node = PostgreSQL::Test::Cluster->new('ivfpq_invalidation');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'sampleid'\n");
 $node->start;
 
-my $point = q{fingerprint_normalize(array_agg(sin((s % 8) * 11 + i * 0.5) + 0.4 * sin(s * i * 0.91) ORDER BY i)::fingerprint)};
-$node->safe_psql('postgres', qq{
-	CREATE EXTENSION sampleid;
-	CREATE TABLE items (id int PRIMARY KEY, fp fingerprint(32));
-	INSERT INTO items SELECT s, $point FROM generate_series(1, 2000) s, generate_series(1, 32) i GROUP BY s;
-	CREATE INDEX items_fp ON items USING ivfpq (fp) WITH (lists = 8, m = 8);
+my $point = ivfpq_point();
+create_ivfpq_table($node, 'items');
+$node->safe_psql('postgres', q{
 	ANALYZE items;
 	CREATE TABLE queries AS SELECT id AS qid, fp AS q FROM items WHERE id <= 5;
 });
