@@ -146,9 +146,9 @@ typedef IvfpqListData *IvfpqList;
 /*
  * What a backend keeps of an index between calls (in rd_amcache): all that
  * never changes after the build.  Insertion hints are read from the pages.
- * One chunk of `size` bytes holds the struct and its arrays; anything that
- * keeps it across a possible relcache invalidation (a scan) works on its own
- * copy, ivfpq_copy_state, since an invalidation frees rd_amcache.
+ * One chunk of `size` bytes holds the struct and its arrays.  An
+ * invalidation frees rd_amcache: whatever outlives one (a scan) keeps its own
+ * copy of what it needs, see ivfpq_copy_layout.
  */
 typedef struct IvfpqState
 {
@@ -191,7 +191,7 @@ extern void ivfpq_init(void);
 
 /* ivfpqutils.c */
 extern IvfpqState *ivfpq_get_state(Relation index);
-extern IvfpqState *ivfpq_copy_state(Relation index, MemoryContext context);
+extern IvfpqState *ivfpq_copy_layout(Relation index, MemoryContext context);
 extern IvfpqMetric ivfpq_metric_of(Relation index);
 extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);

@@ -64,7 +64,7 @@ typedef struct IvfpqScanOpaqueData
 {
 	bool		started;
 	MemoryContext scanCtx;		/* everything of one rescan */
-	IvfpqState *state;			/* the scan's own copy, see ivfpq_copy_state */
+	IvfpqState *state;			/* the scan's own copy, see ivfpq_copy_layout */
 
 	/* the query as the index sees it, and as the operator does */
 	bool		queryValid;
@@ -485,7 +485,8 @@ static void
 probe_list(IndexScanDesc scan, int list)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	const IvfpqState *state = so->state;
+	/* centroids and codebook only within this call: see ivfpq_copy_layout */
+	const IvfpqState *state = ivfpq_get_state(scan->indexRelation);
 	const float *centroid = state->centroids + (Size) list * state->dim;
 	double		base = 0.0;
 
@@ -509,7 +510,7 @@ static void
 collect_candidates(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	IvfpqState *state = so->state;
+	const IvfpqState *state = ivfpq_get_state(scan->indexRelation);
 	int		   *probed;
 	int			probes;
 	int			i;
@@ -669,8 +670,8 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	IvfpqScanOpaque so = palloc0(sizeof(IvfpqScanOpaqueData));
 
-	/* a copy the scan owns: see ivfpq_copy_state */
-	so->state = ivfpq_copy_state(index, CurrentMemoryContext);
+	/* what the scan keeps across calls, its own: see ivfpq_copy_layout */
+	so->state = ivfpq_copy_layout(index, CurrentMemoryContext);
 	so->scanCtx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan",
 										ALLOCSET_DEFAULT_SIZES);
 	so->attno = ivfpq_heap_attno(index);

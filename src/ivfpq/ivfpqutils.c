@@ -304,28 +304,32 @@ ivfpq_get_state(Relation index)
 }
 
 /*
- * The state, copied into context: the caller owns it, and a relcache
- * invalidation that frees rd_amcache in the meantime cannot touch it.  Its
- * content stays right for as long as the caller holds a lock on the index,
- * since only REINDEX and TRUNCATE (AccessExclusiveLock) change it.
+ * What a scan keeps of the state across calls, in context: the parameters
+ * and each list's first data page, not the centroids and codebook (which
+ * would cost a copy of lists * dim floats per scan).  A relcache
+ * invalidation frees rd_amcache, and a scan outlives many (a cursor, and
+ * detoasting a fingerprint takes locks that process them), so a scan must
+ * not keep rd_amcache's pointers between calls; it calls ivfpq_get_state
+ * again when it needs the centroids or the codebook, and uses them only
+ * while it cannot process invalidations: ranking and reading lists.  The
+ * content is the same each time for as long as the scan holds its lock on
+ * the index, since only REINDEX and TRUNCATE (AccessExclusiveLock) change it.
  */
 IvfpqState *
-ivfpq_copy_state(Relation index, MemoryContext context)
+ivfpq_copy_layout(Relation index, MemoryContext context)
 {
 	const IvfpqState *cached = ivfpq_get_state(index);
-	char	   *base = MemoryContextAlloc(context, cached->size);
-	IvfpqState *state = (IvfpqState *) base;
+	Size		size = MAXALIGN(sizeof(IvfpqState)) + sizeof(BlockNumber) * cached->lists;
+	IvfpqState *state = MemoryContextAlloc(context, size);
 
-#define REBASE(type, field) \
-	(cached->field ? (type) (base + ((const char *) cached->field - (const char *) cached)) : NULL)
-
-	memcpy(base, cached, cached->size);
-	state->centroids = REBASE(float *, centroids);
-	state->startPages = REBASE(BlockNumber *, startPages);
-	state->listBlkno = REBASE(BlockNumber *, listBlkno);
-	state->listOffno = REBASE(OffsetNumber *, listOffno);
-	state->codebook = REBASE(float *, codebook);
-#undef REBASE
+	*state = *cached;
+	state->size = size;
+	state->startPages = (BlockNumber *) ((char *) state + MAXALIGN(sizeof(IvfpqState)));
+	memcpy(state->startPages, cached->startPages, sizeof(BlockNumber) * cached->lists);
+	state->centroids = NULL;
+	state->codebook = NULL;
+	state->listBlkno = NULL;
+	state->listOffno = NULL;
 	return state;
 }
 
