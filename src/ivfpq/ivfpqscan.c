@@ -15,9 +15,9 @@
  * candidates exactly from the fingerprint in their heap tuple (which also
  * drops tuples the snapshot cannot see), ivfpq.rerank at a time, into a
  * min-heap of exactly scored rows, and returns that heap's top only once no
- * unscored candidate looks closer: its product-quantised distance, less the
- * largest amount by which one overestimated an exact distance so far, is
- * above the top's.  A row scored after a farther row was returned is
+ * unscored candidate looks closer: its product-quantised distance (less, once
+ * the scan has returned ivfpq.rerank rows, twice the largest amount by which
+ * one overestimated an exact distance so far) is above the top's.  A row scored after a farther row was returned is
  * skipped, so rows always come back in exact distance order (docs/ivfpq.md).
  *
  * When the probed lists are used up the scan goes on to the next-nearest
@@ -46,10 +46,12 @@
 
 /*
  * How far beyond the largest overestimate seen an unscored candidate still
- * counts as possibly closer.  The first batches underestimate it (they are
- * the candidates whose approximate distance came out lowest): at 1.0 the
- * regression data's full scans skipped 1-2 rows of 2667-4000, at 2.0 none,
- * with no more rows re-scored for LIMIT 10.
+ * counts as possibly closer, once a scan has returned ivfpq.rerank rows.  The
+ * first batches underestimate it (they are the candidates whose approximate
+ * distance came out lowest): at 1.0 the regression data's full scans skipped
+ * 1-2 rows of 2667-4000, at 2.0 none.  Before that, a LIMIT 10 scan would
+ * re-score far more than one batch for it: QPS fell to a third at 200 000
+ * rows (docs/benchmarks.md), so short scans compare distances as they are.
  */
 #define IVFPQ_OVERESTIMATE_FACTOR 2.0
 
@@ -100,6 +102,7 @@ typedef struct IvfpqScanOpaqueData
 	int			rerank;			/* ivfpq.rerank when the scan started */
 	double		lastReturned;	/* exact distance of the last row returned */
 	double		overestimate;	/* most an approximate distance exceeded an exact one */
+	int64		returned;		/* rows returned */
 	int64		rescored;		/* heap tuples fetched to re-score */
 	int64		skipped;		/* rows scored too late to return in order */
 	int64		memoryLimit;	/* work_mem, in bytes */
@@ -617,8 +620,8 @@ score_batch(IndexScanDesc scan)
 
 /*
  * The next row in exact order, re-scoring as needed: the nearest scored row
- * is returned once no unscored candidate looks closer, allowing for the
- * largest overestimate seen.  False when the probed lists are used up.
+ * is returned once no unscored candidate looks closer (see
+ * IVFPQ_OVERESTIMATE_FACTOR).  False when the probed lists are used up.
  */
 static bool
 next_rescored(IndexScanDesc scan, ItemPointer tid)
@@ -628,9 +631,11 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 	for (;;)
 	{
 		bool		unscored = so->bestSize > 0 || so->heapSize > 0;
+		double		margin = so->returned >= so->rerank
+			? IVFPQ_OVERESTIMATE_FACTOR * so->overestimate : 0.0;
 
 		if (unscored && (so->readySize == 0 ||
-						 so->ready[0].distance > nearest_unscored(so) - IVFPQ_OVERESTIMATE_FACTOR * so->overestimate))
+						 so->ready[0].distance > nearest_unscored(so) - margin))
 		{
 			score_batch(scan);
 			continue;
@@ -646,6 +651,7 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 				continue;
 			}
 			so->lastReturned = c.distance;
+			so->returned++;
 			*tid = c.tid;
 			return true;
 		}
@@ -700,6 +706,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->readyCapacity = 0;
 	so->listsProbed = 0;
 	so->tableShared = false;
+	so->returned = 0;
 	so->rescored = 0;
 	so->skipped = 0;
 }
