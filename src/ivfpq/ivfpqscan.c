@@ -14,10 +14,11 @@
  * executor's reorder queue cannot fix their order.  Instead the scan re-scores
  * candidates exactly from the fingerprint in their heap tuple (which also
  * drops tuples the snapshot cannot see), ivfpq.rerank at a time, into a
- * min-heap of exactly scored rows, and returns that heap's top only once no
- * unscored candidate looks closer: its product-quantised distance (less, once
- * the scan has returned ivfpq.rerank rows, twice the largest amount by which
- * one overestimated an exact distance so far) is above the top's.  A row scored after a farther row was returned is
+ * min-heap of exactly scored rows.  The first ivfpq.rerank rows come from the
+ * first batch; after that the heap's top is returned only once no unscored
+ * candidate looks closer: its product-quantised distance, less twice the
+ * largest amount by which one overestimated an exact distance so far, is
+ * above the top's.  A row scored after a farther row was returned is
  * skipped, so rows always come back in exact distance order (docs/ivfpq.md).
  *
  * When the probed lists are used up the scan goes on to the next-nearest
@@ -49,9 +50,10 @@
  * counts as possibly closer, once a scan has returned ivfpq.rerank rows.  The
  * first batches underestimate it (they are the candidates whose approximate
  * distance came out lowest): at 1.0 the regression data's full scans skipped
- * 1-2 rows of 2667-4000, at 2.0 none.  Before that, a LIMIT 10 scan would
- * re-score far more than one batch for it: QPS fell to a third at 200 000
- * rows (docs/benchmarks.md), so short scans compare distances as they are.
+ * 1-2 rows of 2667-4000, at 2.0 none.  The first ivfpq.rerank rows come from
+ * the first batch without looking ahead, as before batches were merged: a
+ * LIMIT 10 scan that looked ahead re-scored batch after batch, and QPS fell
+ * to a third at 200 000 rows (docs/benchmarks.md).
  */
 #define IVFPQ_OVERESTIMATE_FACTOR 2.0
 
@@ -631,11 +633,12 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 	for (;;)
 	{
 		bool		unscored = so->bestSize > 0 || so->heapSize > 0;
-		double		margin = so->returned >= so->rerank
-			? IVFPQ_OVERESTIMATE_FACTOR * so->overestimate : 0.0;
 
+		/* the first rerank rows come from the first batch, as a LIMIT wants */
 		if (unscored && (so->readySize == 0 ||
-						 so->ready[0].distance > nearest_unscored(so) - margin))
+						 (so->returned >= so->rerank &&
+						  so->ready[0].distance > nearest_unscored(so) -
+						  IVFPQ_OVERESTIMATE_FACTOR * so->overestimate)))
 		{
 			score_batch(scan);
 			continue;
