@@ -208,7 +208,7 @@ check_candidate_memory(IvfpqScanOpaque so, int64 more)
 static void
 reserve_candidate(IvfpqScanOpaque so, IvfpqCandidate **array, int64 size, int64 *capacity)
 {
-	int64		grown = Max(*capacity * 2, 64);
+	int64		grown = Max(*capacity * 2, 1024);
 
 	if (size < *capacity)
 		return;
