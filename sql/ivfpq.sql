@@ -195,16 +195,12 @@ SELECT lists, entries = (SELECT count(*) FROM ivfpq_item) AS all_entries, unreac
 SELECT expect_error($$SELECT * FROM ivfpq_check('ivfpq_item_pkey')$$);
 REINDEX INDEX ivfpq_item_fp;
 SELECT lists, entries, unreached_pages FROM ivfpq_check('ivfpq_item_fp');
--- every row is reachable; product-quantised order (rerank 0), since exact
--- order skips a row that re-scoring finds after a farther one was returned
 SET ivfpq.probes = 40;
-SET ivfpq.rerank = 0;
 SET enable_seqscan = off;
 SELECT count(*) = (SELECT count(*) FROM ivfpq_item) AS all_rows_through_index
     FROM (SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 4) LIMIT 100000) s;
 RESET enable_seqscan;
 RESET ivfpq.probes;
-RESET ivfpq.rerank;
 
 -- without a lists option, lists come from the row count (one per 1000 rows
 -- up to a million); a lists option far from that gets a NOTICE
@@ -221,13 +217,11 @@ CREATE TABLE ivfpq_nulls (id int, fp fingerprint(128));
 INSERT INTO ivfpq_nulls SELECT id, CASE WHEN id % 3 = 0 THEN NULL ELSE fp END FROM ivfpq_item;
 CREATE INDEX ON ivfpq_nulls USING ivfpq (fp) WITH (lists = 10);
 SET ivfpq.probes = 10;
-SET ivfpq.rerank = 0;
 SET enable_seqscan = off;
 SELECT count(*) = (SELECT count(fp) FROM ivfpq_nulls) AS non_null_rows_only
     FROM (SELECT id FROM ivfpq_nulls ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 100000) s;
 RESET enable_seqscan;
 RESET ivfpq.probes;
-RESET ivfpq.rerank;
 
 -- an empty table gets a flat index (exact), and so does a tiny one, with a notice
 CREATE TABLE ivfpq_empty (id int, fp fingerprint(128));

@@ -14,8 +14,8 @@
  * executor's reorder queue cannot fix their order.  Instead the scan re-scores
  * candidates exactly from the fingerprint in their heap tuple (which also
  * drops tuples the snapshot cannot see), ivfpq.rerank at a time, into a
- * min-heap of exactly scored rows.  The first ivfpq.rerank rows come from the
- * first batch; after that the heap's top is returned only once no unscored
+ * min-heap of exactly scored rows.  The first ivfpq.rerank / 4 rows come from
+ * the first batch; after that the heap's top is returned only once no unscored
  * candidate looks closer: its product-quantised distance, less twice the
  * largest amount by which one overestimated an exact distance so far, is
  * above the top's.  A row scored after a farther row was returned is
@@ -31,8 +31,6 @@
  */
 #include "postgres.h"
 
-#include <math.h>
-
 #include "access/relscan.h"
 #include "access/tableam.h"
 #include "executor/tuptable.h"
@@ -47,15 +45,22 @@
 
 /*
  * How far beyond the largest overestimate seen an unscored candidate still
- * counts as possibly closer, once a scan has returned ivfpq.rerank rows.  The
- * first batches underestimate it (they are the candidates whose approximate
- * distance came out lowest): at 1.0 the regression data's full scans skipped
- * 1-2 rows of 2667-4000, at 2.0 none.  The first ivfpq.rerank rows come from
- * the first batch without looking ahead, as before batches were merged: a
- * LIMIT 10 scan that looked ahead re-scored batch after batch, and QPS fell
- * to a third at 200 000 rows (docs/benchmarks.md).
+ * counts as possibly closer.  The first batches underestimate it (they are
+ * the candidates whose approximate distance came out lowest): at 1.0 the
+ * regression data's full scans skipped 1-2 rows of 2667-4000, at 2.0 none.
+ * Looking ahead from the first row, a LIMIT 10 scan re-scored batch after
+ * batch and QPS fell to a third at 200 000 rows (docs/benchmarks.md), hence
+ * IVFPQ_UNCHECKED_FRACTION.
  */
 #define IVFPQ_OVERESTIMATE_FACTOR 2.0
+
+/*
+ * The first ivfpq.rerank / IVFPQ_UNCHECKED_FRACTION rows come from the first
+ * batch without looking ahead, so a LIMIT up to that costs one batch.  On
+ * the regression data, at 1 a full scan of 2667 rows skipped 358 of them, at
+ * 2 none but LIMIT 200 at rerank 10 skipped 2, at 4 none.
+ */
+#define IVFPQ_UNCHECKED_FRACTION 4
 
 /* double: float distances overflowed to infinity and tied (issue 13) */
 typedef struct IvfpqCandidate
@@ -634,9 +639,9 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 	{
 		bool		unscored = so->bestSize > 0 || so->heapSize > 0;
 
-		/* the first rerank rows come from the first batch, as a LIMIT wants */
+		/* the first rows come from the first batch, as a short LIMIT wants */
 		if (unscored && (so->readySize == 0 ||
-						 (so->returned >= so->rerank &&
+						 (so->returned >= so->rerank / IVFPQ_UNCHECKED_FRACTION &&
 						  so->ready[0].distance > nearest_unscored(so) -
 						  IVFPQ_OVERESTIMATE_FACTOR * so->overestimate)))
 		{
