@@ -82,5 +82,23 @@ is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
 $node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
 is($node->safe_psql('postgres', q{SELECT lists FROM ivfpq_check('seg_fp')}), '8', 'REINDEX mends it');
 
+# an index of another layout version: ERROR with a HINT to REINDEX
+$file = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('seg_fp')});
+$node->stop;
+{
+	open(my $fh, '+<:raw', $file) or die "open $file: $!";
+	seek($fh, 24 + 4, 0) or die;
+	print $fh pack('L', 0);
+	close $fh;
+}
+$node->start;
+($rc, $stdout, $stderr) = $node->psql('postgres', q{
+	SET enable_seqscan = off;
+	SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1) LIMIT 1});
+like($stderr, qr/has version 0, this build reads version 1.*\n.*HINT:  REINDEX the index/,
+	'an index of another layout version asks for REINDEX');
+$node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
+is($node->safe_psql('postgres', q{SELECT lists FROM ivfpq_check('seg_fp')}), '8', 'and REINDEX mends it');
+
 $node->stop;
 done_testing();
