@@ -77,7 +77,7 @@ fi
 PORT=$(free_port 55432)
 log "starting it on port $PORT (socket in $DEMO)"
 as_run_user "$PG_BIN/pg_ctl" -D "$PGDATA" -w -l "$DEMO/server.log" \
-	-o "-p $PORT -k $DEMO -c listen_addresses=''" start >/dev/null
+	-o "-p $PORT -k $DEMO -c listen_addresses='' -c shared_preload_libraries=sampleid" start >/dev/null
 
 PSQL=(as_run_user env PGHOST="$DEMO" PGPORT="$PORT" PGUSER=postgres "$PG_BIN/psql" -X)
 "${PSQL[@]}" -q -d postgres -c "DROP DATABASE IF EXISTS sampleid_demo" \

@@ -26,6 +26,9 @@ log "staging a private installation in $STAGE"
 stage_install "$STAGE/install"
 cp -a "$REPO/sql" "$REPO/expected" "$STAGE/"
 mkdir -p "$STAGE/t" "$STAGE/regress" "$STAGE/tap"
+# every test server preloads the library, the documented setup (docs/ivfpq.md):
+# pg_regress's instance through --temp-config, TAP clusters through TEMP_CONFIG
+echo "shared_preload_libraries = 'sampleid'" >"$STAGE/preload.conf"
 cp -a "$REPO"/test/t/. "$STAGE/t/" 2>/dev/null || true
 is_root && chown -R "$RUN_USER" "$STAGE"
 BIN=$STAGE/install$PG_BIN
@@ -99,6 +102,7 @@ if want regress && [ -n "$REGRESS" ]; then
 	out=$(cd "$STAGE" && as_run_user "$PGXS_DIR/src/test/regress/pg_regress" \
 		--bindir="$BIN" --inputdir="$STAGE" --outputdir="$STAGE/regress" \
 		--temp-instance="$STAGE/regress/instance" --port="$port" \
+		--temp-config="$STAGE/preload.conf" \
 		--dbname=contrib_regression --load-extension=sampleid $REGRESS 2>&1) && rc=0 || rc=$?
 	printf '%s\n' "$out" | sed 's/^/    /'
 	grep -qE '\.\.\. (ok|FAILED|failed)' <<<"$out" || count "pg_regress (exit $rc, no test ran)" 0
@@ -126,7 +130,7 @@ want tap && for t in "$STAGE"/t/${SAMPLEID_TAP:-*}.pl; do
 	log "tap: $name"
 	out=$(cd "$STAGE/tap" && as_run_user env PATH="$BIN:$PATH" TESTDIR="$STAGE/tap" \
 		PG_REGRESS="$PGXS_DIR/src/test/regress/pg_regress" SAMPLEID_REPO="$REPO" \
-		perl -I "$PGXS_DIR/src/test/perl" "$t" 2>&1) && rc=0 || rc=$?
+		TEMP_CONFIG="$STAGE/preload.conf" perl -I "$PGXS_DIR/src/test/perl" "$t" 2>&1) && rc=0 || rc=$?
 	printf '%s\n' "$out" | sed 's/^/    /'
 	# one count per file; "1..0 # SKIP why" is plan skip_all
 	skip_all=$(sed -nE 's/^1\.\.0 # [Ss][Kk][Ii][Pp] ?(.*)/\1/p' <<<"$out" | head -1)

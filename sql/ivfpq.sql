@@ -2,6 +2,9 @@
 -- NULLs, inserts after the build, VACUUM, REINDEX, the three operator
 -- classes, scan statistics, and recall@10 against exact search on clustered
 -- fingerprints.
+-- preloaded (shared_preload_libraries = 'sampleid', as scripts/test.sh runs
+-- the server), the settings exist in a fresh session before any ivfpq use
+SHOW ivfpq.probes;
 SET client_min_messages = warning;
 \i sql/include/expect_error.sql
 
@@ -52,6 +55,18 @@ ANALYZE ivfpq_item;
 SELECT expect_error($$SET ivfpq.probes = 0$$);
 SELECT expect_error($$SET ivfpq.rerank = -1$$);
 SELECT expect_error($$SET ivfpq.build_threads = 0$$);
+-- a misspelt setting is refused, not taken as a placeholder
+SELECT expect_error($$SET ivfpq.probs = 4$$);
+-- an ordinary role may change the scan settings, not the build's threads
+CREATE ROLE ivfpq_ordinary;
+SET ROLE ivfpq_ordinary;
+SET ivfpq.probes = 2;
+SET ivfpq.iterative_scan = strict_order;
+SELECT expect_error($$SET ivfpq.build_threads = 2$$);
+RESET ROLE;
+RESET ivfpq.probes;
+RESET ivfpq.iterative_scan;
+DROP ROLE ivfpq_ordinary;
 
 -- the planner takes the index for ORDER BY ... LIMIT, and only then
 EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 10;
@@ -102,6 +117,63 @@ SELECT bool_and(d >= prev) AS exactly_ordered FROM (
         SELECT row_number() OVER () AS n, d FROM (
             SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
             ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 100) s) s2) s3;
+-- ... and past the re-ranking width: re-scored batches are merged, so at
+-- rerank 10 the probed lists' rows come back in exact order (issue 13 saw
+-- LIMIT 200 return 19 rows, unordered)
+SET ivfpq.rerank = 10;
+SET ivfpq.probes = 2;
+SET ivfpq.iterative_scan = off;
+SELECT count(*) > 100 AS many_batches, bool_and(d >= prev) AS exactly_ordered_at_rerank_10 FROM (
+    SELECT d, lag(d, 1, '-infinity') OVER (ORDER BY n) AS prev FROM (
+        SELECT row_number() OVER () AS n, d FROM (
+            SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
+            ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 200) s) s2) s3;
+-- strict_order keeps the order when the scan goes on to further lists
+SET ivfpq.iterative_scan = strict_order;
+SELECT bool_and(d >= prev) AS exactly_ordered_strict FROM (
+    SELECT d, lag(d, 1, '-infinity') OVER (ORDER BY n) AS prev FROM (
+        SELECT row_number() OVER () AS n, d FROM (
+            SELECT fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
+            ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 400) s) s2) s3;
+RESET ivfpq.iterative_scan;
+RESET ivfpq.rerank;
+-- a LIMIT is filled from the next-nearest lists once the probed ones are
+-- used up (relaxed_order, the default), up to ivfpq.max_probes lists; a
+-- filtered query finds its rows
+SET ivfpq.probes = 1;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_item
+    WHERE id % 40 = 3 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 20;
+SELECT count(*) AS limit_300_from_one_probe FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
+SELECT count(*) AS filtered_rows, bool_and(id % 40 = 3) AS all_match FROM (SELECT id FROM ivfpq_item
+    WHERE id % 40 = 3 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 20) s;
+-- ... re-sorted, as they would come from an exact search
+SELECT array_agg(id ORDER BY d) = (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_item WHERE id % 40 = 3
+        ORDER BY (fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3)) + 0 LIMIT 20) e) AS same_as_exact
+    FROM (SELECT id, fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) AS d FROM ivfpq_item
+        WHERE id % 40 = 3 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 20) s;
+SET ivfpq.iterative_scan = off;
+SELECT count(*) < 300 AS bounded_when_off FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
+RESET ivfpq.iterative_scan;
+SET ivfpq.max_probes = 1;
+SELECT count(*) < 300 AS bounded_by_max_probes FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 300) s;
+SELECT expect_error($$SET ivfpq.max_probes = 0$$);
+SELECT expect_error($$SET ivfpq.iterative_scan = sideways$$);
+RESET ivfpq.max_probes;
+RESET enable_seqscan;
+RESET ivfpq.probes;
+-- candidates are bounded by work_mem
+SET work_mem = '64kB';
+SET ivfpq.probes = 40;
+SET enable_seqscan = off;
+SELECT expect_error($$SELECT count(*) FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 10) s$$);
+RESET enable_seqscan;
+RESET ivfpq.probes;
+RESET work_mem;
 -- a query of the wrong dimension
 SELECT expect_error($$SELECT id FROM ivfpq_item ORDER BY fp <#> '[1,0,0]' LIMIT 1$$);
 
@@ -130,6 +202,16 @@ SELECT count(*) = (SELECT count(*) FROM ivfpq_item) AS all_rows_through_index
 RESET enable_seqscan;
 RESET ivfpq.probes;
 
+-- without a lists option, lists come from the row count (one per 1000 rows
+-- up to a million); a lists option far from that gets a NOTICE
+SET client_min_messages = notice;
+CREATE INDEX ivfpq_item_auto ON ivfpq_item USING ivfpq (fp);
+SELECT lists, (SELECT count(*) FROM ivfpq_item) AS table_rows FROM ivfpq_check('ivfpq_item_auto');
+DROP INDEX ivfpq_item_auto;
+CREATE INDEX ivfpq_item_many ON ivfpq_item USING ivfpq (fp) WITH (lists = 400);
+DROP INDEX ivfpq_item_many;
+SET client_min_messages = warning;
+
 -- NULLs are not indexed: the index returns every non-NULL row
 CREATE TABLE ivfpq_nulls (id int, fp fingerprint(128));
 INSERT INTO ivfpq_nulls SELECT id, CASE WHEN id % 3 = 0 THEN NULL ELSE fp END FROM ivfpq_item;
@@ -157,6 +239,15 @@ SET client_min_messages = notice;
 REINDEX INDEX ivfpq_empty_fp;
 SET client_min_messages = warning;
 
+-- distances are kept as doubles: huge vectors neither overflow nor tie
+-- (as floats they all became -infinity, and issue 13 got {1,100,99,98,97})
+CREATE TABLE ivfpq_huge (id int, fp fingerprint(2));
+INSERT INTO ivfpq_huge SELECT k, ('[' || k || 'e18,0]')::fingerprint FROM generate_series(1, 100) k;
+CREATE INDEX ON ivfpq_huge USING ivfpq (fp) WITH (m = 1);
+SET enable_seqscan = off;
+SELECT array_agg(id) AS nearest_huge FROM (SELECT id FROM ivfpq_huge ORDER BY fp <#> '[1e21,0]' LIMIT 5) s;
+RESET enable_seqscan;
+
 -- cosine and Euclidean operator classes; an unlogged table
 CREATE UNLOGGED TABLE ivfpq_other AS SELECT id, fingerprint_normalize(fp) AS fp FROM ivfpq_item;
 CREATE INDEX ON ivfpq_other USING ivfpq (fp fingerprint_cosine_ops) WITH (lists = 20, m = 32);
@@ -181,5 +272,5 @@ SELECT amname, pg_indexam_progress_phasename(oid, 2), pg_indexam_progress_phasen
     FROM pg_am WHERE amname = 'ivfpq';
 
 DROP TABLE ivfpq_item, ivfpq_query, ivfpq_truth, ivfpq_centre, ivfpq_nulls, ivfpq_empty,
-    ivfpq_other CASCADE;
+    ivfpq_other, ivfpq_huge CASCADE;
 DROP FUNCTION ivfpq_point(int);

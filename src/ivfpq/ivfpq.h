@@ -40,8 +40,8 @@
 #define IVFPQ_METAPAGE_BLKNO	0
 #define IVFPQ_HEAD_BLKNO		1	/* first list page */
 
-/* Index options */
-#define IVFPQ_DEFAULT_LISTS		100
+/* Index options; lists = 0 (the default) takes ivfpq_lists_for_rows */
+#define IVFPQ_DEFAULT_LISTS		0
 #define IVFPQ_MIN_LISTS			1
 #define IVFPQ_MAX_LISTS			32768
 #define IVFPQ_DEFAULT_M			16
@@ -146,9 +146,13 @@ typedef IvfpqListData *IvfpqList;
 /*
  * What a backend keeps of an index between calls (in rd_amcache): all that
  * never changes after the build.  Insertion hints are read from the pages.
+ * One chunk of `size` bytes holds the struct and its arrays.  An
+ * invalidation frees rd_amcache: whatever outlives one (a scan) keeps its own
+ * copy of what it needs, see ivfpq_copy_layout.
  */
 typedef struct IvfpqState
 {
+	Size		size;			/* of the whole chunk */
 	int			dim;
 	IvfpqMetric metric;
 	int			lists;
@@ -163,11 +167,23 @@ typedef struct IvfpqState
 	BlockNumber *listBlkno;		/* where each list's item lives */
 	OffsetNumber *listOffno;
 	float	   *codebook;		/* m * ksub * dsub, if trained */
+	BlockNumber fixedPages;		/* metapage, list and codebook pages: blocks 0 .. */
 } IvfpqState;
+
+/* ivfpq.iterative_scan: what a scan does once its probed lists are used up */
+typedef enum IvfpqIterativeScan
+{
+	IVFPQ_ITERATIVE_SCAN_OFF,	/* stop */
+	IVFPQ_ITERATIVE_SCAN_STRICT,	/* go on; skip rows closer than one returned */
+	IVFPQ_ITERATIVE_SCAN_RELAXED	/* go on; each further list in order of its own
+									 * (the default) */
+} IvfpqIterativeScan;
 
 /* Settings */
 extern int	ivfpq_probes;
+extern int	ivfpq_iterative_scan;
 extern int	ivfpq_rerank;
+extern int	ivfpq_max_probes;
 extern int	ivfpq_build_threads;
 
 /* ivfpqhandler.c */
@@ -175,11 +191,13 @@ extern void ivfpq_init(void);
 
 /* ivfpqutils.c */
 extern IvfpqState *ivfpq_get_state(Relation index);
+extern IvfpqState *ivfpq_copy_layout(Relation index, MemoryContext context);
 extern IvfpqMetric ivfpq_metric_of(Relation index);
 extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);
 extern bool ivfpq_page_is_valid(Page page);
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forkNum);
+extern Buffer ivfpq_free_or_new_buffer(Relation index);
 extern bool ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out);
 extern int	ivfpq_nearest_list(const IvfpqState *state, const float *x);
 extern void ivfpq_encode(const IvfpqState *state, const float *x, int list, int64 *indices);
@@ -192,6 +210,17 @@ extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list
 							   IndexTuple itup, Size itemsz);
 extern IndexTuple ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid,
 								   const int64 *indices, const float *x, Size *itemsz);
+
+/* ivfpqbuild.c */
+extern int	ivfpq_lists_for_rows(int64 rows);
+
+/* ivfpqtrain.c */
+extern void ivfpq_assign(int dim, int64 n, const float *x, int k, const float *centroids,
+						 bool innerProduct, int64 *labels);
+extern void ivfpq_kmeans(int dim, int64 n, const float *x, int k, int niter, uint64 seed,
+						 float *centroids);
+extern void ivfpq_train_pq(int dim, int m, int nbits, int64 n, const float *x, int niter,
+						   uint64 seed, float *codebook);
 
 /* Access method callbacks */
 extern IndexBuildResult *ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo);

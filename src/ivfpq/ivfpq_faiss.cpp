@@ -1,5 +1,7 @@
 /*
- * ivfpq_faiss.cpp - thin C bridge to FAISS for the ivfpq index build.
+ * ivfpq_faiss.cpp - thin C bridge to FAISS for the ivfpq index build: the
+ * nearest-centroid search that k-means (ivfpqtrain.c), list assignment and
+ * encoding are made of.
  *
  * See ivfpq_faiss.h for the contract.  Each entry point sets the OpenMP
  * thread count it was given (the backend decides, through
@@ -9,9 +11,6 @@
  */
 #include "ivfpq/ivfpq_faiss.h"
 
-#include <faiss/Clustering.h>
-#include <faiss/IndexFlat.h>
-#include <faiss/impl/ProductQuantizer.h>
 #include <faiss/utils/distances.h>
 
 #include <omp.h>
@@ -23,7 +22,6 @@
 #include <exception>
 #include <memory>
 #include <new>
-#include <stdexcept>
 #include <vector>
 
 /*
@@ -127,57 +125,7 @@ guarded(int nthreads, char *errbuf, size_t errlen, Fn fn)
 	return -1;
 }
 
-faiss::ClusteringParameters
-quiet_parameters(int niter, int seed)
-{
-	faiss::ClusteringParameters cp;
-
-	cp.niter = niter;
-	cp.seed = seed;
-	cp.verbose = false;
-	/* the caller sizes the sample; do not let FAISS warn on stderr */
-	cp.min_points_per_centroid = 1;
-	cp.max_points_per_centroid = 1 << 30;
-	return cp;
-}
-
 }								/* namespace */
-
-extern "C" int
-ivfpq_faiss_kmeans(int dim, int64_t n, const float *x, int k, int niter,
-				   int seed, int nthreads, float *centroids,
-				   char *errbuf, size_t errlen)
-{
-	return guarded(nthreads, errbuf, errlen, [&]()
-	{
-		faiss::Clustering clus(dim, k, quiet_parameters(niter, seed));
-
-		faiss::IndexFlatL2 assigner(dim);
-
-		clus.train(n, x, assigner);
-		if (clus.centroids.size() != (size_t) k * dim)
-			throw std::runtime_error("k-means returned an unexpected number of centroids");
-		std::memcpy(centroids, clus.centroids.data(), sizeof(float) * k * dim);
-	});
-}
-
-extern "C" int
-ivfpq_faiss_train_pq(int dim, int m, int nbits, int64_t n, const float *x,
-					 int niter, int seed, int nthreads, float *codebook,
-					 char *errbuf, size_t errlen)
-{
-	return guarded(nthreads, errbuf, errlen, [&]()
-	{
-		faiss::ProductQuantizer pq(dim, m, nbits);
-
-		pq.cp = quiet_parameters(niter, seed);
-		pq.verbose = false;
-		pq.train(n, x);
-		if (pq.centroids.size() != pq.M * pq.ksub * pq.dsub)
-			throw std::runtime_error("product quantiser has an unexpected codebook size");
-		std::memcpy(codebook, pq.centroids.data(), sizeof(float) * pq.centroids.size());
-	});
-}
 
 extern "C" int
 ivfpq_faiss_nearest(int dim, int64_t n, const float *x, int k,

@@ -1,8 +1,10 @@
 /*
- * ivfpq_faiss.h - the few FAISS entry points the ivfpq build calls.
+ * ivfpq_faiss.h - the FAISS entry point the ivfpq build calls.
  *
  * Debian's libfaiss-dev ships only the C++ library (libfaiss.a, no compiled
  * C API), so src/ivfpq/ivfpq_faiss.cpp wraps what the build needs behind plain C.
+ * The build calls it on bounded slices (ivfpqtrain.c), since a call cannot be
+ * interrupted.
  * Nothing here includes PostgreSQL headers: every function catches all C++
  * exceptions and reports them as a message in errbuf with a nonzero return,
  * and the caller turns that into an ereport.  While FAISS runs, every signal
@@ -20,24 +22,6 @@
 extern "C"
 {
 #endif
-
-/*
- * k-means (Euclidean) of n vectors of dim floats into k centroids, written
- * to centroids (k * dim floats).  Needs n >= k.
- */
-extern int	ivfpq_faiss_kmeans(int dim, int64_t n, const float *x, int k,
-							   int niter, int seed, int nthreads,
-							   float *centroids, char *errbuf, size_t errlen);
-
-/*
- * Product-quantiser codebooks: m sub-quantisers of 2^nbits centroids each,
- * trained on n vectors of dim floats (dim divisible by m).  codebook gets
- * m * 2^nbits * (dim / m) floats, sub-quantiser major.  Needs n >= 2^nbits.
- */
-extern int	ivfpq_faiss_train_pq(int dim, int m, int nbits, int64_t n,
-								 const float *x, int niter, int seed,
-								 int nthreads, float *codebook,
-								 char *errbuf, size_t errlen);
 
 /*
  * Index of the nearest of k centroids for each of n vectors: smallest

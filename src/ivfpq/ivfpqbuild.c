@@ -15,6 +15,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/generic_xlog.h"
 #include "access/tableam.h"
 #include "access/xloginsert.h"
@@ -28,7 +30,6 @@
 #include "utils/rel.h"
 
 #include "ivfpq/ivfpq.h"
-#include "ivfpq/ivfpq_faiss.h"
 
 #define IVFPQ_BATCH_SIZE	4096
 
@@ -47,6 +48,7 @@ typedef struct IvfpqBuildState
 	int64		rowsSeen;
 	pg_prng_state prng;
 	bool		dimFromData;
+	bool		listsFromRows;	/* no lists option: ivfpq_lists_for_rows */
 	float	   *scratch;		/* one prepared vector */
 
 	/* loading */
@@ -73,15 +75,6 @@ log_phase(const char *what, instr_time *start)
 	INSTR_TIME_SUBTRACT(now, *start);
 	elog(DEBUG1, "ivfpq build: %s took %.1f ms", what, INSTR_TIME_GET_MILLISEC(now));
 	INSTR_TIME_SET_CURRENT(*start);
-}
-
-static void
-faiss_check(int rc, const char *what, const char *errbuf)
-{
-	if (rc != 0)
-		ereport(ERROR,
-				(errcode(strstr(errbuf, "out of memory") ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INTERNAL_ERROR),
-				 errmsg("ivfpq: FAISS failed while %s: %s", what, errbuf)));
 }
 
 static void
@@ -316,17 +309,13 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
  * quantiser learns from at training and encodes at loading.
  */
 static void
-subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels,
-						   const char *what)
+subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels)
 {
 	IvfpqState *state = &bs->state;
-	char		errbuf[512] = "";
 	int64		i;
 
-	faiss_check(ivfpq_faiss_nearest(state->dim, n, x, state->lists, state->centroids,
-									state->metric == IVFPQ_METRIC_INNER_PRODUCT,
-									ivfpq_build_threads, labels, errbuf, sizeof(errbuf)),
-				what, errbuf);
+	ivfpq_assign(state->dim, n, x, state->lists, state->centroids,
+				 state->metric == IVFPQ_METRIC_INNER_PRODUCT, labels);
 	for (i = 0; i < n; i++)
 	{
 		float	   *v = x + i * state->dim;
@@ -338,38 +327,36 @@ subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels
 	}
 }
 
+/*
+ * Coarse centroids, then codebooks learnt from the sample's residuals; both
+ * k-means run in slices that can be cancelled (ivfpqtrain.c).
+ */
 static void
 train(IvfpqBuildState *bs)
 {
 	IvfpqState *state = &bs->state;
-	char		errbuf[512] = "";
 	int64	   *labels;
 	instr_time	start;
 
+	/* the product quantiser's sub-vectors and the labels come on top of the sample */
+	check_budget(bs, bs->fixedBytes + bs->nsamples * (int64) sizeof(float) * state->dim +
+				 bs->nsamples * (int64) (sizeof(float) * state->dsub + sizeof(int64) * 2),
+				 "training");
 	INSTR_TIME_SET_CURRENT(start);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_COARSE);
-	faiss_check(ivfpq_faiss_kmeans(state->dim, bs->nsamples, bs->samples, state->lists,
-								   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED,
-								   ivfpq_build_threads, state->centroids,
-								   errbuf, sizeof(errbuf)),
-				"training coarse centroids", errbuf);
-	CHECK_FOR_INTERRUPTS();
+	ivfpq_kmeans(state->dim, bs->nsamples, bs->samples, state->lists,
+				 IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->centroids);
 	log_phase("coarse k-means", &start);
 
 	/* the product quantiser learns residuals to the assigned centroid */
 	labels = palloc_extended(sizeof(int64) * bs->nsamples, MCXT_ALLOC_HUGE);
-	subtract_nearest_centroids(bs, bs->nsamples, bs->samples, labels,
-							   "assigning the sample to lists");
+	subtract_nearest_centroids(bs, bs->nsamples, bs->samples, labels);
 	pfree(labels);
 	CHECK_FOR_INTERRUPTS();
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_PQ);
-	faiss_check(ivfpq_faiss_train_pq(state->dim, state->m, state->nbits, bs->nsamples,
-									 bs->samples, IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED,
-									 ivfpq_build_threads, state->codebook,
-									 errbuf, sizeof(errbuf)),
-				"training the product quantiser", errbuf);
-	CHECK_FOR_INTERRUPTS();
+	ivfpq_train_pq(state->dim, state->m, state->nbits, bs->nsamples, bs->samples,
+				   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->codebook);
 	log_phase("product quantiser training", &start);
 }
 
@@ -398,7 +385,6 @@ static void
 flush_batch(IvfpqBuildState *bs)
 {
 	IvfpqState *state = &bs->state;
-	char		errbuf[512] = "";
 	int			n = bs->batchCount;
 	int			i;
 	int			j;
@@ -408,19 +394,16 @@ flush_batch(IvfpqBuildState *bs)
 
 	if (state->trained)
 	{
-		subtract_nearest_centroids(bs, n, bs->batch, bs->labels, "assigning rows to lists");
+		subtract_nearest_centroids(bs, n, bs->batch, bs->labels);
 		for (j = 0; j < state->m; j++)
 		{
 			for (i = 0; i < n; i++)
 				memcpy(bs->subVectors + (Size) i * state->dsub,
 					   bs->batch + (Size) i * state->dim + j * state->dsub,
 					   sizeof(float) * state->dsub);
-			faiss_check(ivfpq_faiss_nearest(state->dsub, n, bs->subVectors, state->ksub,
-											state->codebook + (Size) j * state->ksub * state->dsub,
-											false, ivfpq_build_threads,
-											bs->subLabels + (Size) j * IVFPQ_BATCH_SIZE,
-											errbuf, sizeof(errbuf)),
-						"encoding residuals", errbuf);
+			ivfpq_assign(state->dsub, n, bs->subVectors, state->ksub,
+						 state->codebook + (Size) j * state->ksub * state->dsub, false,
+						 bs->subLabels + (Size) j * IVFPQ_BATCH_SIZE);
 		}
 	}
 
@@ -463,6 +446,33 @@ load_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 
 /* --- entry points ---------------------------------------------------------- */
 
+/*
+ * The lists an index of `rows` rows gets without a lists option: one per
+ * 1000 rows up to a million rows, then the square root (pgvector's advice
+ * for IVFFlat; FAISS suggests 4-16 times the square root for far larger
+ * sets), within the option's range.
+ */
+int
+ivfpq_lists_for_rows(int64 rows)
+{
+	double		lists = rows <= 1000000 ? rows / 1000.0 : sqrt((double) rows);
+
+	return (int) Max(IVFPQ_MIN_LISTS, Min(IVFPQ_MAX_LISTS, lists));
+}
+
+/*
+ * Rows the table holds, for sizing the sample before it is read: pg_class's
+ * count if the table was ever analysed or vacuumed, else from its size at
+ * about 16 fingerprint(128) rows a page.  The sampling pass then counts them.
+ */
+static int64
+estimate_rows(Relation heap)
+{
+	if (heap->rd_rel->reltuples >= 0)
+		return (int64) heap->rd_rel->reltuples;
+	return (int64) RelationGetNumberOfBlocks(heap) * 16;
+}
+
 static void
 init_build_state(IvfpqBuildState *bs, Relation heap, Relation index, IndexInfo *indexInfo)
 {
@@ -479,6 +489,9 @@ init_build_state(IvfpqBuildState *bs, Relation heap, Relation index, IndexInfo *
 				 errdetail("Re-ranking reads the fingerprint from the table column.")));
 	bs->state.metric = ivfpq_metric_of(index);
 	bs->state.lists = opts ? opts->lists : IVFPQ_DEFAULT_LISTS;
+	bs->listsFromRows = bs->state.lists == 0;
+	if (bs->listsFromRows)
+		bs->state.lists = ivfpq_lists_for_rows(estimate_rows(heap));
 	bs->state.m = opts ? opts->m : IVFPQ_DEFAULT_M;
 	bs->state.nbits = opts ? opts->nbits : IVFPQ_DEFAULT_NBITS;
 	bs->state.ksub = 1 << bs->state.nbits;
@@ -507,13 +520,27 @@ choose_layout(IvfpqBuildState *bs)
 				 errmsg("ivfpq option m = %d must divide the fingerprint's %d dimensions",
 						state->m, state->dim)));
 
+	if (bs->listsFromRows)
+	{
+		state->lists = ivfpq_lists_for_rows(bs->rowsSeen);
+		set_dimension(bs, state->dim);	/* memory for the final lists */
+	}
+	else if (bs->rowsSeen >= 1000 &&
+			 (state->lists > 4 * ivfpq_lists_for_rows(bs->rowsSeen) ||
+			  4 * state->lists < ivfpq_lists_for_rows(bs->rowsSeen)))
+		ereport(NOTICE,
+				(errmsg("ivfpq index \"%s\" gets %d lists for %lld rows; about %d would suit them",
+						RelationGetRelationName(bs->index), state->lists,
+						(long long) bs->rowsSeen, ivfpq_lists_for_rows(bs->rowsSeen)),
+				 errhint("Leave lists out to size it from the rows (docs/ivfpq.md).")));
+
 	state->trained = bs->nsamples > 0 && bs->nsamples >= state->lists &&
 		bs->nsamples >= state->ksub;
 	if (!state->trained)
 	{
 		if (bs->nsamples > 0)
 			ereport(NOTICE,
-					(errmsg("ivfpq index \"%s\" is flat: %lld rows are too few to train %d lists of %d-bit codes",
+					(errmsg("ivfpq index \"%s\" is flat: %lld rows are too few to train it (lists %d, nbits %d)",
 							RelationGetRelationName(bs->index), (long long) bs->rowsSeen,
 							state->lists, state->nbits),
 					 errdetail("A flat index scans all its entries exactly."),

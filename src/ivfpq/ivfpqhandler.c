@@ -23,6 +23,15 @@
 
 int			ivfpq_probes = IVFPQ_DEFAULT_PROBES;
 int			ivfpq_rerank = IVFPQ_DEFAULT_RERANK;
+int			ivfpq_max_probes = IVFPQ_MAX_LISTS;
+int			ivfpq_iterative_scan = IVFPQ_ITERATIVE_SCAN_RELAXED;
+
+static const struct config_enum_entry ivfpq_iterative_scan_options[] = {
+	{"off", IVFPQ_ITERATIVE_SCAN_OFF, false},
+	{"strict_order", IVFPQ_ITERATIVE_SCAN_STRICT, false},
+	{"relaxed_order", IVFPQ_ITERATIVE_SCAN_RELAXED, false},
+	{NULL, 0, false}
+};
 int			ivfpq_build_threads = 1;
 
 static relopt_kind ivfpq_relopt_kind;
@@ -31,7 +40,8 @@ void
 ivfpq_init(void)
 {
 	ivfpq_relopt_kind = add_reloption_kind();
-	add_int_reloption(ivfpq_relopt_kind, "lists", "Number of inverted lists (coarse centroids)",
+	/* the default, 0, is outside the range a user may give: lists from the rows */
+	add_int_reloption(ivfpq_relopt_kind, "lists", "Number of inverted lists (coarse centroids); by default from the row count",
 					  IVFPQ_DEFAULT_LISTS, IVFPQ_MIN_LISTS, IVFPQ_MAX_LISTS,
 					  AccessExclusiveLock);
 	add_int_reloption(ivfpq_relopt_kind, "m", "Number of product-quantiser sub-quantisers (must divide the dimension)",
@@ -51,10 +61,24 @@ ivfpq_init(void)
 							"at a time; 0 returns candidates in product-quantised order.",
 							&ivfpq_rerank, IVFPQ_DEFAULT_RERANK, 0, IVFPQ_MAX_RERANK,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("ivfpq.max_probes", "Most inverted lists an ivfpq scan visits to fill its LIMIT.",
+							"Once the ivfpq.probes nearest lists are used up, a scan goes on to the "
+							"next-nearest lists, one at a time, up to this many in all.",
+							&ivfpq_max_probes, IVFPQ_MAX_LISTS, 1, IVFPQ_MAX_LISTS,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("ivfpq.iterative_scan", "What an ivfpq scan does once its probed lists are used up.",
+							 "relaxed_order goes on to the next-nearest lists and returns each one's "
+							 "rows, in distance order, after those of earlier lists; strict_order "
+							 "skips the rows closer than one already returned, so all rows come in "
+							 "distance order; off stops.",
+							 &ivfpq_iterative_scan, IVFPQ_ITERATIVE_SCAN_RELAXED,
+							 ivfpq_iterative_scan_options,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	/* threads take CPUs from other sessions: superuser, or GRANT SET ON PARAMETER */
 	DefineCustomIntVariable("ivfpq.build_threads", "Threads FAISS may use while building an ivfpq index.",
 							NULL,
 							&ivfpq_build_threads, 1, 1, 64,
-							PGC_USERSET, 0, NULL, NULL, NULL);
+							PGC_SUSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ivfpq");
 }
 

@@ -11,11 +11,23 @@
  * probed lists are picked with PostgreSQL's binaryheap.
  *
  * Product-quantised distances are not lower bounds of the exact ones, so the
- * executor's reorder queue cannot fix their order.  Instead the scan pops the
- * best ivfpq.rerank candidates, re-scores each exactly from the fingerprint in
- * its heap tuple (which also drops tuples the snapshot cannot see), sorts
- * them and returns them in exact order; then the next batch, and so on.  A
- * flat index stores exact vectors and needs no re-scoring.
+ * executor's reorder queue cannot fix their order.  Instead the scan re-scores
+ * candidates exactly from the fingerprint in their heap tuple (which also
+ * drops tuples the snapshot cannot see), ivfpq.rerank at a time, into a
+ * min-heap of exactly scored rows.  The first ivfpq.rerank / 4 rows come from
+ * the first batch; after that the heap's top is returned only once no unscored
+ * candidate looks closer: its product-quantised distance, less twice the
+ * largest amount by which one overestimated an exact distance so far, is
+ * above the top's.  A row scored after a farther row was returned is
+ * skipped, so rows always come back in exact distance order (docs/ivfpq.md).
+ *
+ * When the probed lists are used up the scan goes on to the next-nearest
+ * lists, one at a time, up to ivfpq.max_probes lists: a LIMIT or a filtered
+ * query is filled while rows exist.  ivfpq.iterative_scan says how: in
+ * strict_order a further list's rows closer than one already returned are
+ * skipped as well; in relaxed_order each further list starts a round in exact
+ * order of its own.  A flat index stores exact vectors and needs no
+ * re-scoring.  Candidate memory is bounded by work_mem.
  */
 #include "postgres.h"
 
@@ -25,44 +37,82 @@
 #include "lib/binaryheap.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "utils/float.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "ivfpq/ivfpq.h"
 
+/*
+ * How far beyond the largest overestimate seen an unscored candidate still
+ * counts as possibly closer.  The first batches underestimate it (they are
+ * the candidates whose approximate distance came out lowest): at 1.0 the
+ * regression data's full scans skipped 1-2 rows of 2667-4000, at 2.0 none.
+ * Looking ahead from the first row, a LIMIT 10 scan re-scored batch after
+ * batch and QPS fell to a third at 200 000 rows (docs/benchmarks.md), hence
+ * IVFPQ_UNCHECKED_FRACTION.
+ */
+#define IVFPQ_OVERESTIMATE_FACTOR 2.0
+
+/*
+ * The first ivfpq.rerank / IVFPQ_UNCHECKED_FRACTION rows come from the first
+ * batch without looking ahead, so a LIMIT up to that costs one batch.  On
+ * the regression data, at 1 a full scan of 2667 rows skipped 358 of them, at
+ * 2 none but LIMIT 200 at rerank 10 skipped 2, at 4 none.
+ */
+#define IVFPQ_UNCHECKED_FRACTION 4
+
+/* double: float distances overflowed to infinity and tied (issue 13) */
 typedef struct IvfpqCandidate
 {
 	ItemPointerData tid;
-	float		distance;
+	double		distance;
 } IvfpqCandidate;
 
 typedef struct IvfpqScanOpaqueData
 {
 	bool		started;
 	MemoryContext scanCtx;		/* everything of one rescan */
-	IvfpqState *state;
+	IvfpqState *state;			/* the scan's own copy, see ivfpq_copy_layout */
 
 	/* the query as the index sees it, and as the operator does */
 	bool		queryValid;
 	float	   *query;
 	Fingerprint *rawQuery;
 
+	/* lists: each one's distance to the query, and which were probed */
+	double	   *listDistances;
+	bool	   *listProbed;
+	int			listsProbed;
+	int			maxProbes;		/* ivfpq.max_probes, at least ivfpq.probes */
+	bool		relaxed;		/* ivfpq.iterative_scan = relaxed_order */
+	float	   *table;			/* ADC table, and scratch for filling it */
+	float	   *residual;
+	bool		tableShared;	/* inner product: one table serves all lists */
+
 	/* the best `rerank` approximate candidates, a max-heap on distance */
 	IvfpqCandidate *best;
-	int			bestSize;
-	int			bestCapacity;	/* 0: no bounded selection, all overflow */
+	int64		bestSize;
+	int64		bestCapacity;	/* 0: no bounded selection, all overflow */
 
-	/* all other candidates; a min-heap on distance once heapified */
+	/* all other unscored candidates; a min-heap on distance once heapified */
 	IvfpqCandidate *heap;
 	int64		heapSize;
 	int64		heapCapacity;
 	bool		heapified;
 
-	/* the current batch, exactly ordered */
-	IvfpqCandidate *batch;
-	int			batchSize;
-	int			batchPos;
+	/* exactly scored rows not yet returned, a min-heap on exact distance */
+	IvfpqCandidate *ready;
+	int64		readySize;
+	int64		readyCapacity;
+	bool		rescore;		/* trained, rerank > 0, a usable query */
 	int			rerank;			/* ivfpq.rerank when the scan started */
+	double		lastReturned;	/* exact distance of the last row returned */
+	double		overestimate;	/* most an approximate distance exceeded an exact one */
+	int64		returned;		/* rows returned */
+	int64		rescored;		/* heap tuples fetched to re-score */
+	int64		skipped;		/* rows scored too late to return in order */
+	int64		memoryLimit;	/* work_mem, in bytes */
 
 	/* re-scoring reads the heap */
 	IndexFetchTableData *fetch;
@@ -79,7 +129,8 @@ typedef IvfpqScanOpaqueData *IvfpqScanOpaque;
  * binaryheap holds Datums and calls its comparator through a pointer, up to
  * three times a level; on these heaps, which a scan sifts thousands of times,
  * it made scans execute 5-27% more instructions when tried.  One sift-down
- * serves both: the kept best, farthest first, and the overflow, nearest first.
+ * and one sift-up serve all three: the kept best, farthest first, and the
+ * overflow and the scored rows, nearest first.
  */
 static inline void
 sift_down(IvfpqCandidate *h, int64 n, int64 i, bool farthestFirst)
@@ -105,6 +156,24 @@ sift_down(IvfpqCandidate *h, int64 n, int64 i, bool farthestFirst)
 	h[i] = item;
 }
 
+static inline void
+sift_up(IvfpqCandidate *h, int64 i, bool farthestFirst)
+{
+	IvfpqCandidate item = h[i];
+
+	while (i > 0)
+	{
+		int64		parent = (i - 1) / 2;
+
+		if (farthestFirst ? h[parent].distance >= item.distance
+			: h[parent].distance <= item.distance)
+			break;
+		h[i] = h[parent];
+		i = parent;
+	}
+	h[i] = item;
+}
+
 static void
 heapify(IvfpqCandidate *h, int64 n)
 {
@@ -115,43 +184,53 @@ heapify(IvfpqCandidate *h, int64 n)
 }
 
 static IvfpqCandidate
-heap_pop(IvfpqScanOpaque so)
+pop_nearest(IvfpqCandidate *h, int64 *n)
 {
-	IvfpqCandidate top = so->heap[0];
+	IvfpqCandidate top = h[0];
 
-	so->heap[0] = so->heap[--so->heapSize];
-	if (so->heapSize > 0)
-		sift_down(so->heap, so->heapSize, 0, false);
+	h[0] = h[--*n];
+	if (*n > 0)
+		sift_down(h, *n, 0, false);
 	return top;
+}
+
+/* Candidate arrays of all kinds together stay within work_mem. */
+static void
+check_candidate_memory(IvfpqScanOpaque so, int64 more)
+{
+	int64		total = (so->bestCapacity + so->heapCapacity + so->readyCapacity + more) *
+		(int64) sizeof(IvfpqCandidate);
+
+	if (total > so->memoryLimit)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("ivfpq scan needs more than work_mem (%d kB) for its candidates",
+						work_mem),
+				 errhint("Lower ivfpq.probes or ivfpq.rerank, raise work_mem, or REINDEX a flat index once its table is populated.")));
+}
+
+/* Room for one more candidate in *array, which doubles when full. */
+static void
+reserve_candidate(IvfpqScanOpaque so, IvfpqCandidate **array, int64 size, int64 *capacity)
+{
+	int64		grown = Max(*capacity * 2, 1024);
+
+	if (size < *capacity)
+		return;
+	check_candidate_memory(so, grown - *capacity);
+	*array = *array == NULL
+		? palloc_extended(sizeof(IvfpqCandidate) * grown, MCXT_ALLOC_HUGE)
+		: repalloc_huge(*array, sizeof(IvfpqCandidate) * grown);
+	*capacity = grown;
 }
 
 static void
 add_overflow(IvfpqScanOpaque so, IvfpqCandidate c)
 {
-	if (so->heapSize == so->heapCapacity)
-	{
-		so->heapCapacity *= 2;
-		so->heap = repalloc_huge(so->heap, sizeof(IvfpqCandidate) * so->heapCapacity);
-	}
+	reserve_candidate(so, &so->heap, so->heapSize, &so->heapCapacity);
 	so->heap[so->heapSize++] = c;
-}
-
-/* Adds the last of the kept best to their heap, farthest first. */
-static void
-best_sift_up(IvfpqCandidate *h, int i)
-{
-	IvfpqCandidate item = h[i];
-
-	while (i > 0)
-	{
-		int			parent = (i - 1) / 2;
-
-		if (h[parent].distance >= item.distance)
-			break;
-		h[i] = h[parent];
-		i = parent;
-	}
-	h[i] = item;
+	if (so->heapified)
+		sift_up(so->heap, so->heapSize - 1, false);
 }
 
 /*
@@ -160,7 +239,7 @@ best_sift_up(IvfpqCandidate *h, int i)
  * because a closer one evicted it (and the farthest kept only decreases).
  */
 static void
-add_candidate(IvfpqScanOpaque so, ItemPointer tid, float distance)
+add_candidate(IvfpqScanOpaque so, ItemPointer tid, double distance)
 {
 	IvfpqCandidate c;
 
@@ -171,7 +250,7 @@ add_candidate(IvfpqScanOpaque so, ItemPointer tid, float distance)
 	else if (so->bestSize < so->bestCapacity)
 	{
 		so->best[so->bestSize] = c;
-		best_sift_up(so->best, so->bestSize++);
+		sift_up(so->best, so->bestSize++, true);
 	}
 	else if (distance < so->best[0].distance)
 	{
@@ -183,13 +262,43 @@ add_candidate(IvfpqScanOpaque so, ItemPointer tid, float distance)
 		add_overflow(so, c);
 }
 
-static int
-compare_candidates(const void *a, const void *b)
+static void
+add_ready(IvfpqScanOpaque so, IvfpqCandidate c)
 {
-	float		da = ((const IvfpqCandidate *) a)->distance;
-	float		db = ((const IvfpqCandidate *) b)->distance;
+	reserve_candidate(so, &so->ready, so->readySize, &so->readyCapacity);
+	so->ready[so->readySize++] = c;
+	sift_up(so->ready, so->readySize - 1, false);
+}
 
-	return (da > db) - (da < db);
+/* The nearest unscored candidate, by approximate distance. */
+static IvfpqCandidate
+pop_unscored(IvfpqScanOpaque so)
+{
+	if (so->bestSize > 0)
+	{
+		/* the kept best are a max-heap: take its last leaf, order is restored later */
+		return so->best[--so->bestSize];
+	}
+	if (!so->heapified)
+	{
+		heapify(so->heap, so->heapSize);
+		so->heapified = true;
+	}
+	return pop_nearest(so->heap, &so->heapSize);
+}
+
+/* Approximate distance of the nearest unscored candidate; -inf for the kept best. */
+static double
+nearest_unscored(IvfpqScanOpaque so)
+{
+	if (so->bestSize > 0)
+		return -get_float8_infinity();
+	if (!so->heapified)
+	{
+		heapify(so->heap, so->heapSize);
+		so->heapified = true;
+	}
+	return so->heap[0].distance;
 }
 
 /* --- ranking lists and scoring entries --------------------------------- */
@@ -304,7 +413,7 @@ fill_table(const IvfpqState *state, const float *query, const float *centroid,
  * Sum of the entry's table lookups.  Four partial sums break the chain of
  * dependent additions (the loop was latency-bound on it).
  */
-static inline float
+static inline double
 adc_distance(const IvfpqState *state, const float *table, double base, const uint8 *code)
 {
 	float		d0 = 0.0f,
@@ -333,7 +442,7 @@ adc_distance(const IvfpqState *state, const float *table, double base, const uin
 		for (; j < m; j++)
 			d0 += table[j * ksub + ivfpq_code_at(code, j, state->nbits)];
 	}
-	return (float) base + ((d0 + d1) + (d2 + d3));
+	return base + ((d0 + d1) + (d2 + d3));
 }
 
 /* Reads one list's chain of pages into the candidate heap. */
@@ -361,19 +470,19 @@ scan_list(IndexScanDesc scan, int list, const float *table, double base)
 			ItemId		itemid = PageGetItemId(page, offno);
 			IndexTuple	itup;
 			const char *payload;
-			float		distance;
+			double		distance;
 
 			if (!ItemIdIsUsed(itemid) || ItemIdIsDead(itemid))
 				continue;
 			itup = (IndexTuple) PageGetItem(page, itemid);
 			payload = IvfpqEntryPayload(itup);
 			if (!so->queryValid)
-				distance = 0.0f;
+				distance = 0.0;
 			else if (state->trained)
 				distance = adc_distance(state, table, base, (const uint8 *) payload);
 			else
-				distance = (float) ivfpq_exact_distance(state->metric, so->rawQuery->x,
-														(const float *) payload, state->dim);
+				distance = ivfpq_exact_distance(state->metric, so->rawQuery->x,
+												(const float *) payload, state->dim);
 			add_candidate(so, &itup->t_tid, distance);
 		}
 		blkno = IvfpqPageGetOpaque(page)->nextblkno;
@@ -381,87 +490,109 @@ scan_list(IndexScanDesc scan, int list, const float *table, double base)
 	}
 }
 
-/* First call after (re)scan: probe the lists, collect the candidates. */
+/* Scores one list's entries against the query into the candidate heaps. */
+static void
+probe_list(IndexScanDesc scan, int list)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	/* centroids and codebook only within this call: see ivfpq_copy_layout */
+	const IvfpqState *state = ivfpq_get_state(scan->indexRelation);
+	const float *centroid = state->centroids + (Size) list * state->dim;
+	double		base = 0.0;
+
+	if (state->trained && so->queryValid)
+	{
+		if (!so->tableShared)
+		{
+			fill_table(state, so->query, centroid, so->residual, so->table, &base);
+			so->tableShared = state->metric == IVFPQ_METRIC_INNER_PRODUCT;
+		}
+		else
+			base = -fp_inner_product(so->query, centroid, state->dim);
+	}
+	so->listProbed[list] = true;
+	so->listsProbed++;
+	scan_list(scan, list, so->table, base);
+}
+
+/* First call after (re)scan: probe the ivfpq.probes nearest lists. */
 static void
 collect_candidates(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	IvfpqState *state = so->state;
-	double	   *distances;
+	const IvfpqState *state = ivfpq_get_state(scan->indexRelation);
 	int		   *probed;
-	float	   *table = NULL;
-	float	   *residual = NULL;
 	int			probes;
 	int			i;
 
-	distances = palloc(sizeof(double) * state->lists);
+	so->listDistances = palloc(sizeof(double) * state->lists);
+	so->listProbed = palloc0(sizeof(bool) * state->lists);
 	for (i = 0; i < state->lists; i++)
-		distances[i] = so->queryValid
+		so->listDistances[i] = so->queryValid
 			? ivfpq_coarse_distance(state->metric, so->query,
 									state->centroids + (Size) i * state->dim, state->dim)
 			: 0.0;
-	/* without a usable query every row is a candidate, in no order */
-	probes = so->queryValid ? Min(ivfpq_probes, state->lists) : state->lists;
-	probed = closest_lists(distances, state->lists, probes);
+	/* without a usable query every row is returned, in no order, a list at a time */
+	probes = so->queryValid ? Min(ivfpq_probes, state->lists) : 1;
+	if (!so->queryValid)
+		so->maxProbes = state->lists;
+	else if (ivfpq_iterative_scan == IVFPQ_ITERATIVE_SCAN_OFF)
+		so->maxProbes = probes;
+	else
+		so->maxProbes = Min(Max(ivfpq_max_probes, probes), state->lists);
+	so->relaxed = ivfpq_iterative_scan == IVFPQ_ITERATIVE_SCAN_RELAXED;
+	probed = closest_lists(so->listDistances, state->lists, probes);
 
 	if (state->trained)
 	{
-		table = palloc(sizeof(float) * state->m * state->ksub);
-		residual = palloc(sizeof(float) * state->dim);
+		so->table = palloc(sizeof(float) * state->m * state->ksub);
+		so->residual = palloc(sizeof(float) * state->dim);
 	}
 	for (i = 0; i < probes; i++)
-	{
-		int			list = probed[i];
-		double		base = 0.0;
-
-		if (state->trained && so->queryValid &&
-			(i == 0 || state->metric != IVFPQ_METRIC_INNER_PRODUCT))
-			fill_table(state, so->query, state->centroids + (Size) list * state->dim,
-					   residual, table, &base);
-		else if (state->trained && so->queryValid)
-			base = -fp_inner_product(so->query, state->centroids + (Size) list * state->dim,
-									 state->dim);
-		scan_list(scan, list, table, base);
-	}
+		probe_list(scan, probed[i]);
+	pfree(probed);
 }
 
-/* Pops the next batch, re-scored exactly from the heap when trained. */
+/*
+ * The probed lists are used up: probe the nearest list not yet probed, and
+ * start a round of its own.  False once ivfpq.max_probes lists are probed.
+ */
+static bool
+probe_next_list(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	int			next = -1;
+	int			i;
+
+	if (so->listsProbed >= so->maxProbes)
+		return false;
+	for (i = 0; i < so->state->lists; i++)
+		if (!so->listProbed[i] &&
+			(next < 0 || so->listDistances[i] < so->listDistances[next]))
+			next = i;
+	if (next < 0)
+		return false;
+	so->bestCapacity = 0;
+	if (so->relaxed)
+		so->lastReturned = -get_float8_infinity();
+	probe_list(scan, next);
+	return true;
+}
+
+/*
+ * Re-scores the next ivfpq.rerank unscored candidates exactly from the heap
+ * into the scored rows, dropping those the snapshot cannot see.
+ */
 static void
-next_batch(IndexScanDesc scan)
+score_batch(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = so->state;
-	bool		rescore = state->trained && so->rerank > 0 && so->queryValid;
-	int			width = rescore ? so->rerank : 1;
-	int			n = 0;
+	int			n;
 
-	so->batchSize = 0;
-	so->batchPos = 0;
-	if (so->bestSize > 0)
+	for (n = 0; n < so->rerank && (so->bestSize > 0 || so->heapSize > 0); n++)
 	{
-		/* the first batch: the kept best */
-		memcpy(so->batch, so->best, sizeof(IvfpqCandidate) * so->bestSize);
-		n = so->bestSize;
-		so->bestSize = 0;
-	}
-	else
-	{
-		if (!so->heapified)
-		{
-			heapify(so->heap, so->heapSize);
-			so->heapified = true;
-		}
-		while (n < width && so->heapSize > 0)
-			so->batch[n++] = heap_pop(so);
-	}
-	if (!rescore)
-	{
-		so->batchSize = n;
-		return;
-	}
-
-	for (int i = 0; i < n; i++)
-	{
+		IvfpqCandidate c = pop_unscored(so);
 		bool		call_again = false;
 		bool		all_dead = false;
 		bool		isnull;
@@ -469,7 +600,8 @@ next_batch(IndexScanDesc scan)
 		Fingerprint *fp;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!table_index_fetch_tuple(so->fetch, &so->batch[i].tid, scan->xs_snapshot,
+		so->rescored++;
+		if (!table_index_fetch_tuple(so->fetch, &c.tid, scan->xs_snapshot,
 									 so->slot, &call_again, &all_dead))
 			continue;			/* not visible: the executor would skip it too */
 		value = slot_getattr(so->slot, so->attno, &isnull);
@@ -478,17 +610,70 @@ next_batch(IndexScanDesc scan)
 			fp = DatumGetFingerprint(value);
 			if (fp->dim == state->dim)
 			{
-				so->batch[so->batchSize] = so->batch[i];
-				so->batch[so->batchSize].distance =
-					(float) ivfpq_exact_distance(state->metric, so->rawQuery->x, fp->x, state->dim);
-				so->batchSize++;
+				double		exact = ivfpq_exact_distance(state->metric, so->rawQuery->x,
+														 fp->x, state->dim);
+
+				if (c.distance - exact > so->overestimate)
+					so->overestimate = c.distance - exact;
+				c.distance = exact;
+				add_ready(so, c);
 			}
 			if ((Pointer) fp != DatumGetPointer(value))
 				pfree(fp);
 		}
 		ExecClearTuple(so->slot);
 	}
-	qsort(so->batch, so->batchSize, sizeof(IvfpqCandidate), compare_candidates);
+}
+
+/*
+ * The next row in exact order, re-scoring as needed: the nearest scored row
+ * is returned once no unscored candidate looks closer (see
+ * IVFPQ_OVERESTIMATE_FACTOR).  False when the probed lists are used up.
+ */
+static bool
+next_rescored(IndexScanDesc scan, ItemPointer tid)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	for (;;)
+	{
+		bool		unscored = so->bestSize > 0 || so->heapSize > 0;
+
+		/* the first rows come from the first batch, as a short LIMIT wants */
+		if (unscored && (so->readySize == 0 ||
+						 (so->returned >= so->rerank / IVFPQ_UNCHECKED_FRACTION &&
+						  so->ready[0].distance > nearest_unscored(so) -
+						  IVFPQ_OVERESTIMATE_FACTOR * so->overestimate)))
+		{
+			score_batch(scan);
+			continue;
+		}
+		if (so->readySize == 0)
+			return false;
+		{
+			IvfpqCandidate c = pop_nearest(so->ready, &so->readySize);
+
+			if (c.distance < so->lastReturned)
+			{
+				so->skipped++;
+				continue;
+			}
+			so->lastReturned = c.distance;
+			so->returned++;
+			*tid = c.tid;
+			return true;
+		}
+	}
+}
+
+/* The next row by the candidates' own distance (flat index, rerank 0, no query). */
+static bool
+next_unscored(IvfpqScanOpaque so, ItemPointer tid)
+{
+	if (so->heapSize == 0)
+		return false;
+	*tid = pop_unscored(so).tid;
+	return true;
 }
 
 /* --- access method callbacks ------------------------------------------- */
@@ -499,7 +684,8 @@ ivfpqbeginscan(Relation index, int nkeys, int norderbys)
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
 	IvfpqScanOpaque so = palloc0(sizeof(IvfpqScanOpaqueData));
 
-	so->state = ivfpq_get_state(index);
+	/* what the scan keeps across calls, its own: see ivfpq_copy_layout */
+	so->state = ivfpq_copy_layout(index, CurrentMemoryContext);
 	so->scanCtx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq scan",
 										ALLOCSET_DEFAULT_SIZES);
 	so->attno = ivfpq_heap_attno(index);
@@ -518,13 +704,19 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->started = false;
 	so->heap = NULL;
 	so->heapSize = 0;
+	so->heapCapacity = 0;
 	so->heapified = false;
 	so->best = NULL;
 	so->bestSize = 0;
 	so->bestCapacity = 0;
-	so->batch = NULL;
-	so->batchSize = 0;
-	so->batchPos = 0;
+	so->ready = NULL;
+	so->readySize = 0;
+	so->readyCapacity = 0;
+	so->listsProbed = 0;
+	so->tableShared = false;
+	so->returned = 0;
+	so->rescored = 0;
+	so->skipped = 0;
 }
 
 static void
@@ -540,7 +732,6 @@ start_scan(IndexScanDesc scan)
 	if (scan->heapRelation == NULL)
 		elog(ERROR, "ivfpq scan has no heap relation to re-score from");
 
-	so->state = ivfpq_get_state(scan->indexRelation);
 	so->query = palloc(sizeof(float) * so->state->dim);
 	so->queryValid = false;
 	if (!(scan->orderByData[0].sk_flags & SK_ISNULL))
@@ -548,15 +739,17 @@ start_scan(IndexScanDesc scan)
 		so->rawQuery = DatumGetFingerprint(scan->orderByData[0].sk_argument);
 		so->queryValid = ivfpq_prepare_vector(so->state, so->rawQuery, so->query);
 	}
-	so->heapCapacity = 1024;
-	so->heap = palloc(sizeof(IvfpqCandidate) * so->heapCapacity);
-	so->heapSize = 0;
+	so->memoryLimit = (int64) work_mem * 1024;
 	so->rerank = ivfpq_rerank;
-	so->batch = palloc(sizeof(IvfpqCandidate) * Max(so->rerank, 1));
-	so->heapified = false;
-	so->bestSize = 0;
-	so->bestCapacity = (so->state->trained && so->queryValid) ? so->rerank : 0;
-	so->best = so->bestCapacity > 0 ? palloc(sizeof(IvfpqCandidate) * so->bestCapacity) : NULL;
+	so->rescore = so->state->trained && so->rerank > 0 && so->queryValid;
+	so->lastReturned = -get_float8_infinity();
+	so->overestimate = 0.0;
+	if (so->rescore)
+	{
+		check_candidate_memory(so, so->rerank);
+		so->best = palloc(sizeof(IvfpqCandidate) * so->rerank);
+		so->bestCapacity = so->rerank;
+	}
 
 	if (so->fetch == NULL)
 	{
@@ -580,30 +773,25 @@ bool
 ivfpqgettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	MemoryContext oldCtx;
+	bool		found;
 
 	if (!ScanDirectionIsForward(dir))
 		elog(ERROR, "ivfpq only scans forward");
 	if (!so->started)
 		start_scan(scan);
 
-	for (;;)
+	oldCtx = MemoryContextSwitchTo(so->scanCtx);
+	do
 	{
-		if (so->batchPos < so->batchSize)
-		{
-			scan->xs_heaptid = so->batch[so->batchPos++].tid;
-			scan->xs_recheck = false;
-			scan->xs_recheckorderby = false;
-			return true;
-		}
-		if (so->heapSize == 0 && so->bestSize == 0)
-			return false;
-		{
-			MemoryContext oldCtx = MemoryContextSwitchTo(so->scanCtx);
+		found = so->rescore ? next_rescored(scan, &scan->xs_heaptid)
+			: next_unscored(so, &scan->xs_heaptid);
+	} while (!found && probe_next_list(scan));
+	MemoryContextSwitchTo(oldCtx);
 
-			next_batch(scan);
-			MemoryContextSwitchTo(oldCtx);
-		}
-	}
+	scan->xs_recheck = false;
+	scan->xs_recheckorderby = false;
+	return found;
 }
 
 void
@@ -611,11 +799,15 @@ ivfpqendscan(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 
+	if (so->rescored > 0)
+		elog(DEBUG1, "ivfpq scan re-scored %lld rows, skipped %lld re-scored after a farther row was returned",
+			 (long long) so->rescored, (long long) so->skipped);
 	if (so->slot)
 		ExecDropSingleTupleTableSlot(so->slot);
 	if (so->fetch)
 		table_index_fetch_end(so->fetch);
 	MemoryContextDelete(so->scanCtx);
+	pfree(so->state);
 	pfree(so);
 	scan->opaque = NULL;
 }

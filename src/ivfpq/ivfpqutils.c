@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "access/generic_xlog.h"
+#include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/float.h"
 #include "utils/memutils.h"
@@ -63,6 +64,39 @@ ivfpq_new_buffer(Relation index, ForkNumber forkNum)
 	return buf;
 }
 
+/*
+ * A block for a new data page, locked exclusively: one VACUUM found all-zero
+ * (a crash between extending the relation and logging the page leaves one,
+ * see ivfpqvacuum.c), else a new block at the end.  The free space map is
+ * only a hint, so a page it offers is used only if still all-zero under the
+ * lock; holding the extension lock while taking that lock keeps out a
+ * backend that has just extended into the same block and not yet locked it.
+ */
+Buffer
+ivfpq_free_or_new_buffer(Relation index)
+{
+	for (;;)
+	{
+		BlockNumber blkno = GetFreeIndexPage(index);
+		Buffer		buf;
+
+		if (!BlockNumberIsValid(blkno))
+			return ivfpq_new_buffer(index, MAIN_FORKNUM);
+		LockRelationForExtension(index, ExclusiveLock);
+		if (blkno >= RelationGetNumberOfBlocks(index))
+		{
+			UnlockRelationForExtension(index, ExclusiveLock);
+			continue;			/* a stale entry past a truncated end */
+		}
+		buf = ReadBuffer(index, blkno);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		UnlockRelationForExtension(index, ExclusiveLock);
+		if (PageIsNew(BufferGetPage(buf)))
+			return buf;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
 /* Whether a page carries the special space every ivfpq page has. */
 bool
 ivfpq_page_is_valid(Page page)
@@ -110,11 +144,41 @@ read_meta(Relation index)
 }
 
 /*
- * One zeroed chunk in the index's relcache context for the state and its
- * arrays, sized by the metapage, with the metapage's parameters filled in.
+ * A trained metapage's parameters must be in the ranges the options allow and
+ * agree with each other, or allocate_state and the scans divide by zero or
+ * read past their arrays.
+ */
+static void
+validate_meta(Relation index, const IvfpqMetaPageData *meta)
+{
+	bool		ok = meta->dim >= 1 && meta->dim <= IVFPQ_MAX_DIM &&
+		(meta->metric == IVFPQ_METRIC_INNER_PRODUCT || meta->metric == IVFPQ_METRIC_COSINE ||
+		 meta->metric == IVFPQ_METRIC_L2) &&
+		meta->lists >= IVFPQ_MIN_LISTS && meta->lists <= IVFPQ_MAX_LISTS;
+
+	if (ok && meta->trained)
+		ok = meta->m >= IVFPQ_MIN_M && meta->m <= IVFPQ_MAX_M && meta->dim % meta->m == 0 &&
+			meta->nbits >= IVFPQ_MIN_NBITS && meta->nbits <= IVFPQ_MAX_NBITS &&
+			meta->codeSize == (meta->m * meta->nbits + 7) / 8;
+	else if (ok)
+		ok = meta->lists == 1 && meta->codeSize == (int32) sizeof(float) * meta->dim;
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has an invalid metapage",
+						RelationGetRelationName(index)),
+				 errdetail("dim %d, metric %d, lists %d, m %d, nbits %d, code size %d, trained %d.",
+						   meta->dim, meta->metric, meta->lists, meta->m, meta->nbits,
+						   meta->codeSize, (int) meta->trained),
+				 errhint("REINDEX the index.")));
+}
+
+/*
+ * One zeroed chunk in the given context for the state and its arrays, sized
+ * by the metapage, with the metapage's parameters filled in.
  */
 static IvfpqState *
-allocate_state(Relation index, const IvfpqMetaPageData *meta)
+allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 {
 	int			ncodebook = meta->trained ? meta->m * (1 << meta->nbits) * (meta->dim / meta->m) : 0;
 	Size		size = MAXALIGN(sizeof(IvfpqState)) +
@@ -122,9 +186,10 @@ allocate_state(Relation index, const IvfpqMetaPageData *meta)
 		MAXALIGN(sizeof(BlockNumber) * meta->lists) * 2 +
 		MAXALIGN(sizeof(OffsetNumber) * meta->lists) +
 		MAXALIGN(sizeof(float) * ncodebook);
-	char	   *p = MemoryContextAllocZero(index->rd_indexcxt, size);
+	char	   *p = MemoryContextAllocZero(context, size);
 	IvfpqState *state = (IvfpqState *) p;
 
+	state->size = size;
 	p += MAXALIGN(sizeof(IvfpqState));
 	state->centroids = (float *) p;
 	p += MAXALIGN(sizeof(float) * meta->lists * meta->dim);
@@ -145,6 +210,7 @@ allocate_state(Relation index, const IvfpqMetaPageData *meta)
 	state->dsub = meta->trained ? meta->dim / meta->m : 0;
 	state->codeSize = meta->codeSize;
 	state->trained = meta->trained;
+	state->fixedPages = meta->codebookStart + meta->codebookPages;
 	return state;
 }
 
@@ -227,12 +293,43 @@ ivfpq_get_state(Relation index)
 		return (IvfpqState *) index->rd_amcache;
 
 	meta = read_meta(index);
-	state = allocate_state(index, &meta);
+	validate_meta(index, &meta);
+	state = allocate_state(index->rd_indexcxt, &meta);
 	read_lists(index, state);
 	if (state->trained)
 		read_codebook(index, state, meta.codebookStart);
 
 	index->rd_amcache = state;
+	return state;
+}
+
+/*
+ * What a scan keeps of the state across calls, in context: the parameters
+ * and each list's first data page, not the centroids and codebook (which
+ * would cost a copy of lists * dim floats per scan).  A relcache
+ * invalidation frees rd_amcache, and a scan outlives many (a cursor, and
+ * detoasting a fingerprint takes locks that process them), so a scan must
+ * not keep rd_amcache's pointers between calls; it calls ivfpq_get_state
+ * again when it needs the centroids or the codebook, and uses them only
+ * while it cannot process invalidations: ranking and reading lists.  The
+ * content is the same each time for as long as the scan holds its lock on
+ * the index, since only REINDEX and TRUNCATE (AccessExclusiveLock) change it.
+ */
+IvfpqState *
+ivfpq_copy_layout(Relation index, MemoryContext context)
+{
+	const IvfpqState *cached = ivfpq_get_state(index);
+	Size		size = MAXALIGN(sizeof(IvfpqState)) + sizeof(BlockNumber) * cached->lists;
+	IvfpqState *state = MemoryContextAlloc(context, size);
+
+	*state = *cached;
+	state->size = size;
+	state->startPages = (BlockNumber *) ((char *) state + MAXALIGN(sizeof(IvfpqState)));
+	memcpy(state->startPages, cached->startPages, sizeof(BlockNumber) * cached->lists);
+	state->centroids = NULL;
+	state->codebook = NULL;
+	state->listBlkno = NULL;
+	state->listOffno = NULL;
 	return state;
 }
 
@@ -562,7 +659,7 @@ ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 
 		/* last page is full: chain a new one */
 		{
-			Buffer		newbuf = ivfpq_new_buffer(index, MAIN_FORKNUM);
+			Buffer		newbuf = ivfpq_free_or_new_buffer(index);
 			Page		newpage = GenericXLogRegisterBuffer(xlog, newbuf,
 															GENERIC_XLOG_FULL_IMAGE);
 

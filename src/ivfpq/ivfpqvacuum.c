@@ -7,12 +7,19 @@
  * TIDs out of a page under a share lock and re-check visibility in the heap,
  * so a TID that VACUUM frees and the heap reuses is never returned for the
  * wrong row.
+ *
+ * A crash between extending the relation and WAL-logging the new page's
+ * link leaves an all-zero block no chain reaches (ivfpq_check counts them).
+ * The cleanup pass records such blocks in the free space map, and inserts
+ * take them before extending (ivfpq_free_or_new_buffer).
  */
 #include "postgres.h"
 
 #include "access/generic_xlog.h"
 #include "commands/vacuum.h"
 #include "storage/bufmgr.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
 #include "utils/rel.h"
 
 #include "ivfpq/ivfpq.h"
@@ -84,6 +91,44 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 	return stats;
 }
 
+/*
+ * Records every all-zero block past the fixed pages in the free space map;
+ * returns how many.  An all-zero block is never on a chain: a page is
+ * initialised, filled and linked in one WAL record, under the lock of the
+ * chain's last page, and a backend that has just extended the relation holds
+ * the new block locked until then, so the share lock here waits for it.
+ */
+static BlockNumber
+record_zeroed_pages(IndexVacuumInfo *info, const IvfpqState *state)
+{
+	Relation	index = info->index;
+	BlockNumber nblocks;
+	BlockNumber blkno;
+	BlockNumber freed = 0;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	nblocks = RelationGetNumberOfBlocks(index);
+	UnlockRelationForExtension(index, ExclusiveLock);
+
+	for (blkno = state->fixedPages; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		if (PageIsNew(BufferGetPage(buf)))
+		{
+			RecordFreeIndexPage(index, blkno);
+			freed++;
+		}
+		UnlockReleaseBuffer(buf);
+	}
+	if (freed > 0)
+		IndexFreeSpaceMapVacuum(index);
+	return freed;
+}
+
 IndexBulkDeleteResult *
 ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -117,6 +162,7 @@ ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			}
 		}
 	}
+	stats->pages_free = record_zeroed_pages(info, ivfpq_get_state(info->index));
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }

@@ -6,18 +6,16 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use IvfpqTestData;
 
 my $node = PostgreSQL::Test::Cluster->new('ivfpq_concurrency');
 $node->init;
 $node->start;
 
-my $point = q{fingerprint_normalize(array_agg(sin((s % 8) * 11 + i * 0.5) + 0.4 * sin(s * i * 0.91) ORDER BY i)::fingerprint)};
-$node->safe_psql('postgres', qq{
-	CREATE EXTENSION sampleid;
-	CREATE TABLE seg (id int PRIMARY KEY, fp fingerprint(32));
-	INSERT INTO seg SELECT s, $point FROM generate_series(1, 2000) s, generate_series(1, 32) i GROUP BY s;
-	CREATE INDEX seg_fp ON seg USING ivfpq (fp) WITH (lists = 8, m = 8);
-});
+my $point = ivfpq_point();
+create_ivfpq_table($node, 'seg');
 
 # small lists fill pages quickly, so inserts extend chains concurrently
 $node->pgbench('--no-vacuum --client=2 --transactions=150', 0,

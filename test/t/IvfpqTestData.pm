@@ -1,0 +1,30 @@
+# What several ivfpq TAP tests share: a table of 2000 clustered, deterministic
+# 32-d fingerprints (8 centres plus structured noise) with an ivfpq index of 8
+# lists.  Small lists fill pages quickly, so inserts extend chains.
+package IvfpqTestData;
+use strict;
+use warnings;
+use Exporter 'import';
+our @EXPORT = qw(ivfpq_point create_ivfpq_table);
+
+# the SQL expression of row s's fingerprint, aggregated over i in 1..32
+sub ivfpq_point
+{
+	return q{fingerprint_normalize(array_agg(sin((s % 8) * 11 + i * 0.5) + 0.4 * sin(s * i * 0.91) ORDER BY i)::fingerprint)};
+}
+
+# creates the extension (if needed), TABLE (id, fp) with rows 1..2000 and
+# its index TABLE_fp
+sub create_ivfpq_table
+{
+	my ($node, $table) = @_;
+	my $point = ivfpq_point();
+	$node->safe_psql('postgres', qq{
+		CREATE EXTENSION IF NOT EXISTS sampleid;
+		CREATE TABLE $table (id int PRIMARY KEY, fp fingerprint(32));
+		INSERT INTO $table SELECT s, $point FROM generate_series(1, 2000) s, generate_series(1, 32) i GROUP BY s;
+		CREATE INDEX ${table}_fp ON $table USING ivfpq (fp) WITH (lists = 8, m = 8);
+	});
+}
+
+1;
