@@ -70,7 +70,9 @@ LIB_LIBS  = -lsndfile -lsoxr -lrubberband -lfftw3f -lopenblas -lcrypto -lm -lpth
 FAISS_LIBS = -lfaiss -lgomp -llapack
 EXTRA_LIBS = $(FAISS_LIBS) -lstdc++
 
-PG_CPPFLAGS = -Isrc -Isrc/lib $(CUDA_DEFS)
+# -MMD: each extension object records the headers it read (src/*/x.d), so an
+# edited header rebuilds what includes it (PGXS tracks none without autodepend)
+PG_CPPFLAGS = -Isrc -Isrc/lib $(CUDA_DEFS) -MMD -MP
 PG_CFLAGS   = -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -fPIC
 # The extension links Debian's single-threaded OpenBLAS when it is installed:
@@ -87,7 +89,7 @@ endif
 SHLIB_LINK  = $(LIB_A) $(filter-out -lopenblas,$(LIB_LIBS)) $(EXT_BLAS_LIBS) \
 			  $(filter-out -llapack,$(FAISS_LIBS)) -lstdc++
 
-EXTRA_CLEAN = $(BUILD) $(DATA_built) results regression.diffs regression.out tmp_check
+EXTRA_CLEAN = $(OBJS:.o=.d) $(BUILD) $(DATA_built) results regression.diffs regression.out tmp_check
 
 # No LLVM bitcode: JIT inlining buys nothing for this code and doubles build time.
 override with_llvm = no
@@ -95,6 +97,7 @@ override with_llvm = no
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+-include $(OBJS:.o=.d)
 
 all: $(LIB_A) $(CLI_BIN) $(UNIT_BINS) $(CUDA_MODULE)
 
