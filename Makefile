@@ -13,7 +13,7 @@ MODULE_big  = sampleid
 # to released objects (sql/update/) followed by the parts of the extension
 # script that are wholly new since then, so those are written once.
 RELEASED    = 0.1
-EXT_SQL_NEW = sql/ext/50_catalogue.sql sql/ext/70_ingest.sql
+EXT_SQL_NEW = sql/ext/50_catalogue.sql sql/ext/60_identify.sql sql/ext/70_ingest.sql
 UPGRADE_SQL = sampleid--$(RELEASED)--$(EXTVERSION).sql
 DATA_built  = sampleid--$(EXTVERSION).sql $(UPGRADE_SQL)
 DATA        = $(wildcard sql/released/sampleid--*.sql)
@@ -115,10 +115,13 @@ $(LIB_A): $(LIB_OBJS) $(CUDA_OBJS)
 	rm -f $@
 	ar rcs $@ $^
 
+# The CLI talks to a server with libpq (sampleid identify).
+CLI_PQ_CFLAGS = -I$(shell $(PG_CONFIG) --includedir)
+CLI_PQ_LIBS   = -lpq
 $(CLI_BIN): $(CLI_SRCS) $(LIB_A) $(wildcard src/cli/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(LIB_CFLAGS) -DSAMPLEID_VERSION='"$(EXTVERSION)"' -Isrc/cli -I$(shell $(PG_CONFIG) --includedir) $(filter %.c,$^) $(LIB_A) \
-		$(LIB_LIBS) $(EXTRA_LIBS) -lpq -o $@
+	$(CC) $(LIB_CFLAGS) -DSAMPLEID_VERSION='"$(EXTVERSION)"' -Isrc/cli $(CLI_PQ_CFLAGS) $(filter %.c,$^) $(LIB_A) \
+		$(LIB_LIBS) $(EXTRA_LIBS) $(CLI_PQ_LIBS) -o $@
 
 $(BUILD)/test/%: test/unit/%.c $(LIB_A) test/unit/tap.h
 	@mkdir -p $(@D)

@@ -41,6 +41,8 @@ SELECT r.id, e.seg, e.t_start, e.fp
 FROM recordings r, sampleid_embed(pg_read_binary_file(r.audio_path)) e;
 SELECT count(*) AS segments, pg_size_pretty(pg_total_relation_size('segments')) AS table_size
 FROM segments;
+-- the catalogue records the model and hop that fingerprinted it
+SELECT catalogue, model, segment_hop_seconds FROM sampleid_catalogue_register('segments', 'fp');
 
 \echo
 \echo '== An ivfpq index (inverted file + product quantisation, trained with FAISS)'
@@ -57,30 +59,18 @@ SELECT regexp_replace(f, '\.wav$', ''), pg_read_binary_file(:'clips' || '/' || f
 FROM pg_ls_dir(:'clips') f WHERE f LIKE '%.wav' AND f NOT LIKE '.%';
 
 \echo
-\echo '== Identification: nearest segments for every query segment, then offset-compensated voting'
+\echo '== Identification: sampleid_identify, one call per clip; no row means no match'
 \timing on
-WITH q AS (
-    SELECT c.name, e.seg, e.fp, count(*) OVER (PARTITION BY c.name) AS query_segments
-    FROM clips c, sampleid_embed(c.audio) e
-), votes AS (
-    SELECT q.name, q.query_segments, s.recording_id, s.seg - q.seg AS alignment,
-           count(*) AS votes, avg(-(s.fp <#> q.fp)) AS similarity
-    FROM q CROSS JOIN LATERAL (
-        SELECT recording_id, seg, fp FROM segments ORDER BY fp <#> q.fp LIMIT 20) s
-    GROUP BY 1, 2, 3, 4
-), ranked AS (
-    SELECT *, row_number() OVER (PARTITION BY name ORDER BY votes DESC, similarity DESC) AS rank
-    FROM votes
-)
-SELECT v.name AS clip, r.title AS identified_as,
-       round((v.alignment * 0.5)::numeric, 1) AS at_seconds,
-       v.votes || ' of ' || v.query_segments AS votes,
-       round(v.similarity::numeric, 3) AS similarity,
-       -- most query segments must agree on one recording and one alignment
-       CASE WHEN 2 * v.votes > v.query_segments THEN 'match' ELSE 'no match' END AS verdict
-FROM ranked v JOIN recordings r ON r.id = v.recording_id
-WHERE v.rank = 1
-ORDER BY v.name;
+SELECT c.name AS clip, coalesce(r.title, '(no match)') AS identified_as,
+       i.query_start || ' - ' || i.query_end AS "clip seconds",
+       i.ref_start || ' - ' || i.ref_end AS "recording seconds",
+       i.segments, round(i.coverage::numeric, 2) AS coverage,
+       round(i.similarity::numeric, 3) AS similarity
+FROM clips c
+LEFT JOIN LATERAL (SELECT * FROM sampleid_identify(c.audio, 'segments') LIMIT 1) i ON true
+LEFT JOIN recordings r ON r.id = i.recording_id
+ORDER BY c.name;
+\timing off
 \echo 'Truth: clip1 heroes_rite at 33.2 s, clip2 the_king_is_dead at 81.0 s,'
 \echo '       clip3 nunc_dimittis at 150.5 s, clip4 northerners at 102.4 s; the last clip is speech.'
 

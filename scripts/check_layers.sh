@@ -22,7 +22,7 @@ declare -A ALLOWED=(
 	[src/lib/eval]="core audio augment nn model corpus search"
 	[src/lib/train]="core audio augment nn model corpus search eval"
 	[cuda]="core nn"
-	[src/pg]="core audio nn model"
+	[src/pg]="core audio nn model search"
 	[src/ivfpq]="pg core"
 	[src/cli]="core audio augment nn model corpus search eval train"
 )

@@ -2,7 +2,7 @@
 # The main job: install what is needed, build and install the extension, start
 # a private PostgreSQL cluster inside the checkout (.demo/), fingerprint a
 # catalogue of real music, index it with ivfpq, and identify noisy,
-# reverberant 3-second clips of it with one SQL join (demo/demo.sql).  Stops
+# reverberant 3-second clips of it with sampleid_identify (demo/demo.sql).  Stops
 # the cluster at the end.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"

@@ -17,6 +17,7 @@ static const cli_command commands[] = {
 	{"ingest", "fingerprint audio files into a server's catalogue tables (COPY)", cmd_ingest},
 	{"delete", "remove recordings and their segments from a catalogue", cmd_delete},
 	{"report", "the rights report of a matches table, as CSV and an HTML page", cmd_report},
+	{"identify", "identify audio files against a catalogue in a database (libpq)", cmd_identify},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -204,6 +204,13 @@ get_model(const char *name)
 	return c;
 }
 
+/* The cached embedder of the model called name (its model in ->model). */
+sid_embedder *
+sampleid_embedder(const char *name)
+{
+	return get_model(name)->embedder;
+}
+
 /*
  * One row per segment of the decoded pcm into the SRF's tuplestore, a batch
  * of windows at a time; frees pcm whatever happens.

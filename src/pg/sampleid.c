@@ -28,6 +28,7 @@ _PG_init(void)
 	sampleid_device_init();
 	sampleid_embed_init();
 	sampleid_audio_init();
+	sampleid_identify_init();
 	ivfpq_init();
 
 	MarkGUCPrefixReserved("sampleid");

@@ -10,6 +10,7 @@
 extern void sampleid_device_init(void);
 extern void sampleid_embed_init(void);
 extern void sampleid_audio_init(void);
+extern void sampleid_identify_init(void);
 
 /* What a failing library call was working on; it decides some SQLSTATEs. */
 typedef enum sampleid_subject
@@ -28,6 +29,11 @@ extern void sampleid_report_audio_error(sid_status st, const sid_error *err);
 /* A server file's path as a C string; ERROR unless the role may read server files. */
 extern char *sampleid_checked_path(text *path_text);
 extern void ivfpq_init(void);	/* src/ivfpq/ivfpqhandler.c */
+
+/* src/pg/embed.c: the model called name, loaded, checked and cached, with an
+ * embedder at the current batch size; ERRORs name the problem. */
+struct sid_embedder;
+extern struct sid_embedder *sampleid_embedder(const char *name);
 
 /* The device inference runs on (a sid_device_kind); ERROR if none fits. */
 extern int	sampleid_current_device(void);

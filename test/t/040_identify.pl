@@ -1,7 +1,8 @@
 # End to end with the shipped model: fingerprint five spoken recordings in the
 # server, index them with ivfpq, and identify a 2 s excerpt of one of them
 # under white noise at 10 dB SNR with the offset-compensated voting join of
-# the demo.  The recordings are rendered by espeak-ng, so the test needs no
+# the demo, then with sampleid_identify (audio and fingerprint forms, the
+# content gate on silence and a tone, bad input) and `sampleid identify`.  The recordings are rendered by espeak-ng, so the test needs no
 # data set; the model never saw speech in training, which makes this a test
 # of the pipeline, not of the model's accuracy (sampleid eval measures that).
 use strict;
@@ -121,6 +122,65 @@ is($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$dir/query.wav'));
 	SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task');
 }), "$query_segments\n1", 'a backend that embedded audio runs no extra threads');
+
+# ---- sampleid_identify: the same identification as one call
+$node->safe_psql('postgres', "SELECT sampleid_catalogue_register('segments')");
+my $row = $node->safe_psql('postgres', qq{
+	SET enable_seqscan = off;
+	SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, accepted
+	FROM sampleid_identify(pg_read_binary_file('$dir/query.wav'), 'segments')});
+my @rows = split /\n/, $row;
+my ($rec, $qs, $qe, $rs, $re, $segs, $acc) = split /\|/, ($rows[0] // '');
+is($rec, 2, 'sampleid_identify names the right recording first');
+cmp_ok(abs(($rs // 99) - ($qs // 0) - 1.0), '<=', 0.25, "at the right offset (reference $rs s for query $qs s)");
+cmp_ok($rs, '>=', 0, 'the reference range starts inside the recording');
+cmp_ok($qe - $qs, '>', 1.0, "the query range covers more than one segment ($qs .. $qe s)");
+is($acc, 't', 'and it is accepted');
+
+# ... from fingerprints computed elsewhere: the same answer
+is($node->safe_psql('postgres', qq{
+	WITH q AS (SELECT * FROM sampleid_embed(pg_read_binary_file('$dir/query.wav')))
+	SELECT recording_id, ref_start FROM sampleid_identify(
+	    (SELECT array_agg(fp ORDER BY seg) FROM q), (SELECT array_agg(t_start ORDER BY seg) FROM q),
+	    'segments') LIMIT 1}), "2|$rs", 'the fingerprint form gives the same match');
+
+# segments without content never vote: digital silence and a steady tone
+# give no row, and a NOTICE says why
+write_wav("$dir/silence.wav", $rate, [ (0) x (3 * $rate) ]);
+write_wav("$dir/tone.wav", $rate, [ map { int(8000 * sin(2 * 3.14159265 * 440 * $_ / $rate)) } 0 .. 3 * $rate - 1 ]);
+for my $clip ('silence', 'tone')
+{
+	my ($ret, $stdout, $stderr) = $node->psql('postgres',
+		"SELECT count(*) FROM sampleid_identify(pg_read_binary_file('$dir/$clip.wav'), 'segments')");
+	is($stdout, '0', "$clip: no match");
+	like($stderr, qr/NOTICE:  no match: none of the query's \d+ segments has content/,
+		"$clip: a NOTICE says the query has no content");
+}
+
+# the coarse stage's statement, as the function prepares it, uses the index
+my $coarse = $node->safe_psql('postgres', 'SELECT sampleid_identify_coarse_query()');
+like($node->safe_psql('postgres', "SET enable_seqscan = off; PREPARE c(fingerprint, int) AS $coarse; "
+	. "EXPLAIN (COSTS OFF) EXECUTE c('[" . join(',', (0.1) x 128) . "]', 20)"),
+	qr/Index Scan using segments_fp_idx/, 'the coarse stage uses the ivfpq index');
+
+# bad input is an ERROR with its SQLSTATE
+for my $case ([ q{''::bytea, 'segments'}, '22P03' ], [ q{'\x00'::bytea, 'segments', k => 0}, '22023' ],
+	[ q{'\x00'::bytea, 'segments', model => 'other'}, '22023' ])
+{
+	my ($ret, $stdout, $stderr) = $node->psql('postgres',
+		"\\set VERBOSITY verbose\nSELECT * FROM sampleid_identify($case->[0])");
+	like($stderr, qr/ERROR:  $case->[1]:/, "sampleid_identify($case->[0]) fails with $case->[1]");
+}
+
+# sampleid identify: embeds on the client, asks the server's fingerprint form
+my $cli = "$repo/build/sampleid";
+SKIP:
+{
+	skip "no $cli", 2 unless -x $cli;
+	my $out = `$cli identify --dsn '@{[ $node->connstr('postgres') ]}' --model-dir '$repo/models' --tsv '$dir/query.wav' '$dir/silence.wav' 2>&1`;
+	like($out, qr/^\Q$dir\E\/query\.wav\t2\t/m, 'the CLI names the right recording');
+	unlike($out, qr/silence\.wav\t/, 'and no recording for silence');
+}
 
 $node->stop;
 done_testing();

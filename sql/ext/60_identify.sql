@@ -1,0 +1,44 @@
+-- Identification as one call: the coarse stage (one top-k statement per query
+-- segment, answered by the ivfpq index), offset voting, time ranges, and the
+-- decision; no row means no match.  The defaults of min_coverage and
+-- min_similarity are the rule calibrated for <= 1 % false accepts by
+-- test/bench/identify_openset.sh (docs/benchmarks.md, "Open-set identification").  The catalogue is named as text and cast
+-- per call (a regclass default would be resolved, and depended on, when the
+-- extension is created).
+
+CREATE FUNCTION sampleid_identify(
+    query bytea, catalogue text DEFAULT 'segments', model text DEFAULT NULL,
+    k int DEFAULT 20, min_similarity real DEFAULT 0.78, min_coverage real DEFAULT 0.7,
+    include_rejected boolean DEFAULT false,
+    recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
+    fingerprint_column text DEFAULT 'fp')
+    RETURNS TABLE(recording_id bigint, query_start real, query_end real, ref_start real,
+                  ref_end real, segments int, coverage real, similarity real,
+                  probability real, accepted boolean)
+    AS 'MODULE_PATHNAME', 'sampleid_identify_audio'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 3;
+COMMENT ON FUNCTION sampleid_identify(bytea, text, text, int, real, real, boolean, text, text, text) IS
+    'the catalogue recordings heard in the audio, best first, with time ranges on both sides; no row means no match';
+
+CREATE FUNCTION sampleid_identify(
+    fingerprints fingerprint[], t_start real[], catalogue text DEFAULT 'segments',
+    model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT 0.78,
+    min_coverage real DEFAULT 0.7, include_rejected boolean DEFAULT false,
+    recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
+    fingerprint_column text DEFAULT 'fp', content boolean[] DEFAULT NULL)
+    RETURNS TABLE(recording_id bigint, query_start real, query_end real, ref_start real,
+                  ref_end real, segments int, coverage real, similarity real,
+                  probability real, accepted boolean)
+    AS 'MODULE_PATHNAME', 'sampleid_identify_fingerprints'
+    LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 3;
+COMMENT ON FUNCTION sampleid_identify(fingerprint[], real[], text, text, int, real, real, boolean, text, text, text, boolean[]) IS
+    'sampleid_identify for a query already fingerprinted (by the same model) on the client: its fingerprints, their start times, and optionally which segments have content';
+
+CREATE FUNCTION sampleid_identify_coarse_query(
+    catalogue text DEFAULT 'segments', recording_column text DEFAULT 'recording_id',
+    time_column text DEFAULT 't_start', fingerprint_column text DEFAULT 'fp')
+    RETURNS text
+    AS 'MODULE_PATHNAME', 'sampleid_identify_coarse_query'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sampleid_identify_coarse_query(text, text, text, text) IS
+    'the top-k statement sampleid_identify prepares and runs for each query segment ($1 the segment''s fingerprint, $2 k), to EXPLAIN';

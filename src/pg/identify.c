@@ -1,0 +1,708 @@
+/*
+ * identify.c - sampleid_identify(): identification as one call.
+ *
+ * The query (audio embedded here, or fingerprints a client embedded) is cut
+ * into segments; segments without content (model/sid_content_gate) never
+ * vote.  Each remaining segment runs one top-k statement against the
+ * catalogue, "SELECT rec, t, fp FROM cat ORDER BY fp <#> $1 LIMIT $2",
+ * prepared once per call: the ivfpq index answers it when there is one, and
+ * it is the shape a distributed catalogue can push to every shard, since
+ * nothing here needs the whole catalogue in one backend.  Neighbours whose
+ * stored fingerprints have no content do not vote either.  The hits are
+ * aligned by offset (search/sid_align), each alignment is clamped to its
+ * recording's stored extent, and accepted when enough of the query's
+ * content segments agree with enough similarity.  The model is the one the
+ * catalogue registered (sampleid_catalogues), else "fp"; its hop is the
+ * registered one.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+
+#include "pg/fingerprint.h"
+#include "pg/sampleid.h"
+#include "audio/sid_audio.h"
+#include "model/sid_content_gate.h"
+#include "model/sid_embed.h"
+#include "model/sid_model_dir.h"
+#include "search/sid_align.h"
+
+/* Alignments examined per query: more are never accepted in practice. */
+#define IDENTIFY_MAX_CANDIDATES 10
+#define IDENTIFY_COLUMNS 10
+
+static int	identify_max_k = 100;
+static int	identify_max_segments = 1200;
+
+void
+sampleid_identify_init(void)
+{
+	DefineCustomIntVariable("sampleid.identify_max_k",
+							"Largest k (neighbours per query segment) sampleid_identify accepts.",
+							NULL, &identify_max_k, 100, 1, 10000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("sampleid.identify_max_segments",
+							"Most query segments sampleid_identify accepts (600 s at a 0.5 s hop by default).",
+							NULL, &identify_max_segments, 1200, 1, 1000000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/* What the caller asked; arguments after the query, in SQL order. */
+typedef struct identify_args
+{
+	char	   *catalogue;
+	char	   *model;			/* NULL: the catalogue's, else "fp" */
+	int			k;
+	float		min_similarity;
+	float		min_coverage;
+	bool		include_rejected;
+	char	   *columns[3];		/* recording, time, fingerprint */
+} identify_args;
+
+/* The catalogue table as identification reads it. */
+typedef struct catalogue_info
+{
+	Oid			relid;
+	char	   *relation;		/* quoted, qualified */
+	const char *col[3];			/* quoted column names */
+	int			fp_typmod;		/* the fingerprint column's dimension, or -1 */
+	bool		registered;
+	char	   *model;
+	char	   *model_sha256;
+	double		hop_seconds;
+} catalogue_info;
+
+/* The query's segments. */
+typedef struct query_segments
+{
+	int			n;
+	int			dim;
+	float	   *fp;				/* [n][dim] */
+	double	   *t;				/* [n] */
+	bool	   *content;		/* [n] */
+} query_segments;
+
+static void
+check_unit_interval(const char *what, float v)
+{
+	if (!(v >= 0.0f && v <= 1.0f))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and 1, not %g", what, v)));
+}
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int i, const char *what)
+{
+	if (PG_ARGISNULL(i))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(i));
+}
+
+/* The common arguments, starting at argument first. */
+static void
+read_args(FunctionCallInfo fcinfo, int first, identify_args *a)
+{
+	static const char *const column_what[3] = {"recording_column", "time_column",
+	"fingerprint_column"};
+
+	a->catalogue = text_arg(fcinfo, first, "catalogue");
+	a->model = PG_ARGISNULL(first + 1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(first + 1));
+	for (int i = 2; i <= 5; i++)
+		if (PG_ARGISNULL(first + i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("k, min_similarity, min_coverage and include_rejected must not be null")));
+	a->k = PG_GETARG_INT32(first + 2);
+	a->min_similarity = PG_GETARG_FLOAT4(first + 3);
+	a->min_coverage = PG_GETARG_FLOAT4(first + 4);
+	a->include_rejected = PG_GETARG_BOOL(first + 5);
+	for (int i = 0; i < 3; i++)
+		a->columns[i] = text_arg(fcinfo, first + 6 + i, column_what[i]);
+	if (a->k < 1 || a->k > identify_max_k)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("k must be between 1 and %d (sampleid.identify_max_k), not %d",
+						identify_max_k, a->k)));
+	check_unit_interval("min_similarity", a->min_similarity);
+	check_unit_interval("min_coverage", a->min_coverage);
+}
+
+/* The fingerprint type of the extension's schema. */
+static Oid
+fingerprint_type(Oid ext_namespace)
+{
+	Oid			t = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid,
+									CStringGetDatum("fingerprint"),
+									ObjectIdGetDatum(ext_namespace));
+
+	if (!OidIsValid(t))
+		elog(ERROR, "type fingerprint not found in the extension's schema");
+	return t;
+}
+
+/* Checks that column name of relid exists with one of the types allowed. */
+static const char *
+catalogue_column(Oid relid, const char *table, const char *name, const char *role,
+				 const Oid *types, int n_types, int32 *typmod)
+{
+	AttrNumber	att = get_attnum(relid, name);
+	Oid			type;
+	int32		mod;
+	Oid			coll;
+
+	if (att == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("catalogue table %s has no column \"%s\" (the %s)", table, name, role),
+				 errhint("Name the catalogue's columns with recording_column, time_column and fingerprint_column.")));
+	get_atttypetypmodcoll(relid, att, &type, &mod, &coll);
+	for (int i = 0; i < n_types; i++)
+		if (type == types[i])
+		{
+			if (typmod)
+				*typmod = mod;
+			return quote_identifier(name);
+		}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of catalogue table %s has type %s, which cannot be the %s",
+					name, table, format_type_be(type), role)));
+	return NULL;				/* keep the compiler quiet */
+}
+
+static void
+resolve_catalogue(const identify_args *a, Oid ext_namespace, catalogue_info *c)
+{
+	static const Oid rec_types[] = {INT2OID, INT4OID, INT8OID};
+	static const Oid time_types[] = {FLOAT4OID, FLOAT8OID, NUMERICOID};
+	Oid			fp_types[1] = {fingerprint_type(ext_namespace)};
+	List	   *names = stringToQualifiedNameList(a->catalogue);
+	RangeVar   *rv = makeRangeVarFromNameList(names);
+	char	   *shown;
+
+	memset(c, 0, sizeof(*c));
+	c->relid = RangeVarGetRelid(rv, NoLock, false);
+	if (get_rel_relkind(c->relid) != RELKIND_RELATION &&
+		get_rel_relkind(c->relid) != RELKIND_PARTITIONED_TABLE &&
+		get_rel_relkind(c->relid) != RELKIND_MATVIEW)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("catalogue \"%s\" is not a table", a->catalogue)));
+	c->relation = quote_qualified_identifier(get_namespace_name(get_rel_namespace(c->relid)),
+											 get_rel_name(c->relid));
+	shown = c->relation;
+	c->col[0] = catalogue_column(c->relid, shown, a->columns[0], "recording id", rec_types, 3, NULL);
+	c->col[1] = catalogue_column(c->relid, shown, a->columns[1], "segment start time", time_types, 3, NULL);
+	c->col[2] = catalogue_column(c->relid, shown, a->columns[2], "fingerprint", fp_types, 1,
+								 &c->fp_typmod);
+}
+
+/* The registry's row for the catalogue, if any (SPI connected). */
+static void
+read_registration(Oid ext_namespace, catalogue_info *c)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(c->relid)};
+	bool		isnull;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT model, model_sha256, segment_hop_seconds::float8 FROM %s.sampleid_catalogues "
+					 "WHERE catalogue = $1", quote_identifier(get_namespace_name(ext_namespace)));
+	if (SPI_execute_with_args(sql.data, 1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read sampleid_catalogues");
+	if (SPI_processed == 0)
+		return;
+	c->registered = true;
+	c->model = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	c->model_sha256 = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	c->hop_seconds = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+}
+
+/*
+ * The model to use: the caller's, the catalogue's, else "fp"; another than
+ * the catalogue's, or a changed file, is an ERROR.  Fills the hop when the
+ * catalogue has none registered.
+ */
+static sid_embedder *
+choose_model(identify_args *a, catalogue_info *c)
+{
+	sid_embedder *e;
+	const char *name = a->model ? a->model : c->registered ? c->model : SID_DEFAULT_MODEL;
+
+	if (a->model && c->registered && strcmp(a->model, c->model) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("catalogue %s is fingerprinted with model \"%s\", not \"%s\"",
+						c->relation, c->model, a->model),
+				 errhint("Leave the model out to use the catalogue's.")));
+	e = sampleid_embedder(name);
+	if (c->registered && strcmp(e->model->sha256, c->model_sha256) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the installed model \"%s\" is not the file that fingerprinted catalogue %s",
+						name, c->relation),
+				 errdetail("Registered SHA-256 %.12s, installed %.12s.", c->model_sha256,
+						   e->model->sha256),
+				 errhint("Re-fingerprint the catalogue and register it again with replace => true.")));
+	if (c->fp_typmod >= 0 && c->fp_typmod != e->model->enc->cfg.embed_dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("catalogue %s holds fingerprints of %d dimensions, model \"%s\" makes %d",
+						c->relation, c->fp_typmod, name, e->model->enc->cfg.embed_dim)));
+	if (!c->registered)
+		c->hop_seconds = e->model->features.segment_hop_seconds;
+	return e;
+}
+
+static sid_content_gate *gate_cache = NULL;
+static char gate_sha256[SID_SHA256_HEX_LEN + 1];
+
+/* The content gate of the embedder's model, built once per backend. */
+static const sid_content_gate *
+content_gate(sid_embedder *e)
+{
+	sid_error	err;
+
+	if (gate_cache && strcmp(gate_sha256, e->model->sha256) == 0)
+		return gate_cache;
+	sid_content_gate_free(gate_cache);
+	gate_cache = sid_content_gate_create(e, SID_CONTENT_GATE_THRESHOLD, &err);
+	if (!gate_cache)
+		ereport(ERROR,
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
+				 errmsg("could not build the content gate: %s", err.msg)));
+	strlcpy(gate_sha256, e->model->sha256, sizeof(gate_sha256));
+	return gate_cache;
+}
+
+static void
+check_segment_count(int64 n)
+{
+	if (n < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the query is shorter than one segment of the model")));
+	if (n > identify_max_segments)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the query has %lld segments, more than sampleid.identify_max_segments (%d)",
+						(long long) n, identify_max_segments)));
+}
+
+/* Decodes and embeds audio; the audio test of content per window. */
+static void
+embed_query(sid_embedder *e, bytea *audio, query_segments *q)
+{
+	sid_audio_limits lim;
+	sid_pcm		pcm;
+	sid_error	err;
+	sid_status	st;
+	uint8	   *has = palloc(e->batch);
+
+	sampleid_audio_limits(&lim);
+	memset(&pcm, 0, sizeof(pcm));
+	st = sid_audio_decode_memory(VARDATA_ANY(audio), VARSIZE_ANY_EXHDR(audio),
+								 e->model->features.sample_rate, &lim, NULL, &pcm, &err);
+	if (st != SID_OK)
+		sampleid_report_audio_error(st, &err);
+	PG_TRY();
+	{
+		int64		S = sid_embed_count(e, pcm.n_samples);
+		double		seconds = (double) pcm.n_samples / e->model->features.sample_rate;
+
+		if (seconds < e->model->features.segment_seconds)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the query is %.2f s long, shorter than one segment (%.2f s)",
+							seconds, e->model->features.segment_seconds)));
+		check_segment_count(S);
+		q->n = (int) S;
+		q->dim = e->model->enc->cfg.embed_dim;
+		q->fp = palloc(sizeof(float) * (Size) S * q->dim);
+		q->t = palloc(sizeof(double) * S);
+		q->content = palloc(sizeof(bool) * S);
+		for (int64 first = 0; first < S; first += e->batch)
+		{
+			int			n = (int) Min(S - first, (int64) e->batch);
+
+			CHECK_FOR_INTERRUPTS();
+			st = sid_embed_batch(e, (sid_device_kind) sampleid_current_device(), pcm.samples,
+								 pcm.n_samples, first, n, q->fp + first * q->dim, q->t + first, &err);
+			if (st != SID_OK)
+				ereport(ERROR,
+						(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_MODEL)),
+						 errmsg("could not embed the query: %s", err.msg)));
+			sid_content_embedded_windows(e, n, has);
+			for (int i = 0; i < n; i++)
+				q->content[first + i] = has[i] != 0;
+		}
+	}
+	PG_FINALLY();
+	{
+		sid_pcm_free(&pcm);
+	}
+	PG_END_TRY();
+}
+
+/* Fingerprints and start times (and content flags, optional) from arrays. */
+static void
+query_from_arrays(sid_embedder *e, ArrayType *fps, ArrayType *times, ArrayType *content,
+				  query_segments *q)
+{
+	Datum	   *fd,
+			   *td,
+			   *cd = NULL;
+	bool	   *fnull,
+			   *tnull,
+			   *cnull = NULL;
+	int			nf,
+				nt,
+				nc = 0;
+
+	deconstruct_array(fps, ARR_ELEMTYPE(fps), -1, false, TYPALIGN_INT, &fd, &fnull, &nf);
+	deconstruct_array(times, FLOAT4OID, 4, true, TYPALIGN_INT, &td, &tnull, &nt);
+	if (content)
+		deconstruct_array(content, BOOLOID, 1, true, TYPALIGN_CHAR, &cd, &cnull, &nc);
+	if (nf != nt || (content && nc != nf))
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("fingerprints, t_start and content must have one element per segment (%d, %d, %d)",
+						nf, nt, content ? nc : nf)));
+	check_segment_count(nf);
+	q->n = nf;
+	q->dim = e->model->enc->cfg.embed_dim;
+	q->fp = palloc(sizeof(float) * (Size) nf * q->dim);
+	q->t = palloc(sizeof(double) * nf);
+	q->content = palloc(sizeof(bool) * nf);
+	for (int i = 0; i < nf; i++)
+	{
+		Fingerprint *f;
+
+		if (fnull[i] || tnull[i] || (content && cnull[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("segment %d of the query is null", i)));
+		f = DatumGetFingerprint(fd[i]);
+		if (f->dim != q->dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("query fingerprint %d has %d dimensions, the model makes %d", i, f->dim, q->dim)));
+		memcpy(q->fp + (Size) i * q->dim, f->x, sizeof(float) * q->dim);
+		q->t[i] = DatumGetFloat4(td[i]);
+		if (!isfinite(q->t[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("t_start of segment %d is not finite", i)));
+		q->content[i] = content ? DatumGetBool(cd[i]) : true;
+	}
+}
+
+/* The coarse stage's statement, as sampleid_identify_coarse_query shows it. */
+static char *
+coarse_sql(const catalogue_info *c, Oid ext_namespace)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s::int8, %s::float8, %s FROM %s ORDER BY %s OPERATOR(%s.<#>) $1 LIMIT $2",
+					 c->col[0], c->col[1], c->col[2], c->relation, c->col[2],
+					 quote_identifier(get_namespace_name(ext_namespace)));
+	return sql.data;
+}
+
+/*
+ * The coarse stage: k neighbours of every query segment with content; hits
+ * whose stored fingerprint has no content are dropped.  Returns the hits.
+ */
+static sid_vote *
+coarse_hits(const catalogue_info *c, Oid ext_namespace, const query_segments *q,
+			const sid_content_gate *gate, int k, int64 *n_hits)
+{
+	Oid			argtypes[2] = {fingerprint_type(ext_namespace), INT4OID};
+	SPIPlanPtr	plan = SPI_prepare(coarse_sql(c, ext_namespace), 2, argtypes);
+	sid_vote   *hits = palloc(sizeof(sid_vote) * (Size) q->n * k);
+	Fingerprint *f = fingerprint_new(q->dim);
+
+	if (!plan)
+		elog(ERROR, "could not prepare the coarse query: %s", SPI_result_code_string(SPI_result));
+	*n_hits = 0;
+	for (int j = 0; j < q->n; j++)
+	{
+		Datum		values[2];
+
+		if (!q->content[j])
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		memcpy(f->x, q->fp + (Size) j * q->dim, sizeof(float) * q->dim);
+		values[0] = PointerGetDatum(f);
+		values[1] = Int32GetDatum(k);
+		if (SPI_execute_plan(plan, values, NULL, true, k) != SPI_OK_SELECT)
+			elog(ERROR, "coarse query failed");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			bool		n0,
+						n1,
+						n2;
+			Datum		rec = SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &n0);
+			Datum		t = SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &n1);
+			Datum		fd = SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &n2);
+			Fingerprint *ref;
+
+			if (n0 || n1 || n2)
+				continue;		/* a row without an id, time or fingerprint cannot vote */
+			ref = DatumGetFingerprint(fd);
+			if (ref->dim != q->dim)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("catalogue %s holds a fingerprint of %d dimensions, the model makes %d",
+								c->relation, ref->dim, q->dim)));
+			if (!sid_content_gate_has_content(gate, ref->x))
+				continue;
+			hits[*n_hits] = (sid_vote)
+			{
+				DatumGetInt64(rec), j, (float) q->t[j], (float) DatumGetFloat8(t),
+					(float) fp_inner_product(q->fp + (Size) j * q->dim, ref->x, q->dim)
+			};
+			(*n_hits)++;
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	return hits;
+}
+
+/* The stored extent of one recording, [first start, last start + window]. */
+static bool
+recording_extent(const catalogue_info *c, int64 recording, double segment_seconds,
+				 double *lo, double *hi)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(recording)};
+	bool		n0,
+				n1;
+	Datum		a,
+				b;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT min(%s)::float8, max(%s)::float8 FROM %s WHERE %s = $1",
+					 c->col[1], c->col[1], c->relation, c->col[0]);
+	if (SPI_execute_with_args(sql.data, 1, argtypes, values, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		return false;
+	a = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &n0);
+	b = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &n1);
+	if (n0 || n1)
+		return false;
+	*lo = DatumGetFloat8(a);
+	*hi = DatumGetFloat8(b) + segment_seconds;
+	return true;
+}
+
+typedef struct identify_row
+{
+	sid_alignment a;
+	double		coverage;
+	bool		accepted;
+} identify_row;
+
+static int
+cmp_row(const void *x, const void *y)
+{
+	const identify_row *a = x,
+			   *b = y;
+
+	if (a->accepted != b->accepted)
+		return a->accepted ? -1 : 1;
+	if (a->a.segments != b->a.segments)
+		return a->a.segments > b->a.segments ? -1 : 1;
+	return (a->a.similarity < b->a.similarity) - (a->a.similarity > b->a.similarity);
+}
+
+/*
+ * Aligns the hits, clamps each alignment to its recording, and decides:
+ * at least min_coverage of the content segments (and two, when the query
+ * has two) must agree, with mean similarity at least min_similarity.
+ */
+static int
+decide(const catalogue_info *c, const identify_args *args, sid_vote *hits, int64 n_hits,
+	   const query_segments *q, int n_content, double segment_seconds, identify_row *rows)
+{
+	sid_alignment al[IDENTIFY_MAX_CANDIDATES];
+	sid_align_params p;
+	sid_error	err;
+	int32		n_al;
+	int			n_rows = 0,
+				need = Max(Min(2, n_content), (int) ceil(args->min_coverage * n_content - 1e-9));
+
+	sid_align_params_default(&p, segment_seconds, c->hop_seconds);
+	if (sid_align_votes(hits, n_hits, q->n, &p, al, IDENTIFY_MAX_CANDIDATES, &n_al, &err) != SID_OK)
+		ereport(ERROR,
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_ARGUMENT)),
+				 errmsg("could not align the query: %s", err.msg)));
+	for (int i = 0; i < n_al; i++)
+	{
+		double		lo,
+					hi;
+		identify_row *r = &rows[n_rows];
+
+		if (!recording_extent(c, al[i].recording, segment_seconds, &lo, &hi))
+			continue;			/* deleted meanwhile */
+		r->a = al[i];
+		if (!sid_alignment_clamp(&r->a, lo, hi))
+			continue;
+		r->coverage = (double) r->a.segments / n_content;
+		r->accepted = r->a.segments >= need && r->a.similarity >= args->min_similarity;
+		n_rows++;
+	}
+	qsort(rows, n_rows, sizeof(identify_row), cmp_row);
+	return n_rows;
+}
+
+static void
+emit_rows(FunctionCallInfo fcinfo, const identify_row *rows, int n, bool include_rejected)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		v[IDENTIFY_COLUMNS];
+		bool		nulls[IDENTIFY_COLUMNS] = {0};
+		const sid_alignment *a = &rows[i].a;
+
+		if (!rows[i].accepted && !include_rejected)
+			continue;
+		v[0] = Int64GetDatum(a->recording);
+		v[1] = Float4GetDatum((float4) a->query_start);
+		v[2] = Float4GetDatum((float4) a->query_end);
+		v[3] = Float4GetDatum((float4) a->ref_start);
+		v[4] = Float4GetDatum((float4) a->ref_end);
+		v[5] = Int32GetDatum(a->segments);
+		v[6] = Float4GetDatum((float4) rows[i].coverage);
+		v[7] = Float4GetDatum((float4) a->similarity);
+		nulls[8] = true;		/* no verifier model yet: probability unknown */
+		v[8] = (Datum) 0;
+		v[9] = BoolGetDatum(rows[i].accepted);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
+	}
+}
+
+/* The identification after the query is known; SPI connected. */
+static void
+identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_info *c,
+		 Oid ext_namespace, sid_embedder *e, query_segments *q, instr_time t0)
+{
+	const sid_content_gate *gate = content_gate(e);
+	int			n_content = 0;
+	int64		n_hits;
+	sid_vote   *hits;
+	identify_row rows[IDENTIFY_MAX_CANDIDATES];
+	int			n_rows;
+	instr_time	t1,
+				t2;
+
+	for (int j = 0; j < q->n; j++)
+		if (q->content[j] && !sid_content_gate_has_content(gate, q->fp + (Size) j * q->dim))
+			q->content[j] = false;
+	for (int j = 0; j < q->n; j++)
+		n_content += q->content[j];
+	INSTR_TIME_SET_CURRENT(t1);
+	if (n_content == 0)
+	{
+		INSTR_TIME_SUBTRACT(t1, t0);
+		elog(DEBUG1, "sampleid_identify: 0 of %d segments with content; embed %.3f ms, coarse 0 ms, verifier 0 ms",
+			 q->n, INSTR_TIME_GET_MILLISEC(t1));
+		ereport(NOTICE,
+				(errmsg("no match: none of the query's %d segments has content", q->n),
+				 errdetail("Digital silence, near-silence and stationary tones or noise never count as evidence.")));
+		return;
+	}
+	hits = coarse_hits(c, ext_namespace, q, gate, args->k, &n_hits);
+	n_rows = decide(c, args, hits, n_hits, q, n_content, e->model->features.segment_seconds, rows);
+	INSTR_TIME_SET_CURRENT(t2);
+	emit_rows(fcinfo, rows, n_rows, args->include_rejected);
+	INSTR_TIME_SUBTRACT(t2, t1);
+	INSTR_TIME_SUBTRACT(t1, t0);
+	elog(DEBUG1, "sampleid_identify: %d of %d segments with content; embed %.3f ms, coarse %.3f ms, verifier 0 ms",
+		 n_content, q->n, INSTR_TIME_GET_MILLISEC(t1), INSTR_TIME_GET_MILLISEC(t2));
+}
+
+/* Shared by both forms: first is the catalogue argument's position. */
+static Datum
+identify_entry(FunctionCallInfo fcinfo, int first, bool audio_form)
+{
+	identify_args args;
+	catalogue_info cat;
+	Oid			ext_namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
+	sid_embedder *e;
+	query_segments q;
+	instr_time	t0;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || (!audio_form && PG_ARGISNULL(1)))
+		return (Datum) 0;		/* no query, no match */
+	read_args(fcinfo, first, &args);
+	INSTR_TIME_SET_CURRENT(t0);
+	resolve_catalogue(&args, ext_namespace, &cat);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	read_registration(ext_namespace, &cat);
+	e = choose_model(&args, &cat);
+	if (audio_form)
+		embed_query(e, PG_GETARG_BYTEA_PP(0), &q);
+	else
+		query_from_arrays(e, PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_ARRAYTYPE_P(1),
+						  PG_ARGISNULL(first + 9) ? NULL : PG_GETARG_ARRAYTYPE_P(first + 9), &q);
+	identify(fcinfo, &args, &cat, ext_namespace, e, &q, t0);
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(sampleid_identify_audio);
+Datum
+sampleid_identify_audio(PG_FUNCTION_ARGS)
+{
+	return identify_entry(fcinfo, 1, true);
+}
+
+PG_FUNCTION_INFO_V1(sampleid_identify_fingerprints);
+Datum
+sampleid_identify_fingerprints(PG_FUNCTION_ARGS)
+{
+	return identify_entry(fcinfo, 2, false);
+}
+
+PG_FUNCTION_INFO_V1(sampleid_identify_coarse_query);
+Datum
+sampleid_identify_coarse_query(PG_FUNCTION_ARGS)
+{
+	identify_args args;
+	catalogue_info cat;
+	Oid			ext_namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
+
+	memset(&args, 0, sizeof(args));
+	args.catalogue = text_arg(fcinfo, 0, "catalogue");
+	for (int i = 0; i < 3; i++)
+		args.columns[i] = text_arg(fcinfo, 1 + i, "column");
+	resolve_catalogue(&args, ext_namespace, &cat);
+	PG_RETURN_TEXT_P(cstring_to_text(coarse_sql(&cat, ext_namespace)));
+}
