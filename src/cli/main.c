@@ -18,6 +18,7 @@ static const cli_command commands[] = {
 	{"delete", "remove recordings and their segments from a catalogue", cmd_delete},
 	{"report", "the rights report of a matches table, as CSV and an HTML page", cmd_report},
 	{"identify", "identify audio files against a catalogue in a database (libpq)", cmd_identify},
+	{"match", "write every use of catalogue recordings in new works into a matches table", cmd_match},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
