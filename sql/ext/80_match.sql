@@ -152,3 +152,35 @@ END
 $$;
 COMMENT ON FUNCTION sampleid_match(text, text, text, text, text, real, real) IS
     'matches every work of a table (audio as bytea, or a server path as text) against a catalogue, replacing its rows in the matches table';
+
+-- Recordings that are the same audio: the catalogue identified against
+-- itself, each recording's own fingerprints as the query.  A row says that
+-- coverage of the recording is heard in the duplicate at one alignment; a
+-- recording wholly inside a longer one appears in one direction only.
+CREATE FUNCTION sampleid_duplicates(
+    catalogue text DEFAULT 'segments', min_similarity real DEFAULT 0.78,
+    min_coverage real DEFAULT 0.7, recording_column text DEFAULT 'recording_id',
+    time_column text DEFAULT 't_start', fingerprint_column text DEFAULT 'fp')
+    RETURNS TABLE(recording_id bigint, duplicate_id bigint, recording_start real,
+                  recording_end real, duplicate_start real, duplicate_end real,
+                  coverage real, similarity real)
+    LANGUAGE plpgsql VOLATILE STRICT
+    SET client_min_messages = warning
+AS $$
+BEGIN
+    RETURN QUERY EXECUTE pg_catalog.format(
+        'SELECT r.id, i.recording_id, i.query_start, i.query_end, i.ref_start, i.ref_end,
+                i.coverage, i.similarity
+         FROM (SELECT %2$I::bigint AS id, array_agg(%4$I ORDER BY %3$I) AS f,
+                      array_agg(%3$I::real ORDER BY %3$I) AS t
+               FROM %1$s GROUP BY 1) r
+         CROSS JOIN LATERAL @extschema@.sampleid_identify(r.f, r.t, $1, NULL, 20, $2, $3, false,
+                                                          $4, $5, $6) i
+         WHERE i.recording_id <> r.id ORDER BY 1, 2',
+        catalogue::regclass, recording_column, time_column, fingerprint_column)
+        USING catalogue, min_similarity, min_coverage, recording_column, time_column,
+              fingerprint_column;
+END
+$$;
+COMMENT ON FUNCTION sampleid_duplicates(text, real, real, text, text, text) IS
+    'pairs of catalogue recordings that are the same audio: each recording identified against the rest of its catalogue';

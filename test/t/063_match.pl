@@ -156,5 +156,25 @@ like($err, qr/sampleid match: .*no_such_table/, 'saying which');
 ($rc, $out, $err) = run_cmd(@match, '--window', '8x', "$dir/works/foreign.wav");
 is($rc, 2, 'a malformed --window is a usage error');
 
+# sampleid dedupe: a copy of one recording, transcoded, ingested under a second id
+($rc, $out, $err) = run_cmd($cli, 'dedupe', '--dsn', $dsn);
+is($rc . $out, "0recording_id\tduplicate_id\tpath\tduplicate_path\tcoverage\tduplicate_coverage\tsimilarity\n",
+	'dedupe: no pair in a catalogue without duplicates') or diag($err);
+mkdir "$dir/copies" or die;
+sox("$dir/catalogue/knolls.wav", "$dir/copies/knolls_again.flac");
+($rc, $out, $err) = run_cmd($cli, 'ingest', '--dsn', $dsn, '--model-dir', "$repo/models", "$dir/copies");
+is($rc, 0, 'the copy is ingested') or diag($err);
+($rc, $out, $err) = run_cmd($cli, 'dedupe', '--dsn', $dsn);
+is($rc, 0, 'dedupe succeeds') or diag($err);
+my @pairs = map { [ split /\t/ ] } grep { !/^recording_id/ } split /\n/, $out;
+is(join(' ', map { "$_->[2] $_->[3]" } @pairs), "$dir/catalogue/knolls.wav $dir/copies/knolls_again.flac",
+	'the one pair is the recording and its copy');
+ok(@pairs == 1 && $pairs[0][4] > 0.9 && $pairs[0][5] > 0.9, 'each heard in the other, nearly whole')
+  or diag($out);
+like($err, qr/1 pair of recordings with the same audio/, 'and summarised');
+($rc, $out, $err) = run_cmd($cli, 'dedupe', '--dsn', $dsn, '--segments', 'matches');
+is($rc, 1, 'dedupe of a table that is not a catalogue fails');
+like($err, qr/sampleid dedupe: .*matches/, 'saying which');
+
 $node->stop;
 done_testing();
