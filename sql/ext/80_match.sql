@@ -7,6 +7,27 @@
 -- caller's, looked up in its path.  Identification's "no content" notices
 -- (one per silent window) are not wanted here, hence client_min_messages.
 
+-- The registered row of a catalogue named as text, or a clear error: what
+-- the functions below need first (its model, its hop).
+CREATE FUNCTION sampleid_catalogue(catalogue text) RETURNS sampleid_catalogues
+    LANGUAGE plpgsql STABLE STRICT
+AS $$
+DECLARE
+    c @extschema@.sampleid_catalogues;
+BEGIN
+    SELECT * INTO c FROM @extschema@.sampleid_catalogues r
+    WHERE r.catalogue = sampleid_catalogue.catalogue::regclass;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'catalogue "%" is not registered', sampleid_catalogue.catalogue
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'sampleid_catalogue_register records the model that fingerprinted it.';
+    END IF;
+    RETURN c;
+END
+$$;
+COMMENT ON FUNCTION sampleid_catalogue(text) IS
+    'the sampleid_catalogues row of a catalogue table (model, hop), or an error when it is not registered';
+
 CREATE FUNCTION sampleid_match_uses(
     fingerprints fingerprint[], t_start real[], catalogue text DEFAULT 'segments',
     model text DEFAULT NULL, window_seconds real DEFAULT 8, step_seconds real DEFAULT 2,
@@ -31,13 +52,7 @@ BEGIN
         RAISE EXCEPTION 'window_seconds and step_seconds must be positive, the step at most the window (%, %)',
             window_seconds, step_seconds USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    SELECT * INTO cat FROM @extschema@.sampleid_catalogues c
-    WHERE c.catalogue = sampleid_match_uses.catalogue::regclass;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'catalogue "%" is not registered', sampleid_match_uses.catalogue
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'sampleid_catalogue_register records the model that fingerprinted it.';
-    END IF;
+    cat := @extschema@.sampleid_catalogue(sampleid_match_uses.catalogue);
     win := greatest(2, round(window_seconds / cat.segment_hop_seconds)::int);
     step := greatest(1, round(step_seconds / cat.segment_hop_seconds)::int);
     FOR u IN
@@ -111,13 +126,7 @@ DECLARE
     embed      text;
     w          record;
 BEGIN
-    SELECT c.model INTO m FROM @extschema@.sampleid_catalogues c
-    WHERE c.catalogue = sampleid_match.catalogue::regclass;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'catalogue "%" is not registered', sampleid_match.catalogue
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'sampleid_catalogue_register records the model that fingerprinted it.';
-    END IF;
+    m := (@extschema@.sampleid_catalogue(sampleid_match.catalogue)).model;
     SELECT a.atttypid::regtype INTO audio_type FROM pg_catalog.pg_attribute a
     WHERE a.attrelid = works::regclass AND a.attname = audio_column AND NOT a.attisdropped;
     IF NOT FOUND THEN
@@ -156,7 +165,8 @@ COMMENT ON FUNCTION sampleid_match(text, text, text, text, text, real, real) IS
 -- Recordings that are the same audio: the catalogue identified against
 -- itself, each recording's own fingerprints as the query.  A row says that
 -- coverage of the recording is heard in the duplicate at one alignment; a
--- recording wholly inside a longer one appears in one direction only.
+-- recording wholly inside a longer one appears in one direction only.  Every
+-- segment is a top-k search: a large catalogue wants its ivfpq index.
 CREATE FUNCTION sampleid_duplicates(
     catalogue text DEFAULT 'segments', min_similarity real DEFAULT 0.78,
     min_coverage real DEFAULT 0.7, recording_column text DEFAULT 'recording_id',
@@ -167,19 +177,26 @@ CREATE FUNCTION sampleid_duplicates(
     LANGUAGE plpgsql VOLATILE STRICT
     SET client_min_messages = warning
 AS $$
+DECLARE
+    max_segments int;
 BEGIN
+    -- a recording longer than identification accepts is queried by its
+    -- first sampleid.identify_max_segments segments; the setting exists once
+    -- the module is loaded, which any of its C functions does
+    PERFORM @extschema@.sampleid_device();
+    max_segments := pg_catalog.current_setting('sampleid.identify_max_segments')::int;
     RETURN QUERY EXECUTE pg_catalog.format(
         'SELECT r.id, i.recording_id, i.query_start, i.query_end, i.ref_start, i.ref_end,
                 i.coverage, i.similarity
          FROM (SELECT %2$I::bigint AS id, array_agg(%4$I ORDER BY %3$I) AS f,
                       array_agg(%3$I::real ORDER BY %3$I) AS t
                FROM %1$s GROUP BY 1) r
-         CROSS JOIN LATERAL @extschema@.sampleid_identify(r.f, r.t, $1, NULL, 20, $2, $3, false,
-                                                          $4, $5, $6) i
+         CROSS JOIN LATERAL @extschema@.sampleid_identify(r.f[1:$7], r.t[1:$7], $1, NULL, 20, $2, $3,
+                                                          false, $4, $5, $6) i
          WHERE i.recording_id <> r.id ORDER BY 1, 2',
         catalogue::regclass, recording_column, time_column, fingerprint_column)
         USING catalogue, min_similarity, min_coverage, recording_column, time_column,
-              fingerprint_column;
+              fingerprint_column, max_segments;
 END
 $$;
 COMMENT ON FUNCTION sampleid_duplicates(text, real, real, text, text, text) IS
