@@ -20,6 +20,31 @@ cli_columns_default(cli_columns *c)
 		c->name[i] = logical_names[i];
 }
 
+void
+cli_catalogue_args_default(cli_catalogue_args *a)
+{
+	a->dsn = NULL;
+	a->recordings = "recordings";
+	a->segments = "segments";
+	cli_columns_default(&a->col);
+}
+
+int
+cli_catalogue_arg(cli_catalogue_args *a, const char *cmd, int c, const char *arg)
+{
+	if (c == 'd')
+		a->dsn = arg;
+	else if (c == 'r')
+		a->recordings = arg;
+	else if (c == 's')
+		a->segments = arg;
+	else if (c == 'C')
+		return cli_columns_set(&a->col, cmd, arg) == 0 ? 1 : -1;
+	else
+		return 0;
+	return 1;
+}
+
 int
 cli_columns_set(cli_columns *c, const char *cmd, const char *spec)
 {

@@ -80,41 +80,25 @@ list_duplicates(PGconn *conn, const char *recordings, const char *segments, cli_
 int
 cmd_dedupe(int argc, char **argv)
 {
-	const char *dsn = NULL,
-			   *recordings = "recordings",
-			   *segments = "segments";
-	cli_columns col;
+	cli_catalogue_args o;
 	PGconn	   *conn;
 	int			c,
 				rc;
 
-	cli_columns_default(&col);
+	cli_catalogue_args_default(&o);
 	while ((c = getopt_long(argc, argv, "", dedupe_opts, NULL)) != -1)
-	{
-		if (c == 'd')
-			dsn = optarg;
-		else if (c == 'r')
-			recordings = optarg;
-		else if (c == 's')
-			segments = optarg;
-		else if (c == 'C')
-		{
-			if (cli_columns_set(&col, CMD, optarg) != 0)
-				return 2;
-		}
-		else
-			return cli_usage(dedupe_usage, c == 'h');
-	}
-	if (!dsn)
+		if ((rc = cli_catalogue_arg(&o, CMD, c, optarg)) <= 0)
+			return rc < 0 ? 2 : cli_usage(dedupe_usage, c == 'h');
+	if (!o.dsn)
 	{
 		fprintf(stderr, "sampleid " CMD ": --dsn is required (see --help)\n");
 		return 2;
 	}
 	if (cli_stray_arguments(CMD, argc, argv, optind) != 0)
 		return 2;
-	if (!(conn = cli_pq_connect(CMD, dsn)))
+	if (!(conn = cli_pq_connect(CMD, o.dsn)))
 		return 1;
-	rc = list_duplicates(conn, recordings, segments, &col);
+	rc = list_duplicates(conn, o.recordings, o.segments, &o.col);
 	PQfinish(conn);
 	return rc;
 }
