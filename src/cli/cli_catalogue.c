@@ -20,6 +20,15 @@ cli_columns_default(cli_columns *c)
 		c->name[i] = logical_names[i];
 }
 
+const struct option cli_catalogue_options[] = {
+	{"dsn", required_argument, NULL, 'd'},
+	{"recordings", required_argument, NULL, 'r'},
+	{"segments", required_argument, NULL, 's'},
+	{"column", required_argument, NULL, 'C'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}
+};
+
 void
 cli_catalogue_args_default(cli_catalogue_args *a)
 {

@@ -7,6 +7,8 @@
 #ifndef SAMPLEID_CLI_CATALOGUE_H
 #define SAMPLEID_CLI_CATALOGUE_H
 
+#include <getopt.h>
+
 #include <libpq-fe.h>
 
 typedef enum cli_column
@@ -52,6 +54,9 @@ typedef struct cli_catalogue_args
 	const char *segments;
 	cli_columns col;
 } cli_catalogue_args;
+
+/* Their getopt_long table, with --help as 'h'. */
+extern const struct option cli_catalogue_options[];
 
 void		cli_catalogue_args_default(cli_catalogue_args *a);
 /* Option c with its argument: 1 taken, 0 not one of these, -1 a bad --column (said). */

@@ -16,15 +16,6 @@
 
 #define CMD "dedupe"
 
-static const struct option dedupe_opts[] = {
-	{"dsn", required_argument, NULL, 'd'},
-	{"recordings", required_argument, NULL, 'r'},
-	{"segments", required_argument, NULL, 's'},
-	{"column", required_argument, NULL, 'C'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0}
-};
-
 static void
 dedupe_usage(FILE *out)
 {
@@ -86,7 +77,7 @@ cmd_dedupe(int argc, char **argv)
 				rc;
 
 	cli_catalogue_args_default(&o);
-	while ((c = getopt_long(argc, argv, "", dedupe_opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "", cli_catalogue_options, NULL)) != -1)
 		if ((rc = cli_catalogue_arg(&o, CMD, c, optarg)) <= 0)
 			return rc < 0 ? 2 : cli_usage(dedupe_usage, c == 'h');
 	if (!o.dsn)

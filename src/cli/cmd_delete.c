@@ -15,15 +15,6 @@
 
 #define CMD "delete"
 
-static const struct option delete_opts[] = {
-	{"dsn", required_argument, NULL, 'd'},
-	{"recordings", required_argument, NULL, 'r'},
-	{"segments", required_argument, NULL, 's'},
-	{"column", required_argument, NULL, 'C'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0}
-};
-
 static void
 delete_usage(FILE *out)
 {
@@ -118,7 +109,7 @@ cmd_delete(int argc, char **argv)
 
 	cli_catalogue_args_default(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", delete_opts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, "", cli_catalogue_options, NULL)) != -1)
 		if ((rc = cli_catalogue_arg(&o, CMD, c, optarg)) <= 0)
 			return rc < 0 ? 2 : cli_usage(delete_usage, c == 'h');
 	if (!o.dsn || optind >= argc)
