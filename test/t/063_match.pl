@@ -16,6 +16,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use Time::HiRes;
 
 my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
 my $cli = "$repo/build/sampleid";
@@ -86,8 +87,14 @@ my ($rc, $out, $err) = run_cmd($cli, 'ingest', '--dsn', $dsn, '--model-dir', "$r
 is($rc, 0, 'the catalogue is ingested') or diag($err);
 
 my @match = ($cli, 'match', '--dsn', $dsn, '--model-dir', "$repo/models");
+my $t0 = Time::HiRes::time();
 ($rc, $out, $err) = run_cmd(@match, "$dir/works");
+my $elapsed = Time::HiRes::time() - $t0;
 is($rc, 0, 'sampleid match succeeds') or diag($err);
+my $audio_seconds = 0;
+$audio_seconds += (run_cmd('soxi', '-D', $_))[1] for glob("$dir/works/*.wav");
+diag(sprintf('sampleid match: %.1f s of works in %.2f s (%.0fx real time, with loading the model)',
+	$audio_seconds, $elapsed, $audio_seconds / $elapsed));
 like($out, qr/foreign\.wav: 0 uses/, 'a work without catalogue audio has no use');
 
 my $uses_sql = q{SELECT regexp_replace(m.work, '^.*/|\.wav$', '', 'g'), regexp_replace(r.audio_path, '^.*/|\.wav$', '', 'g'),
