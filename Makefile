@@ -13,7 +13,7 @@ MODULE_big  = sampleid
 # to released objects (sql/update/) followed by the parts of the extension
 # script that are wholly new since then, so those are written once.
 RELEASED    = 0.1
-EXT_SQL_NEW = sql/ext/50_catalogue.sql sql/ext/60_identify.sql sql/ext/70_ingest.sql
+EXT_SQL_NEW = sql/ext/50_catalogue.sql sql/ext/60_identify.sql sql/ext/70_ingest.sql sql/ext/80_match.sql
 UPGRADE_SQL = sampleid--$(RELEASED)--$(EXTVERSION).sql
 DATA_built  = sampleid--$(EXTVERSION).sql $(UPGRADE_SQL)
 DATA        = $(wildcard sql/released/sampleid--*.sql)

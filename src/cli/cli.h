@@ -27,6 +27,8 @@ int			cmd_delete(int argc, char **argv);
 int			cmd_report(int argc, char **argv);
 int			cmd_bank(int argc, char **argv);
 int			cmd_identify(int argc, char **argv);
+int			cmd_match(int argc, char **argv);
+int			cmd_dedupe(int argc, char **argv);
 
 /* cli_options.c: what the subcommands' option parsing shares. */
 

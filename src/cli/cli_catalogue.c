@@ -20,6 +20,40 @@ cli_columns_default(cli_columns *c)
 		c->name[i] = logical_names[i];
 }
 
+const struct option cli_catalogue_options[] = {
+	{"dsn", required_argument, NULL, 'd'},
+	{"recordings", required_argument, NULL, 'r'},
+	{"segments", required_argument, NULL, 's'},
+	{"column", required_argument, NULL, 'C'},
+	{"help", no_argument, NULL, 'h'},
+	{NULL, 0, NULL, 0}
+};
+
+void
+cli_catalogue_args_default(cli_catalogue_args *a)
+{
+	a->dsn = NULL;
+	a->recordings = "recordings";
+	a->segments = "segments";
+	cli_columns_default(&a->col);
+}
+
+int
+cli_catalogue_arg(cli_catalogue_args *a, const char *cmd, int c, const char *arg)
+{
+	if (c == 'd')
+		a->dsn = arg;
+	else if (c == 'r')
+		a->recordings = arg;
+	else if (c == 's')
+		a->segments = arg;
+	else if (c == 'C')
+		return cli_columns_set(&a->col, cmd, arg) == 0 ? 1 : -1;
+	else
+		return 0;
+	return 1;
+}
+
 int
 cli_columns_set(cli_columns *c, const char *cmd, const char *spec)
 {

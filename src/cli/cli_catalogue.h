@@ -1,11 +1,13 @@
 /*
  * cli_catalogue.h - the column names of a user's catalogue tables, for the
- * commands that write or read them (ingest, delete): the names of the
+ * commands that write or read them (ingest, delete, dedupe): the names of the
  * tables `sampleid ingest --create` makes, each of which --column
  * LOGICAL=ACTUAL may rename for an existing table.
  */
 #ifndef SAMPLEID_CLI_CATALOGUE_H
 #define SAMPLEID_CLI_CATALOGUE_H
+
+#include <getopt.h>
 
 #include <libpq-fe.h>
 
@@ -39,6 +41,26 @@ int			cli_columns_quote(cli_columns *c, PGconn *conn);
 #define CLI_COLUMNS_JOIN_LEN 2048
 void		cli_columns_join(const cli_columns *c, cli_column first, cli_column last, int assign,
 							 char *out, size_t len);
+
+/*
+ * The options of the commands that read a catalogue's tables (delete,
+ * dedupe): --dsn, --recordings, --segments, --column, as getopt_long's
+ * 'd', 'r', 's', 'C'.
+ */
+typedef struct cli_catalogue_args
+{
+	const char *dsn;
+	const char *recordings;
+	const char *segments;
+	cli_columns col;
+} cli_catalogue_args;
+
+/* Their getopt_long table, with --help as 'h'. */
+extern const struct option cli_catalogue_options[];
+
+void		cli_catalogue_args_default(cli_catalogue_args *a);
+/* Option c with its argument: 1 taken, 0 not one of these, -1 a bad --column (said). */
+int			cli_catalogue_arg(cli_catalogue_args *a, const char *cmd, int c, const char *arg);
 
 /* The logical names, comma-separated, for usage messages. */
 const char *cli_columns_list(void);

@@ -1,5 +1,6 @@
 /*
- * cli_model.c - finding and loading models for the command-line tool.
+ * cli_model.c - finding and loading models for the command-line tool, and
+ * fingerprinting a file with one for the commands that send fingerprints.
  */
 #include "cli_model.h"
 
@@ -9,6 +10,8 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "audio/sid_audio.h"
+#include "model/sid_content_gate.h"
 #include "model/sid_model_dir.h"
 
 /* Collects the names of the installed models for a message. */
@@ -127,4 +130,37 @@ cli_load_model(const char *spec, const char *dir_option)
 				cli_command_name, m->name, m->note);
 	}
 	return m;
+}
+
+int
+cli_embed_file(const char *cmd, sid_embedder *e, const char *file, sid_embed_result *q,
+			   uint8_t **content)
+{
+	sid_audio_limits lim;
+	sid_pcm		pcm;
+	sid_error	err;
+	sid_status	st;
+
+	sid_audio_limits_default(&lim);
+	if (sid_audio_decode_file(file, e->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
+		return -1;
+	}
+	st = sid_content_embed_pcm(e, SID_DEVICE_CPU, pcm.samples, pcm.n_samples, q, content, &err);
+	sid_pcm_free(&pcm);
+	if (st != SID_OK)
+	{
+		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
+		return -1;
+	}
+	if (q->n_segments == 0)
+	{
+		fprintf(stderr, "sampleid %s: %s: shorter than one segment\n", cmd, file);
+		sid_embed_result_free(q);
+		free(*content);
+		*content = NULL;
+		return -1;
+	}
+	return 0;
 }

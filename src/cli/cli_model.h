@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "model/sid_embed.h"
 #include "model/sid_model.h"
 
 /*
@@ -23,5 +24,14 @@ int			cli_model_dir(const char *option, char *out, size_t out_len);
  * failure.
  */
 sid_model  *cli_load_model(const char *spec, const char *dir_option);
+
+/*
+ * Decodes an audio file at the embedder's rate and fingerprints it on the
+ * CPU with the audio test's verdict per segment in *content (malloc'd), as
+ * the fingerprints form of sampleid_identify wants them.  0, or -1 having
+ * printed "sampleid CMD: FILE: why" (also for a file shorter than a segment).
+ */
+int			cli_embed_file(const char *cmd, sid_embedder *e, const char *file,
+						   sid_embed_result *q, uint8_t **content);
 
 #endif

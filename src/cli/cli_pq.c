@@ -252,3 +252,63 @@ cli_pq_copy(PGconn *conn, const char *cmd, const char *copy_sql, cli_copy_buf *b
 	}
 	return rows;
 }
+
+int
+cli_pq_check_model(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
+				   const char *model_sha256)
+{
+	const char *params[1] = {catalogue};
+	PGresult   *r = cli_pq_exec(conn, cmd, "SELECT model, model_sha256 FROM sampleid_catalogues "
+								"WHERE catalogue = $1::regclass", 1, params);
+	int			ok = r != NULL;
+
+	if (ok && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), model_sha256) != 0)
+	{
+		fprintf(stderr, "sampleid %s: catalogue %s was fingerprinted with model \"%s\" "
+				"(sha256 %.12s), not this \"%s\" (sha256 %.12s)\n", cmd, catalogue,
+				PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), model, model_sha256);
+		ok = 0;
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int
+cli_query_params_make(const sid_embed_result *q, const uint8_t *content, cli_query_params *out)
+{
+	size_t		fp_len = (size_t) q->n_segments * (q->dim * 18 + 8) + 3;
+	char	   *f = malloc(fp_len),
+			   *t = malloc((size_t) q->n_segments * 24 + 3),
+			   *c = malloc((size_t) q->n_segments * 2 + 3);
+	size_t		nf = 0,
+				nt = 0,
+				nc = 0;
+
+	if (!f || !t || !c)
+	{
+		free(f), free(t), free(c);
+		return -1;
+	}
+	f[nf++] = '{', t[nt++] = '{', c[nc++] = '{';
+	for (int64_t s = 0; s < q->n_segments; s++)
+	{
+		const float *v = q->fp + (size_t) s * q->dim;
+
+		nf += snprintf(f + nf, fp_len - nf, "%s\"[", s ? "," : "");
+		for (int i = 0; i < q->dim; i++)
+			nf += snprintf(f + nf, fp_len - nf, i ? ",%.9g" : "%.9g", (double) v[i]);
+		nf += snprintf(f + nf, fp_len - nf, "]\"");
+		nt += sprintf(t + nt, "%s%.6f", s ? "," : "", q->t_start[s]);
+		nc += sprintf(c + nc, "%s%c", s ? "," : "", content[s] ? 't' : 'f');
+	}
+	strcpy(f + nf, "}"), strcpy(t + nt, "}"), strcpy(c + nc, "}");
+	out->fingerprints = f, out->t_start = t, out->content = c;
+	return 0;
+}
+
+void
+cli_query_params_free(cli_query_params *p)
+{
+	free(p->fingerprints), free(p->t_start), free(p->content);
+	p->fingerprints = p->t_start = p->content = NULL;
+}

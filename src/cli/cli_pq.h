@@ -17,6 +17,8 @@
 
 #include <libpq-fe.h>
 
+#include "model/sid_embed.h"
+
 /* Connects; prints "sampleid CMD: cannot connect: ..." and returns NULL on failure. */
 PGconn	   *cli_pq_connect(const char *cmd, const char *dsn);
 
@@ -65,5 +67,30 @@ void		cli_copy_fingerprint(cli_copy_buf *b, const float *v, int dim);
  * of b with the trailer; returns the rows copied, or -1 having said why.
  */
 int64_t		cli_pq_copy(PGconn *conn, const char *cmd, const char *copy_sql, cli_copy_buf *b);
+
+/*
+ * The catalogue must have been registered with this model file (name,
+ * SHA-256): the server cannot see which file a client embedded with, so the
+ * client compares digests.  0, or -1 having said why.  An unregistered
+ * catalogue passes here; the server refuses it.
+ */
+int			cli_pq_check_model(PGconn *conn, const char *cmd, const char *catalogue,
+							   const char *model, const char *model_sha256);
+
+/*
+ * A fingerprinted query as text parameters for sampleid_identify's
+ * fingerprints form ($::fingerprint[], $::real[], content => $::boolean[]).
+ */
+typedef struct cli_query_params
+{
+	char	   *fingerprints;
+	char	   *t_start;
+	char	   *content;
+} cli_query_params;
+
+/* 0, or -1 when out of memory; free with cli_query_params_free. */
+int			cli_query_params_make(const sid_embed_result *q, const uint8_t *content,
+								  cli_query_params *out);
+void		cli_query_params_free(cli_query_params *p);
 
 #endif

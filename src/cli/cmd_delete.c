@@ -15,15 +15,6 @@
 
 #define CMD "delete"
 
-static const struct option delete_opts[] = {
-	{"dsn", required_argument, NULL, 'd'},
-	{"recordings", required_argument, NULL, 'r'},
-	{"segments", required_argument, NULL, 's'},
-	{"column", required_argument, NULL, 'C'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0}
-};
-
 static void
 delete_usage(FILE *out)
 {
@@ -110,46 +101,30 @@ delete_recordings(PGconn *conn, const char *recordings, const char *segments, cl
 int
 cmd_delete(int argc, char **argv)
 {
-	const char *dsn = NULL,
-			   *recordings = "recordings",
-			   *segments = "segments";
+	cli_catalogue_args o;
 	cli_inputs	in;
-	cli_columns col;
 	PGconn	   *conn;
 	int			c,
 				rc;
 
-	cli_columns_default(&col);
+	cli_catalogue_args_default(&o);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", delete_opts, NULL)) != -1)
-	{
-		if (c == 'd')
-			dsn = optarg;
-		else if (c == 'r')
-			recordings = optarg;
-		else if (c == 's')
-			segments = optarg;
-		else if (c == 'C')
-		{
-			if (cli_columns_set(&col, CMD, optarg) != 0)
-				return 2;
-		}
-		else
-			return cli_usage(delete_usage, c == 'h');
-	}
-	if (!dsn || optind >= argc)
+	while ((c = getopt_long(argc, argv, "", cli_catalogue_options, NULL)) != -1)
+		if ((rc = cli_catalogue_arg(&o, CMD, c, optarg)) <= 0)
+			return rc < 0 ? 2 : cli_usage(delete_usage, c == 'h');
+	if (!o.dsn || optind >= argc)
 	{
 		fprintf(stderr, "sampleid delete: --dsn and at least one PATH are required (see --help)\n");
 		return 2;
 	}
 	if (cli_inputs_collect(CMD, argv + optind, argc - optind, NULL, &in) != 0)
 		return 1;
-	if (!(conn = cli_pq_connect(CMD, dsn)))
+	if (!(conn = cli_pq_connect(CMD, o.dsn)))
 	{
 		cli_inputs_free(&in);
 		return 1;
 	}
-	rc = delete_recordings(conn, recordings, segments, &col, &in);
+	rc = delete_recordings(conn, o.recordings, o.segments, &o.col, &in);
 	PQfinish(conn);
 	cli_inputs_free(&in);
 	return rc < 0 ? 1 : rc;

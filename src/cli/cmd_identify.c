@@ -5,10 +5,6 @@
  * to the fingerprint form of sampleid_identify.  A terminal gets a table;
  * --tsv and --json are for programs.  A file without a match prints no row
  * (the table says "no match").
- *
- * The libpq code is in small functions (connect, check the model, run the
- * query) so that one connection helper can serve every subcommand that
- * talks to a server.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,13 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <libpq-fe.h>
-
 #include "cli.h"
 #include "cli_model.h"
-#include "audio/sid_audio.h"
-#include "model/sid_content_gate.h"
-#include "model/sid_embed.h"
+#include "cli_pq.h"
 
 typedef enum output_format
 {
@@ -74,99 +66,23 @@ identify_usage(FILE *out)
 			"--json (one object per file with its matches).\n", result_columns[0]);
 }
 
-static PGconn *
-db_connect(const char *dsn)
-{
-	PGconn	   *conn = PQconnectdb(dsn);
-
-	if (PQstatus(conn) != CONNECTION_OK)
-	{
-		fprintf(stderr, "sampleid identify: could not connect: %s", PQerrorMessage(conn));
-		PQfinish(conn);
-		return NULL;
-	}
-	return conn;
-}
-
-/*
- * The catalogue's registered model must be this file: the server cannot
- * see which file a client embedded with, so the client compares digests.
- */
-static int
-db_check_model(PGconn *conn, const char *catalogue, const sid_model *m)
-{
-	const char *params[1] = {catalogue};
-	PGresult   *r = PQexecParams(conn,
-								 "SELECT model, model_sha256 FROM sampleid_catalogues "
-								 "WHERE catalogue = $1::regclass", 1, NULL, params, NULL, NULL, 0);
-	int			ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-
-	if (!ok)
-		fprintf(stderr, "sampleid identify: %s", PQerrorMessage(conn));
-	else if (PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 1), m->sha256) != 0)
-	{
-		fprintf(stderr, "sampleid identify: catalogue %s was fingerprinted with model \"%s\" "
-				"(sha256 %.12s), not this \"%s\" (sha256 %.12s)\n", catalogue,
-				PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), m->name, m->sha256);
-		ok = 0;
-	}
-	PQclear(r);
-	return ok;
-}
-
-/* The query's arrays as PostgreSQL text literals. */
-static int
-array_literals(const sid_embed_result *q, const uint8_t *content, char **fps, char **times,
-			   char **flags)
-{
-	size_t		fp_len = (size_t) q->n_segments * (q->dim * 18 + 8) + 3;
-	char	   *f = malloc(fp_len),
-			   *t = malloc((size_t) q->n_segments * 24 + 3),
-			   *c = malloc((size_t) q->n_segments * 2 + 3);
-	size_t		nf = 0,
-				nt = 0,
-				nc = 0;
-
-	if (!f || !t || !c)
-	{
-		free(f), free(t), free(c);
-		return -1;
-	}
-	f[nf++] = '{', t[nt++] = '{', c[nc++] = '{';
-	for (int64_t s = 0; s < q->n_segments; s++)
-	{
-		const float *v = q->fp + (size_t) s * q->dim;
-
-		nf += snprintf(f + nf, fp_len - nf, "%s\"[", s ? "," : "");
-		for (int i = 0; i < q->dim; i++)
-			nf += snprintf(f + nf, fp_len - nf, i ? ",%.9g" : "%.9g", (double) v[i]);
-		nf += snprintf(f + nf, fp_len - nf, "]\"");
-		nt += sprintf(t + nt, "%s%.6f", s ? "," : "", q->t_start[s]);
-		nc += sprintf(c + nc, "%s%c", s ? "," : "", content[s] ? 't' : 'f');
-	}
-	strcpy(f + nf, "}"), strcpy(t + nt, "}"), strcpy(c + nc, "}");
-	*fps = f, *times = t, *flags = c;
-	return 0;
-}
-
 static PGresult *
 db_identify(PGconn *conn, const identify_options *o, const char *model, const sid_embed_result *q,
 			const uint8_t *content)
 {
-	char	   *fps,
-			   *times,
-			   *flags;
+	cli_query_params p;
 	const char *params[7];
 	char		sql[1024];
 	int			n = 5;
 	PGresult   *r;
 
-	if (array_literals(q, content, &fps, &times, &flags) != 0)
+	if (cli_query_params_make(q, content, &p) != 0)
 	{
 		fprintf(stderr, "sampleid identify: out of memory\n");
 		return NULL;
 	}
-	params[0] = fps, params[1] = times, params[2] = o->catalogue, params[3] = model, params[4] = flags;
+	params[0] = p.fingerprints, params[1] = p.t_start, params[2] = o->catalogue, params[3] = model;
+	params[4] = p.content;
 	snprintf(sql, sizeof(sql),
 			 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
 			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
@@ -179,14 +95,8 @@ db_identify(PGconn *conn, const identify_options *o, const char *model, const si
 		params[n++] = o->min_similarity;
 	if (o->min_coverage)
 		params[n++] = o->min_coverage;
-	r = PQexecParams(conn, sql, n, NULL, params, NULL, NULL, 0);
-	free(fps), free(times), free(flags);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK)
-	{
-		fprintf(stderr, "sampleid identify: %s", PQerrorMessage(conn));
-		PQclear(r);
-		return NULL;
-	}
+	r = cli_pq_exec(conn, "identify", sql, n, params);
+	cli_query_params_free(&p);
 	return r;
 }
 
@@ -248,29 +158,13 @@ print_result(const char *file, const PGresult *r, output_format format)
 static int
 identify_file(PGconn *conn, sid_embedder *e, const identify_options *o, const char *file)
 {
-	sid_audio_limits lim;
-	sid_pcm		pcm;
 	sid_embed_result q;
 	uint8_t    *content = NULL;
-	sid_error	err;
 	PGresult   *r;
 
-	sid_audio_limits_default(&lim);
-	if (sid_audio_decode_file(file, e->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK)
-	{
-		fprintf(stderr, "sampleid identify: %s: %s\n", file, err.msg);
+	if (cli_embed_file("identify", e, file, &q, &content) != 0)
 		return -1;
-	}
-	if (sid_content_embed_pcm(e, SID_DEVICE_CPU, pcm.samples, pcm.n_samples, &q, &content, &err) != SID_OK)
-	{
-		fprintf(stderr, "sampleid identify: %s: %s\n", file, err.msg);
-		sid_pcm_free(&pcm);
-		return -1;
-	}
-	sid_pcm_free(&pcm);
-	r = q.n_segments > 0 ? db_identify(conn, o, e->model->name, &q, content) : NULL;
-	if (q.n_segments == 0)
-		fprintf(stderr, "sampleid identify: %s: shorter than one segment\n", file);
+	r = db_identify(conn, o, e->model->name, &q, content);
 	if (r)
 		print_result(file, r, o->format);
 	PQclear(r);
@@ -333,7 +227,8 @@ cmd_identify(int argc, char **argv)
 		sid_model_free(m);
 		return 1;
 	}
-	if (!(conn = db_connect(o.dsn)) || !db_check_model(conn, o.catalogue, m))
+	if (!(conn = cli_pq_connect("identify", o.dsn)) ||
+		cli_pq_check_model(conn, "identify", o.catalogue, m->name, m->sha256) != 0)
 		status = 1;
 	for (int i = optind; conn && status != 1 && i < argc; i++)
 		if (identify_file(conn, e, &o, argv[i]) != 0)

@@ -19,6 +19,8 @@ static const cli_command commands[] = {
 	{"report", "the rights report of a matches table, as CSV and an HTML page", cmd_report},
 	{"bank", "precompute transposed and stretched tracks for the sample recipe", cmd_bank},
 	{"identify", "identify audio files against a catalogue in a database (libpq)", cmd_identify},
+	{"match", "write every use of catalogue recordings in new works into a matches table", cmd_match},
+	{"dedupe", "list the recordings of a catalogue that are the same audio", cmd_dedupe},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
