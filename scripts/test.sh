@@ -24,13 +24,6 @@ cleanup() {
 trap cleanup EXIT
 log "staging a private installation in $STAGE"
 stage_install "$STAGE/install"
-# Citus for t/070_citus.pl: built once per machine (scripts/citus.sh), into the
-# system's PostgreSQL as well when root, so the demo's nodes find it too
-if want tap; then
-	citus_roots=("$STAGE/install")
-	is_root && citus_roots+=(/)
-	"$REPO/scripts/citus.sh" install "${citus_roots[@]}" || log "Citus not installed: t/070_citus.pl will skip"
-fi
 cp -a "$REPO/sql" "$REPO/expected" "$STAGE/"
 mkdir -p "$STAGE/t" "$STAGE/regress" "$STAGE/tap"
 cp -a "$REPO"/test/t/. "$STAGE/t/" 2>/dev/null || true
@@ -40,6 +33,14 @@ BIN=$STAGE/install$PG_BIN
 # SAMPLEID_SUITES limits the run, e.g. SAMPLEID_SUITES="unit regress"
 SUITES=${SAMPLEID_SUITES:-layers unit regress tap fuzz nocuda}
 want() { [[ " $SUITES " == *" $1 "* ]]; }
+
+# Citus for t/070_citus.pl: built once per machine (scripts/citus.sh), into the
+# system's PostgreSQL as well when root, so the demo's nodes find it too
+if want tap; then
+	citus_roots=("$STAGE/install")
+	is_root && citus_roots+=(/)
+	"$REPO/scripts/citus.sh" install "${citus_roots[@]}" || log "Citus not installed: t/070_citus.pl will skip"
+fi
 
 passed=0
 failed=0
