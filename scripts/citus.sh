@@ -9,6 +9,8 @@
 #                                        localhost, sampleid on every node
 #   scripts/citus.sh stop [DIR]          stop them (DIR defaults to .citus/)
 #
+# start and stop use the system's PostgreSQL, or the one installed under
+# $SAMPLEID_PG_ROOT (a staged install such as scripts/test.sh makes).
 # The build is cached in $SAMPLEID_CACHE (default /var/cache/sampleid) under
 # the tarball's sha256, so a machine pays the minutes of compiling once.
 set -euo pipefail
@@ -67,25 +69,25 @@ citus_install() {
 	cp -a "$built/." "$root/"
 }
 
-CLUSTER=${2:-$REPO/.citus}
 NODES=(coordinator worker1 worker2)
+NODE_BIN=${SAMPLEID_PG_ROOT:-}$PG_BIN
+NODE_LIB=${SAMPLEID_PG_ROOT:-}$PG_LIB
 
 node_pgdata() { echo "$CLUSTER/$1"; }
 
 # Ports are chosen when a node is initialised and kept in its postgresql.conf,
 # so the coordinator's list of workers stays true across restarts.
 cluster_start() {
-	local node pgdata port ports=() i=0 fresh=0
-	[ -f "$PG_LIB/citus.so" ] || die "Citus is not installed (run: scripts/citus.sh install, as root)"
-	[ -f "$PG_LIB/sampleid.so" ] || die "sampleid is not installed (make install)"
+	local node pgdata port ports=() i=0
+	[ -f "$NODE_LIB/citus.so" ] || die "Citus is not installed in $NODE_LIB (run: scripts/citus.sh install, as root)"
+	[ -f "$NODE_LIB/sampleid.so" ] || die "sampleid is not installed in $NODE_LIB (make install)"
 	mkdir -p "$CLUSTER"
 	is_root && chown "$RUN_USER" "$CLUSTER"
 	for node in "${NODES[@]}"; do
 		pgdata=$(node_pgdata "$node")
 		if [ ! -f "$pgdata/PG_VERSION" ]; then
-			fresh=1
 			port=$(free_port $((56432 + 10 * i)))
-			as_run_user "$PG_BIN/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
+			as_run_user "$NODE_BIN/initdb" -D "$pgdata" -U postgres --auth=trust -E UTF8 >/dev/null
 			as_run_user tee -a "$pgdata/postgresql.conf" >/dev/null <<-EOF
 				port = $port
 				shared_preload_libraries = 'citus,sampleid'
@@ -97,17 +99,23 @@ cluster_start() {
 		ports+=("$port")
 		i=$((i + 1))
 		[ -f "$pgdata/postmaster.pid" ] ||
-			as_run_user "$PG_BIN/pg_ctl" -D "$pgdata" -w -l "$CLUSTER/$node.log" start >/dev/null
-		as_run_user "$PG_BIN/psql" -h localhost -p "$port" -U postgres -qX -v ON_ERROR_STOP=1 \
-			-c 'CREATE EXTENSION IF NOT EXISTS citus' -c 'CREATE EXTENSION IF NOT EXISTS sampleid' >/dev/null
+			as_run_user "$NODE_BIN/pg_ctl" -D "$pgdata" -w -l "$CLUSTER/$node.log" start >/dev/null
 	done
-	if [ "$fresh" = 1 ]; then
-		as_run_user "$PG_BIN/psql" -h localhost -p "${ports[0]}" -U postgres -qX -v ON_ERROR_STOP=1 >/dev/null <<-EOF
-			SELECT citus_set_coordinator_host('localhost', ${ports[0]});
-			SELECT citus_add_node('localhost', ${ports[1]});
-			SELECT citus_add_node('localhost', ${ports[2]});
-		EOF
-	fi
+	# every node up first: the coordinator's DDL goes to the workers it knows;
+	# and only once: Citus refuses even CREATE EXTENSION IF NOT EXISTS on a worker
+	# for an extension the coordinator has distributed
+	for port in "${ports[@]}"; do
+		[ "$(as_run_user "$NODE_BIN/psql" -h localhost -p "$port" -U postgres -XAtc \
+			"SELECT count(*) FROM pg_extension WHERE extname IN ('citus', 'sampleid')")" = 2 ] ||
+			as_run_user "$NODE_BIN/psql" -h localhost -p "$port" -U postgres -qX -v ON_ERROR_STOP=1 \
+				-c 'CREATE EXTENSION IF NOT EXISTS citus' -c 'CREATE EXTENSION IF NOT EXISTS sampleid' >/dev/null
+	done
+	# idempotent, so that a start cut short before this point is completed by the next
+	as_run_user "$NODE_BIN/psql" -h localhost -p "${ports[0]}" -U postgres -qX -v ON_ERROR_STOP=1 >/dev/null <<-EOF
+		SELECT citus_set_coordinator_host('localhost', ${ports[0]});
+		SELECT citus_add_node('localhost', p) FROM unnest(ARRAY[${ports[1]}, ${ports[2]}]) p
+		WHERE NOT EXISTS (SELECT FROM pg_dist_node WHERE nodeport = p);
+	EOF
 	echo "coordinator: psql -h localhost -p ${ports[0]} -U postgres (workers on ports ${ports[1]} and ${ports[2]})"
 }
 
@@ -115,7 +123,7 @@ cluster_stop() {
 	local node
 	for node in "${NODES[@]}"; do
 		[ -f "$(node_pgdata "$node")/postmaster.pid" ] || continue
-		as_run_user "$PG_BIN/pg_ctl" -D "$(node_pgdata "$node")" -m fast -w stop >/dev/null || true
+		as_run_user "$NODE_BIN/pg_ctl" -D "$(node_pgdata "$node")" -m fast -w stop >/dev/null || true
 	done
 }
 
@@ -125,7 +133,7 @@ case ${1:-} in
 		[ $# -gt 0 ] || set -- /
 		for root in "$@"; do citus_install "$root"; done
 		;;
-	start) ensure_run_user; cluster_start ;;
-	stop) ensure_run_user; cluster_stop ;;
+	start) CLUSTER=${2:-$REPO/.citus}; ensure_run_user; cluster_start ;;
+	stop) CLUSTER=${2:-$REPO/.citus}; ensure_run_user; cluster_stop ;;
 	*) die "usage: scripts/citus.sh install [ROOT...] | start [DIR] | stop [DIR]" ;;
 esac
