@@ -202,6 +202,20 @@ for my $q (@queries)
 	cmp_ok($worst, '<=', $hop + 1e-6, "$q: at the same times within one hop (largest difference $worst s)");
 }
 
+# `sampleid identify` embeds here and sends the fingerprints: the same answers
+my %client;
+for my $n ($single, $coord)
+{
+	my %path = map { split /\|/ } split /\n/, $n->safe_psql('postgres', 'SELECT id, audio_path FROM recordings');
+	($rc, $out, $err) = run_cmd($cli, 'identify', '--dsn', $n->connstr('postgres'), '--model-dir', "$repo/models",
+		'--tsv', map { "$dir/$_.wav" } @queries);
+	is($rc, 0, $n->name . ': sampleid identify runs') or diag($err);
+	# file and the accepted recording's path, per row
+	$client{ $n->name } = join("\n", sort map { my @f = split /\t/; "$f[0] $path{$f[1]}" } grep { /\S/ } split /\n/, $out);
+}
+like($client{single}, qr/clip_b\.wav \Q$dir\E\/rec4\.wav/, 'the client names the excerpt\'s recording');
+is($client{coordinator}, $client{single}, 'and the coordinator answers it as the single node does');
+
 # --- the rights report on the coordinator --------------------------------------
 for my $n ($single, $coord)
 {
@@ -218,6 +232,14 @@ for my $n ($single, $coord)
 }
 like($report{coordinator}, qr/Track 1,Artist 1,Holder 1.*Track 6,Artist 6,Holder 0/s, 'the coordinator\'s report names the uses');
 is($report{coordinator}, $report{single}, 'and equals the single node\'s');
+
+# sampleid delete: a recording and, by the co-located foreign key, its segments
+($rc, $out, $err) = run_cmd($cli, 'delete', '--dsn', $coord->connstr('postgres'), "$dir/rec7.wav");
+is($rc, 0, 'sampleid delete runs on the coordinator') or diag($err);
+is($coord->safe_psql('postgres', "SELECT count(*) FROM recordings WHERE audio_path = '$dir/rec7.wav'") . ' '
+	  . $coord->safe_psql('postgres', 'SELECT count(*) FROM segments s WHERE NOT EXISTS (SELECT FROM recordings r WHERE r.id = s.recording_id)')
+	  . ' ' . $coord->safe_psql('postgres', 'SELECT count(DISTINCT recording_id) FROM segments'),
+	'0 0 ' . ($n_rec - 1), 'the recording and its segments are gone, the others stay');
 
 # --- a worker stopped under identification --------------------------------------
 # one session identifies (its connections to the workers are then open), a
