@@ -33,13 +33,16 @@ citus_build() {
 	tb=$(citus_tarball)
 	sum=$(sha256sum "$tb" | cut -d' ' -f1)
 	dir=$CACHE/citus-$sum
+	mkdir -p "$CACHE"
+	# two runs at once (two checkouts' tests) build it once: the second waits
+	exec 9>"$CACHE/citus.lock"
+	flock 9
 	if [ -f "$dir/.complete" ]; then
 		echo "$dir/root"
 		return 0
 	fi
 	log "building Citus $CITUS_VERSION (once per machine; cached in $dir)"
-	mkdir -p "$CACHE"
-	rm -rf "$dir"
+	rm -rf "$dir" "$CACHE"/citus-build.*    # what an interrupted build left
 	work=$(mktemp -d "$CACHE/citus-build.XXXXXX")
 	tar xzf "$tb" -C "$work"
 	(
@@ -59,12 +62,11 @@ citus_build() {
 }
 
 # citus_install ROOT: the built files copied under ROOT (/ or a staged install
-# whose layout mirrors the system's, scripts/common.sh's stage_install).
+# whose layout mirrors the system's, scripts/common.sh's stage_install), unless
+# ROOT has Citus already (a stage copies the system's libraries).
 citus_install() {
-	local root=$1 built
-	if [ "$root" = / ] && [ -f "$PG_LIB/citus.so" ]; then
-		return 0
-	fi
+	local root=${1%/} built
+	[ -f "$root$PG_LIB/citus.so" ] && return 0
 	built=$(citus_build)
 	cp -a "$built/." "$root/"
 }
