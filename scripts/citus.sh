@@ -100,7 +100,7 @@ cluster_start() {
 		port=$(sed -nE 's/^port = ([0-9]+)$/\1/p' "$pgdata/postgresql.conf" | tail -1)
 		ports+=("$port")
 		i=$((i + 1))
-		[ -f "$pgdata/postmaster.pid" ] ||
+		as_run_user "$NODE_BIN/pg_ctl" -D "$pgdata" status >/dev/null ||
 			as_run_user "$NODE_BIN/pg_ctl" -D "$pgdata" -w -l "$CLUSTER/$node.log" start >/dev/null
 	done
 	# every node up first: the coordinator's DDL goes to the workers it knows;
@@ -135,7 +135,7 @@ case ${1:-} in
 		[ $# -gt 0 ] || set -- /
 		for root in "$@"; do citus_install "$root"; done
 		;;
-	start) CLUSTER=${2:-$REPO/.citus}; ensure_run_user; cluster_start ;;
-	stop) CLUSTER=${2:-$REPO/.citus}; ensure_run_user; cluster_stop ;;
+	start) CLUSTER=$(realpath -m "${2:-$REPO/.citus}"); ensure_run_user; cluster_start ;;
+	stop) CLUSTER=$(realpath -m "${2:-$REPO/.citus}"); ensure_run_user; cluster_stop ;;
 	*) die "usage: scripts/citus.sh install [ROOT...] | start [DIR] | stop [DIR]" ;;
 esac
