@@ -6,7 +6,8 @@
 # the same recordings at the same times (within one hop) as on the single
 # node; `sampleid report` runs on the coordinator.  Faults: a worker stopped
 # under an ingest loses nothing committed and a re-run completes; a worker
-# stopped under identification is an error, never a shorter answer.
+# stopped under identification (between calls of a session, or in the middle
+# of one) is an error, never a shorter answer.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -260,6 +261,25 @@ is($fout, '', 'without a row');
 like($ferr, qr/ERROR:.*127\.0\.0\.1:${\ $lost->port}/, 'naming the worker') or diag($ferr);
 $lost->start;
 is($coord->safe_psql('postgres', $query), 1, 'once the worker is back, identification works again');
+
+# and in the middle of one call: a lock holds the coarse stage's statement on
+# one of that worker's segment shards while the worker stops
+my $seg_shard = $coord->safe_psql('postgres', "SELECT shard_name FROM citus_shards WHERE table_name = 'segments'::regclass "
+	  . 'AND nodeport = ' . $lost->port . ' ORDER BY shardid LIMIT 1');
+my $holder = $lost->background_psql('postgres');
+$holder->query_safe("SET citus.enable_manual_changes_to_shards = on; BEGIN; LOCK TABLE $seg_shard IN ACCESS EXCLUSIVE MODE");
+my ($cout, $cerr) = ('', '');
+my $call = IPC::Run::start([ 'psql', '-XAtq', '-d', $coord->connstr('postgres'), '-c', $query ],
+	'<', \'', '>', \$cout, '2>', \$cerr);
+$lost->poll_query_until('postgres', "SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = '$seg_shard'::regclass")
+  or die 'the identification never reached the locked shard';
+$lost->stop('immediate');
+$call->finish;
+isnt($call->result, 0, 'a worker stopped in the middle of a call fails the call');
+is($cout, '', 'without a row');
+like($cerr, qr/ERROR:.*127\.0\.0\.1:${\ $lost->port}/, 'naming the worker') or diag($cerr);
+eval { $holder->quit };    # its server is gone
+$lost->start;
 
 $_->stop for $single, $coord, @workers;
 done_testing();
