@@ -14,7 +14,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
-use Time::HiRes qw(usleep);
 use FindBin;
 use lib $FindBin::Bin;
 use SampleidTest;
@@ -118,14 +117,9 @@ $lock->query_safe("SET citus.enable_manual_changes_to_shards = on; BEGIN; LOCK T
 
 ($out, $err) = ('', '');
 my $run = IPC::Run::start([ $cli, @ingest, '--dsn', $coord->connstr('postgres') ], '<', \'', '>', \$out, '2>', \$err);
-my $waiting = 0;
-for (1 .. 600)
-{
-	$waiting = $victim->safe_psql('postgres', 'SELECT count(*) FROM pg_locks WHERE NOT granted');
-	last if $waiting > 0;
-	usleep(100_000);
-}
-is($waiting, 1, "the ingest waits on the shard of recording $held");
+ok($victim->poll_query_until('postgres',
+		"SELECT count(*) > 0 FROM pg_locks WHERE NOT granted AND relation = '$shard_name'::regclass"),
+	"the ingest waits on the shard of recording $held");
 $victim->stop('immediate');
 $run->finish;
 my $ingest_rc = $run->result;
