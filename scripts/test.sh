@@ -37,6 +37,14 @@ BIN=$STAGE/install$PG_BIN
 SUITES=${SAMPLEID_SUITES:-layers unit regress tap fuzz nocuda}
 want() { [[ " $SUITES " == *" $1 "* ]]; }
 
+# Citus for t/070_citus.pl: built once per machine (scripts/citus.sh), into the
+# system's PostgreSQL as well when root, so the demo's nodes find it too
+if want tap; then
+	citus_roots=("$STAGE/install")
+	is_root && citus_roots+=(/)
+	"$REPO/scripts/citus.sh" install "${citus_roots[@]}" || log "Citus not installed: t/070_citus.pl will skip"
+fi
+
 passed=0
 failed=0
 skipped=0

@@ -45,6 +45,7 @@ typedef struct ingest_options
 	const char *artist;
 	const char *rights_holder;
 	int			create;
+	int			distribute;
 	int			replace;
 	int			refingerprint;
 	int			threads;
@@ -115,6 +116,7 @@ static const struct option ingest_opts[] = {
 	{"artist", required_argument, NULL, 'a'},
 	{"rights-holder", required_argument, NULL, 'R'},
 	{"create", no_argument, NULL, 'c'},
+	{"distribute", no_argument, NULL, 'u'},
 	{"replace", no_argument, NULL, 'x'},
 	{"refingerprint", no_argument, NULL, 'F'},
 	{"column", required_argument, NULL, 'C'},
@@ -129,8 +131,8 @@ ingest_usage(FILE *out)
 {
 	fprintf(out,
 			"usage: sampleid ingest --dsn DSN [--model M] [--model-dir DIR]\n"
-			"                       [--recordings TABLE] [--segments TABLE] [--create] [--replace]\n"
-			"                       [--threads N] [--batch N] [--list FILE] [--artist A]\n"
+			"                       [--recordings TABLE] [--segments TABLE] [--create | --distribute]\n"
+			"                       [--replace] [--threads N] [--batch N] [--list FILE] [--artist A]\n"
 			"                       [--rights-holder R] [--column LOGICAL=ACTUAL]... PATH...\n"
 			"Fingerprints audio files here and copies them into a catalogue: one row per file in\n"
 			"TABLE recordings (default \"recordings\"), one per segment in \"segments\".\n"
@@ -140,6 +142,8 @@ ingest_usage(FILE *out)
 			"--create makes the tables (and an empty \"matches\" table for sampleid report);\n"
 			"  an existing table's columns may have other names: --column audio_path=file ...\n"
 			"  (LOGICAL: %s).\n"
+			"--distribute: as --create, on a Citus coordinator: the tables are distributed by\n"
+			"  recording id and co-located (audio_path is then not UNIQUE; docs/distributed.md).\n"
 			"A file already ingested with the same content is skipped; one whose content changed\n"
 			"  is refused unless --replace, which re-fingerprints it in one transaction.\n"
 			"--refingerprint: after a model change, every recording of the table (and any\n"
@@ -197,6 +201,9 @@ parse_ingest_options(int argc, char **argv, ingest_options *o)
 				break;
 			case 'c':
 				o->create = 1;
+				break;
+			case 'u':
+				o->create = o->distribute = 1;
 				break;
 			case 'x':
 				o->replace = 1;
@@ -367,21 +374,21 @@ static const char *const create_sql =
 "    title          text,\n"
 "    artist         text,\n"
 "    rights_holder  text,\n"
-"    audio_path     text NOT NULL UNIQUE,\n"
+"    audio_path     text NOT NULL%4$s,\n"
 "    content_sha256 text NOT NULL,\n"
 "    duration_s     real,\n"
 "    model          text NOT NULL,\n"
 "    model_sha256   text NOT NULL,\n"
 "    ingested_at    timestamptz NOT NULL DEFAULT now());\n"
 "CREATE TABLE IF NOT EXISTS %2$s (\n"
-"    recording_id   bigint NOT NULL REFERENCES %1$s ON DELETE CASCADE,\n"
+"    recording_id   bigint NOT NULL%5$s,\n"
 "    seg            int NOT NULL,\n"
 "    t_start        real NOT NULL,\n"
 "    fp             fingerprint(%3$d) NOT NULL,\n"
 "    PRIMARY KEY (recording_id, seg));\n"
 "CREATE TABLE IF NOT EXISTS matches (\n"
 "    work            text NOT NULL,\n"
-"    recording_id    bigint NOT NULL REFERENCES %1$s ON DELETE CASCADE,\n"
+"    recording_id    bigint NOT NULL%5$s,\n"
 "    work_start      real NOT NULL,\n"
 "    work_end        real NOT NULL,\n"
 "    recording_start real NOT NULL,\n"
@@ -391,6 +398,68 @@ static const char *const create_sql =
 "    matched_at      timestamptz NOT NULL DEFAULT now(),\n"
 "    CHECK (work_end >= work_start AND recording_end >= recording_start));\n"
 "CREATE INDEX IF NOT EXISTS matches_work ON matches (work);\n";
+
+/*
+ * --distribute: Citus places a recording's row, its segments and its uses on
+ * one shard group, so the tables' foreign keys hold within a shard.  Citus
+ * enforces only uniqueness that includes the distribution column, hence no
+ * UNIQUE audio_path (create_sql's %4$s), and a foreign key is added only once
+ * both its tables are distributed (%5$s).
+ */
+static int
+distribute_catalogue(catalogue *cat)
+{
+	const char *const tables[3][2] = {
+		{cat->recordings, "id"}, {cat->segments, "recording_id"}, {"matches", "recording_id"}};
+	char		sql[1024];
+	PGresult   *res;
+
+	for (int i = 0; i < 3; i++)
+	{
+		const char *params[3] = {tables[i][0], tables[i][1], i == 0 ? "default" : cat->recordings};
+
+		if (!(res = cli_pq_exec(cat->conn, CMD,
+								"SELECT create_distributed_table($1::regclass, $2, colocate_with => $3) "
+								"WHERE NOT EXISTS (SELECT FROM pg_dist_partition WHERE logicalrelid = $1::regclass)",
+								3, params)))
+			return -1;
+		PQclear(res);
+		if (i == 0)
+			continue;
+		if (!(res = cli_pq_exec(cat->conn, CMD, "SELECT FROM pg_constraint WHERE conrelid = $1::regclass "
+								"AND contype = 'f'", 1, params)))
+			return -1;
+		if (PQntuples(res) == 0)
+		{
+			snprintf(sql, sizeof(sql), "ALTER TABLE %s ADD FOREIGN KEY (recording_id) REFERENCES %s ON DELETE CASCADE",
+					 tables[i][0], cat->recordings);
+			if (cli_pq_run(cat->conn, CMD, sql) != 0)
+			{
+				PQclear(res);
+				return -1;
+			}
+		}
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* Before --distribute creates anything: the server is a Citus node. */
+static int
+check_citus(catalogue *cat)
+{
+	PGresult   *res = cli_pq_exec(cat->conn, CMD, "SELECT FROM pg_extension WHERE extname = 'citus'", 0, NULL);
+	int			found;
+
+	if (!res)
+		return -1;
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	if (!found)
+		fprintf(stderr, "sampleid ingest: --distribute needs Citus on the server (CREATE EXTENSION citus "
+				"on a coordinator; docs/distributed.md)\n");
+	return found ? 0 : -1;
+}
 
 /* The local model must be the file the server has under the same name. */
 static int
@@ -439,7 +508,8 @@ check_columns(catalogue *cat)
 static int
 prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *model)
 {
-	char		sql[4096];
+	char		sql[4096],
+				references[400];
 	const char *params[3];
 	PGresult   *res;
 
@@ -451,10 +521,14 @@ prepare_catalogue(catalogue *cat, const ingest_options *o, const sid_model *mode
 		fprintf(stderr, "sampleid ingest: table or column names too long\n");
 		return -1;
 	}
-	if (check_server_model(cat, model) != 0)
+	if (check_server_model(cat, model) != 0 || (o->distribute && check_citus(cat) != 0))
 		return -1;
-	snprintf(sql, sizeof(sql), create_sql, cat->recordings, cat->segments, cat->dim);
+	snprintf(references, sizeof(references), " REFERENCES %s ON DELETE CASCADE", cat->recordings);
+	snprintf(sql, sizeof(sql), create_sql, cat->recordings, cat->segments, cat->dim,
+			 o->distribute ? "" : " UNIQUE", o->distribute ? "" : references);
 	if (o->create && cli_pq_run(cat->conn, CMD, sql) != 0)
+		return -1;
+	if (o->distribute && distribute_catalogue(cat) != 0)
 		return -1;
 	if (check_columns(cat) != 0)
 		return -1;
