@@ -66,40 +66,6 @@ identify_usage(FILE *out)
 			"--json (one object per file with its matches).\n", result_columns[0]);
 }
 
-static PGresult *
-db_identify(PGconn *conn, const identify_options *o, const char *model, const sid_embed_result *q,
-			const uint8_t *content)
-{
-	cli_query_params p;
-	const char *params[7];
-	char		sql[1024];
-	int			n = 5;
-	PGresult   *r;
-
-	if (cli_query_params_make(q, content, &p) != 0)
-	{
-		fprintf(stderr, "sampleid identify: out of memory\n");
-		return NULL;
-	}
-	params[0] = p.fingerprints, params[1] = p.t_start, params[2] = o->catalogue, params[3] = model;
-	params[4] = p.content;
-	snprintf(sql, sizeof(sql),
-			 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
-			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
-			 "FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
-			 "content => $5::boolean[]%s%s)",
-			 o->min_similarity ? ", min_similarity => $6::real" : "",
-			 o->min_coverage ? (o->min_similarity ? ", min_coverage => $7::real" :
-								", min_coverage => $6::real") : "");
-	if (o->min_similarity)
-		params[n++] = o->min_similarity;
-	if (o->min_coverage)
-		params[n++] = o->min_coverage;
-	r = cli_pq_exec(conn, "identify", sql, n, params);
-	cli_query_params_free(&p);
-	return r;
-}
-
 static void
 print_json_string(const char *s)
 {
@@ -164,7 +130,8 @@ identify_file(PGconn *conn, sid_embedder *e, const identify_options *o, const ch
 
 	if (cli_embed_file("identify", e, file, &q, &content) != 0)
 		return -1;
-	r = db_identify(conn, o, e->model->name, &q, content);
+	r = cli_pq_identify(conn, "identify", o->catalogue, e->model->name, &q, content,
+						o->min_similarity, o->min_coverage);
 	if (r)
 		print_result(file, r, o->format);
 	PQclear(r);
