@@ -69,31 +69,20 @@ BEGIN
                 fingerprint_column => fingerprint_column,
                 content => sampleid_match_uses.content[w.first:w.first + win - 1]) i
             WHERE n > 0),
-        -- windows of one recording group by alignment first (offsets in a
-        -- chain at most two hops apart), so that a recording heard at two
-        -- alignments at once (a repeated passage) does not cut the other's
-        -- windows into pieces; then a new use starts where the previous
-        -- window of the alignment ended more than two hops earlier
-        by_offset AS (
-            SELECT h.*, CASE WHEN h.off <= lag(h.off) OVER w + 2 * cat.segment_hop_seconds
-                             THEN 0 ELSE 1 END AS starts
-            FROM hits h WINDOW w AS (PARTITION BY h.rec ORDER BY h.off, h.qs)),
-        alignments AS (
-            SELECT b.*, sum(b.starts) OVER (PARTITION BY b.rec ORDER BY b.off, b.qs) AS alignment
-            FROM by_offset b),
+        -- a new use starts where the previous window of the recording ended
+        -- more than two hops earlier or aligned more than two hops apart
         marked AS (
-            SELECT a.rec, a.qs, a.qe, a.off, a.conf, a.alignment,
-                   CASE WHEN a.qs <= lag(a.qe) OVER w + 2 * cat.segment_hop_seconds
-                        THEN 0 ELSE 1 END AS starts
-            FROM alignments a WINDOW w AS (PARTITION BY a.rec, a.alignment ORDER BY a.qs, a.qe)),
+            SELECT h.*, CASE WHEN h.qs <= lag(h.qe) OVER w + 2 * cat.segment_hop_seconds
+                              AND abs(h.off - lag(h.off) OVER w) <= 2 * cat.segment_hop_seconds
+                             THEN 0 ELSE 1 END AS starts
+            FROM hits h WINDOW w AS (PARTITION BY h.rec ORDER BY h.qs, h.qe)),
         islands AS (
-            SELECT m.*, sum(m.starts) OVER (PARTITION BY m.rec, m.alignment ORDER BY m.qs, m.qe)
-                       AS island
+            SELECT m.*, sum(m.starts) OVER (PARTITION BY m.rec ORDER BY m.qs, m.qe) AS island
             FROM marked m)
         SELECT s.rec, min(s.qs) AS qs, max(s.qe) AS qe,
                percentile_disc(0.5) WITHIN GROUP (ORDER BY s.off) AS off,
                least(1, greatest(0, avg(s.conf)))::real AS conf
-        FROM islands s GROUP BY s.rec, s.alignment, s.island ORDER BY 2, 1
+        FROM islands s GROUP BY s.rec, s.island ORDER BY 2, 1
     LOOP
         -- a window reaches past the use it agrees with: the use's edges are
         -- its outermost segments that match the aligned catalogue segment
