@@ -29,6 +29,7 @@ int			cmd_bank(int argc, char **argv);
 int			cmd_identify(int argc, char **argv);
 int			cmd_match(int argc, char **argv);
 int			cmd_dedupe(int argc, char **argv);
+int			cmd_monitor(int argc, char **argv);
 
 /* cli_options.c: what the subcommands' option parsing shares. */
 
