@@ -16,11 +16,6 @@
 #include "cli_model.h"
 #include "cli_pq.h"
 
-typedef enum output_format
-{
-	OUT_TABLE, OUT_TSV, OUT_JSON
-} output_format;
-
 typedef struct identify_options
 {
 	const char *dsn;
@@ -29,7 +24,7 @@ typedef struct identify_options
 	const char *catalogue;
 	const char *min_similarity;	/* NULL: the function's default */
 	const char *min_coverage;
-	output_format format;
+	cli_output_format format;
 } identify_options;
 
 static const struct option identify_opts[] = {
@@ -81,11 +76,11 @@ print_json_string(const char *s)
 }
 
 static void
-print_result(const char *file, const PGresult *r, output_format format)
+print_result(const char *file, const PGresult *r, cli_output_format format)
 {
 	int			n = PQntuples(r);
 
-	if (format == OUT_JSON)
+	if (format == CLI_OUT_JSON)
 	{
 		printf("{\"file\": ");
 		print_json_string(file);
@@ -101,11 +96,11 @@ print_result(const char *file, const PGresult *r, output_format format)
 		printf("]}\n");
 		return;
 	}
-	if (format == OUT_TABLE && n == 0)
+	if (format == CLI_OUT_TABLE && n == 0)
 		printf("%-24s no match\n", file);
 	for (int i = 0; i < n; i++)
 	{
-		if (format == OUT_TSV)
+		if (format == CLI_OUT_TSV)
 		{
 			printf("%s", file);
 			for (int c = 0; c < N_RESULT_COLUMNS; c++)
@@ -144,7 +139,7 @@ int
 cmd_identify(int argc, char **argv)
 {
 	identify_options o = {NULL, NULL, NULL, "segments", NULL, NULL,
-	isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_TSV};
+	isatty(STDOUT_FILENO) ? CLI_OUT_TABLE : CLI_OUT_TSV};
 	sid_model  *m;
 	sid_embedder *e;
 	sid_error	err;
@@ -174,10 +169,10 @@ cmd_identify(int argc, char **argv)
 				o.min_coverage = optarg;
 				break;
 			case 'j':
-				o.format = OUT_JSON;
+				o.format = CLI_OUT_JSON;
 				break;
 			case 't':
-				o.format = OUT_TSV;
+				o.format = CLI_OUT_TSV;
 				break;
 			case 'h':
 				return cli_usage(identify_usage, 1);

@@ -35,11 +35,6 @@
 /* Reads remembered to date the audio: more than a window's steps at the smallest --every. */
 #define MAX_READS 64
 
-typedef enum monitor_format
-{
-	OUT_TABLE, OUT_TSV, OUT_JSON
-} monitor_format;
-
 typedef struct monitor_options
 {
 	const char *dsn;
@@ -51,7 +46,7 @@ typedef struct monitor_options
 	int			rate;
 	double		window;
 	double		every;
-	monitor_format format;
+	cli_output_format format;
 } monitor_options;
 
 /* A recording being heard: stream seconds and wall clock (CLOCK_REALTIME seconds) of its ends. */
@@ -100,14 +95,6 @@ typedef struct monitor_state
 	int			n_uses;
 } monitor_state;
 
-static volatile sig_atomic_t stop_signal = 0;
-
-static void
-on_stop_signal(int signo)
-{
-	stop_signal = signo;
-}
-
 static const struct option monitor_opts[] = {
 	{"dsn", required_argument, NULL, 'd'},
 	{"model", required_argument, NULL, 'm'},
@@ -150,14 +137,30 @@ parse_monitor_options(int argc, char **argv, monitor_options *o)
 	while ((c = getopt_long(argc, argv, "", monitor_opts, NULL)) != -1)
 		switch (c)
 		{
-			case 'd': o->dsn = optarg; break;
-			case 'm': o->model_spec = optarg; break;
-			case 'D': o->dir_opt = optarg; break;
-			case 'c': o->catalogue = optarg; break;
-			case 's': o->min_similarity = optarg; break;
-			case 'C': o->min_coverage = optarg; break;
-			case 'j': o->format = OUT_JSON; break;
-			case 't': o->format = OUT_TSV; break;
+			case 'd':
+				o->dsn = optarg;
+				break;
+			case 'm':
+				o->model_spec = optarg;
+				break;
+			case 'D':
+				o->dir_opt = optarg;
+				break;
+			case 'c':
+				o->catalogue = optarg;
+				break;
+			case 's':
+				o->min_similarity = optarg;
+				break;
+			case 'C':
+				o->min_coverage = optarg;
+				break;
+			case 'j':
+				o->format = CLI_OUT_JSON;
+				break;
+			case 't':
+				o->format = CLI_OUT_TSV;
+				break;
 			case 'r':
 				if (cli_int_option(CMD, "rate", optarg, 1000, MAX_RATE, &o->rate) != 0)
 					return cli_usage(monitor_usage, 0);
@@ -260,13 +263,13 @@ log_use(const monitor_state *s, const open_use *u)
 
 	format_iso8601(u->wall_start, ws, sizeof(ws));
 	format_iso8601(u->wall_end, we, sizeof(we));
-	if (s->o.format == OUT_JSON)
+	if (s->o.format == CLI_OUT_JSON)
 		printf("{\"recording_id\": %lld, \"stream_start\": %.2f, \"stream_end\": %.2f, "
 			   "\"wall_start\": \"%s\", \"wall_end\": \"%s\", \"ref_start\": %.2f, "
 			   "\"ref_end\": %.2f, \"similarity\": %.3f}\n", u->recording_id, u->stream_start,
 			   u->stream_end, ws, we, u->stream_start + u->offset, u->stream_end + u->offset,
 			   u->similarity);
-	else if (s->o.format == OUT_TSV)
+	else if (s->o.format == CLI_OUT_TSV)
 		printf("%lld\t%.2f\t%.2f\t%s\t%s\t%.2f\t%.2f\t%.3f\n", u->recording_id, u->stream_start,
 			   u->stream_end, ws, we, u->stream_start + u->offset, u->stream_end + u->offset,
 			   u->similarity);
@@ -420,7 +423,7 @@ read_samples(int16_t *out, int64_t n)
 
 	if (n_carry)
 		bytes[have++] = carry[0], n_carry = 0;
-	while (have < want && !stop_signal)
+	while (have < want && !cli_stop_signal)
 	{
 		ssize_t		got = read(STDIN_FILENO, bytes + have, want - have);
 
@@ -495,7 +498,7 @@ monitor_stream(monitor_state *s)
 		fprintf(stderr, "sampleid " CMD ": out of memory\n");
 		rc = 1;
 	}
-	while (rc == 0 && !stop_signal)
+	while (rc == 0 && !cli_stop_signal)
 	{
 		int64_t		got = read_samples(in, step);
 
@@ -557,9 +560,9 @@ catalogue_registered(PGconn *conn, const char *catalogue)
 }
 
 static void
-print_header(monitor_format format)
+print_header(cli_output_format format)
 {
-	if (format == OUT_TSV)
+	if (format == CLI_OUT_TSV)
 		printf("recording_id\tstream_start\tstream_end\twall_start\twall_end\tref_start\tref_end\t"
 			   "similarity\n");
 	fflush(stdout);
@@ -569,8 +572,7 @@ int
 cmd_monitor(int argc, char **argv)
 {
 	monitor_state s = {.o = {NULL, NULL, NULL, "segments", NULL, NULL, 16000, 8, 2,
-	isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_TSV}};
-	struct sigaction sa;
+	isatty(STDOUT_FILENO) ? CLI_OUT_TABLE : CLI_OUT_TSV}};
 	sid_model  *m = NULL;
 	sid_error	err;
 	int			rc = parse_monitor_options(argc, argv, &s.o);
@@ -587,17 +589,13 @@ cmd_monitor(int argc, char **argv)
 			 catalogue_registered(s.conn, s.o.catalogue) &&
 			 monitor_state_init(&s) == 0)
 	{
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_stop_signal;	/* no SA_RESTART: a blocked read returns */
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
+		cli_catch_stop_signals(0);	/* a read blocked on the feed returns at once */
 		print_header(s.o.format);
 		remember_read(&s);		/* stream second 0 is now */
 		rc = monitor_stream(&s);
-		if (stop_signal)
+		if (cli_stop_signal)
 			fprintf(stderr, "sampleid " CMD ": stopped by signal %d after %.1f s of stream\n",
-					(int) stop_signal, s.stream_now);
+					(int) cli_stop_signal, s.stream_now);
 	}
 	monitor_state_free(&s);
 	PQfinish(s.conn);
