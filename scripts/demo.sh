@@ -4,8 +4,9 @@
 # story with the tools: `sampleid ingest --create` fingerprints a catalogue of
 # real music, an ivfpq index is built, noisy 3-second clips are identified
 # with sampleid_identify (demo/demo.sql), `sampleid match` finds the
-# catalogue excerpts reused in four new works (demo/works.sql shows them) and
-# `sampleid report` writes the rights report under .demo/report/.  Stops the
+# catalogue excerpts reused in four new works (demo/works.sql shows them),
+# `sampleid monitor` follows one played as a stream, and `sampleid report`
+# writes the rights report under .demo/report/.  Stops the
 # cluster at the end, unless --keep.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
@@ -164,6 +165,11 @@ section "New works: sampleid match writes every use of a catalogue recording int
 echo "\$ sampleid match --dsn \"$DSN\" $WORKS"
 "${SID[@]}" match --dsn "$DSN" "$WORKS"
 "${PSQL[@]}" -v ON_ERROR_STOP=1 -d sampleid_demo -f "$REPO/demo/works.sql"
+
+section "A live feed: sampleid monitor logs each use as the stream plays (here a work played as a stream)"
+echo "\$ sox $WORKS/medley.wav -t raw -r 16000 -c 1 -b 16 -e signed - | sampleid monitor --dsn \"$DSN\""
+sox -q "$WORKS/medley.wav" -t raw -r 16000 -c 1 -b 16 -e signed - |
+	"${SID[@]}" monitor --dsn "$DSN"
 
 section "The rights report: sampleid report"
 echo "\$ sampleid report --dsn \"$DSN\" --csv $REPORT/report.csv --html $REPORT/report.html"
