@@ -4,8 +4,9 @@
 # time ranges within a window step (--every) and wall-clock times in ISO
 # 8601, and nothing for the parts not in the catalogue.  The same stream at
 # 44.1 kHz, and a stream stopped by SIGTERM while the excerpt still plays
-# (the open use is logged), must agree; bad options and an unregistered
-# catalogue are refused.
+# (the open use is logged), must agree; ten minutes of stream must not
+# raise the peak resident size by 2 MiB over the first minute's; bad
+# options and an unregistered catalogue are refused.
 use strict;
 use warnings;
 use FindBin;
@@ -79,6 +80,28 @@ sub pcm
 	return $raw;
 }
 
+# A monitor reading a pipe this test writes, as from a feed that stays open:
+# its pid and the pipe's writing end; stdout and stderr go to $out.tsv, $out.err.
+sub monitor_on_pipe
+{
+	my ($out) = @_;
+	pipe(my $feed_r, my $feed_w) or die "pipe: $!";
+	my $pid = fork // die "fork: $!";
+	if ($pid == 0)
+	{
+		close $feed_w;
+		open(STDIN, '<&', $feed_r) or die;
+		open(STDOUT, '>', "$out.tsv") or die;
+		open(STDERR, '>', "$out.err") or die;
+		exec(@monitor, '--tsv') or die "exec: $!";
+	}
+	close $feed_r;
+	binmode $feed_w;
+	return ($pid, $feed_w);
+}
+
+sub peak_kib { (slurp_file("/proc/$_[0]/status") =~ /^VmHWM:\s+(\d+) kB/m)[0] }
+
 # the logged uses as [recording, stream start, end, wall start, end, ref start, end]
 sub uses_of
 {
@@ -125,18 +148,7 @@ sox("$dir/notes1.wav", "$dir/speech.wav", "$dir/excerpt.wav", "$dir/open.wav");
 open(my $fh, '<:raw', pcm(16000, "$dir/open.wav")) or die;
 my $pcm = do { local $/; <$fh> };
 close $fh;
-pipe(my $feed_r, my $feed_w) or die "pipe: $!";
-my $pid = fork // die "fork: $!";
-if ($pid == 0)
-{
-	close $feed_w;
-	open(STDIN, '<&', $feed_r) or die;
-	open(STDOUT, '>', "$dir/stopped.tsv") or die;
-	open(STDERR, '>', "$dir/stopped.err") or die;
-	exec(@monitor, '--tsv') or die "exec: $!";
-}
-close $feed_r;
-binmode $feed_w;
+my ($pid, $feed_w) = monitor_on_pipe("$dir/stopped");
 print $feed_w $pcm;    # returns with at most a pipe buffer (2 s of audio) unread; the feed stays open
 select(undef, undef, undef, 10);    # time to read and identify the rest (well under a second unloaded)
 kill 'TERM', $pid;
@@ -148,6 +160,28 @@ like(slurp_file("$dir/stopped.err"), qr/stopped by signal 15/, 'saying so');
 @uses = uses_of($tsv);
 is(scalar @uses, 1, 'the use still heard is logged') or diag($tsv);
 check_use('stopped by SIGTERM', $uses[0], $end);
+
+# bounded memory: ten minutes of notes not in the catalogue, the peak
+# resident size read after the first minute and after the tenth
+SKIP:
+{
+	skip 'no /proc', 4 unless -r "/proc/self/status";
+	write_notes("$dir/minute.wav", 60, 16000, 3);
+	open(my $mfh, '<:raw', pcm(16000, "$dir/minute.wav")) or die;
+	my $minute = do { local $/; <$mfh> };
+	close $mfh;
+	my ($mpid, $mw) = monitor_on_pipe("$dir/long");
+	print $mw $minute;
+	my $after_one = peak_kib($mpid);
+	print $mw $minute for 2 .. 10;
+	my $after_ten = peak_kib($mpid);
+	close $mw;
+	waitpid($mpid, 0);
+	is($? >> 8, 0, 'ten minutes of stream read') or diag(slurp_file("$dir/long.err"));
+	diag("peak resident size: $after_one kB after one minute, $after_ten kB after ten");
+	ok($after_ten - $after_one < 2048, 'memory does not grow with the stream (under 2 MiB more)');
+	is(scalar(uses_of(slurp_file("$dir/long.tsv"))), 0, 'and nothing is logged for the notes');
+}
 
 # bad input
 ($rc, undef, $err) = run_cmd(\'', @monitor, '--window', '1', '--every', '3');
