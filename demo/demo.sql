@@ -1,55 +1,25 @@
--- pg_sampleid demonstration: fingerprint a catalogue, index it, identify clips.
--- Run by scripts/demo.sh, which sets :music_dir and :clips.
+-- pg_sampleid demonstration, second part: the catalogue that `sampleid ingest
+-- --create` made, its ivfpq index, and identification of noisy clips.  Run by
+-- scripts/demo.sh, which sets :clips.
 \pset footer off
-CREATE EXTENSION sampleid;
 
 \echo
-\echo '== Device and model'
-SELECT requested, device, reason FROM sampleid_device();
-SELECT name, trained, parameters, round(mflops::numeric, 1) AS mflops, embed_dim,
-       segment_seconds, segment_hop_seconds
-FROM sampleid_models() WHERE error IS NULL;
-
-SELECT NOT EXISTS (SELECT 1 FROM sampleid_models() WHERE name = 'fp' AND trained)
-    AS no_trained_model \gset
-\if :no_trained_model
-\echo
-\echo 'No trained "fp" model is installed, so nothing can be fingerprinted yet:'
-\set ON_ERROR_STOP 0
-SELECT * FROM sampleid_embed(pg_read_binary_file(:'clips' || '/clip1.wav'));
-\quit
-\endif
-
-\echo
-\echo '== The catalogue: every track of one album, read by the server'
-CREATE TABLE recordings (id serial PRIMARY KEY, title text, audio_path text);
-INSERT INTO recordings (title, audio_path)
-SELECT regexp_replace(f, '\.ogg$', ''), :'music_dir' || '/' || f
-FROM pg_ls_dir(:'music_dir') f WHERE f LIKE '%.ogg' ORDER BY f;
-SELECT count(*) AS tracks,
-       round(sum((sampleid_audio_info(pg_read_binary_file(audio_path))).duration_seconds)::numeric / 3600, 2)
-           AS hours
+\echo '== What ingest made: one 128-d fingerprint per 1 s segment, every 0.5 s'
+SELECT count(*) AS tracks, round(sum(duration_s)::numeric / 3600, 2) AS hours,
+       min(artist) AS artist, min(rights_holder) AS rights_holder
 FROM recordings;
-
-\echo
-\echo '== Fingerprints: one 128-d vector per 1 s segment, every 0.5 s'
-CREATE TABLE segments (recording_id int REFERENCES recordings, seg int, t_start real,
-                       fp fingerprint(128), PRIMARY KEY (recording_id, seg));
-\timing on
-INSERT INTO segments
-SELECT r.id, e.seg, e.t_start, e.fp
-FROM recordings r, sampleid_embed(pg_read_binary_file(r.audio_path)) e;
 SELECT count(*) AS segments, pg_size_pretty(pg_total_relation_size('segments')) AS table_size
 FROM segments;
--- the catalogue records the model and hop that fingerprinted it
-SELECT catalogue, model, segment_hop_seconds FROM sampleid_catalogue_register('segments', 'fp');
+-- ingest registered the model and hop that fingerprinted the catalogue
+SELECT catalogue, model, segment_hop_seconds FROM sampleid_catalogues;
 
 \echo
 \echo '== An ivfpq index (inverted file + product quantisation, trained with FAISS)'
 \timing on
-CREATE INDEX segments_fp_idx ON segments USING ivfpq (fp) WITH (lists = 128, m = 16);
+-- lists are sized from the row count
+CREATE INDEX segments_fp_idx ON segments USING ivfpq (fp) WITH (m = 16);
 SELECT pg_size_pretty(pg_relation_size('segments_fp_idx')) AS index_size;
-SET ivfpq.probes = 8;
+SET ivfpq.probes = 4;
 
 \echo
 \echo '== The query clips: 3 s excerpts with room reverberation and pink noise at 5 dB SNR'

@@ -56,8 +56,8 @@ BEGIN
     win := greatest(2, round(window_seconds / cat.segment_hop_seconds)::int);
     step := greatest(1, round(step_seconds / cat.segment_hop_seconds)::int);
     FOR u IN
-        WITH hits AS (
-            SELECT i.recording_id AS rec, i.query_start AS qs, i.query_end AS qe,
+        WITH window_hits AS (
+            SELECT w.first, i.recording_id AS rec, i.query_start AS qs, i.query_end AS qe,
                    i.ref_start - i.query_start AS off, coalesce(i.probability, i.similarity) AS conf
             FROM pg_catalog.generate_series(1, greatest(1, n - win + step), step) AS w(first)
             CROSS JOIN LATERAL @extschema@.sampleid_identify(
@@ -69,6 +69,12 @@ BEGIN
                 fingerprint_column => fingerprint_column,
                 content => sampleid_match_uses.content[w.first:w.first + win - 1]) i
             WHERE n > 0),
+        -- one alignment per recording and window, the best: a recording that
+        -- repeats a passage also matches the window at the repeat, and those
+        -- weaker rows would cut the use in pieces (or stand as uses of their own)
+        hits AS (
+            SELECT DISTINCT ON (h.first, h.rec) h.rec, h.qs, h.qe, h.off, h.conf
+            FROM window_hits h ORDER BY h.first, h.rec, h.conf DESC),
         -- a new use starts where the previous window of the recording ended
         -- more than two hops earlier or aligned more than two hops apart
         marked AS (

@@ -5,6 +5,7 @@
 #ifndef SAMPLEID_CLI_H
 #define SAMPLEID_CLI_H
 
+#include <signal.h>
 #include <stdio.h>
 
 typedef struct cli_command
@@ -29,6 +30,7 @@ int			cmd_bank(int argc, char **argv);
 int			cmd_identify(int argc, char **argv);
 int			cmd_match(int argc, char **argv);
 int			cmd_dedupe(int argc, char **argv);
+int			cmd_monitor(int argc, char **argv);
 
 /* cli_options.c: what the subcommands' option parsing shares. */
 
@@ -55,6 +57,22 @@ int			cli_double_option(const char *cmd, const char *opt, const char *s, double 
 
 /* Arguments from argv[first] on that a command takes none of: -1 having named the first, else 0. */
 int			cli_stray_arguments(const char *cmd, int argc, char **argv, int first);
+
+/* How identify and monitor print what they find: a table for people, TSV or JSON for programs. */
+typedef enum cli_output_format
+{
+	CLI_OUT_TABLE, CLI_OUT_TSV, CLI_OUT_JSON
+} cli_output_format;
+
+/* The signal (SIGINT or SIGTERM) that asked the command to stop, 0 until one did. */
+extern volatile sig_atomic_t cli_stop_signal;
+
+/*
+ * Catches SIGINT and SIGTERM into cli_stop_signal.  restart: blocked calls
+ * resume (ingest checks between files); without it a blocked read returns
+ * EINTR (monitor, waiting on a feed, stops at once).
+ */
+void		cli_catch_stop_signals(int restart);
 
 /* "32,64,128" -> values; returns the count or -1 when malformed. */
 int			cli_parse_int_list(const char *s, int *out, int max);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -82,4 +83,25 @@ cli_stray_arguments(const char *cmd, int argc, char **argv, int first)
 		return 0;
 	fprintf(stderr, "sampleid %s: unexpected argument \"%s\" (see --help)\n", cmd, argv[first]);
 	return -1;
+}
+
+volatile sig_atomic_t cli_stop_signal = 0;
+
+static void
+on_stop_signal(int signo)
+{
+	cli_stop_signal = signo;
+}
+
+void
+cli_catch_stop_signals(int restart)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
 }

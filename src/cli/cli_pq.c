@@ -312,3 +312,38 @@ cli_query_params_free(cli_query_params *p)
 	free(p->fingerprints), free(p->t_start), free(p->content);
 	p->fingerprints = p->t_start = p->content = NULL;
 }
+
+PGresult *
+cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
+				const sid_embed_result *q, const uint8_t *content, const char *min_similarity,
+				const char *min_coverage)
+{
+	cli_query_params p;
+	const char *params[7];
+	char		sql[1024];
+	int			n = 5;
+	PGresult   *r;
+
+	if (cli_query_params_make(q, content, &p) != 0)
+	{
+		fprintf(stderr, "sampleid %s: out of memory\n", cmd);
+		return NULL;
+	}
+	params[0] = p.fingerprints, params[1] = p.t_start, params[2] = catalogue, params[3] = model;
+	params[4] = p.content;
+	snprintf(sql, sizeof(sql),
+			 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
+			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
+			 "FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
+			 "content => $5::boolean[]%s%s)",
+			 min_similarity ? ", min_similarity => $6::real" : "",
+			 min_coverage ? (min_similarity ? ", min_coverage => $7::real" :
+							 ", min_coverage => $6::real") : "");
+	if (min_similarity)
+		params[n++] = min_similarity;
+	if (min_coverage)
+		params[n++] = min_coverage;
+	r = cli_pq_exec(conn, cmd, sql, n, params);
+	cli_query_params_free(&p);
+	return r;
+}

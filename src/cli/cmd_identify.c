@@ -16,11 +16,6 @@
 #include "cli_model.h"
 #include "cli_pq.h"
 
-typedef enum output_format
-{
-	OUT_TABLE, OUT_TSV, OUT_JSON
-} output_format;
-
 typedef struct identify_options
 {
 	const char *dsn;
@@ -29,7 +24,7 @@ typedef struct identify_options
 	const char *catalogue;
 	const char *min_similarity;	/* NULL: the function's default */
 	const char *min_coverage;
-	output_format format;
+	cli_output_format format;
 } identify_options;
 
 static const struct option identify_opts[] = {
@@ -66,40 +61,6 @@ identify_usage(FILE *out)
 			"--json (one object per file with its matches).\n", result_columns[0]);
 }
 
-static PGresult *
-db_identify(PGconn *conn, const identify_options *o, const char *model, const sid_embed_result *q,
-			const uint8_t *content)
-{
-	cli_query_params p;
-	const char *params[7];
-	char		sql[1024];
-	int			n = 5;
-	PGresult   *r;
-
-	if (cli_query_params_make(q, content, &p) != 0)
-	{
-		fprintf(stderr, "sampleid identify: out of memory\n");
-		return NULL;
-	}
-	params[0] = p.fingerprints, params[1] = p.t_start, params[2] = o->catalogue, params[3] = model;
-	params[4] = p.content;
-	snprintf(sql, sizeof(sql),
-			 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
-			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
-			 "FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
-			 "content => $5::boolean[]%s%s)",
-			 o->min_similarity ? ", min_similarity => $6::real" : "",
-			 o->min_coverage ? (o->min_similarity ? ", min_coverage => $7::real" :
-								", min_coverage => $6::real") : "");
-	if (o->min_similarity)
-		params[n++] = o->min_similarity;
-	if (o->min_coverage)
-		params[n++] = o->min_coverage;
-	r = cli_pq_exec(conn, "identify", sql, n, params);
-	cli_query_params_free(&p);
-	return r;
-}
-
 static void
 print_json_string(const char *s)
 {
@@ -115,11 +76,11 @@ print_json_string(const char *s)
 }
 
 static void
-print_result(const char *file, const PGresult *r, output_format format)
+print_result(const char *file, const PGresult *r, cli_output_format format)
 {
 	int			n = PQntuples(r);
 
-	if (format == OUT_JSON)
+	if (format == CLI_OUT_JSON)
 	{
 		printf("{\"file\": ");
 		print_json_string(file);
@@ -135,11 +96,11 @@ print_result(const char *file, const PGresult *r, output_format format)
 		printf("]}\n");
 		return;
 	}
-	if (format == OUT_TABLE && n == 0)
+	if (format == CLI_OUT_TABLE && n == 0)
 		printf("%-24s no match\n", file);
 	for (int i = 0; i < n; i++)
 	{
-		if (format == OUT_TSV)
+		if (format == CLI_OUT_TSV)
 		{
 			printf("%s", file);
 			for (int c = 0; c < N_RESULT_COLUMNS; c++)
@@ -164,7 +125,8 @@ identify_file(PGconn *conn, sid_embedder *e, const identify_options *o, const ch
 
 	if (cli_embed_file("identify", e, file, &q, &content) != 0)
 		return -1;
-	r = db_identify(conn, o, e->model->name, &q, content);
+	r = cli_pq_identify(conn, "identify", o->catalogue, e->model->name, &q, content,
+						o->min_similarity, o->min_coverage);
 	if (r)
 		print_result(file, r, o->format);
 	PQclear(r);
@@ -177,7 +139,7 @@ int
 cmd_identify(int argc, char **argv)
 {
 	identify_options o = {NULL, NULL, NULL, "segments", NULL, NULL,
-	isatty(STDOUT_FILENO) ? OUT_TABLE : OUT_TSV};
+	isatty(STDOUT_FILENO) ? CLI_OUT_TABLE : CLI_OUT_TSV};
 	sid_model  *m;
 	sid_embedder *e;
 	sid_error	err;
@@ -207,10 +169,10 @@ cmd_identify(int argc, char **argv)
 				o.min_coverage = optarg;
 				break;
 			case 'j':
-				o.format = OUT_JSON;
+				o.format = CLI_OUT_JSON;
 				break;
 			case 't':
-				o.format = OUT_TSV;
+				o.format = CLI_OUT_TSV;
 				break;
 			case 'h':
 				return cli_usage(identify_usage, 1);

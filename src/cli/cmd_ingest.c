@@ -90,20 +90,11 @@ typedef struct ingest_worker
 	pthread_t	thread;
 } ingest_worker;
 
-/* Written by the signal handler only: the number of the signal that asked to stop. */
-static volatile sig_atomic_t stop_signal = 0;
-
-static void
-on_stop_signal(int signo)
-{
-	stop_signal = signo;
-}
-
 static int
 decoding_interrupted(void *arg)
 {
 	(void) arg;
-	return stop_signal != 0;
+	return cli_stop_signal != 0;
 }
 
 static const struct option ingest_opts[] = {
@@ -720,13 +711,13 @@ write_all(catalogue *cat, ingest_pool *p, const ingest_options *o, ingest_tally 
 				rc = 0;
 
 	cli_copy_init(&b);
-	for (size_t i = 0; i < p->n_jobs && rc == 0 && !stop_signal; i++)
+	for (size_t i = 0; i < p->n_jobs && rc == 0 && !cli_stop_signal; i++)
 	{
 		ingest_job *j = &p->jobs[i];
 
 		wait_for_job(p, i);
 		/* its decoding may have been cut short by the stop: the next run redoes it */
-		if (stop_signal && j->error[0])
+		if (cli_stop_signal && j->error[0])
 			break;
 		if (!j->error[0] && !j->unchanged)
 		{
@@ -740,7 +731,7 @@ write_all(catalogue *cat, ingest_pool *p, const ingest_options *o, ingest_tally 
 		release_job(p, i);
 		/* a stop request ends the batch early: what is written is kept */
 		if (rc == 0 && in_batch > 0 &&
-			(in_batch >= o->batch || stop_signal || i + 1 == p->n_jobs))
+			(in_batch >= o->batch || cli_stop_signal || i + 1 == p->n_jobs))
 		{
 			rc = cli_pq_run(cat->conn, CMD, "COMMIT");
 			in_batch = 0;
@@ -825,11 +816,11 @@ summarise(const ingest_tally *t, size_t n_files, int server_failed)
 			"%.2f h of audio in %.1f s (%.1fx real time)\n",
 			t->ingested, t->unchanged, t->failed, n_files, t->meter.audio_seconds / 3600.0,
 			elapsed, elapsed > 0 ? t->meter.audio_seconds / elapsed : 0.0);
-	if (stop_signal)
+	if (cli_stop_signal)
 	{
 		fprintf(stderr, "sampleid ingest: stopped by signal %d; what was committed is kept: "
-				"run the same command again to complete the rest\n", (int) stop_signal);
-		return 128 + stop_signal;
+				"run the same command again to complete the rest\n", (int) cli_stop_signal);
+		return 128 + cli_stop_signal;
 	}
 	return server_failed || t->failed ? 1 : 0;
 }
@@ -861,7 +852,6 @@ run_ingest(catalogue *cat, const cli_inputs *in, const sid_model *model, const i
 	ingest_pool p;
 	ingest_worker w[SID_EMBED_MAX_THREADS];
 	ingest_tally t;
-	struct sigaction sa;
 	int			started,
 				rc;
 
@@ -877,11 +867,7 @@ run_ingest(catalogue *cat, const cli_inputs *in, const sid_model *model, const i
 	p.replace = o->replace;
 	sid_audio_limits_default(&p.lim);
 	p.lim.interrupted = decoding_interrupted;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop_signal;
-	sa.sa_flags = SA_RESTART;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	cli_catch_stop_signals(1);
 	t.tty = isatty(STDERR_FILENO);
 	sid_progress_meter_init(&t.meter, (long) in->n);
 	started = start_workers(&p, w, o->threads, 0.0);

@@ -21,6 +21,7 @@ static const cli_command commands[] = {
 	{"identify", "identify audio files against a catalogue in a database (libpq)", cmd_identify},
 	{"match", "write every use of catalogue recordings in new works into a matches table", cmd_match},
 	{"dedupe", "list the recordings of a catalogue that are the same audio", cmd_dedupe},
+	{"monitor", "identify a live PCM stream on stdin, logging each use with wall-clock times", cmd_monitor},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
