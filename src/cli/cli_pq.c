@@ -16,8 +16,10 @@ cli_pq_connect(const char *cmd, const char *dsn)
 
 	if (PQstatus(conn) != CONNECTION_OK)
 	{
-		fprintf(stderr, "sampleid %s: cannot connect to \"%s\": %s\n", cmd, dsn ? dsn : "",
-				cli_pq_error(conn));
+		/* where it tried, from the parsed options: the DSN itself may hold a password */
+		fprintf(stderr, "sampleid %s: cannot connect to database \"%s\" at %s port %s: %s\n", cmd,
+				conn ? PQdb(conn) : "", conn && PQhost(conn) ? PQhost(conn) : "(default)",
+				conn && PQport(conn) ? PQport(conn) : "(default)", cli_pq_error(conn));
 		PQfinish(conn);
 		return NULL;
 	}
