@@ -61,6 +61,15 @@ typedef struct sid_train_config
 	float		overlay_ratio_min_db, overlay_ratio_max_db;
 	float		p_transform, p_pitch, max_semitones, stretch_min, stretch_max;
 	float		p_music_eq, p_compress, p_distort;
+	/* the verifier recipe, "verify" (train/sid_verify_train.h): a frozen
+	 * encoder, tracks of train_split split into a catalogue and
+	 * out-of-catalogue tracks, the same of val_split for calibration */
+	char		fp_model[SID_TRAIN_PATH_MAX];	/* the frozen fingerprint model (.sidm) */
+	char		exclude_package[64];	/* tracks of this package are never used ("" = none) */
+	int32_t		catalogue_tracks, out_tracks;
+	int32_t		val_catalogue_tracks, val_out_tracks;
+	float		catalogue_seconds;	/* the middle of each catalogue track that is embedded */
+	int32_t		queries_per_track;
 	/* architecture (sid_encoder_config; defaults: sid_encoder_default_config) */
 	int32_t		channels[SID_MAX_STAGES];
 	int32_t		blocks[SID_MAX_STAGES];
