@@ -17,6 +17,7 @@
 #define SID_TRAIN_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -132,6 +133,9 @@ typedef struct sid_train_hooks
 	volatile sig_atomic_t *stop;	/* set by a signal handler: checkpoint and return */
 	int64_t		stop_after;		/* > 0: return after this step (tests) */
 } sid_train_hooks;
+
+/* A progress line through hooks->log (nothing when there is none). */
+void		sid_train_vlog(const sid_train_hooks *hooks, const char *fmt, va_list ap);
 
 /*
  * Train as the configuration says, from scratch or (resume) from the

@@ -92,15 +92,11 @@ say(vtrainer *tr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void
 say(vtrainer *tr, const char *fmt, ...)
 {
-	char		msg[1024];
 	va_list		ap;
 
-	if (!tr->hooks || !tr->hooks->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sid_train_vlog(tr->hooks, fmt, ap);
 	va_end(ap);
-	tr->hooks->log(tr->hooks->arg, msg);
 }
 
 static sid_status
