@@ -283,16 +283,6 @@ input_row(const sid_verifier_config *c, float *row, const float *fp, double u)
 	}
 }
 
-static float
-dot(const float *a, const float *b, int n)
-{
-	float		s = 0.0f;
-
-	for (int i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
-
 float
 sid_verifier_forward(const sid_verifier_config *c, const float *params, sid_verifier_work *w,
 					 const sid_verifier_pair *p)
@@ -330,7 +320,7 @@ sid_verifier_forward(const sid_verifier_config *c, const float *params, sid_veri
 		memcpy(row, w->y + (size_t) i * A, sizeof(float) * A);
 		for (int j = 0; j < nk; j++)
 		{
-			float		s = dot(qf, p->c_fp + (size_t) j * D, D);
+			float		s = sid_dot(qf, p->c_fp + (size_t) j * D, D);
 			double		dt = fabs(p->c_t[j] - p->offset - ui);
 
 			if (s > best)
@@ -356,7 +346,7 @@ sid_verifier_forward(const sid_verifier_config *c, const float *params, sid_veri
 	}
 	sid_linear_forward(w->a2, w->m, wt.w2, wt.b2, 1, F, G);
 	sid_act_forward(SID_ACT_GELU, w->g, w->a2, G);
-	return dot(w->g, wt.w3, G) + wt.b3[0];
+	return sid_dot(w->g, wt.w3, G) + wt.b3[0];
 }
 
 void

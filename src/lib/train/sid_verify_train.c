@@ -13,6 +13,7 @@
 #include "core/sid_clock.h"
 #include "core/sid_pcm16.h"
 #include "core/sid_rng.h"
+#include "augment/sid_noise.h"
 #include "corpus/sid_corpus.h"
 #include "model/sid_embed.h"
 #include "model/sid_model.h"
@@ -153,16 +154,6 @@ catalogue_embed(vtrainer *tr, const sid_track_cache *tc, catalogue *c, sid_error
 	return rc;
 }
 
-static float
-dotf(const float *a, const float *b, int n)
-{
-	float		s = 0.0f;
-
-	for (int i = 0; i < n; i++)
-		s += a[i] * b[i];
-	return s;
-}
-
 /* The coarse stage, exactly: top-k per query segment, offset voting, clamping. */
 static int
 coarse(vtrainer *tr, const catalogue *c, const query *q, sid_alignment *al, sid_error *err)
@@ -185,7 +176,7 @@ coarse(vtrainer *tr, const catalogue *c, const query *q, sid_alignment *al, sid_
 
 		for (int64_t s = 0; s < nseg; s++)
 		{
-			float		v = dotf(q->fp + (size_t) j * tr->D, c->fp + (size_t) s * tr->D, tr->D);
+			float		v = sid_dot(q->fp + (size_t) j * tr->D, c->fp + (size_t) s * tr->D, tr->D);
 			int			pos;
 
 			if (nb == COARSE_K && v <= best[nb - 1])
@@ -301,7 +292,22 @@ make_queries(vtrainer *tr, part *pt, const sid_track_cache *cat, const sid_track
 				continue;
 			start = lo + (int64_t) sid_rng_below(&rng, (uint64_t) (hi - lo));
 			sid_pcm16_to_float(tc->pcm[tk] + start - preroll, len + preroll, in);
-			if (degrade)
+			if (is_out && i % 5 == 4)
+			{
+				/*
+				 * Steady noise that the content gate lets through must not
+				 * pass the verifier either: white, pink or brown, -3 to -33
+				 * dB below a full-scale sine.
+				 */
+				float		level = 0.7f * powf(10.0f, -sid_rng_range(&rng, 3.0f, 33.0f) / 20.0f);
+
+				if ((rc = sid_noise_synth(view, (size_t) len, (sid_noise_kind) (i / 5 % 3), (float) tr->rate,
+										  &rng, err)) != SID_OK)
+					break;
+				for (int64_t x = 0; x < len; x++)
+					view[x] *= level;
+			}
+			else if (degrade)
 			{
 				sid_augment_draw(&tr->aug, bank, &rng, (size_t) len, &plan);
 				if ((rc = sid_augment_run(tr->aug_work, bank, &plan, in, (size_t) preroll, view,
