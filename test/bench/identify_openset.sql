@@ -154,3 +154,23 @@ SELECT p AS min_probability,
        round(100.0 * avg((v.probability >= p)::int) FILTER (WHERE v.kind <> 'in_catalogue'), 2) AS "false accepts %"
 FROM vtop v, unnest(ARRAY[0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99]::real[]) p
 WHERE v.role = 'test' GROUP BY 1 ORDER BY 1;
+
+\echo '== the defaults of sampleid_identify: coarse pre-filter (0.7, 0.78), then probability >= the file''s threshold; coarse rule alone beside'
+WITH acc AS (
+    SELECT DISTINCT ON (a.query) a.query, a.title FROM openset_answers a
+    WHERE a.coverage >= 0.7 AND a.similarity >= 0.78 AND a.segments >= 2 AND a.probability >= :file_threshold
+    ORDER BY a.query, a.probability DESC
+), coarse_acc AS (
+    SELECT DISTINCT ON (a.query) a.query, a.title FROM openset_answers a
+    WHERE a.coverage >= 0.7 AND a.similarity >= 0.78 AND a.segments >= 2
+    ORDER BY a.query, a.segments DESC, a.similarity DESC
+)
+SELECT t.role, t.length,
+       round(100.0 * avg((acc.title IS NOT DISTINCT FROM t.truth AND acc.query IS NOT NULL)::int)
+             FILTER (WHERE t.kind = 'in_catalogue' AND t.correct), 1) AS "with verifier: kept %",
+       round(100.0 * avg((acc.query IS NOT NULL)::int) FILTER (WHERE t.kind <> 'in_catalogue'), 2) AS "false accepts %",
+       round(100.0 * avg((c.title IS NOT DISTINCT FROM t.truth AND c.query IS NOT NULL)::int)
+             FILTER (WHERE t.kind = 'in_catalogue' AND t.correct), 1) AS "coarse alone: kept %",
+       round(100.0 * avg((c.query IS NOT NULL)::int) FILTER (WHERE t.kind <> 'in_catalogue'), 2) AS "false accepts % "
+FROM top t LEFT JOIN acc USING (query) LEFT JOIN coarse_acc c USING (query)
+GROUP BY 1, 2 ORDER BY 1, 2;
