@@ -83,6 +83,7 @@ static const key_def keys[] = {
 	{"val_out_tracks", KEY_INT, F(val_out_tracks), 0, 1, 10000},
 	{"catalogue_seconds", KEY_FLOAT, F(catalogue_seconds), 0, 12, 36000},
 	{"queries_per_track", KEY_INT, F(queries_per_track), 0, 1, 10000},
+	{"noise_queries_every", KEY_INT, F(noise_queries_every), 0, 0, 10000},
 	{"n_stages", KEY_INT, F(n_stages), 0, 1, SID_MAX_STAGES},
 	{"channels", KEY_INTLIST, F(channels), 0, 1, 1024},
 	{"blocks", KEY_INTLIST, F(blocks), 0, 0, SID_MAX_BLOCKS},

@@ -292,7 +292,7 @@ make_queries(vtrainer *tr, part *pt, const sid_track_cache *cat, const sid_track
 				continue;
 			start = lo + (int64_t) sid_rng_below(&rng, (uint64_t) (hi - lo));
 			sid_pcm16_to_float(tc->pcm[tk] + start - preroll, len + preroll, in);
-			if (is_out && i % 5 == 4)
+			if (is_out && cfg->noise_queries_every > 0 && i % cfg->noise_queries_every == cfg->noise_queries_every - 1)
 			{
 				/*
 				 * Steady noise that the content gate lets through must not
@@ -301,7 +301,7 @@ make_queries(vtrainer *tr, part *pt, const sid_track_cache *cat, const sid_track
 				 */
 				float		level = 0.7f * powf(10.0f, -sid_rng_range(&rng, 3.0f, 33.0f) / 20.0f);
 
-				if ((rc = sid_noise_synth(view, (size_t) len, (sid_noise_kind) (i / 5 % 3), (float) tr->rate,
+				if ((rc = sid_noise_synth(view, (size_t) len, (sid_noise_kind) (i / cfg->noise_queries_every % 3), (float) tr->rate,
 										  &rng, err)) != SID_OK)
 					break;
 				for (int64_t x = 0; x < len; x++)
