@@ -174,8 +174,10 @@ install-cli: $(CLI_BIN)
 	$(MKDIR_P) '$(DESTDIR)$(bindir)'
 	$(INSTALL_PROGRAM) $(CLI_BIN) '$(DESTDIR)$(bindir)/sampleid'
 
-# The shipped models (models/*.sidm, e.g. the default fp) where the extension looks.
+# The shipped models (models/*.sidm, e.g. the default fp) where the extension looks,
+# with the verifiers beside them (NAME.sidv, the second stage of sampleid_identify).
 install: install-models
 install-models:
 	$(MKDIR_P) '$(DESTDIR)$(datadir)/extension/sampleid_models'
 	$(if $(wildcard models/*.sidm),$(INSTALL_DATA) $(wildcard models/*.sidm) '$(DESTDIR)$(datadir)/extension/sampleid_models/')
+	$(if $(wildcard models/*.sidv),$(INSTALL_DATA) $(wildcard models/*.sidv) '$(DESTDIR)$(datadir)/extension/sampleid_models/')

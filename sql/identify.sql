@@ -18,10 +18,21 @@ CREATE TABLE id_query AS
 SELECT s.seg - 10 AS j, ((s.seg - 10) * 0.5)::real AS t,
        fingerprint_normalize((SELECT array_agg(x + 0.05 * (random() - 0.5)) FROM unnest(s.fp::real[]) x)::fingerprint) AS fp
 FROM id_segments s WHERE recording_id = 2 AND seg BETWEEN 10 AND 15;
+-- (accepted by the coarse rule and by the installed verifier's probability)
 SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, coverage,
-       similarity > 0.9 AS similar, probability, accepted
+       similarity > 0.9 AS similar, probability BETWEEN 0 AND 1 AS probability_in_0_1, accepted
 FROM sampleid_identify((SELECT array_agg(fp ORDER BY j) FROM id_query),
                        (SELECT array_agg(t ORDER BY j) FROM id_query), 'id_segments');
+-- the coarse stage alone leaves probability null
+SELECT recording_id, probability IS NULL AS no_probability, accepted
+FROM sampleid_identify((SELECT array_agg(fp ORDER BY j) FROM id_query),
+                       (SELECT array_agg(t ORDER BY j) FROM id_query), 'id_segments', rerank => false);
+-- a min_probability above any probability rejects the match; the rejected
+-- keep their probability
+SELECT recording_id, probability > 0 AS scored, accepted
+FROM sampleid_identify((SELECT array_agg(fp ORDER BY j) FROM id_query),
+                       (SELECT array_agg(t ORDER BY j) FROM id_query), 'id_segments',
+                       min_probability => 1, include_rejected => true) LIMIT 1;
 -- the rejected candidates too, for inspection: the best is still recording 2
 SELECT recording_id, accepted FROM sampleid_identify(
     (SELECT array_agg(fp ORDER BY j) FROM id_query), (SELECT array_agg(t ORDER BY j) FROM id_query),
@@ -86,6 +97,33 @@ SELECT expect_error($$SELECT * FROM sampleid_identify('\x00'::bytea, 'id_segment
 SELECT expect_error($$SELECT * FROM sampleid_identify(ARRAY(SELECT fp FROM id_query), ARRAY[0]::real[], 'id_segments')$$);
 SELECT expect_error($$SELECT * FROM sampleid_identify(ARRAY['[1,0]'::fingerprint], ARRAY[0]::real[], 'id_segments')$$);
 SELECT expect_error($$SELECT * FROM sampleid_identify(ARRAY(SELECT fp FROM id_query LIMIT 1), ARRAY['Infinity']::real[], 'id_segments')$$);
+SELECT expect_error($$SELECT * FROM sampleid_identify('\x00'::bytea, 'id_segments', min_probability => 1.01)$$);
+SELECT expect_error($$SELECT * FROM sampleid_identify(ARRAY(SELECT fp FROM id_query), ARRAY(SELECT t FROM id_query), 'id_segments', min_probability => -1)$$);
+SELECT expect_error($$SELECT * FROM sampleid_identify(ARRAY(SELECT fp FROM id_query), ARRAY(SELECT t FROM id_query), 'id_segments', rerank => NULL)$$);
+
+-- the verifier alone (sampleid_rerank): a probability; the query's own stored
+-- segments at their alignment score higher than the same at an alignment 20 s
+-- away, and than unrelated fingerprints
+CREATE TABLE id_rerank AS SELECT
+    (SELECT array_agg(fp ORDER BY j) FROM id_query) AS q, (SELECT array_agg(t ORDER BY j) FROM id_query) AS qt,
+    ARRAY(SELECT fp FROM id_segments WHERE recording_id = 2 AND seg BETWEEN 8 AND 17 ORDER BY seg) AS c,
+    ARRAY(SELECT t_start FROM id_segments WHERE recording_id = 2 AND seg BETWEEN 8 AND 17 ORDER BY seg) AS ct,
+    ARRAY(SELECT fp FROM id_segments WHERE recording_id = 1 AND seg BETWEEN 8 AND 17 ORDER BY seg) AS other;
+SELECT p_true BETWEEN 0 AND 1 AS in_unit_interval, p_true > p_other AS above_other_recording,
+       p_true = p_same AS same_as_identify
+FROM (SELECT sampleid_rerank(q, qt, c, ct, 5.0) AS p_true, sampleid_rerank(q, qt, other, ct, 5.0) AS p_other,
+             (SELECT probability FROM sampleid_identify(q, qt, 'id_segments', include_rejected => true,
+                                                        min_similarity => 0, min_coverage => 0) LIMIT 1) AS p_same
+      FROM id_rerank) s;
+SELECT sampleid_rerank(NULL, qt, c, ct, 5.0) IS NULL AS null_is_null FROM id_rerank;
+SELECT expect_error($$SELECT sampleid_rerank(q, qt, c, ct, 5.0, 'no_such_model') FROM id_rerank$$);
+SELECT expect_error($$SELECT sampleid_rerank(q, qt[1:2], c, ct, 5.0) FROM id_rerank$$);
+SELECT expect_error($$SELECT sampleid_rerank(q, qt, c, ct[1:3], 5.0) FROM id_rerank$$);
+SELECT expect_error($$SELECT sampleid_rerank(ARRAY[]::fingerprint[], ARRAY[]::real[], c, ct, 5.0) FROM id_rerank$$);
+SELECT expect_error($$SELECT sampleid_rerank(ARRAY['[1,0]'::fingerprint], ARRAY[0]::real[], c, ct, 5.0) FROM id_rerank$$);
+SELECT expect_error($$SELECT sampleid_rerank(q, qt, c, ct, 'Infinity') FROM id_rerank$$);
+SELECT expect_error($$SELECT sampleid_rerank(q, qt, c || c || c || c || c || c || c || c || c || c, ct || ct || ct || ct || ct || ct || ct || ct || ct || ct, 5.0) FROM id_rerank$$);
+SELECT expect_error($$SELECT sampleid_rerank(q, ARRAY[0, NULL, 1, 1.5, 2, 2.5]::real[], c, ct, 5.0) FROM id_rerank$$);
 -- null query: no row
 SELECT count(*) FROM sampleid_identify(NULL::bytea, 'id_segments');
-DROP TABLE id_segments, id_query, id_small, id_text, id_unregistered;
+DROP TABLE id_segments, id_query, id_small, id_text, id_unregistered, id_rerank;

@@ -2,7 +2,11 @@
 -- segment, answered by the ivfpq index), offset voting, time ranges, and the
 -- decision; no row means no match.  The defaults of min_coverage and
 -- min_similarity are the rule calibrated for <= 1 % false accepts by
--- test/bench/identify_openset.sh (docs/benchmarks.md, "Open-set identification").  The catalogue is named as text and cast
+-- test/bench/identify_openset.sh (docs/benchmarks.md, "Open-set identification").
+-- Then the verifier installed beside the model (NAME.sidv) scores each
+-- candidate: accepted when its probability reaches min_probability (NULL:
+-- the threshold calibrated into the verifier's file), ordered by it;
+-- rerank => false is the coarse stage alone.  The catalogue is named as text and cast
 -- per call (a regclass default would be resolved, and depended on, when the
 -- extension is created).
 
@@ -11,13 +15,14 @@ CREATE FUNCTION sampleid_identify(
     k int DEFAULT 20, min_similarity real DEFAULT 0.78, min_coverage real DEFAULT 0.7,
     include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
-    fingerprint_column text DEFAULT 'fp')
+    fingerprint_column text DEFAULT 'fp', min_probability real DEFAULT NULL,
+    rerank boolean DEFAULT true)
     RETURNS TABLE(recording_id bigint, query_start real, query_end real, ref_start real,
                   ref_end real, segments int, coverage real, similarity real,
                   probability real, accepted boolean)
     AS 'MODULE_PATHNAME', 'sampleid_identify_audio'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 3;
-COMMENT ON FUNCTION sampleid_identify(bytea, text, text, int, real, real, boolean, text, text, text) IS
+COMMENT ON FUNCTION sampleid_identify(bytea, text, text, int, real, real, boolean, text, text, text, real, boolean) IS
     'the catalogue recordings heard in the audio, best first, with time ranges on both sides; no row means no match';
 
 CREATE FUNCTION sampleid_identify(
@@ -25,13 +30,14 @@ CREATE FUNCTION sampleid_identify(
     model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT 0.78,
     min_coverage real DEFAULT 0.7, include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
-    fingerprint_column text DEFAULT 'fp', content boolean[] DEFAULT NULL)
+    fingerprint_column text DEFAULT 'fp', content boolean[] DEFAULT NULL,
+    min_probability real DEFAULT NULL, rerank boolean DEFAULT true)
     RETURNS TABLE(recording_id bigint, query_start real, query_end real, ref_start real,
                   ref_end real, segments int, coverage real, similarity real,
                   probability real, accepted boolean)
     AS 'MODULE_PATHNAME', 'sampleid_identify_fingerprints'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 3;
-COMMENT ON FUNCTION sampleid_identify(fingerprint[], real[], text, text, int, real, real, boolean, text, text, text, boolean[]) IS
+COMMENT ON FUNCTION sampleid_identify(fingerprint[], real[], text, text, int, real, real, boolean, text, text, text, boolean[], real, boolean) IS
     'sampleid_identify for a query already fingerprinted (by the same model) on the client: its fingerprints, their start times, and optionally which segments have content';
 
 CREATE FUNCTION sampleid_identify_coarse_query(
@@ -42,3 +48,12 @@ CREATE FUNCTION sampleid_identify_coarse_query(
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sampleid_identify_coarse_query(text, text, text, text) IS
     'the top-k statement sampleid_identify prepares and runs for each query segment ($1 the segment''s fingerprint, $2 k), to EXPLAIN';
+
+CREATE FUNCTION sampleid_rerank(
+    query fingerprint[], query_t real[], candidate fingerprint[], candidate_t real[],
+    alignment real, model text DEFAULT 'fp')
+    RETURNS real
+    AS 'MODULE_PATHNAME', 'sampleid_rerank'
+    LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION sampleid_rerank(fingerprint[], real[], fingerprint[], real[], real, text) IS
+    'the verifier alone: the probability that query segments (fingerprints, start times) and a candidate''s stored segments (fingerprints, reference start times) share audio, at alignment = reference time - query time';

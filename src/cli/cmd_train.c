@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "train/sid_train.h"
+#include "train/sid_verify_train.h"
 
 static volatile sig_atomic_t train_stop = 0;
 
@@ -156,6 +157,20 @@ run_training(const train_options *o, const sid_train_config *cfg)
 	memset(&hooks, 0, sizeof(hooks));
 	hooks.log = train_log;
 	hooks.stop = &train_stop;
+	if (strcmp(cfg->recipe, "verify") == 0)
+	{
+		if (o->resume)
+		{
+			fprintf(stderr, "sampleid train: the verify recipe has no checkpoints to resume (a run takes minutes)\n");
+			return 2;
+		}
+		if (sid_verify_train_run(cfg, &hooks, &err) != SID_OK)
+		{
+			fprintf(stderr, "sampleid train: %s\n", err.msg);
+			return 1;
+		}
+		return 0;
+	}
 	if (sid_train_run(cfg, o->resume, &hooks, NULL, &err) != SID_OK)
 	{
 		fprintf(stderr, "sampleid train: %s\n", err.msg);

@@ -25,6 +25,7 @@
 #include "audio/sid_audio.h"
 #include "model/sid_embed.h"
 #include "model/sid_model_dir.h"
+#include "model/sid_verifier.h"
 
 #define MODEL_CACHE_SIZE 8
 
@@ -78,6 +79,49 @@ model_directory(char *out)
 		get_share_path(my_exec_path, share);
 		snprintf(out, MAXPGPATH, "%s/extension/sampleid_models", share);
 	}
+}
+
+static char *shown(const char *msg);
+static sid_verifier *verifier_cache = NULL;
+static char verifier_cache_path[MAXPGPATH];
+static struct stat verifier_cache_stat;
+
+/*
+ * The verifier of a model is NAME.sidv beside NAME.sidm: it was trained on
+ * that encoder's fingerprints and means nothing with another's.  Reloaded
+ * when the file changes, like the models.
+ */
+const sid_verifier *
+sampleid_verifier(const char *model_name)
+{
+	char		dir[MAXPGPATH],
+				path[MAXPGPATH];
+	struct stat st;
+	sid_error	err;
+	sid_verifier *v;
+
+	model_directory(dir);
+	if (sid_model_name_check(model_name, &err) != SID_OK)
+		ereport(ERROR,
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_ARGUMENT)),
+				 errmsg("invalid model name: %s", err.msg)));
+	snprintf(path, sizeof(path), "%s/%s%s", dir, model_name, SID_VERIFIER_SUFFIX);
+	if (stat(path, &st) != 0)
+		return NULL;
+	if (verifier_cache && strcmp(path, verifier_cache_path) == 0 &&
+		st.st_mtime == verifier_cache_stat.st_mtime && st.st_size == verifier_cache_stat.st_size &&
+		st.st_ino == verifier_cache_stat.st_ino)
+		return verifier_cache;
+	v = sid_verifier_load(path, &err);
+	if (!v)
+		ereport(ERROR,
+				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
+				 errmsg("could not load the verifier of model \"%s\": %s", model_name, shown(err.msg))));
+	sid_verifier_free(verifier_cache);
+	verifier_cache = v;
+	strlcpy(verifier_cache_path, path, sizeof(verifier_cache_path));
+	verifier_cache_stat = st;
+	return v;
 }
 
 /*

@@ -11,7 +11,12 @@
  * stored fingerprints have no content do not vote either.  The hits are
  * aligned by offset (search/sid_align), each alignment is clamped to its
  * recording's stored extent, and accepted when enough of the query's
- * content segments agree with enough similarity.  The model is the one the
+ * content segments agree with enough similarity, and then the second stage,
+ * the verifier installed beside the model (model/sid_verifier), scores
+ * each candidate from the query's fingerprints and the candidate's stored
+ * ones: a candidate is accepted when its probability reaches the threshold
+ * calibrated into the verifier's file, and the accepted are ordered by it.
+ * The model is the one the
  * catalogue registered (sampleid_catalogues), else "fp"; its hop is the
  * registered one.
  */
@@ -40,6 +45,7 @@
 #include "model/sid_content_gate.h"
 #include "model/sid_embed.h"
 #include "model/sid_model_dir.h"
+#include "model/sid_verifier.h"
 #include "search/sid_align.h"
 
 /* Alignments examined per query: more are never accepted in practice. */
@@ -72,6 +78,8 @@ typedef struct identify_args
 	float		min_coverage;
 	bool		include_rejected;
 	char	   *columns[3];		/* recording, time, fingerprint */
+	float		min_probability;	/* < 0: the verifier's calibrated threshold */
+	bool		rerank;			/* false: the coarse stage alone */
 } identify_args;
 
 /* The catalogue table as identification reads it. */
@@ -85,6 +93,7 @@ typedef struct catalogue_info
 	char	   *model;
 	char	   *model_sha256;
 	double		hop_seconds;
+	const char *model_used;		/* the installed model's name */
 } catalogue_info;
 
 /* The query's segments. */
@@ -116,9 +125,12 @@ text_arg(FunctionCallInfo fcinfo, int i, const char *what)
 	return text_to_cstring(PG_GETARG_TEXT_PP(i));
 }
 
-/* The common arguments, starting at argument first. */
+/*
+ * The common arguments, starting at argument first; min_probability and
+ * rerank at argument tail.
+ */
 static void
-read_args(FunctionCallInfo fcinfo, int first, identify_args *a)
+read_args(FunctionCallInfo fcinfo, int first, int tail, identify_args *a)
 {
 	static const char *const column_what[3] = {"recording_column", "time_column",
 	"fingerprint_column"};
@@ -143,6 +155,17 @@ read_args(FunctionCallInfo fcinfo, int first, identify_args *a)
 						identify_max_k, a->k)));
 	check_unit_interval("min_similarity", a->min_similarity);
 	check_unit_interval("min_coverage", a->min_coverage);
+	a->min_probability = -1.0f;
+	if (!PG_ARGISNULL(tail))
+	{
+		a->min_probability = PG_GETARG_FLOAT4(tail);
+		check_unit_interval("min_probability", a->min_probability);
+	}
+	if (PG_ARGISNULL(tail + 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rerank must not be null")));
+	a->rerank = PG_GETARG_BOOL(tail + 1);
 }
 
 /* The fingerprint type of the extension's schema. */
@@ -270,6 +293,7 @@ choose_model(identify_args *a, catalogue_info *c)
 						c->relation, c->fp_typmod, name, e->model->enc->cfg.embed_dim)));
 	if (!c->registered)
 		c->hop_seconds = e->model->features.segment_hop_seconds;
+	c->model_used = name;
 	return e;
 }
 
@@ -523,6 +547,8 @@ typedef struct identify_row
 	sid_alignment a;
 	double		coverage;
 	bool		accepted;
+	bool		verified;
+	float		probability;
 } identify_row;
 
 static int
@@ -533,6 +559,10 @@ cmp_row(const void *x, const void *y)
 
 	if (a->accepted != b->accepted)
 		return a->accepted ? -1 : 1;
+	if (a->verified != b->verified)
+		return a->verified ? -1 : 1;
+	if (a->verified && a->probability != b->probability)
+		return a->probability > b->probability ? -1 : 1;
 	if (a->a.segments != b->a.segments)
 		return a->a.segments > b->a.segments ? -1 : 1;
 	return (a->a.similarity < b->a.similarity) - (a->a.similarity > b->a.similarity);
@@ -572,10 +602,145 @@ decide(const catalogue_info *c, const identify_args *args, sid_vote *hits, int64
 			continue;
 		r->coverage = (double) r->a.segments / n_content;
 		r->accepted = r->a.segments >= need && r->a.similarity >= args->min_similarity;
+		r->verified = false;
 		n_rows++;
 	}
 	qsort(rows, n_rows, sizeof(identify_row), cmp_row);
 	return n_rows;
+}
+
+static sid_verifier_work *verifier_work = NULL;
+static char verifier_work_sha256[SID_SHA256_HEX_LEN + 1];
+
+/* Activations for the verifier, kept per backend while the file stays. */
+static sid_verifier_work *
+verifier_activations(const sid_verifier *v)
+{
+	sid_error	err;
+
+	if (verifier_work && strcmp(verifier_work_sha256, v->sha256) == 0)
+		return verifier_work;
+	sid_verifier_work_free(verifier_work);
+	verifier_work = sid_verifier_work_create(&v->cfg, &err);
+	if (!verifier_work)
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("could not allocate the verifier's activations: %s", err.msg)));
+	strlcpy(verifier_work_sha256, v->sha256, sizeof(verifier_work_sha256));
+	return verifier_work;
+}
+
+static void
+check_verifier_pair(const sid_verifier *v, const sid_verifier_pair *p)
+{
+	sid_error	err;
+	sid_status	st = sid_verifier_pair_check(&v->cfg, p, &err);
+
+	if (st != SID_OK)
+		ereport(ERROR,
+				(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_ARGUMENT)),
+				 errmsg("the verifier cannot score this pair: %s", err.msg)));
+}
+
+/*
+ * The second stage: each candidate that passed the coarse rule (every one
+ * when the rejected are shown too) is scored from the query's content
+ * segments (those of the aligned query range when there are more than the
+ * verifier takes) against the stored fingerprints of its reference range
+ * plus the verifier's margin, and accepted by probability.
+ */
+static void
+verify_rows(const catalogue_info *c, Oid ext_namespace, const identify_args *args,
+			const query_segments *q, const sid_verifier *v, identify_row *rows, int n_rows)
+{
+	sid_verifier_work *w = verifier_activations(v);
+	int			maxq = v->cfg.max_query_segments,
+				maxk = v->cfg.max_candidate_segments;
+	float	   *qfp = palloc(sizeof(float) * (Size) maxq * q->dim),
+			   *cfp = palloc(sizeof(float) * (Size) maxk * q->dim);
+	double	   *qt = palloc(sizeof(double) * maxq),
+			   *ct = palloc(sizeof(double) * maxk);
+	float		threshold = args->min_probability >= 0.0f ? args->min_probability : v->threshold;
+	Oid			argtypes[4] = {INT8OID, FLOAT8OID, FLOAT8OID, INT4OID};
+	StringInfoData sql;
+	SPIPlanPtr	plan;
+
+	if (v->cfg.fp_dim != q->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the verifier of model \"%s\" takes fingerprints of %d dimensions, not %d",
+						c->model_used, v->cfg.fp_dim, q->dim)));
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s::float8, %s FROM %s WHERE %s = $1 AND %s >= $2 AND %s <= $3 ORDER BY 1 LIMIT $4",
+					 c->col[1], c->col[2], c->relation, c->col[0], c->col[1], c->col[1]);
+	plan = SPI_prepare(sql.data, 4, argtypes);
+	if (!plan)
+		elog(ERROR, "could not prepare the verifier's region query: %s", SPI_result_code_string(SPI_result));
+	for (int i = 0; i < n_rows; i++)
+	{
+		identify_row *r = &rows[i];
+		sid_verifier_pair p;
+		int			nq = 0,
+					n_content = 0,
+					nk = 0;
+		double		lo,
+					hi;
+		Datum		values[4];
+
+		if (!r->accepted && !args->include_rejected)
+			continue;
+		CHECK_FOR_INTERRUPTS();
+		for (int j = 0; j < q->n; j++)
+			n_content += q->content[j];
+		for (int j = 0; j < q->n && nq < maxq; j++)
+		{
+			if (!q->content[j])
+				continue;
+			if (n_content > maxq && (q->t[j] < r->a.query_start - 1e-6 || q->t[j] > r->a.query_end))
+				continue;
+			memcpy(qfp + (Size) nq * q->dim, q->fp + (Size) j * q->dim, sizeof(float) * q->dim);
+			qt[nq++] = q->t[j];
+		}
+		if (nq == 0)
+			continue;
+		sid_verifier_region(&v->cfg, qt, nq, r->a.offset, &lo, &hi);
+		values[0] = Int64GetDatum(r->a.recording);
+		values[1] = Float8GetDatum(lo);
+		values[2] = Float8GetDatum(hi);
+		values[3] = Int32GetDatum(maxk);
+		if (SPI_execute_plan(plan, values, NULL, true, maxk) != SPI_OK_SELECT)
+			elog(ERROR, "the verifier's region query failed");
+		for (uint64 k = 0; k < SPI_processed; k++)
+		{
+			bool		n0,
+						n1;
+			Datum		t = SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 1, &n0);
+			Datum		fd = SPI_getbinval(SPI_tuptable->vals[k], SPI_tuptable->tupdesc, 2, &n1);
+			Fingerprint *f;
+
+			if (n0 || n1)
+				continue;
+			f = DatumGetFingerprint(fd);
+			if (f->dim != q->dim)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("catalogue %s holds a fingerprint of %d dimensions, the model makes %d",
+								c->relation, f->dim, q->dim)));
+			memcpy(cfp + (Size) nk * q->dim, f->x, sizeof(float) * q->dim);
+			ct[nk++] = DatumGetFloat8(t);
+		}
+		SPI_freetuptable(SPI_tuptable);
+		if (nk == 0)
+			continue;
+		p = (sid_verifier_pair) {qfp, qt, nq, cfp, ct, nk, r->a.offset};
+		check_verifier_pair(v, &p);
+		r->probability = sid_verifier_probability(v, w, &p);
+		r->verified = true;
+	}
+	/* a candidate the verifier could not score is not accepted on its behalf */
+	for (int i = 0; i < n_rows; i++)
+		rows[i].accepted = rows[i].accepted && rows[i].verified && rows[i].probability >= threshold;
+	qsort(rows, n_rows, sizeof(identify_row), cmp_row);
 }
 
 static void
@@ -599,8 +764,8 @@ emit_rows(FunctionCallInfo fcinfo, const identify_row *rows, int n, bool include
 		v[5] = Int32GetDatum(a->segments);
 		v[6] = Float4GetDatum((float4) rows[i].coverage);
 		v[7] = Float4GetDatum((float4) a->similarity);
-		nulls[8] = true;		/* no verifier model yet: probability unknown */
-		v[8] = (Datum) 0;
+		nulls[8] = !rows[i].verified;
+		v[8] = Float4GetDatum(rows[i].probability);
 		v[9] = BoolGetDatum(rows[i].accepted);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
@@ -618,7 +783,9 @@ identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_inf
 	identify_row rows[IDENTIFY_MAX_CANDIDATES];
 	int			n_rows;
 	instr_time	t1,
-				t2;
+				t2,
+				t3;
+	const sid_verifier *v;
 
 	for (int j = 0; j < q->n; j++)
 		if (q->content[j] && !sid_content_gate_has_content(gate, q->fp + (Size) j * q->dim))
@@ -639,16 +806,24 @@ identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_inf
 	hits = coarse_hits(c, ext_namespace, q, gate, args->k, &n_hits);
 	n_rows = decide(c, args, hits, n_hits, q, n_content, e->model->features.segment_seconds, rows);
 	INSTR_TIME_SET_CURRENT(t2);
+	if (args->rerank && (v = sampleid_verifier(c->model_used)) != NULL)
+		verify_rows(c, ext_namespace, args, q, v, rows, n_rows);
+	INSTR_TIME_SET_CURRENT(t3);
 	emit_rows(fcinfo, rows, n_rows, args->include_rejected);
+	INSTR_TIME_SUBTRACT(t3, t2);
 	INSTR_TIME_SUBTRACT(t2, t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
-	elog(DEBUG1, "sampleid_identify: %d of %d segments with content; embed %.3f ms, coarse %.3f ms, verifier 0 ms",
-		 n_content, q->n, INSTR_TIME_GET_MILLISEC(t1), INSTR_TIME_GET_MILLISEC(t2));
+	elog(DEBUG1, "sampleid_identify: %d of %d segments with content; embed %.3f ms, coarse %.3f ms, verifier %.3f ms",
+		 n_content, q->n, INSTR_TIME_GET_MILLISEC(t1), INSTR_TIME_GET_MILLISEC(t2),
+		 INSTR_TIME_GET_MILLISEC(t3));
 }
 
-/* Shared by both forms: first is the catalogue argument's position. */
+/*
+ * Shared by both forms: first is the catalogue argument's position, tail
+ * min_probability's.
+ */
 static Datum
-identify_entry(FunctionCallInfo fcinfo, int first, bool audio_form)
+identify_entry(FunctionCallInfo fcinfo, int first, int tail, bool audio_form)
 {
 	identify_args args;
 	catalogue_info cat;
@@ -660,7 +835,7 @@ identify_entry(FunctionCallInfo fcinfo, int first, bool audio_form)
 	InitMaterializedSRF(fcinfo, 0);
 	if (PG_ARGISNULL(0) || (!audio_form && PG_ARGISNULL(1)))
 		return (Datum) 0;		/* no query, no match */
-	read_args(fcinfo, first, &args);
+	read_args(fcinfo, first, tail, &args);
 	INSTR_TIME_SET_CURRENT(t0);
 	resolve_catalogue(&args, ext_namespace, &cat);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -681,14 +856,14 @@ PG_FUNCTION_INFO_V1(sampleid_identify_audio);
 Datum
 sampleid_identify_audio(PG_FUNCTION_ARGS)
 {
-	return identify_entry(fcinfo, 1, true);
+	return identify_entry(fcinfo, 1, 10, true);
 }
 
 PG_FUNCTION_INFO_V1(sampleid_identify_fingerprints);
 Datum
 sampleid_identify_fingerprints(PG_FUNCTION_ARGS)
 {
-	return identify_entry(fcinfo, 2, false);
+	return identify_entry(fcinfo, 2, 12, false);
 }
 
 PG_FUNCTION_INFO_V1(sampleid_identify_coarse_query);
@@ -705,4 +880,100 @@ sampleid_identify_coarse_query(PG_FUNCTION_ARGS)
 		args.columns[i] = text_arg(fcinfo, 1 + i, "column");
 	resolve_catalogue(&args, ext_namespace, &cat);
 	PG_RETURN_TEXT_P(cstring_to_text(coarse_sql(&cat, ext_namespace)));
+}
+
+/* An array of fingerprints of dim dimensions into fp, with n elements. */
+static float *
+fingerprints_from_array(ArrayType *a, const char *what, int dim, int *n)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	float	   *fp;
+
+	deconstruct_array(a, ARR_ELEMTYPE(a), -1, false, TYPALIGN_INT, &d, &nulls, n);
+	fp = palloc(sizeof(float) * (Size) Max(*n, 1) * dim);
+	for (int i = 0; i < *n; i++)
+	{
+		Fingerprint *f;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s fingerprint %d is null", what, i + 1)));
+		f = DatumGetFingerprint(d[i]);
+		if (f->dim != dim)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("%s fingerprint %d has %d dimensions, the verifier takes %d", what, i + 1,
+							f->dim, dim)));
+		memcpy(fp + (Size) i * dim, f->x, sizeof(float) * dim);
+	}
+	return fp;
+}
+
+static double *
+times_from_array(ArrayType *a, const char *what, int n_expected)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	int			n;
+	double	   *t;
+
+	deconstruct_array(a, FLOAT4OID, 4, true, TYPALIGN_INT, &d, &nulls, &n);
+	if (n != n_expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s fingerprints and their times must have one element each (%d, %d)", what,
+						n_expected, n)));
+	t = palloc(sizeof(double) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s time %d is null", what, i + 1)));
+		t[i] = DatumGetFloat4(d[i]);
+	}
+	return t;
+}
+
+/*
+ * sampleid_rerank(query fingerprint[], query_t real[], candidate
+ * fingerprint[], candidate_t real[], alignment real, model text): the
+ * verifier alone, the probability that the query and the candidate region
+ * (reference times; alignment = reference time - query time) share audio.
+ */
+PG_FUNCTION_INFO_V1(sampleid_rerank);
+Datum
+sampleid_rerank(PG_FUNCTION_ARGS)
+{
+	const char *model;
+	const sid_verifier *v;
+	sid_verifier_pair p;
+	int			nq,
+				nk;
+	float	   *qfp,
+			   *cfp;
+
+	for (int i = 0; i < 6; i++)
+		if (PG_ARGISNULL(i))
+			PG_RETURN_NULL();
+	model = text_to_cstring(PG_GETARG_TEXT_PP(5));
+	v = sampleid_verifier(model);
+	if (!v)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FILE),
+				 errmsg("no verifier is installed for model \"%s\"", model),
+				 errhint("Install %s%s beside %s%s in the model directory (make install does).", model,
+						 SID_VERIFIER_SUFFIX, model, SID_MODEL_SUFFIX)));
+	qfp = fingerprints_from_array(PG_GETARG_ARRAYTYPE_P(0), "query", v->cfg.fp_dim, &nq);
+	cfp = fingerprints_from_array(PG_GETARG_ARRAYTYPE_P(2), "candidate", v->cfg.fp_dim, &nk);
+	p = (sid_verifier_pair)
+	{
+		qfp, times_from_array(PG_GETARG_ARRAYTYPE_P(1), "query", nq), nq,
+			cfp, times_from_array(PG_GETARG_ARRAYTYPE_P(3), "candidate", nk), nk,
+			PG_GETARG_FLOAT4(4)
+	};
+	check_verifier_pair(v, &p);
+	PG_RETURN_FLOAT4(sid_verifier_probability(v, verifier_activations(v), &p));
 }

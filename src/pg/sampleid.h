@@ -42,6 +42,11 @@ extern void ivfpq_init(void);	/* src/ivfpq/ivfpqhandler.c */
 struct sid_embedder;
 extern struct sid_embedder *sampleid_embedder(const char *name);
 
+/* src/pg/embed.c: the verifier installed beside model name (NAME.sidv in the
+ * model directory), loaded and cached; NULL when there is none. */
+struct sid_verifier;
+extern const struct sid_verifier *sampleid_verifier(const char *model_name);
+
 /* The device inference runs on (a sid_device_kind); ERROR if none fits. */
 extern int	sampleid_current_device(void);
 

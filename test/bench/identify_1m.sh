@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Latency of sampleid_identify against a 1 M-segment catalogue beside the
-# demo's 15 k-segment one, in the same run (docs/benchmarks.md, "Latency").
+# demo's 15 k-segment one, in the same run (docs/benchmarks.md, "Latency"),
+# split into decode + embed, the coarse stage and the verifier.
 # The large catalogue is the demo's real segments plus synthetic fingerprints
 # drawn as the ivfpq benchmark draws them (test/bench/ivfpq_faiss_side.cpp
 # gen: two-level clusters, L2-normalised), as recordings of 200 segments.
@@ -69,21 +70,24 @@ for len in 3 10; do
 done
 "${PSQL[@]}" -f "$DIR/run.sql" 2> "$DIR/debug.txt"
 # lines in order: per length, 2 warm-ups then NQ pairs (segments, segments_1m)
-grep -o 'embed [0-9.]* ms, coarse [0-9.]* ms' "$DIR/debug.txt" | awk -v nq="$NQ" '
+grep -o 'embed [0-9.]* ms, coarse [0-9.]* ms, verifier [0-9.]* ms' "$DIR/debug.txt" | awk -v nq="$NQ" '
 	{ i = NR - 1; len = i < 2 * nq + 2 ? 3 : 10; j = i % (2 * nq + 2);
 	  if (j < 2) next; cat = (j % 2 == 0) ? "demo_15k" : "1M";
-	  print len "\t" cat "\t" $2 "\t" $5 }' > "$DIR/split.tsv"
+	  print len "\t" cat "\t" $2 "\t" $5 "\t" $8 }' > "$DIR/split.tsv"
 "${PSQL[@]}" <<EOF
 \pset footer off
-CREATE TEMP TABLE split (length int, catalogue text, embed_ms float8, coarse_ms float8);
+CREATE TEMP TABLE split (length int, catalogue text, embed_ms float8, coarse_ms float8, verifier_ms float8);
 COPY split FROM '$DIR/split.tsv';
-\echo '== sampleid_identify latency, ms (decode + embed; coarse stage = index search, alignment, decision)'
+\echo '== sampleid_identify latency, ms (decode + embed; coarse stage = index search, alignment, decision; verifier)'
 SELECT length, catalogue, count(*) AS queries,
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY embed_ms)::numeric, 1) AS "embed p50",
        round(percentile_cont(0.95) WITHIN GROUP (ORDER BY embed_ms)::numeric, 1) AS "embed p95",
        round(percentile_cont(0.5) WITHIN GROUP (ORDER BY coarse_ms)::numeric, 1) AS "coarse p50",
        round(percentile_cont(0.95) WITHIN GROUP (ORDER BY coarse_ms)::numeric, 1) AS "coarse p95",
-       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY embed_ms + coarse_ms)::numeric, 1) AS "total p50",
-       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY embed_ms + coarse_ms)::numeric, 1) AS "total p95"
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY verifier_ms)::numeric, 2) AS "verifier p50",
+       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY verifier_ms)::numeric, 2) AS "verifier p95",
+       round(100 * (sum(verifier_ms) / sum(coarse_ms))::numeric, 1) AS "verifier / coarse %",
+       round(percentile_cont(0.5) WITHIN GROUP (ORDER BY embed_ms + coarse_ms + verifier_ms)::numeric, 1) AS "total p50",
+       round(percentile_cont(0.95) WITHIN GROUP (ORDER BY embed_ms + coarse_ms + verifier_ms)::numeric, 1) AS "total p95"
 FROM split GROUP BY 1, 2 ORDER BY 1, 2 DESC;
 EOF

@@ -2,8 +2,9 @@
 # The open-set benchmark of sampleid_identify (docs/benchmarks.md, "Open-set
 # identification"): in-catalogue queries and out-of-catalogue queries of
 # every kind against the demo's catalogue, each answered with every candidate
-# (include_rejected, no thresholds), so that any acceptance rule can be
-# scored from one run.  The thresholds are calibrated on out-of-catalogue
+# (include_rejected, no thresholds) and the verifier's probability of each,
+# so that any acceptance rule, with or without the verifier, can be scored
+# from one run.  The thresholds are calibrated on out-of-catalogue
 # music of the corpus's train and validation splits and measured on that of
 # the reference split: disjoint tracks.
 #
@@ -93,7 +94,7 @@ CREATE TABLE openset_queries (query int PRIMARY KEY, kind text, split text, leng
 COPY openset_queries FROM '$CLIPS/queries.tsv' WITH (FORMAT csv, DELIMITER E'\t', HEADER, NULL '');
 CREATE TABLE openset_answers (query int, rank bigint, recording_id bigint, title text,
                               query_start real, ref_start real, segments int, coverage real,
-                              similarity real, ms float8);
+                              similarity real, probability real, ms float8);
 SET client_min_messages = debug1;  -- sampleid_identify's time split, on stderr
 SET ivfpq.probes = 8;
 SELECT count(*) FROM sampleid_identify(pg_read_binary_file('$CLIPS/0.wav'), 'segments') \g /dev/null
@@ -107,17 +108,20 @@ CREATE TEMP TABLE a AS SELECT row_number() OVER () AS rank, * FROM sampleid_iden
 SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) * 1000 AS ms \gset
 INSERT INTO openset_answers
 SELECT $q, a.rank, a.recording_id, r.title, a.query_start, a.ref_start, a.segments, a.coverage,
-       a.similarity, :ms FROM a JOIN recordings r ON r.id = a.recording_id;
-INSERT INTO openset_answers SELECT $q, 0, NULL, NULL, NULL, NULL, 0, 0, 0, :ms WHERE NOT EXISTS (SELECT FROM a);
+       a.similarity, a.probability, :ms FROM a JOIN recordings r ON r.id = a.recording_id;
+INSERT INTO openset_answers SELECT $q, 0, NULL, NULL, NULL, NULL, 0, 0, 0, NULL, :ms WHERE NOT EXISTS (SELECT FROM a);
 DROP TABLE a;
 EOF
 	done
 } > "$CLIPS/run.sql"
 "${PSQL[@]}" -f "$CLIPS/run.sql" 2> "$CLIPS/debug.txt"
-# one time-split line per query, the warm-up's first: query number, embed ms, coarse ms
-grep -o 'embed [0-9.]* ms, coarse [0-9.]* ms' "$CLIPS/debug.txt" |
-	awk 'NR > 1 { print NR - 2 "\t" $2 "\t" $5 }' > "$CLIPS/split.tsv"
+# one time-split line per query, the warm-up's first: query number, embed ms,
+# coarse ms, verifier ms
+grep -o 'embed [0-9.]* ms, coarse [0-9.]* ms, verifier [0-9.]* ms' "$CLIPS/debug.txt" |
+	awk 'NR > 1 { print NR - 2 "\t" $2 "\t" $5 "\t" $8 }' > "$CLIPS/split.tsv"
 "${PSQL[@]}" -c "DROP TABLE IF EXISTS openset_split" \
-	-c "CREATE TABLE openset_split (query int PRIMARY KEY, embed_ms float8, coarse_ms float8)" \
+	-c "CREATE TABLE openset_split (query int PRIMARY KEY, embed_ms float8, coarse_ms float8, verifier_ms float8)" \
 	-c "COPY openset_split FROM '$CLIPS/split.tsv'"
-"${PSQL[@]}" -f "$REPO/test/bench/identify_openset.sql"
+# the threshold calibrated into the verifier's file (model/sid_verifier.h: f32 at byte 388)
+THRESHOLD=$(od -An -t f4 -j 388 -N 4 "${VERIFIER:-$REPO/models/fp.sidv}" | tr -d ' ')
+"${PSQL[@]}" -v file_threshold="$THRESHOLD" -f "$REPO/test/bench/identify_openset.sql"

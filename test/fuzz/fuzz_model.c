@@ -1,8 +1,9 @@
 /*
  * fuzz_model.c - libFuzzer target: arbitrary bytes as a model file and as a
- * training checkpoint.  The checksums are recomputed over the mutated bytes
+ * training checkpoint, and as a verifier (.sidv).  The checksums are recomputed over the mutated bytes
  * first, so the fuzzer gets past them and exercises the configuration
- * checks; a model that loads runs one forward pass on a silent window.
+ * checks; a model that loads runs one forward pass on a silent window, a
+ * verifier that loads one pair of two segments each.
  * Every input must end in SID_OK or a named error; ASan/UBSan/LSan flag
  * anything else.
  */
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/sid_verifier.h"
 #include "train/sid_checkpoint.h"
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -47,6 +49,43 @@ run_model(const sid_model *m)
 	free(emb);
 }
 
+static void
+fix_verifier_crcs(unsigned char *b, size_t len)
+{
+	if (len >= SID_VERIFIER_HEADER_BYTES)
+		sid_put_u32(b + 400, sid_crc32(0, b, 400));
+	if (len >= SID_VERIFIER_HEADER_BYTES + 4)
+		sid_put_u32(b + len - 4, sid_crc32(0, b + SID_VERIFIER_HEADER_BYTES, len - 4 - SID_VERIFIER_HEADER_BYTES));
+}
+
+/* A loaded verifier scores one pair, unless its activations would be huge. */
+static void
+run_verifier(const sid_verifier *v)
+{
+	const sid_verifier_config *c = &v->cfg;
+	sid_verifier_work *w;
+	sid_error	err;
+	float	   *fp;
+	double		t[2] = {0.0, 0.5};
+	sid_verifier_pair p;
+
+	if ((size_t) c->heads * c->max_query_segments * c->max_candidate_segments > (1u << 20) ||
+		(size_t) (c->fp_dim + 2 * c->pe_pairs) * (c->max_query_segments + c->max_candidate_segments) > (1u << 20) ||
+		c->max_query_segments < 2 || c->max_candidate_segments < 2)
+		return;
+	fp = calloc((size_t) 2 * c->fp_dim, sizeof(float));
+	w = sid_verifier_work_create(c, &err);
+	if (fp && w)
+	{
+		fp[0] = fp[c->fp_dim] = 1.0f;
+		p = (sid_verifier_pair) {fp, t, 2, fp, t, 2, 0.0};
+		if (sid_verifier_pair_check(c, &p, &err) == SID_OK)
+			(void) sid_verifier_probability(v, w, &p);
+	}
+	sid_verifier_work_free(w);
+	free(fp);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -65,6 +104,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		run_model(m);
 		sid_model_free(m);
+	}
+	memcpy(copy, data, size);
+	fix_verifier_crcs(copy, size);
+	{
+		sid_verifier *v = sid_verifier_load_mem(copy, size, &err);
+
+		if (v)
+		{
+			run_verifier(v);
+			sid_verifier_free(v);
+		}
 	}
 	/* the same bytes as a checkpoint (its own CRC left as is: a plain parse) */
 	if (sid_checkpoint_load_mem(data, size, &m, &step, &state, &state_len, &err) == SID_OK)

@@ -259,6 +259,16 @@ sid_act_backward(sid_activation act, float *dx, const float *dy, const float *x,
 	}
 }
 
+float
+sid_dot(const float *a, const float *b, int n)
+{
+	float		s = 0.0f;
+
+	for (int i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
 /* ---- pooling, normalisation, residual ---------------------------------- */
 
 void

@@ -105,6 +105,9 @@ void		sid_l2norm_forward(float *y, float *norm, const float *x, int rows, int di
 void		sid_l2norm_backward(float *dx, const float *dy, const float *y, const float *norm,
 								int rows, int dim);
 
+/* ---- inner product of two n-vectors (float accumulation, in order). */
+float		sid_dot(const float *a, const float *b, int n);
+
 /* ---- residual: y += x (n elements); its backward is dx += dy. */
 void		sid_add_inplace(float *y, const float *x, size_t n);
 

@@ -81,21 +81,28 @@ typedef struct trainer
 	float	   *val_fp;			/* [val_nref + val_queries][D] */
 } trainer;
 
+void
+sid_train_vlog(const sid_train_hooks *hooks, const char *fmt, va_list ap)
+{
+	char		msg[1024];
+
+	if (!hooks || !hooks->log)
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	hooks->log(hooks->arg, msg);
+}
+
 static void
 say(trainer *tr, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 say(trainer *tr, const char *fmt, ...)
 {
-	char		msg[1024];
 	va_list		ap;
 
-	if (!tr->hooks || !tr->hooks->log)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	sid_train_vlog(tr->hooks, fmt, ap);
 	va_end(ap);
-	tr->hooks->log(tr->hooks->arg, msg);
 }
 
 /* ---- the data and the learning step -------------------------------------- */

@@ -17,6 +17,7 @@
 #define SID_TRAIN_H
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -61,6 +62,16 @@ typedef struct sid_train_config
 	float		overlay_ratio_min_db, overlay_ratio_max_db;
 	float		p_transform, p_pitch, max_semitones, stretch_min, stretch_max;
 	float		p_music_eq, p_compress, p_distort;
+	/* the verifier recipe, "verify" (train/sid_verify_train.h): a frozen
+	 * encoder, tracks of train_split split into a catalogue and
+	 * out-of-catalogue tracks, the same of val_split for calibration */
+	char		fp_model[SID_TRAIN_PATH_MAX];	/* the frozen fingerprint model (.sidm) */
+	char		exclude_package[64];	/* tracks of this package are never used ("" = none) */
+	int32_t		catalogue_tracks, out_tracks;
+	int32_t		val_catalogue_tracks, val_out_tracks;
+	float		catalogue_seconds;	/* the middle of each catalogue track that is embedded */
+	int32_t		queries_per_track;
+	int32_t		noise_queries_every;	/* every n-th out-of-catalogue query is steady noise (0 = none) */
 	/* architecture (sid_encoder_config; defaults: sid_encoder_default_config) */
 	int32_t		channels[SID_MAX_STAGES];
 	int32_t		blocks[SID_MAX_STAGES];
@@ -123,6 +134,9 @@ typedef struct sid_train_hooks
 	volatile sig_atomic_t *stop;	/* set by a signal handler: checkpoint and return */
 	int64_t		stop_after;		/* > 0: return after this step (tests) */
 } sid_train_hooks;
+
+/* A progress line through hooks->log (nothing when there is none). */
+void		sid_train_vlog(const sid_train_hooks *hooks, const char *fmt, va_list ap);
 
 /*
  * Train as the configuration says, from scratch or (resume) from the

@@ -75,6 +75,15 @@ static const key_def keys[] = {
 	{"p_music_eq", KEY_FLOAT, F(p_music_eq), 0, 0, 1},
 	{"p_compress", KEY_FLOAT, F(p_compress), 0, 0, 1},
 	{"p_distort", KEY_FLOAT, F(p_distort), 0, 0, 1},
+	{"fp_model", KEY_STR, S(fp_model), 0, 0},
+	{"exclude_package", KEY_STR, S(exclude_package), 0, 0},
+	{"catalogue_tracks", KEY_INT, F(catalogue_tracks), 0, 1, 10000},
+	{"out_tracks", KEY_INT, F(out_tracks), 0, 1, 10000},
+	{"val_catalogue_tracks", KEY_INT, F(val_catalogue_tracks), 0, 1, 10000},
+	{"val_out_tracks", KEY_INT, F(val_out_tracks), 0, 1, 10000},
+	{"catalogue_seconds", KEY_FLOAT, F(catalogue_seconds), 0, 12, 36000},
+	{"queries_per_track", KEY_INT, F(queries_per_track), 0, 1, 10000},
+	{"noise_queries_every", KEY_INT, F(noise_queries_every), 0, 0, 10000},
 	{"n_stages", KEY_INT, F(n_stages), 0, 1, SID_MAX_STAGES},
 	{"channels", KEY_INTLIST, F(channels), 0, 1, 1024},
 	{"blocks", KEY_INTLIST, F(blocks), 0, 0, SID_MAX_BLOCKS},
@@ -147,6 +156,13 @@ sid_train_config_default(sid_train_config *cfg)
 	memcpy(cfg->channels, enc.channels, sizeof(cfg->channels));
 	memcpy(cfg->blocks, enc.blocks, sizeof(cfg->blocks));
 	cfg->knn_k = enc.knn_k;
+	strcpy(cfg->fp_model, "models/fp.sidm");
+	cfg->catalogue_tracks = 24;
+	cfg->out_tracks = 12;
+	cfg->val_catalogue_tracks = 8;
+	cfg->val_out_tracks = 8;
+	cfg->catalogue_seconds = 120.0f;
+	cfg->queries_per_track = 24;
 	cfg->checkpoint_every = 200;
 	cfg->val_every = 500;
 	cfg->val_tracks = 0;
@@ -319,8 +335,9 @@ sid_train_config_check(const sid_train_config *cfg, sid_error *err)
 		return sid_fail(err, SID_EINVAL, "lr_min (%g) exceeds lr (%g)", cfg->lr_min, cfg->lr);
 	if (cfg->snr_min_db > cfg->snr_max_db || cfg->gain_min_db > cfg->gain_max_db)
 		return sid_fail(err, SID_EINVAL, "a min_db exceeds its max_db");
-	if (strcmp(cfg->recipe, "fp") != 0 && strcmp(cfg->recipe, "sample") != 0)
-		return sid_fail(err, SID_EINVAL, "recipe is \"fp\" or \"sample\", not \"%s\"", cfg->recipe);
+	if (strcmp(cfg->recipe, "fp") != 0 && strcmp(cfg->recipe, "sample") != 0 &&
+		strcmp(cfg->recipe, "verify") != 0)
+		return sid_fail(err, SID_EINVAL, "recipe is \"fp\", \"sample\" or \"verify\", not \"%s\"", cfg->recipe);
 	if (cfg->overlay_ratio_min_db > cfg->overlay_ratio_max_db || cfg->stretch_min > cfg->stretch_max)
 		return sid_fail(err, SID_EINVAL, "overlay_ratio_min_db or stretch_min exceeds its max");
 	if (cfg->pairs % 2 != 0)
