@@ -2,8 +2,12 @@
  * fuzz_decode_ffmpeg.c - libFuzzer target for the FFmpeg decoder: arbitrary
  * bytes that start like a container the allow-list gives FFmpeg (MP4,
  * Matroska/WebM, ASF, Ogg) through probe, decode, mixdown, resampling and
- * log-mel segments.  Ogg is forced to FFmpeg, whichever decoder the list
- * picked for its codec; other inputs are fuzz_decode's.
+ * log-mel segments; other inputs are fuzz_decode's.
+ *
+ * Found by this target (kept as a seed, found_*): an Ogg input with junk
+ * before its first page went to libsndfile, which resynced, opened the
+ * Vorbis stream and leaked libvorbis's vorbis_info; every Ogg input now goes
+ * to FFmpeg.
  *
  * Seeds (test/fuzz/seeds/decode_ffmpeg/) are one short file per allowed
  * container/codec pair, made with Debian's ffmpeg from a Wesnoth track.
@@ -55,7 +59,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.max_seconds = 30.0;
 	lim.max_input_bytes = 1 << 20;
 	lim.max_channels = 8;
-	lim.decoder = SID_AUDIO_DECODER_FFMPEG;
 
 	memset(&err, 0, sizeof(err));
 	st = sid_audio_probe_memory(data, size, &lim, &info, &err);

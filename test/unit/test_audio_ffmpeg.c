@@ -300,6 +300,12 @@ test_refusals(const char *wav)
 		st = sid_audio_decode_file(path, 16000, &lim, NULL, &pcm, &err);
 		expect(SID_EFORMAT, st, &err, "an MP4 without audio");
 	}
+	/* found by fuzz_decode_ffmpeg: libsndfile resynced past it and leaked in libvorbis */
+	memset(&err, 0, sizeof(err));
+	st = sid_audio_decode_file("test/fuzz/seeds/decode_ffmpeg/found_ogg_junk_before_first_page",
+							   16000, &lim, NULL, &pcm, &err);
+	CHECK(st == SID_EFORMAT && strstr(err.msg, "audio input is malformed") != NULL,
+		  "an Ogg input with junk before its first page goes to FFmpeg and is refused: %s", err.msg);
 	/* garbage behind each magic the router knows */
 	for (int k = 0; k < 3; k++)
 	{
