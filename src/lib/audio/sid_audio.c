@@ -60,11 +60,10 @@ mem_get_filelen(void *user)
 	return ((mem_source *) user)->len;
 }
 
-static sf_count_t
-mem_seek(sf_count_t offset, int whence, void *user)
+int64_t
+sid_audio_seek_target(int64_t pos, int64_t len, int64_t offset, int whence)
 {
-	mem_source *m = user;
-	sf_count_t	base;
+	int64_t		base;
 
 	switch (whence)
 	{
@@ -72,19 +71,29 @@ mem_seek(sf_count_t offset, int whence, void *user)
 			base = 0;
 			break;
 		case SEEK_CUR:
-			base = m->pos;
+			base = pos;
 			break;
 		case SEEK_END:
-			base = m->len;
+			base = len;
 			break;
 		default:
 			return -1;
 	}
-	/* libsndfile may seek past the end (then reads return 0), never before 0 */
+	/* past the end is allowed (reads then return nothing), before 0 is not */
 	if ((offset < 0 && -offset > base) || (offset > 0 && offset > INT64_MAX - base))
 		return -1;
-	m->pos = base + offset;
-	return m->pos;
+	return base + offset;
+}
+
+static sf_count_t
+mem_seek(sf_count_t offset, int whence, void *user)
+{
+	mem_source *m = user;
+	int64_t		target = sid_audio_seek_target(m->pos, m->len, offset, whence);
+
+	if (target >= 0)
+		m->pos = target;
+	return target;
 }
 
 static sf_count_t

@@ -175,28 +175,15 @@ static int64_t
 io_seek(void *opaque, int64_t offset, int whence)
 {
 	io_source  *src = opaque;
-	int64_t		base;
+	int64_t		target;
 
-	switch (whence & ~AVSEEK_FORCE)
-	{
-		case AVSEEK_SIZE:
-			return src->len;
-		case SEEK_SET:
-			base = 0;
-			break;
-		case SEEK_CUR:
-			base = src->pos;
-			break;
-		case SEEK_END:
-			base = src->len;
-			break;
-		default:
-			return AVERROR(EINVAL);
-	}
-	if ((offset < 0 && -offset > base) || (offset > 0 && offset > INT64_MAX - base))
+	if ((whence & ~AVSEEK_FORCE) == AVSEEK_SIZE)
+		return src->len;
+	target = sid_audio_seek_target(src->pos, src->len, offset, whence & ~AVSEEK_FORCE);
+	if (target < 0)
 		return AVERROR(EINVAL);
-	src->pos = base + offset;
-	return src->pos;
+	src->pos = target;
+	return target;
 }
 
 /* the caller's cancel hook, asked by FFmpeg inside its own loops too */

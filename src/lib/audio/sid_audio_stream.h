@@ -35,6 +35,9 @@ extern sid_status sid_audio_check_memory_size(size_t len, const sid_audio_limits
 extern sid_status sid_audio_check_file(const char *path, const sid_audio_limits *lim,
 									   int64_t *size, sid_error *err);
 
+/* Position after a seek (SEEK_SET/CUR/END) in an input of len bytes; -1 if invalid. */
+extern int64_t sid_audio_seek_target(int64_t pos, int64_t len, int64_t offset, int whence);
+
 /* Channel, rate and (when frames > 0) duration limits on declared facts. */
 extern sid_status sid_audio_check_stream(int32_t rate, int32_t channels, int64_t frames,
 										 const sid_audio_limits *lim, sid_error *err);
