@@ -1,6 +1,7 @@
 # AAC/M4A end to end (issue 14): a catalogue of three Wesnoth excerpts
 # encoded by Debian's ffmpeg as M4A goes in with `sampleid ingest`, the
-# server reads M4A bytes (sampleid_audio_info), and sampleid_identify names
+# server reads M4A bytes (sampleid_audio_info) on one thread and refuses a
+# pair the allow-list does not hold (FLAC in Matroska), and sampleid_identify names
 # the right recording for an excerpt of it, as M4A and as the original Ogg
 # Vorbis cut to a WAV.
 use strict;
@@ -53,6 +54,19 @@ is(sql(q{SELECT count(*) >= 3 * 59 FROM segments}), 't', 'and about two segments
 is(sql(qq{SELECT format || '/' || encoding || '/' || sample_rate || '/' || channels
 	FROM sampleid_audio_info(pg_read_binary_file('$dir/cat/knolls.m4a'))}), 'mp4/aac/44100/2',
 	'the server reads M4A bytes (FFmpeg, loaded in the backend)');
+
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) > 0 FROM sampleid_audio_segments(pg_read_binary_file('$dir/query.m4a'));
+	SELECT count(*) FROM pg_ls_dir('/proc/' || pg_backend_pid() || '/task');
+}), "t\n1", 'a backend that decoded M4A runs no extra threads (FFmpeg decodes on one)');
+
+# a container FFmpeg reads with a codec the allow-list does not give it
+ffmpeg('-ss', '20', '-t', '2', '-i', "$music/knolls.ogg", '-c:a', 'flac', "$dir/flac.mka");
+my ($ret, $stdout, $stderr) = $node->psql('postgres',
+	qq{SELECT * FROM sampleid_audio_info(pg_read_binary_file('$dir/flac.mka'))},
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($stderr, qr/0A000: audio input holds flac in matroska, which is not among the accepted formats/,
+	'FLAC in Matroska is refused as unsupported (0A000), naming codec and container');
 
 for my $query ('query.m4a', 'query.wav')
 {
