@@ -27,6 +27,7 @@
 #include <libavutil/avutil.h>
 
 #define IO_BUFFER_BYTES 65536
+#define FFMPEG_MAX_ALLOC_BYTES ((size_t) 64 << 20)
 
 /*
  * MP4 states its length exactly (after the edit list); fewer decoded frames
@@ -38,7 +39,8 @@
 
 #define AVUTIL_SYMBOLS(X) \
 	X(av_malloc) X(av_freep) X(av_frame_alloc) X(av_frame_free) X(av_frame_unref) \
-	X(av_strerror) X(av_log_set_level) X(av_sample_fmt_is_planar) X(av_get_packed_sample_fmt)
+	X(av_strerror) X(av_log_set_level) X(av_sample_fmt_is_planar) X(av_get_packed_sample_fmt) \
+	X(av_max_alloc)
 #define AVCODEC_SYMBOLS(X) \
 	X(avcodec_find_decoder_by_name) X(avcodec_alloc_context3) \
 	X(avcodec_parameters_to_context) X(avcodec_open2) X(avcodec_send_packet) \
@@ -102,6 +104,14 @@ load_ffmpeg(void)
 	AVFORMAT_SYMBOLS(API_LOAD);
 	/* the library prints nothing; FFmpeg's messages would land on stderr */
 	av.av_log_set_level(AV_LOG_QUIET);
+	/*
+	 * No single allocation inside FFmpeg beyond this (its default is INT_MAX):
+	 * a packet or frame of the allowed codecs is kilobytes, so only a header
+	 * claiming absurd sizes gets near it, and it then fails with ENOMEM
+	 * instead of taking the memory.  Process-wide, like the log level; only
+	 * this library uses FFmpeg in the processes it runs in.
+	 */
+	av.av_max_alloc(FFMPEG_MAX_ALLOC_BYTES);
 	load_failure[0] = '\0';
 }
 
