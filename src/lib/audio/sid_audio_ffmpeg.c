@@ -151,7 +151,17 @@ typedef struct io_source
 	FILE	   *file;
 	int64_t		len;
 	int64_t		pos;
+	const sid_audio_limits *lim;	/* its cancel hook, asked on every read */
 } io_source;
+
+/* the caller's cancel hook, asked by FFmpeg inside its own loops too */
+static int
+io_interrupted(void *opaque)
+{
+	const sid_audio_limits *lim = opaque;
+
+	return lim->interrupted != NULL && lim->interrupted(lim->interrupted_arg);
+}
 
 static int
 io_read(void *opaque, uint8_t *buf, int size)
@@ -160,6 +170,12 @@ io_read(void *opaque, uint8_t *buf, int size)
 	int64_t		avail = src->pos < src->len ? src->len - src->pos : 0;
 	size_t		got;
 
+	/*
+	 * FFmpeg asks its own interrupt callback only in some loops; asked here,
+	 * the hook also stops a demuxer that reads and skips without decoding.
+	 */
+	if (io_interrupted((void *) src->lim))
+		return AVERROR_EXIT;
 	if (size <= 0 || avail == 0)
 		return AVERROR_EOF;
 	if ((int64_t) size > avail)
@@ -194,15 +210,6 @@ io_seek(void *opaque, int64_t offset, int whence)
 		return AVERROR(EINVAL);
 	src->pos = target;
 	return target;
-}
-
-/* the caller's cancel hook, asked by FFmpeg inside its own loops too */
-static int
-io_interrupted(void *opaque)
-{
-	const sid_audio_limits *lim = opaque;
-
-	return lim->interrupted != NULL && lim->interrupted(lim->interrupted_arg);
 }
 
 /* ---- decoding ----------------------------------------------------------------- */
@@ -485,6 +492,7 @@ sid_ffmpeg_decode(const void *data, size_t len, const char *path, sid_ffmpeg_con
 	if ((st = ffmpeg_loaded(err)) != SID_OK)
 		return st;
 	memset(&d, 0, sizeof(d));
+	d.src.lim = lim;
 	if (path != NULL)
 	{
 		if ((st = sid_audio_check_file(path, lim, &d.src.len, err)) != SID_OK)
