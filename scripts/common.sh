@@ -16,6 +16,7 @@ DEB_PACKAGES=(
 	postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libipc-run-perl
 	libfftw3-dev libsndfile1-dev libsoxr-dev libsamplerate0-dev libopenblas-dev libopenblas0-serial
 	libfaiss-dev liblapack-dev librubberband-dev libssl-dev libpq-dev
+	libavformat-dev libavcodec-dev libavutil-dev ffmpeg
 	sox espeak-ng unzip procps iproute2 chromium
 	# building Citus from ../shared/vendor/citus (scripts/citus.sh)
 	patch liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev

@@ -20,7 +20,9 @@ needs=$(find "$COPY/build" "$COPY"/*.so -type f -perm -u+x 2>/dev/null |
 [ -z "$needs" ] || die "a build with NVCC= still needs CUDA libraries: $needs"
 
 hidden=$(find /usr/local -maxdepth 1 -type d -name 'cuda-*' 2>/dev/null | tr '\n' ' ')
-suites=${SAMPLEID_SUITES:-layers unit regress}
+# the caller's suites less nocuda itself: SAMPLEID_SUITES=nocuda recursed without end
+suites=$(printf '%s\n' ${SAMPLEID_SUITES:-layers unit regress} | { grep -vx nocuda || true; } | tr '\n' ' ')
+[ -n "${suites// /}" ] || suites="layers unit regress"
 if [ -n "$hidden" ] && is_root && unshare -m true 2>/dev/null; then
 	log "hiding ${hidden}while the suites run"
 	NVCC= SAMPLEID_SUITES="$suites" unshare -m bash -c \

@@ -13,10 +13,10 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-/* What a folder search picks up: the containers libsndfile decodes. */
+/* What a folder search picks up: the containers of the decoders' allow-list. */
 static const char *const audio_extensions[] = {
 	"wav", "wave", "flac", "ogg", "oga", "opus", "mp3", "aif", "aiff", "aifc", "au", "snd",
-	"caf", "w64", "rf64", "voc", "mat", "sf", "ircam", NULL
+	"caf", "w64", "rf64", "m4a", "mp4", "webm", "mka", "wma", NULL
 };
 
 static int

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ embed_usage(FILE *out)
 			"                      [--threads N] [--out DIR] FILE...\n"
 			"Fingerprints every segment of each FILE.  Without --out: TSV lines\n"
 			"  file, seg, t_start (s), fingerprint ([x1,...]).\n"
-			"--threads N embeds each file's windows on N threads (default 1).\n"
+			"--threads N: N files at once, or one file's windows on N threads (default 1).\n"
 			"With --out DIR (made when missing): DIR/BASENAME.npy (float32 [segments, dims])\n"
 			"  and DIR/BASENAME.times.npy (float64 [segments], start seconds); two inputs with\n"
 			"  the same BASENAME are refused rather than one overwriting the other.\n"
@@ -264,6 +265,151 @@ embed_file(const char *file, const sid_model *model, sid_embedder **emb, const e
 	return rc;
 }
 
+/*
+ * Several files on several threads: each thread takes the next file and
+ * decodes and embeds it alone, on its own embedder.  Decoding is one thread
+ * per file and most of a file's CPU time, so splitting only the embedding
+ * (sid_embed_pcm_parallel, kept for a single file) left the second thread
+ * idle.  Results equal sid_embed_pcm_parallel's and are written in the
+ * order of the arguments; a thread starts no file more than FILES_AHEAD
+ * past the one being written, so held results stay bounded.
+ */
+#define FILES_AHEAD 4
+
+typedef struct file_job
+{
+	int			state;			/* 0 pending, 1 embedded, -1 failed */
+	sid_embed_result res;
+	char		msg[sizeof(((sid_error *) 0)->msg)];
+} file_job;
+
+typedef struct file_pool
+{
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	char	  **files;
+	int			n_files;
+	int			next_file;		/* next to take */
+	int			next_write;		/* next to write, by the main thread */
+	int			ahead;			/* most files taken past next_write */
+	file_job   *jobs;
+	const sid_model *model;
+	sid_device_kind device;
+	const sid_audio_limits *lim;
+} file_pool;
+
+typedef struct pool_worker
+{
+	file_pool  *pool;
+	sid_embedder *emb;
+	pthread_t	thread;
+} pool_worker;
+
+static void *
+pool_work(void *arg)
+{
+	pool_worker *w = arg;
+	file_pool  *p = w->pool;
+
+	for (;;)
+	{
+		file_job   *job;
+		sid_pcm		pcm;
+		sid_error	err;
+		int			i,
+					ok;
+
+		pthread_mutex_lock(&p->lock);
+		while (p->next_file < p->n_files && p->next_file >= p->next_write + p->ahead)
+			pthread_cond_wait(&p->changed, &p->lock);
+		i = p->next_file < p->n_files ? p->next_file++ : -1;
+		pthread_mutex_unlock(&p->lock);
+		if (i < 0)
+			return NULL;
+		job = &p->jobs[i];
+		memset(&pcm, 0, sizeof(pcm));
+		ok = sid_audio_decode_file(p->files[i], p->model->features.sample_rate, p->lim, NULL,
+								   &pcm, &err) == SID_OK &&
+			sid_embed_pcm(w->emb, p->device, pcm.samples, pcm.n_samples, &job->res, &err) == SID_OK;
+		sid_pcm_free(&pcm);
+		if (!ok)
+			snprintf(job->msg, sizeof(job->msg), "%s", err.msg);
+		pthread_mutex_lock(&p->lock);
+		job->state = ok ? 1 : -1;
+		pthread_cond_broadcast(&p->changed);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+/* Embeds files[0 .. n) on n_threads threads; returns the number that failed. */
+static int
+embed_files_pooled(char **files, int n, const sid_model *model, sid_embedder **emb,
+				   int n_threads, const embed_options *o, sid_device_kind device,
+				   const sid_audio_limits *lim)
+{
+	file_pool	p = {.files = files, .n_files = n, .ahead = FILES_AHEAD, .model = model,
+	.device = device, .lim = lim};
+	pool_worker workers[SID_EMBED_MAX_THREADS];
+	int			started = 0,
+				failures = 0;
+
+	if ((p.jobs = calloc((size_t) n, sizeof(file_job))) == NULL)
+	{
+		fprintf(stderr, "sampleid embed: out of memory\n");
+		return n;
+	}
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.changed, NULL);
+	for (int t = 0; t < n_threads; t++)
+	{
+		workers[t].pool = &p;
+		workers[t].emb = emb[t];
+		if (pthread_create(&workers[t].thread, NULL, pool_work, &workers[t]) != 0)
+			break;
+		started++;
+	}
+	if (started == 0)
+	{
+		/* no thread could start: all of it here, before writing */
+		pool_worker here = {.pool = &p, .emb = emb[0]};
+
+		p.ahead = n;
+		pool_work(&here);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		file_job   *job = &p.jobs[i];
+
+		pthread_mutex_lock(&p.lock);
+		while (job->state == 0)
+			pthread_cond_wait(&p.changed, &p.lock);
+		pthread_mutex_unlock(&p.lock);
+		if (job->state < 0)
+		{
+			fprintf(stderr, "sampleid embed: skipping \"%s\": %s\n", files[i], job->msg);
+			failures++;
+		}
+		else
+		{
+			if (!o->out_dir)
+				print_tsv(files[i], &job->res);
+			else if (write_outputs(o->out_dir, files[i], &job->res) != 0)
+				failures++;
+			sid_embed_result_free(&job->res);
+		}
+		pthread_mutex_lock(&p.lock);
+		p.next_write = i + 1;
+		pthread_cond_broadcast(&p.changed);
+		pthread_mutex_unlock(&p.lock);
+	}
+	for (int t = 0; t < started; t++)
+		pthread_join(workers[t].thread, NULL);
+	pthread_cond_destroy(&p.changed);
+	pthread_mutex_destroy(&p.lock);
+	free(p.jobs);
+	return failures;
+}
+
 int
 cmd_embed(int argc, char **argv)
 {
@@ -293,9 +439,14 @@ cmd_embed(int argc, char **argv)
 		return 1;
 	}
 	sid_audio_limits_default(&lim);
-	for (int i = optind; i < argc; i++)
-		if (embed_file(argv[i], model, emb, &o, (sid_device_kind) device, &lim) != 0)
-			failures++;
+	if (o.threads > 1 && argc - optind > 1)
+		failures = embed_files_pooled(argv + optind, argc - optind, model, emb,
+									  o.threads < argc - optind ? o.threads : argc - optind,
+									  &o, (sid_device_kind) device, &lim);
+	else
+		for (int i = optind; i < argc; i++)
+			if (embed_file(argv[i], model, emb, &o, (sid_device_kind) device, &lim) != 0)
+				failures++;
 	fflush(stdout);
 	for (int t = 0; t < o.threads; t++)
 		sid_embedder_free(emb[t]);

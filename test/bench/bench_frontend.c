@@ -37,6 +37,10 @@ typedef struct track
 	/* the same audio re-encoded by libsndfile: 16-bit WAV, FLAC, MP3 */
 	unsigned char *coded[3];
 	size_t		coded_len[3];
+	/* and by Debian's ffmpeg: AAC in M4A, Opus in Ogg (NULL without ffmpeg) */
+	unsigned char *ff[2];
+	size_t		ff_len[2];
+	int32_t		ff_rate[2];
 	sid_audio_info info;
 	sid_pcm		native;			/* mono at the original rate */
 	sid_pcm		pcm16;			/* mono at 16 kHz */
@@ -50,6 +54,7 @@ die(const char *what, const sid_error *err)
 }
 
 static sid_audio_limits limits;
+static sid_audio_limits old_limits;	/* the old path: libsndfile for every format */
 
 static const struct
 {
@@ -278,7 +283,7 @@ phase_full_old(track *t, void *arg)
 	size_t		cap;
 	float	   *out;
 
-	if (sid_audio_decode_memory(bytes, len, t->info.sample_rate, &limits, NULL, &pcm, &err) != SID_OK)
+	if (sid_audio_decode_memory(bytes, len, t->info.sample_rate, &old_limits, NULL, &pcm, &err) != SID_OK)
 		die(t->path, &err);
 	cap = (size_t) ceil(pcm.n_samples * 16000.0 / t->info.sample_rate) + 16;
 	out = malloc(sizeof(float) * cap);
@@ -313,6 +318,43 @@ tone_gain_db(const converter *c, double hz)
 	return 10 * log10((e_out / 12800) / (e_in / 35280));
 }
 
+static const struct
+{
+	const char *name;
+	const char *args;
+}			ff_recodings[2] = {
+	{"AAC 128k M4A", "-c:a aac -b:a 128k"},
+	{"Opus 96k Ogg", "-c:a libopus -b:a 96k -f ogg"},
+};
+
+/* the track re-encoded by ffmpeg as ff_recodings[f]; left NULL without ffmpeg */
+static void
+ff_recode(track *t, int f)
+{
+	char		path[] = "/tmp/bench_frontend_ff.XXXXXX";
+	char		cmd[1024];
+	int			fd = mkstemp(path);
+
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "ffmpeg -nostdin -v error -y -i '%s' %s -f %s '%s' 2>/dev/null",
+			 t->path, ff_recodings[f].args, f == 0 ? "mp4" : "ogg", path);
+	if (system(cmd) == 0)
+		t->ff[f] = sid_read_file(path, SIZE_MAX, &t->ff_len[f], NULL);
+	unlink(path);
+	if (t->ff[f] != NULL)
+	{
+		sid_audio_limits lim = limits;
+		sid_audio_info info;
+		sid_error	err;
+
+		/* libsndfile refuses some of ffmpeg's Ogg Opus files; FFmpeg reads them all */
+		lim.decoder = SID_AUDIO_DECODER_FFMPEG;
+		if (sid_audio_probe_memory(t->ff[f], t->ff_len[f], &lim, &info, &err) != SID_OK)
+			die(ff_recodings[f].name, &err);
+		t->ff_rate[f] = info.sample_rate;
+	}
+}
+
 /*
  * Everything measured is decoded here first, outside the timings; returns
  * the total audio seconds, or a negative number when a track cannot be read.
@@ -341,11 +383,113 @@ load_tracks(track *tracks, int n, char *const *paths)
 			die(t->path, &err);
 		for (int f = 0; f < 3; f++)
 			recode(t, f);
+		for (int f = 0; f < 2; f++)
+			ff_recode(t, f);
 		seconds += t->info.duration_seconds;
 		printf("input: %s  %.1f s  %d Hz  %d ch  %s/%s\n", t->path, t->info.duration_seconds,
 			   t->info.sample_rate, t->info.channels, t->info.format, t->info.encoding);
 	}
 	return seconds;
+}
+
+/* one row of the decoder table: which bytes, which decoder, how far */
+typedef struct decoder_case
+{
+	int			source;			/* -1: the original Ogg Vorbis, else ff_recodings[] */
+	sid_audio_decoder decoder;
+	int			to_segments;	/* 0: decode + mixdown at the original rate only */
+} decoder_case;
+
+static void
+phase_decoder(track *t, void *arg)
+{
+	const decoder_case *c = arg;
+	const unsigned char *bytes = c->source < 0 ? t->bytes : t->ff[c->source];
+	size_t		len = c->source < 0 ? t->len : t->ff_len[c->source];
+	sid_audio_limits lim = limits;
+	sid_error	err;
+
+	lim.decoder = c->decoder;
+	if (c->to_segments)
+	{
+		sid_segments segs;
+
+		if (sid_segments_from_memory(recoded_mel, bytes, len, &lim, NULL, &segs, &err) != SID_OK)
+			die(t->path, &err);
+		sid_segments_free(&segs);
+	}
+	else
+	{
+		sid_pcm		pcm;
+		int32_t		rate = c->source < 0 ? t->info.sample_rate : t->ff_rate[c->source];
+
+		if (sid_audio_decode_memory(bytes, len, rate, &lim, NULL, &pcm, &err) != SID_OK)
+			die(t->path, &err);
+		sid_pcm_free(&pcm);
+	}
+}
+
+/* libsndfile and FFmpeg on the same bytes, same run: what the allow-list chose by */
+static void
+print_decoder_table(track *tracks, int n, double seconds)
+{
+	static const struct
+	{
+		const char *name;
+		int			source;
+		sid_audio_decoder decoder;
+	}			rows[] = {
+		{"Ogg Vorbis  libsndfile (libvorbis)", -1, SID_AUDIO_DECODER_SNDFILE},
+		{"Ogg Vorbis  FFmpeg (vorbis)", -1, SID_AUDIO_DECODER_FFMPEG},
+		{"Ogg Opus    libsndfile (libopus)", 1, SID_AUDIO_DECODER_SNDFILE},
+		{"Ogg Opus    FFmpeg (opus)", 1, SID_AUDIO_DECODER_FFMPEG},
+		{"AAC M4A     FFmpeg (aac)", 0, SID_AUDIO_DECODER_AUTO},
+	};
+	sid_audio_info chosen;
+	sid_error	err;
+
+	for (int i = 0; i < n; i++)
+		if (tracks[i].ff[0] == NULL || tracks[i].ff[1] == NULL)
+		{
+			printf("\ndecoders: skipped (needs Debian's ffmpeg to re-encode the tracks)\n");
+			return;
+		}
+	printf("\ndecoders, the same bytes (Opus and AAC re-encoded by ffmpeg from the tracks):\n");
+	printf("%-36s %9s %10s %12s %10s\n", "format / decoder", "decode s", "x realtime",
+		   "segments s", "x realtime");
+	for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++)
+	{
+		decoder_case dec = {rows[r].source, rows[r].decoder, 0},
+					full = {rows[r].source, rows[r].decoder, 1};
+		double		t_dec,
+					t_full;
+		int			refused = 0;
+
+		/* a decoder that refuses these bytes gets a row saying so */
+		for (int i = 0; i < n && !refused; i++)
+		{
+			sid_audio_limits lim = limits;
+			sid_audio_info info;
+
+			lim.decoder = rows[r].decoder;
+			if (sid_audio_probe_memory(rows[r].source < 0 ? tracks[i].bytes : tracks[i].ff[rows[r].source],
+									   rows[r].source < 0 ? tracks[i].len : tracks[i].ff_len[rows[r].source],
+									   &lim, &info, &err) != SID_OK)
+			{
+				printf("%-36s refuses the input: %s\n", rows[r].name, err.msg);
+				refused = 1;
+			}
+		}
+		if (refused)
+			continue;
+		t_dec = measure(tracks, n, phase_decoder, &dec);
+		t_full = measure(tracks, n, phase_decoder, &full);
+		printf("%-36s %9.3f %10.0f %12.3f %10.0f\n", rows[r].name, t_dec, seconds / t_dec,
+			   t_full, seconds / t_full);
+	}
+	if (sid_audio_probe_memory(tracks[0].bytes, tracks[0].len, &limits, &chosen, &err) == SID_OK)
+		printf("(the allow-list serves Ogg Vorbis with %s)\n",
+			   chosen.sf_format == 0 ? "FFmpeg" : "libsndfile");
 }
 
 /* the same audio re-encoded: new path and old path, same run */
@@ -450,6 +594,8 @@ main(int argc, char **argv)
 	double		seconds;
 
 	sid_audio_limits_default(&limits);
+	old_limits = limits;
+	old_limits.decoder = SID_AUDIO_DECODER_SNDFILE;
 	sid_features_default(&cfg);
 	cfg_long = cfg;
 	cfg_long.segment_seconds = 4.08f;
@@ -462,6 +608,7 @@ main(int argc, char **argv)
 		   seconds, seconds / 60, REPEATS);
 	print_pipeline_table(tracks, n, seconds, mel, mel_long, &cfg);
 	print_recoded_table(tracks, n, seconds);
+	print_decoder_table(tracks, n, seconds);
 	print_resampler_table(tracks, n, seconds);
 
 	for (int i = 0; i < n; i++)
@@ -469,6 +616,8 @@ main(int argc, char **argv)
 		free(tracks[i].bytes);
 		for (int f = 0; f < 3; f++)
 			free(tracks[i].coded[f]);
+		for (int f = 0; f < 2; f++)
+			free(tracks[i].ff[f]);
 		sid_pcm_free(&tracks[i].native);
 		sid_pcm_free(&tracks[i].pcm16);
 	}

@@ -98,6 +98,16 @@ for my $i (0 .. $#cli)
 }
 cmp_ok($maxdiff, '<', 1e-5, "SQL and CLI fingerprints agree (max difference $maxdiff)");
 
+# --threads 2 over several files takes one file per thread: the same lines, in argument order
+system('cp', $wav, "$dir/tones_b.wav") == 0 or die;
+system('cp', $wav, "$dir/tones_c.wav") == 0 or die;
+my @files = ($wav, "$dir/tones_b.wav", "$dir/no_such.wav", "$dir/tones_c.wav");
+my ($ok1, $out1, $err1) = run_cli($cli, 'embed', '--model', "$models/tiny.sidm", '--threads', '1', @files);
+my ($ok2, $out2, $err2) = run_cli($cli, 'embed', '--model', "$models/tiny.sidm", '--threads', '2', @files);
+ok(!$ok2 && $err2 =~ /skipping "\Q$dir\E\/no_such.wav".*\n.*1 of 4 files failed/, '--threads 2 names the file that failed');
+is(scalar(() = $out2 =~ /\n/g), 18, '... and embeds the other three');
+is($out2, $out1, '... with the lines of --threads 1, in the order of the arguments');
+
 # a changed file is reloaded by a backend that had cached it
 my $before = $node->safe_psql('postgres', qq{
 	SELECT md5(string_agg(fp::text, '|' ORDER BY seg)) FROM sampleid_embed(pg_read_binary_file('$wav'), 'tiny')});

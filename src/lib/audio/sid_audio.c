@@ -6,6 +6,7 @@
  * holds the encoded input plus the mono output at the model rate only.
  */
 #include "audio/sid_audio.h"
+#include "audio/sid_audio_stream.h"
 #include "audio/sid_ogg.h"
 
 #include <ctype.h>
@@ -13,6 +14,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -30,6 +32,7 @@ sid_audio_limits_default(sid_audio_limits *lim)
 	lim->max_input_bytes = INT64_C(1) << 30;
 	lim->interrupted = NULL;
 	lim->interrupted_arg = NULL;
+	lim->decoder = SID_AUDIO_DECODER_AUTO;
 }
 
 void
@@ -57,11 +60,10 @@ mem_get_filelen(void *user)
 	return ((mem_source *) user)->len;
 }
 
-static sf_count_t
-mem_seek(sf_count_t offset, int whence, void *user)
+int64_t
+sid_audio_seek_target(int64_t pos, int64_t len, int64_t offset, int whence)
 {
-	mem_source *m = user;
-	sf_count_t	base;
+	int64_t		base;
 
 	switch (whence)
 	{
@@ -69,19 +71,29 @@ mem_seek(sf_count_t offset, int whence, void *user)
 			base = 0;
 			break;
 		case SEEK_CUR:
-			base = m->pos;
+			base = pos;
 			break;
 		case SEEK_END:
-			base = m->len;
+			base = len;
 			break;
 		default:
 			return -1;
 	}
-	/* libsndfile may seek past the end (then reads return 0), never before 0 */
+	/* past the end is allowed (reads then return nothing), before 0 is not */
 	if ((offset < 0 && -offset > base) || (offset > 0 && offset > INT64_MAX - base))
 		return -1;
-	m->pos = base + offset;
-	return m->pos;
+	return base + offset;
+}
+
+static sf_count_t
+mem_seek(sf_count_t offset, int whence, void *user)
+{
+	mem_source *m = user;
+	int64_t		target = sid_audio_seek_target(m->pos, m->len, offset, whence);
+
+	if (target >= 0)
+		m->pos = target;
+	return target;
 }
 
 static sf_count_t
@@ -138,24 +150,42 @@ open_failure(const char *what, sid_error *err)
 	}
 }
 
+sid_status
+sid_audio_check_memory_size(size_t len, const sid_audio_limits *lim, sid_error *err)
+{
+	if (len == 0)
+		return sid_fail(err, SID_EFORMAT, "audio input is empty (0 bytes)");
+	if ((uint64_t) len > (uint64_t) lim->max_input_bytes)
+		return sid_fail(err, SID_ELIMIT, "audio input of %llu bytes exceeds the limit of %lld bytes",
+						(unsigned long long) len, (long long) lim->max_input_bytes);
+	return SID_OK;
+}
+
+sid_status
+sid_audio_check_file(const char *path, const sid_audio_limits *lim, int64_t *size,
+					 sid_error *err)
+{
+	struct stat sb;
+
+	if (stat(path, &sb) != 0)
+		return sid_fail(err, SID_EIO, "could not open audio file \"%s\": %s", path, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return sid_fail(err, SID_EIO, "audio file \"%s\" is not a regular file", path);
+	if (sb.st_size == 0)
+		return sid_fail(err, SID_EFORMAT, "audio file \"%s\" is empty (0 bytes)", path);
+	if ((int64_t) sb.st_size > lim->max_input_bytes)
+		return sid_fail(err, SID_ELIMIT, "audio file \"%s\" of %lld bytes exceeds the limit of %lld bytes",
+						path, (long long) sb.st_size, (long long) lim->max_input_bytes);
+	*size = (int64_t) sb.st_size;
+	return SID_OK;
+}
+
 static SNDFILE *
-open_memory(mem_source *src, SF_INFO *sfinfo, const sid_audio_limits *lim,
-			sid_status *st, sid_error *err)
+open_memory(mem_source *src, SF_INFO *sfinfo, sid_status *st, sid_error *err)
 {
 	SF_VIRTUAL_IO vio = {mem_get_filelen, mem_seek, mem_read, mem_write, mem_tell};
 	SNDFILE    *sf;
 
-	if (src->len == 0)
-	{
-		*st = sid_fail(err, SID_EFORMAT, "audio input is empty (0 bytes)");
-		return NULL;
-	}
-	if (src->len > lim->max_input_bytes)
-	{
-		*st = sid_fail(err, SID_ELIMIT, "audio input of %lld bytes exceeds the limit of %lld bytes",
-					   (long long) src->len, (long long) lim->max_input_bytes);
-		return NULL;
-	}
 	if ((*st = sid_ogg_check_headers_memory(src->data, src->len, "audio input", err)) != SID_OK)
 		return NULL;
 	memset(sfinfo, 0, sizeof(*sfinfo));
@@ -166,34 +196,11 @@ open_memory(mem_source *src, SF_INFO *sfinfo, const sid_audio_limits *lim,
 }
 
 static SNDFILE *
-open_path(const char *path, SF_INFO *sfinfo, const sid_audio_limits *lim,
-		  sid_status *st, sid_error *err)
+open_path(const char *path, int64_t size, SF_INFO *sfinfo, sid_status *st, sid_error *err)
 {
-	struct stat sb;
 	SNDFILE    *sf;
 
-	if (stat(path, &sb) != 0)
-	{
-		*st = sid_fail(err, SID_EIO, "could not open audio file \"%s\": %s", path, strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(sb.st_mode))
-	{
-		*st = sid_fail(err, SID_EIO, "audio file \"%s\" is not a regular file", path);
-		return NULL;
-	}
-	if (sb.st_size == 0)
-	{
-		*st = sid_fail(err, SID_EFORMAT, "audio file \"%s\" is empty (0 bytes)", path);
-		return NULL;
-	}
-	if ((int64_t) sb.st_size > lim->max_input_bytes)
-	{
-		*st = sid_fail(err, SID_ELIMIT, "audio file \"%s\" of %lld bytes exceeds the limit of %lld bytes",
-					   path, (long long) sb.st_size, (long long) lim->max_input_bytes);
-		return NULL;
-	}
-	if ((*st = sid_ogg_check_headers_file(path, (int64_t) sb.st_size, "audio file", err)) != SID_OK)
+	if ((*st = sid_ogg_check_headers_file(path, size, "audio file", err)) != SID_OK)
 		return NULL;
 	memset(sfinfo, 0, sizeof(*sfinfo));
 	sf = sf_open(path, SFM_READ, sfinfo);
@@ -273,34 +280,34 @@ describe_format(SNDFILE *sf, int format, sid_audio_info *info)
 	}
 }
 
+/*
+ * libsndfile's part of the allow-list: the containers below.  It opens more
+ * (PAF, SVX, VOC, IRCAM, MAT, SD2, XI, HTK, ...), which no catalogue holds
+ * and which untrusted input need not reach.
+ */
+static sid_status
+check_sndfile_format(SNDFILE *sf, int format, sid_error *err)
+{
+	static const int allowed[] = {
+		SF_FORMAT_WAV, SF_FORMAT_WAVEX, SF_FORMAT_RF64, SF_FORMAT_W64, SF_FORMAT_AIFF,
+		SF_FORMAT_CAF, SF_FORMAT_AU, SF_FORMAT_FLAC, SF_FORMAT_OGG, SF_FORMAT_MPEG,
+	};
+	sid_audio_info described;
+
+	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		if ((format & SF_FORMAT_TYPEMASK) == allowed[i])
+			return SID_OK;
+	describe_format(sf, format, &described);
+	return sid_fail(err, SID_EUNSUPPORTED,
+					"audio input is in the %s format, which is not among the accepted formats",
+					described.format);
+}
+
 /* libsndfile reports "unknown length" as SF_COUNT_MAX (or garbage). */
 static int
 frames_known(const SF_INFO *sfinfo)
 {
 	return sfinfo->frames > 0 && sfinfo->frames < SF_COUNT_MAX;
-}
-
-/* Rate, channel and duration limits on what the header declares. */
-static sid_status
-check_stream(const SF_INFO *sfinfo, const sid_audio_limits *lim, sid_error *err)
-{
-	if (sfinfo->channels < 1)
-		return sid_fail(err, SID_EFORMAT, "audio declares %d channels", sfinfo->channels);
-	if (sfinfo->channels > lim->max_channels)
-		return sid_fail(err, SID_ELIMIT, "audio has %d channels, more than the limit of %d",
-						sfinfo->channels, (int) lim->max_channels);
-	if (sfinfo->samplerate < SID_AUDIO_MIN_SAMPLE_RATE)
-		return sid_fail(err, SID_EUNSUPPORTED,
-						"audio sample rate %d Hz is below the supported minimum of %d Hz",
-						sfinfo->samplerate, SID_AUDIO_MIN_SAMPLE_RATE);
-	if (sfinfo->samplerate > lim->max_sample_rate)
-		return sid_fail(err, SID_ELIMIT, "audio sample rate %d Hz exceeds the limit of %d Hz",
-						sfinfo->samplerate, (int) lim->max_sample_rate);
-	if (frames_known(sfinfo) &&
-		(double) sfinfo->frames / sfinfo->samplerate > lim->max_seconds)
-		return sid_fail(err, SID_ELIMIT, "audio lasts %.1f s, longer than the limit of %g s",
-						(double) sfinfo->frames / sfinfo->samplerate, lim->max_seconds);
-	return SID_OK;
 }
 
 /*
@@ -347,35 +354,49 @@ fill_info(SNDFILE *sf, const SF_INFO *sfinfo, int64_t frames, sid_audio_info *in
 	describe_format(sf, sfinfo->format, info);
 }
 
-/* ---- decoding --------------------------------------------------------------- */
+/* ---- the stream both decoders feed ------------------------------------------ */
 
-/* Growable mono output buffer. */
-typedef struct pcm_sink
+sid_status
+sid_audio_check_stream(int32_t rate, int32_t channels, int64_t frames,
+					   const sid_audio_limits *lim, sid_error *err)
 {
-	float	   *data;
-	int64_t		len;
-	int64_t		capacity;
-} pcm_sink;
+	if (channels < 1)
+		return sid_fail(err, SID_EFORMAT, "audio declares %d channels", (int) channels);
+	if (channels > lim->max_channels)
+		return sid_fail(err, SID_ELIMIT, "audio has %d channels, more than the limit of %d",
+						(int) channels, (int) lim->max_channels);
+	if (rate < SID_AUDIO_MIN_SAMPLE_RATE)
+		return sid_fail(err, SID_EUNSUPPORTED,
+						"audio sample rate %d Hz is below the supported minimum of %d Hz",
+						(int) rate, SID_AUDIO_MIN_SAMPLE_RATE);
+	if (rate > lim->max_sample_rate)
+		return sid_fail(err, SID_ELIMIT, "audio sample rate %d Hz exceeds the limit of %d Hz",
+						(int) rate, (int) lim->max_sample_rate);
+	if (frames > 0 && (double) frames / rate > lim->max_seconds)
+		return sid_fail(err, SID_ELIMIT, "audio lasts %.1f s, longer than the limit of %g s",
+						(double) frames / rate, lim->max_seconds);
+	return SID_OK;
+}
 
 static sid_status
-sink_reserve(pcm_sink *s, int64_t extra, sid_error *err)
+stream_reserve(sid_audio_stream *s, int64_t extra, sid_error *err)
 {
-	int64_t		need = s->len + extra;
+	int64_t		need = s->out_len + extra;
 	int64_t		cap;
 	float	   *p;
 
-	if (need <= s->capacity)
+	if (need <= s->out_cap)
 		return SID_OK;
-	cap = s->capacity > 0 ? s->capacity : 65536;
+	cap = s->out_cap > 0 ? s->out_cap : 65536;
 	while (cap < need)
 		cap *= 2;
 	if ((uint64_t) cap > SIZE_MAX / sizeof(float))
 		return sid_fail(err, SID_ENOMEM, "audio buffer of %lld samples is too large", (long long) cap);
-	p = realloc(s->data, (size_t) cap * sizeof(float));
+	p = realloc(s->out, (size_t) cap * sizeof(float));
 	if (p == NULL)
 		return sid_fail(err, SID_ENOMEM, "out of memory for %lld audio samples", (long long) cap);
-	s->data = p;
-	s->capacity = cap;
+	s->out = p;
+	s->out_cap = cap;
 	return SID_OK;
 }
 
@@ -400,39 +421,38 @@ resampler_new(int32_t in_rate, int32_t out_rate, soxr_t *rs, sid_error *err)
 
 /*
  * Push n mono samples (or, with end_of_input, flush) through the resampler
- * into the sink.  rs == NULL means no rate change.
+ * into the output.  rs == NULL means no rate change.
  */
 static sid_status
-sink_push(pcm_sink *s, soxr_t rs, double ratio, const float *in, int64_t n,
-		  int end_of_input, sid_error *err)
+stream_emit(sid_audio_stream *s, const float *in, int64_t n, int end_of_input, sid_error *err)
 {
 	sid_status	st;
 
-	if (rs == NULL)
+	if (s->rs == NULL)
 	{
 		if (n == 0)
 			return SID_OK;
-		if ((st = sink_reserve(s, n, err)) != SID_OK)
+		if ((st = stream_reserve(s, n, err)) != SID_OK)
 			return st;
-		memcpy(s->data + s->len, in, (size_t) n * sizeof(float));
-		s->len += n;
+		memcpy(s->out + s->out_len, in, (size_t) n * sizeof(float));
+		s->out_len += n;
 		return SID_OK;
 	}
 	for (;;)
 	{
-		int64_t		room = (int64_t) ceil(n * ratio) + 256;
+		int64_t		room = (int64_t) ceil(n * s->ratio) + 256;
 		size_t		used = 0,
 					made = 0;
 		soxr_error_t e;
 
-		if ((st = sink_reserve(s, room, err)) != SID_OK)
+		if ((st = stream_reserve(s, room, err)) != SID_OK)
 			return st;
 		/* a NULL input tells libsoxr the stream has ended */
-		e = soxr_process(rs, end_of_input ? NULL : in, (size_t) n, &used,
-						 s->data + s->len, (size_t) room, &made);
+		e = soxr_process(s->rs, end_of_input ? NULL : in, (size_t) n, &used,
+						 s->out + s->out_len, (size_t) room, &made);
 		if (e != NULL)
 			return sid_fail(err, SID_EINVAL, "resampling failed: %s", soxr_strerror(e));
-		s->len += (int64_t) made;
+		s->out_len += (int64_t) made;
 		in += used;
 		n -= (int64_t) used;
 		if (n > 0)
@@ -443,89 +463,106 @@ sink_push(pcm_sink *s, soxr_t rs, double ratio, const float *in, int64_t n,
 	}
 }
 
-/* What one decoding keeps between its phases. */
-typedef struct decode_state
+sid_status
+sid_audio_stream_begin(sid_audio_stream *s, int32_t in_rate, int32_t channels,
+					   int32_t target_rate, int64_t expected_frames,
+					   const sid_audio_limits *lim, sid_error *err)
 {
-	float	   *chunk;			/* interleaved frames as libsndfile reads them */
-	float	   *mono;
-	soxr_t		rs;				/* NULL: no rate change, or probing */
-	double		ratio;
-	pcm_sink	sink;
-	int64_t		total;			/* frames decoded so far */
-} decode_state;
-
-static sid_status
-decode_begin(decode_state *ds, const SF_INFO *sfinfo, int32_t target_rate, const sid_pcm *pcm,
-			 sid_error *err)
-{
-	memset(ds, 0, sizeof(*ds));
-	ds->ratio = target_rate > 0 ? (double) target_rate / sfinfo->samplerate : 1.0;
-	ds->chunk = malloc((size_t) READ_CHUNK_FRAMES * sfinfo->channels * sizeof(float));
-	ds->mono = malloc((size_t) READ_CHUNK_FRAMES * sizeof(float));
-	if (ds->chunk == NULL || ds->mono == NULL)
-		return sid_fail(err, SID_ENOMEM, "out of memory for the decoding buffer");
-	if (pcm != NULL && target_rate != sfinfo->samplerate)
-	{
-		sid_status	st = resampler_new(sfinfo->samplerate, target_rate, &ds->rs, err);
-
-		if (st != SID_OK)
-			return st;
-	}
-	/* one allocation up front when the length is known */
-	if (pcm != NULL && frames_known(sfinfo))
-		return sink_reserve(&ds->sink, (int64_t) ceil(sfinfo->frames * ds->ratio) + 1024, err);
-	return SID_OK;
-}
-
-/* first_frame: the stream position of frame 0, to name a bad sample's frame */
-static sid_status
-mix_to_mono(const float *chunk, int64_t got, int channels, int64_t first_frame, float *mono,
-			sid_error *err)
-{
-	for (int64_t i = 0; i < got; i++)
-	{
-		const float *frame = chunk + i * channels;
-		float		sum = 0.0f;
-		int			c;
-
-		for (c = 0; c < channels; c++)
-			sum += frame[c];
-		mono[i] = channels == 1 ? sum : sum / (float) channels;
-		if (!(fabsf(mono[i]) <= SID_AUDIO_MAX_AMPLITUDE))	/* also NaN */
-			return sid_fail(err, SID_EFORMAT,
-							"audio holds a NaN, infinite or absurdly large sample (%g) at frame %lld",
-							(double) mono[i], (long long) (first_frame + i));
-	}
-	return SID_OK;
-}
-
-static sid_status
-decode_chunks(decode_state *ds, SNDFILE *sf, const SF_INFO *sfinfo, const sid_audio_limits *lim,
-			  const sid_pcm *pcm, sid_error *err)
-{
-	int64_t		max_frames = (int64_t) floor(lim->max_seconds * sfinfo->samplerate);
 	sid_status	st;
 
-	for (;;)
-	{
-		sf_count_t	got = sf_readf_float(sf, ds->chunk, READ_CHUNK_FRAMES);
-
-		if (got <= 0)
-			return SID_OK;
-		if (lim->interrupted != NULL && lim->interrupted(lim->interrupted_arg))
-			return sid_fail(err, SID_ELIMIT, "decoding was interrupted");
-		if (ds->total + got > max_frames)
-			return sid_fail(err, SID_ELIMIT, "audio is longer than the limit of %g s",
-							lim->max_seconds);
-		ds->total += got;
-		if ((st = mix_to_mono(ds->chunk, got, sfinfo->channels, ds->total - got, ds->mono,
-							  err)) != SID_OK)
-			return st;
-		if (pcm != NULL && (st = sink_push(&ds->sink, ds->rs, ds->ratio, ds->mono, got, 0,
-										   err)) != SID_OK)
-			return st;
-	}
+	memset(s, 0, sizeof(*s));
+	if ((st = sid_audio_check_stream(in_rate, channels, expected_frames, lim, err)) != SID_OK)
+		return st;
+	s->lim = lim;
+	s->in_rate = in_rate;
+	s->channels = channels;
+	s->target_rate = target_rate;
+	s->max_frames = (int64_t) floor(lim->max_seconds * in_rate);
+	s->ratio = target_rate > 0 ? (double) target_rate / in_rate : 1.0;
+	if ((s->mono = malloc((size_t) READ_CHUNK_FRAMES * sizeof(float))) == NULL)
+		return sid_fail(err, SID_ENOMEM, "out of memory for the decoding buffer");
+	if (target_rate > 0 && target_rate != in_rate &&
+		(st = resampler_new(in_rate, target_rate, &s->rs, err)) != SID_OK)
+		return st;
+	/* one allocation up front when the length is known */
+	if (target_rate > 0 && expected_frames > 0)
+		return stream_reserve(s, (int64_t) ceil(expected_frames * s->ratio) + 1024, err);
+	return SID_OK;
 }
+
+sid_status
+sid_audio_stream_push(sid_audio_stream *s, const float *frames, int64_t n, sid_error *err)
+{
+	const sid_audio_limits *lim = s->lim;
+	sid_status	st;
+
+	if (lim->interrupted != NULL && lim->interrupted(lim->interrupted_arg))
+		return sid_fail(err, SID_ELIMIT, "decoding was interrupted");
+	if (n > s->max_frames - s->total)
+		return sid_fail(err, SID_ELIMIT, "audio is longer than the limit of %g s",
+						lim->max_seconds);
+	while (n > 0)
+	{
+		int64_t		got = n < READ_CHUNK_FRAMES ? n : READ_CHUNK_FRAMES;
+		int			channels = s->channels;
+
+		for (int64_t i = 0; i < got; i++)
+		{
+			const float *frame = frames + i * channels;
+			float		sum = 0.0f;
+
+			for (int c = 0; c < channels; c++)
+				sum += frame[c];
+			s->mono[i] = channels == 1 ? sum : sum / (float) channels;
+			if (!(fabsf(s->mono[i]) <= SID_AUDIO_MAX_AMPLITUDE))	/* also NaN */
+				return sid_fail(err, SID_EFORMAT,
+								"audio holds a NaN, infinite or absurdly large sample (%g) at frame %lld",
+								(double) s->mono[i], (long long) (s->total + i));
+		}
+		s->total += got;
+		if (s->target_rate > 0 && (st = stream_emit(s, s->mono, got, 0, err)) != SID_OK)
+			return st;
+		frames += got * channels;
+		n -= got;
+	}
+	return SID_OK;
+}
+
+sid_status
+sid_audio_stream_finish(sid_audio_stream *s, sid_pcm *pcm, sid_error *err)
+{
+	sid_status	st;
+
+	if (s->total == 0)
+		return sid_fail(err, SID_EINVAL, "audio holds no samples");
+	if (pcm == NULL)
+		return SID_OK;
+	if ((st = stream_emit(s, s->mono, 0, 1, err)) != SID_OK)
+		return st;
+	if (s->out_len == 0)
+	{
+		/* found by fuzz_decode: one frame at 48 kHz resamples to nothing */
+		return sid_fail(err, SID_EINVAL, "audio is too short: %lld frames at %d Hz give no samples at %d Hz",
+						(long long) s->total, (int) s->in_rate, (int) s->target_rate);
+	}
+	pcm->samples = s->out;
+	pcm->n_samples = s->out_len;
+	pcm->sample_rate = s->target_rate;
+	s->out = NULL;
+	return SID_OK;
+}
+
+void
+sid_audio_stream_end(sid_audio_stream *s)
+{
+	if (s->rs != NULL)
+		soxr_delete(s->rs);
+	free(s->out);
+	free(s->mono);
+	memset(s, 0, sizeof(*s));
+}
+
+/* ---- libsndfile decoding -------------------------------------------------- */
 
 static sid_status
 check_decoded_length(SNDFILE *sf, const SF_INFO *sfinfo, int64_t total, sid_error *err)
@@ -551,41 +588,6 @@ check_decoded_length(SNDFILE *sf, const SF_INFO *sfinfo, int64_t total, sid_erro
 	return SID_OK;
 }
 
-static sid_status
-decode_finish(decode_state *ds, const SF_INFO *sfinfo, int32_t target_rate, int64_t *frames_read,
-			  sid_pcm *pcm, sid_error *err)
-{
-	sid_status	st;
-
-	if (pcm != NULL && (st = sink_push(&ds->sink, ds->rs, ds->ratio, ds->mono, 0, 1, err)) != SID_OK)
-		return st;
-	if (pcm != NULL && ds->sink.len == 0)
-	{
-		/* found by fuzz_decode: one frame at 48 kHz resamples to nothing */
-		return sid_fail(err, SID_EINVAL, "audio is too short: %lld frames at %d Hz give no samples at %d Hz",
-						(long long) ds->total, sfinfo->samplerate, (int) target_rate);
-	}
-	*frames_read = ds->total;
-	if (pcm != NULL)
-	{
-		pcm->samples = ds->sink.data;
-		pcm->n_samples = ds->sink.len;
-		pcm->sample_rate = target_rate;
-		ds->sink.data = NULL;
-	}
-	return SID_OK;
-}
-
-static void
-decode_end(decode_state *ds)
-{
-	if (ds->rs != NULL)
-		soxr_delete(ds->rs);
-	free(ds->sink.data);
-	free(ds->chunk);
-	free(ds->mono);
-}
-
 /*
  * Read the whole stream, mix down to mono, resample to target_rate (0 = keep
  * the original rate, for probing: then nothing is stored, only counted).
@@ -594,17 +596,31 @@ static sid_status
 decode_stream(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 			  const sid_audio_limits *lim, int64_t *frames_read, sid_pcm *pcm, sid_error *err)
 {
-	decode_state ds;
+	sid_audio_stream s;
+	float	   *chunk;
 	sid_status	st;
 
-	st = decode_begin(&ds, sfinfo, target_rate, pcm, err);
+	st = sid_audio_stream_begin(&s, sfinfo->samplerate, sfinfo->channels,
+								pcm != NULL ? target_rate : 0,
+								frames_known(sfinfo) ? sfinfo->frames : 0, lim, err);
+	chunk = malloc((size_t) READ_CHUNK_FRAMES * sfinfo->channels * sizeof(float));
+	if (st == SID_OK && chunk == NULL)
+		st = sid_fail(err, SID_ENOMEM, "out of memory for the decoding buffer");
+	while (st == SID_OK)
+	{
+		sf_count_t	got = sf_readf_float(sf, chunk, READ_CHUNK_FRAMES);
+
+		if (got <= 0)
+			break;
+		st = sid_audio_stream_push(&s, chunk, got, err);
+	}
 	if (st == SID_OK)
-		st = decode_chunks(&ds, sf, sfinfo, lim, pcm, err);
+		st = check_decoded_length(sf, sfinfo, s.total, err);
 	if (st == SID_OK)
-		st = check_decoded_length(sf, sfinfo, ds.total, err);
-	if (st == SID_OK)
-		st = decode_finish(&ds, sfinfo, target_rate, frames_read, pcm, err);
-	decode_end(&ds);
+		st = sid_audio_stream_finish(&s, pcm, err);
+	*frames_read = s.total;
+	free(chunk);
+	sid_audio_stream_end(&s);
 	return st;
 }
 
@@ -615,11 +631,10 @@ decode_open(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 	int64_t		frames = 0;
 	sid_status	st;
 
-	if (pcm != NULL)
-		memset(pcm, 0, sizeof(*pcm));
-	if (pcm != NULL && (target_rate < SID_AUDIO_MIN_SAMPLE_RATE || target_rate > SID_AUDIO_MAX_TARGET_RATE))
-		return sid_fail(err, SID_EINVAL, "target sample rate %d Hz is out of range", (int) target_rate);
-	if ((st = check_stream(sfinfo, lim, err)) != SID_OK)
+	if ((st = check_sndfile_format(sf, sfinfo->format, err)) != SID_OK)
+		return st;
+	if ((st = sid_audio_check_stream(sfinfo->samplerate, sfinfo->channels,
+									 frames_known(sfinfo) ? sfinfo->frames : 0, lim, err)) != SID_OK)
 		return st;
 	if ((st = check_truncated_chunk(sf, err)) != SID_OK)
 		return st;
@@ -640,11 +655,77 @@ decode_open(SNDFILE *sf, const SF_INFO *sfinfo, int32_t target_rate,
 	return SID_OK;
 }
 
+/* ---- which decoder serves the input --------------------------------------- */
+
+/*
+ * The allow-list (docs/audio.md, "Decoders"): the container is told by its
+ * magic bytes.  MP4, Matroska/WebM, ASF and Ogg go to FFmpeg, which checks
+ * the codec against its part of the list; everything else goes to
+ * libsndfile, which checks its container (check_sndfile_format).  Enough
+ * bytes for an Ogg first packet's magic:
+ */
+#define ROUTE_HEAD_BYTES (27 + 255 + 8)
+
+static sid_audio_decoder
+route(const unsigned char *head, size_t n, sid_audio_decoder forced,
+	  sid_ffmpeg_container *container)
+{
+	static const unsigned char asf_guid[16] = {
+		0x30, 0x26, 0xb2, 0x75, 0x8e, 0x66, 0xcf, 0x11,
+		0xa6, 0xd9, 0x00, 0xaa, 0x00, 0x62, 0xce, 0x6c
+	};
+	if (n >= 12 && memcmp(head + 4, "ftyp", 4) == 0)
+	{
+		*container = SID_FFMPEG_MP4;
+		return SID_AUDIO_DECODER_FFMPEG;
+	}
+	if (n >= 4 && memcmp(head, "\x1a\x45\xdf\xa3", 4) == 0)
+	{
+		*container = SID_FFMPEG_MATROSKA;
+		return SID_AUDIO_DECODER_FFMPEG;
+	}
+	if (n >= 16 && memcmp(head, asf_guid, 16) == 0)
+	{
+		*container = SID_FFMPEG_ASF;
+		return SID_AUDIO_DECODER_FFMPEG;
+	}
+	/*
+	 * Ogg is FFmpeg's, by measurement (docs/benchmarks.md, "Decoders"): it
+	 * decodes Vorbis 2.0x and Opus 3.2x faster than libvorbis / libopus
+	 * through libsndfile, and reads an Ogg Opus file of ffmpeg's that
+	 * libsndfile 1.2.0 calls malformed.  Every Ogg input goes there, so a
+	 * damaged first page never reaches libsndfile, whose Vorbis open path
+	 * leaks (docs/audio.md, "Leak checks"); a benchmark may still ask
+	 * libsndfile for the two codecs it reads.
+	 */
+	if (n >= 27 && memcmp(head, "OggS", 4) == 0)
+	{
+		size_t		packet = 27 + (size_t) head[26];
+		int			both_read = (packet + 7 <= n && memcmp(head + packet, "\x01vorbis", 7) == 0) ||
+			(packet + 8 <= n && memcmp(head + packet, "OpusHead", 8) == 0);
+
+		*container = SID_FFMPEG_OGG;
+		return both_read && forced == SID_AUDIO_DECODER_SNDFILE ?
+			SID_AUDIO_DECODER_SNDFILE : SID_AUDIO_DECODER_FFMPEG;
+	}
+	return SID_AUDIO_DECODER_SNDFILE;
+}
+
+static sid_status
+check_target_rate(int32_t target_rate, sid_error *err)
+{
+	if (target_rate != 0 &&
+		(target_rate < SID_AUDIO_MIN_SAMPLE_RATE || target_rate > SID_AUDIO_MAX_TARGET_RATE))
+		return sid_fail(err, SID_EINVAL, "target sample rate %d Hz is out of range", (int) target_rate);
+	return SID_OK;
+}
+
 static sid_status
 run_memory(const void *data, size_t len, int32_t target_rate, const sid_audio_limits *lim,
 		   sid_audio_info *info, sid_pcm *pcm, sid_error *err)
 {
 	mem_source	src = {data, (sf_count_t) len, 0};
+	sid_ffmpeg_container container;
 	SF_INFO		sfinfo;
 	sid_status	st = SID_OK;
 	SNDFILE    *sf;
@@ -653,7 +734,18 @@ run_memory(const void *data, size_t len, int32_t target_rate, const sid_audio_li
 		memset(pcm, 0, sizeof(*pcm));
 	if (data == NULL && len > 0)
 		return sid_fail(err, SID_EINVAL, "audio input pointer is NULL");
-	if ((sf = open_memory(&src, &sfinfo, lim, &st, err)) == NULL)
+	if ((st = check_target_rate(target_rate, err)) != SID_OK ||
+		(st = sid_audio_check_memory_size(len, lim, err)) != SID_OK)
+		return st;
+	if (route(data, len, lim->decoder, &container) == SID_AUDIO_DECODER_FFMPEG)
+	{
+		/* cut or damaged Ogg header pages get the same message from both decoders */
+		if (container == SID_FFMPEG_OGG &&
+			(st = sid_ogg_check_headers_memory(data, len, "audio input", err)) != SID_OK)
+			return st;
+		return sid_ffmpeg_decode(data, len, NULL, container, target_rate, lim, info, pcm, err);
+	}
+	if ((sf = open_memory(&src, &sfinfo, &st, err)) == NULL)
 		return st;
 	st = decode_open(sf, &sfinfo, target_rate, lim, info, pcm, err);
 	sf_close(sf);
@@ -664,13 +756,32 @@ static sid_status
 run_file(const char *path, int32_t target_rate, const sid_audio_limits *lim,
 		 sid_audio_info *info, sid_pcm *pcm, sid_error *err)
 {
+	unsigned char head[ROUTE_HEAD_BYTES];
+	sid_ffmpeg_container container;
+	size_t		n = 0;
+	int64_t		size = 0;
 	SF_INFO		sfinfo;
 	sid_status	st = SID_OK;
 	SNDFILE    *sf;
+	FILE	   *f;
 
 	if (pcm != NULL)
 		memset(pcm, 0, sizeof(*pcm));
-	if ((sf = open_path(path, &sfinfo, lim, &st, err)) == NULL)
+	if ((st = check_target_rate(target_rate, err)) != SID_OK ||
+		(st = sid_audio_check_file(path, lim, &size, err)) != SID_OK)
+		return st;
+	if ((f = fopen(path, "rb")) == NULL)
+		return sid_fail(err, SID_EIO, "could not open audio file \"%s\": %s", path, strerror(errno));
+	n = fread(head, 1, sizeof(head), f);
+	fclose(f);
+	if (route(head, n, lim->decoder, &container) == SID_AUDIO_DECODER_FFMPEG)
+	{
+		if (container == SID_FFMPEG_OGG &&
+			(st = sid_ogg_check_headers_file(path, size, "audio file", err)) != SID_OK)
+			return st;
+		return sid_ffmpeg_decode(NULL, 0, path, container, target_rate, lim, info, pcm, err);
+	}
+	if ((sf = open_path(path, size, &sfinfo, &st, err)) == NULL)
 		return st;
 	st = decode_open(sf, &sfinfo, target_rate, lim, info, pcm, err);
 	sf_close(sf);
@@ -710,8 +821,7 @@ sid_status
 sid_audio_resample(const float *in, int64_t n_in, int32_t in_rate, int32_t out_rate,
 				   float **out, int64_t *n_out, sid_error *err)
 {
-	pcm_sink	sink = {NULL, 0, 0};
-	soxr_t		rs = NULL;
+	sid_audio_stream s;
 	sid_status	st;
 
 	*out = NULL;
@@ -719,19 +829,19 @@ sid_audio_resample(const float *in, int64_t n_in, int32_t in_rate, int32_t out_r
 	if (in_rate < SID_AUDIO_MIN_SAMPLE_RATE || out_rate < SID_AUDIO_MIN_SAMPLE_RATE ||
 		out_rate > SID_AUDIO_MAX_TARGET_RATE || n_in < 0)
 		return sid_fail(err, SID_EINVAL, "cannot resample %d Hz to %d Hz", (int) in_rate, (int) out_rate);
-	if (in_rate != out_rate && (st = resampler_new(in_rate, out_rate, &rs, err)) != SID_OK)
+	memset(&s, 0, sizeof(s));
+	s.ratio = (double) out_rate / in_rate;
+	if (in_rate != out_rate && (st = resampler_new(in_rate, out_rate, &s.rs, err)) != SID_OK)
 		return st;
-	st = sink_push(&sink, rs, (double) out_rate / in_rate, in, n_in, 0, err);
-	if (st == SID_OK && rs != NULL)
-		st = sink_push(&sink, rs, (double) out_rate / in_rate, in + n_in, 0, 1, err);
-	if (rs != NULL)
-		soxr_delete(rs);
-	if (st != SID_OK)
+	st = stream_emit(&s, in, n_in, 0, err);
+	if (st == SID_OK && s.rs != NULL)
+		st = stream_emit(&s, in + n_in, 0, 1, err);
+	if (st == SID_OK)
 	{
-		free(sink.data);
-		return st;
+		*out = s.out;
+		*n_out = s.out_len;
+		s.out = NULL;
 	}
-	*out = sink.data;
-	*n_out = sink.len;
-	return SID_OK;
+	sid_audio_stream_end(&s);
+	return st;
 }

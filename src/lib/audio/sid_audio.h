@@ -12,8 +12,11 @@
  *   sid_audio_resample(in, n, in_rate, out_rate, &out, &n_out, &err)
  *       one-shot libsoxr conversion (same converter as decoding)
  *
- * Every format the installed libsndfile reads is accepted (Debian's 1.2:
- * WAV, AIFF, FLAC, Ogg Vorbis, Ogg Opus, MP3 and more).  Channels are mixed
+ * Two decoders behind this one interface, each serving the container/codec
+ * pairs of the allow-list in docs/audio.md: libsndfile (WAV, AIFF, CAF, AU,
+ * W64, RF64, FLAC, MP3) and FFmpeg, dlopened on first use (AAC, ALAC, Opus
+ * in MP4; Opus, Vorbis in Matroska/WebM and in Ogg; WMA in ASF).
+ * Anything else is refused with SID_EUNSUPPORTED.  Channels are mixed
  * down to mono by their mean, then resampled with libsoxr
  * (SID_AUDIO_RESAMPLER) in a streaming pass, so only the mono output is held
  * in memory.  Failures return a negative sid_status and fill the sid_error;
@@ -44,6 +47,18 @@
 /* Highest model rate audio is resampled to. */
 #define SID_AUDIO_MAX_TARGET_RATE 384000
 
+/*
+ * Which decoder serves an input is fixed by the allow-list (docs/audio.md,
+ * "Decoders"); where both can (Ogg Vorbis, Ogg Opus), a benchmark may ask
+ * for the one the list did not choose.
+ */
+typedef enum sid_audio_decoder
+{
+	SID_AUDIO_DECODER_AUTO = 0,
+	SID_AUDIO_DECODER_SNDFILE,
+	SID_AUDIO_DECODER_FFMPEG
+} sid_audio_decoder;
+
 typedef struct sid_audio_limits
 {
 	double		max_seconds;	/* longest accepted duration (3600) */
@@ -58,6 +73,8 @@ typedef struct sid_audio_limits
 	 */
 	int			(*interrupted) (void *arg);
 	void	   *interrupted_arg;
+
+	sid_audio_decoder decoder;	/* SID_AUDIO_DECODER_AUTO: the allow-list's */
 } sid_audio_limits;
 
 typedef struct sid_audio_info
@@ -66,9 +83,9 @@ typedef struct sid_audio_info
 	int64_t		frames;			/* per channel, at the original rate */
 	int32_t		sample_rate;	/* original rate, Hz */
 	int32_t		channels;		/* original channel count */
-	int32_t		sf_format;		/* libsndfile SF_FORMAT_* (major | subtype) */
-	char		format[32];		/* container: "wav", "flac", "ogg", "mp3", ... */
-	char		encoding[32];	/* "pcm_16", "float", "vorbis", "opus", "mp3", ... */
+	int32_t		sf_format;		/* libsndfile SF_FORMAT_* (major | subtype); 0 from FFmpeg */
+	char		format[32];		/* container: "wav", "flac", "ogg", "mp4", ... */
+	char		encoding[32];	/* "pcm_16", "float", "vorbis", "opus", "aac", ... */
 } sid_audio_info;
 
 typedef struct sid_pcm
