@@ -5,6 +5,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use SampleidTest;
 use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('audio');
@@ -18,24 +21,15 @@ my $rate = 48000;
 my $seconds = 1200;
 my $one_second = pack('s<*', map { int(8000 * sin($_ * 0.05)) } 1 .. 2 * $rate);
 my $data = $one_second x $seconds;
-my $wav = 'RIFF' . pack('V', 36 + length($data)) . 'WAVE'
-  . 'fmt ' . pack('VvvVVvv', 16, 1, 2, $rate, $rate * 4, 4, 16)
-  . 'data' . pack('V', length($data)) . $data;
 my $path = $node->basedir . '/long.wav';
-open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
-print $fh $wav;
-close($fh);
+write_pcm_wav($path, $rate, 2, $data);
 
 is($node->safe_psql('postgres', "SELECT duration_seconds, channels FROM sampleid_audio_file_info('$path')"),
 	"$seconds|2", 'header of the long file');
 
 # and a one-second clip of the same audio, decoded after the cancel
 my $short = $node->basedir . '/short.wav';
-open($fh, '>:raw', $short) or die "cannot write $short: $!";
-print $fh 'RIFF' . pack('V', 36 + length($one_second)) . 'WAVE'
-  . 'fmt ' . pack('VvvVVvv', 16, 1, 2, $rate, $rate * 4, 4, 16)
-  . 'data' . pack('V', length($one_second)) . $one_second;
-close($fh);
+write_pcm_wav($short, $rate, 2, $one_second);
 
 # the whole decode, for scale
 my $t0 = time();

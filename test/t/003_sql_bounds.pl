@@ -11,6 +11,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use SampleidTest;
 use Time::HiRes qw(time);
 
 my $node = PostgreSQL::Test::Cluster->new('bounds');
@@ -29,22 +32,13 @@ $node->safe_psql('postgres', q{
 my $rate = 16000;
 my $seconds = 70;
 my $data = pack('s<*', map { int(8000 * sin($_ * 0.05)) } 1 .. $rate * $seconds);
-my $wav = 'RIFF' . pack('V', 36 + length($data)) . 'WAVE'
-  . 'fmt ' . pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16)
-  . 'data' . pack('V', length($data)) . $data;
+my $wav = wav_bytes($rate, 1, $data);
 my $dir = $node->basedir;
-sub write_file_raw
-{
-	my ($path, $bytes) = @_;
-	open(my $fh, '>:raw', $path) or die "cannot write $path: $!";
-	print $fh $bytes;
-	close($fh);
-}
-write_file_raw("$dir/long.wav", $wav);
+write_file_bytes("$dir/long.wav", $wav);
 system('sox', '-n', '-r', '44100', '-c', '2', "$dir/tone.ogg", 'synth', '5', 'sine', '440') == 0
   or die 'sox could not write an Ogg Vorbis file';
 my $ogg = slurp_file("$dir/tone.ogg");
-write_file_raw("$dir/prefix.ogg", substr($ogg, 0, 4000));
+write_file_bytes("$dir/prefix.ogg", substr($ogg, 0, 4000));
 $node->safe_psql('postgres', qq{
 	INSERT INTO input VALUES
 		('long', pg_read_binary_file('$dir/long.wav')),
@@ -126,7 +120,7 @@ like($node->safe_psql('postgres',
 # does, while the whole file still works
 system('sox', '-n', '-r', '16000', '-c', '1', "$dir/tone.flac", 'synth', '3', 'sine', '440') == 0
   or die 'sox could not write a FLAC file';
-write_file_raw("$dir/cut.flac", substr(slurp_file("$dir/tone.flac"), 0, 20000));
+write_file_bytes("$dir/cut.flac", substr(slurp_file("$dir/tone.flac"), 0, 20000));
 is($node->safe_psql('postgres', qq{SELECT duration_seconds FROM sampleid_audio_file_info('$dir/tone.flac')}),
 	'3', 'a whole FLAC file probes');
 like(($node->psql('postgres', qq{SELECT sampleid_audio_file_info('$dir/cut.flac')}))[2] // '',

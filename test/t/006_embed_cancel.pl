@@ -7,6 +7,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use SampleidTest;
 use IPC::Run;
 use Time::HiRes qw(time sleep);
 
@@ -23,11 +26,7 @@ my $rate = 16000;
 my $seconds = 300;
 my $data = pack('s<*', map { int(6000 * sin($_ * 0.031) + 3000 * sin($_ * 0.0071 * ($_ % 97))) } 1 .. $rate * $seconds);
 my $path = $node->basedir . '/long.wav';
-open(my $fh, '>:raw', $path) or die "$path: $!";
-print $fh 'RIFF', pack('V', 36 + length $data), 'WAVE',
-  'fmt ', pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16),
-  'data', pack('V', length $data), $data;
-close $fh;
+write_pcm_wav($path, $rate, 1, $data);
 my $embed = "SELECT count(*) FROM sampleid_embed(pg_read_binary_file('$path'))";
 
 # the whole embed, for scale

@@ -9,6 +9,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use SampleidTest;
 
 my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
 my $cli = "$repo/build/sampleid";
@@ -35,11 +38,7 @@ sub write_wav
 		int(6000 * sin(2 * 3.14159265 * 440 * $_ / $rate)
 			+ 3000 * sin(2 * 3.14159265 * 1234 * $_ / $rate) * (($_ / $rate) % 2))
 	} 0 .. $n - 1);
-	open(my $fh, '>:raw', $path) or die "$path: $!";
-	print $fh 'RIFF', pack('V', 36 + length $pcm), 'WAVE',
-	  'fmt ', pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16),
-	  'data', pack('V', length $pcm), $pcm;
-	close $fh;
+	write_pcm_wav($path, $rate, 1, $pcm);
 }
 my $wav = "$dir/tones.wav";
 write_wav($wav, 3.2, 22050);

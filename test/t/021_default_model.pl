@@ -8,6 +8,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use SampleidTest;
 
 my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
 my $cli = "$repo/build/sampleid";
@@ -25,11 +28,7 @@ my $pcm = pack('s<*', map {
 	int(8000 * sin(2 * 3.14159265 * (300 + 400 * $t) * $t))
 } 0 .. $n - 1);
 my $wav = "$dir/sweep.wav";
-open(my $fh, '>:raw', $wav) or die "$wav: $!";
-print $fh 'RIFF', pack('V', 36 + length $pcm), 'WAVE',
-  'fmt ', pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16),
-  'data', pack('V', length $pcm), $pcm;
-close $fh;
+write_pcm_wav($wav, $rate, 1, $pcm);
 
 my $node = PostgreSQL::Test::Cluster->new('default_model');
 $node->init;

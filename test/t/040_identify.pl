@@ -10,6 +10,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use SampleidTest;
 
 my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
 plan skip_all => "no shipped model $repo/models/fp.sidm" unless -f "$repo/models/fp.sidm";
@@ -51,12 +54,7 @@ sub read_wav
 sub write_wav
 {
 	my ($path, $rate, $samples) = @_;
-	my $pcm = pack('s<*', @$samples);
-	open(my $fh, '>:raw', $path) or die "$path: $!";
-	print $fh 'RIFF', pack('V', 36 + length $pcm), 'WAVE',
-	  'fmt ', pack('VvvVVvv', 16, 1, 1, $rate, $rate * 2, 2, 16),
-	  'data', pack('V', length $pcm), $pcm;
-	close $fh;
+	write_pcm_wav($path, $rate, 1, pack('s<*', @$samples));
 }
 
 # the query: recording 2 from 1.0 s to 3.0 s, white noise at 10 dB SNR
