@@ -55,7 +55,8 @@ system('espeak-ng', '-s', '150', '-w', "$dir/speech_raw.wav",
   or die 'espeak-ng failed';
 sox("$dir/speech_raw.wav", '-r', '16000', '-c', '1', '-b', '16', "$dir/speech.wav");
 sox("$dir/catalogue/battle.wav", "$dir/excerpt.wav", 'trim', '8', '18');
-sox('-n', '-r', '16000', '-c', '1', '-b', '16', "$dir/noise.wav", 'synth', '6', 'brownnoise', 'vol', '0.1');
+# -R: the same noise every run (unseeded, one run in several matched it to battle's tail)
+sox('-R', '-n', '-r', '16000', '-c', '1', '-b', '16', "$dir/noise.wav", 'synth', '6', 'brownnoise', 'vol', '0.1');
 sox("$dir/notes1.wav", "$dir/speech.wav", "$dir/excerpt.wav", "$dir/noise.wav", "$dir/notes2.wav",
 	"$dir/stream.wav");
 my $start = seconds("$dir/notes1.wav") + seconds("$dir/speech.wav");
