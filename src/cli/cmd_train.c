@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "cli.h"
+#include "model/sid_model.h"
+#include "train/sid_checkpoint.h"
 #include "train/sid_train.h"
 #include "train/sid_verify_train.h"
 
@@ -46,6 +48,7 @@ typedef struct train_options
 	int			nsets;
 	int			resume;
 	int			print;
+	const char *export_path;	/* --export FILE: the checkpoint's model */
 	const char *config_path;
 } train_options;
 
@@ -53,6 +56,7 @@ static const struct option train_opts[] = {
 	{"resume", no_argument, NULL, 'r'},
 	{"set", required_argument, NULL, 's'},
 	{"print-config", no_argument, NULL, 'p'},
+	{"export", required_argument, NULL, 'e'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0}
 };
@@ -62,6 +66,7 @@ train_usage(FILE *out)
 {
 	fprintf(out,
 			"usage: sampleid train [--resume] [--set KEY=VALUE]... CONFIG\n"
+			"       sampleid train --export FILE CONFIG\n"
 			"\n"
 			"Trains the fingerprint encoder contrastively on the manifest's train split\n"
 			"as CONFIG (key = value lines, docs/training.md) says, printing step, loss,\n"
@@ -70,7 +75,9 @@ train_usage(FILE *out)
 			"\n"
 			"  --resume            continue from the configuration's checkpoint file\n"
 			"  --set KEY=VALUE     override one configuration key (repeatable)\n"
-			"  --print-config      print the resulting configuration and exit\n");
+			"  --print-config      print the resulting configuration and exit\n"
+			"  --export FILE       write the model of the configuration's checkpoint to FILE\n"
+			"                      (.sidm) and exit: a run's state without waiting for its end\n");
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -97,6 +104,9 @@ parse_train_options(int argc, char **argv, train_options *o)
 				break;
 			case 'p':
 				o->print = 1;
+				break;
+			case 'e':
+				o->export_path = optarg;
 				break;
 			default:
 				return cli_usage(train_usage, c == 'h');
@@ -139,6 +149,36 @@ apply_sets(const train_options *o, sid_train_config *cfg)
 		}
 	}
 	return 0;
+}
+
+/* The checkpoint's model, as a model file; returns the exit status. */
+static int
+export_checkpoint(const char *path, const sid_train_config *cfg)
+{
+	sid_model  *m = NULL;
+	uint64_t	next;
+	void	   *state = NULL;
+	uint32_t	len = 0;
+	sid_error	err = {0};
+	int			status = 0;
+
+	if (sid_checkpoint_load(cfg->checkpoint, &m, &next, &state, &len, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid train: %s\n", err.msg);
+		return 1;
+	}
+	snprintf(m->note, sizeof(m->note), "sampleid train --export: the checkpoint before step %llu of %d",
+			 (unsigned long long) next, cfg->steps);
+	if (sid_model_save(m, path, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid train: %s\n", err.msg);
+		status = 1;
+	}
+	else
+		printf("%s: %s at step %llu of %d\n", path, m->name, (unsigned long long) next, cfg->steps);
+	free(state);
+	sid_model_free(m);
+	return status;
 }
 
 /* Trains until done or signalled; returns the exit status. */
@@ -202,6 +242,8 @@ cmd_train(int argc, char **argv)
 		sid_train_config_write(stdout, &cfg);
 		return 0;
 	}
+	if (o.export_path)
+		return export_checkpoint(o.export_path, &cfg);
 	printf("# sampleid train%s %s\n", o.resume ? " --resume" : "", o.config_path);
 	sid_train_config_write(stdout, &cfg);
 	fflush(stdout);

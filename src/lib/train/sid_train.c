@@ -481,6 +481,32 @@ load_checkpoint(const char *path, sid_feature_config *f, sid_train_state *st, si
 	return enc;
 }
 
+/*
+ * Start from another model's weights (fine-tuning): its architecture and
+ * features must be the configuration's, so every tensor lands where it was.
+ * Only a fresh start reads it; a resumed run has its weights in the checkpoint.
+ */
+static sid_status
+init_from_model(trainer *tr, const sid_encoder_config *want, sid_error *err)
+{
+	sid_model  *m = sid_model_load(tr->cfg->init_model, err);
+
+	if (!m)
+		return err->code;
+	if (memcmp(want, &m->enc->cfg, sizeof(*want)) != 0 ||
+		memcmp(&m->features, &tr->features, sizeof(tr->features)) != 0 ||
+		m->enc->num_params != tr->enc->num_params)
+	{
+		sid_model_free(m);
+		return sid_fail(err, SID_EINVAL, "init_model %s has another architecture or features than the configuration",
+						tr->cfg->init_model);
+	}
+	memcpy(tr->enc->params, m->enc->params, sizeof(float) * tr->enc->num_params);
+	say(tr, "weights from %s (sha256 %.16s...)", tr->cfg->init_model, m->sha256);
+	sid_model_free(m);
+	return SID_OK;
+}
+
 /* The encoder: the checkpoint's (resume, with its state into *st) or a new one. */
 static sid_status
 trainer_model(trainer *tr, int resume, sid_train_state *st, sid_error *err)
@@ -516,6 +542,8 @@ trainer_model(trainer *tr, int resume, sid_train_state *st, sid_error *err)
 		tr->enc = m->enc;
 		m->enc = NULL;
 		sid_model_free(m);
+		if (cfg->init_model[0] && (rc = init_from_model(tr, &want, err)) != SID_OK)
+			return rc;
 		if ((rc = sid_encoder_enable_training(tr->enc, err)) != SID_OK)
 			return rc;
 	}
@@ -610,6 +638,11 @@ trainer_data(trainer *tr, sid_manifest *music, sid_manifest *noise, sid_error *e
 
 	if ((rc = sid_manifest_read(cfg->manifest, music, err)) != SID_OK)
 		return rc;
+	if (cfg->exclude_package[0])
+		for (size_t i = 0; i < music->n; i++)
+			if (strcmp(music->entries[i].package, cfg->exclude_package) == 0 &&
+				strcmp(music->entries[i].split, cfg->train_split) == 0)
+				snprintf(music->entries[i].split, sizeof(music->entries[i].split), "excluded");
 	if (cfg->noise_manifest[0])
 	{
 		if ((rc = sid_manifest_read(cfg->noise_manifest, noise, err)) != SID_OK)
@@ -761,6 +794,16 @@ train_loop(trainer *tr, int resume, sid_train_state *st, sid_error *err)
 			if ((rc = save_checkpoint(tr, st, err)) != SID_OK)
 				return rc;
 			say(tr, "checkpoint at step %lld: %s", (long long) st->step, cfg->checkpoint);
+		}
+		if (st->step == cfg->steps && cfg->final_model[0])
+		{
+			sid_model	m = tr->model;
+
+			snprintf(m.note, sizeof(m.note), "sampleid train (seed %llu): the last of %d steps",
+					 (unsigned long long) st->seed, cfg->steps);
+			if ((rc = sid_model_save(&m, cfg->final_model, err)) != SID_OK)
+				return rc;
+			say(tr, "the model after the last step: %s", cfg->final_model);
 		}
 		if (stopping)
 			break;

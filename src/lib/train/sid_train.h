@@ -67,6 +67,7 @@ typedef struct sid_train_config
 	 * out-of-catalogue tracks, the same of val_split for calibration */
 	char		fp_model[SID_TRAIN_PATH_MAX];	/* the frozen fingerprint model (.sidm) */
 	char		exclude_package[64];	/* tracks of this package are never used ("" = none) */
+	char		init_model[SID_TRAIN_PATH_MAX];	/* fp/sample: start from these weights ("" = random) */
 	int32_t		catalogue_tracks, out_tracks;
 	int32_t		val_catalogue_tracks, val_out_tracks;
 	float		catalogue_seconds;	/* the middle of each catalogue track that is embedded */
@@ -80,6 +81,7 @@ typedef struct sid_train_config
 	/* bookkeeping */
 	char		checkpoint[SID_TRAIN_PATH_MAX];	/* checkpoint file */
 	char		best_model[SID_TRAIN_PATH_MAX]; /* best-validation model (.sidm); "" = none */
+	char		final_model[SID_TRAIN_PATH_MAX];	/* the model after the last step; "" = none */
 	char		model_name[64];
 	int32_t		checkpoint_every;	/* steps; 0 = only at the end / on a signal */
 	int32_t		val_every;		/* steps; 0 = never */
