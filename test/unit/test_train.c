@@ -304,6 +304,59 @@ test_best_model(const char *dir)
 	sid_model_free(m);
 }
 
+/*
+ * init_model starts a run from a model's weights: after one step at the
+ * smallest learning rate, final_model holds those weights within Adam's
+ * first step; a model of another architecture is refused by name.
+ */
+static void
+test_init_model(const char *dir, const sid_train_config *base, sid_train_hooks *hooks)
+{
+	sid_train_config cfg = *base;
+	char		init[600],
+				final[600],
+				ck[600];
+	sid_model  *a = NULL,
+			   *b = NULL;
+	sid_train_state st;
+	sid_error	err;
+	sid_status	rc;
+	double		max_diff = INFINITY;
+
+	snprintf(init, sizeof(init), "%s/best.sidm", dir);
+	snprintf(final, sizeof(final), "%s/final.sidm", dir);
+	snprintf(ck, sizeof(ck), "%s/init.ckpt", dir);
+	set(&cfg, "recipe", "fp");
+	set(&cfg, "init_model", init);
+	set(&cfg, "final_model", final);
+	set(&cfg, "checkpoint", ck);
+	set(&cfg, "steps", "1");
+	set(&cfg, "warmup_steps", "0");
+	set(&cfg, "lr", "1e-7");
+	set(&cfg, "lr_min", "0");
+	set(&cfg, "val_every", "0");
+	rc = sid_train_run(&cfg, 0, hooks, &st, &err);
+	CHECK(rc == SID_OK, "init_model: a one-step run from best.sidm (%s)", rc == SID_OK ? "ok" : err.msg);
+	a = sid_model_load(init, &err);
+	b = sid_model_load(final, &err);
+	if (a && b && a->enc->num_params == b->enc->num_params)
+	{
+		max_diff = 0;
+		for (size_t i = 0; i < a->enc->num_params; i++)
+			max_diff = fmax(max_diff, fabs((double) a->enc->params[i] - b->enc->params[i]));
+	}
+	CHECK(max_diff < 1e-5, "init_model: final_model holds the initial model's weights after one tiny step (max diff %g)",
+		  max_diff);
+	CHECK(b && sid_model_is_trained(b) && strstr(b->note, "last of 1 steps"),
+		  "final_model: marked trained, its note says it is the last step's (%s)", b ? b->note : err.msg);
+	sid_model_free(a);
+	sid_model_free(b);
+
+	set(&cfg, "channels", "8,24");
+	CHECK(sid_train_run(&cfg, 0, hooks, &st, &err) == SID_EINVAL && strstr(err.msg, "init_model"),
+		  "init_model: a model of another architecture is refused: %s", err.msg);
+}
+
 /* The decoded-PCM cache is used on the next run. */
 static void
 test_cache(const sid_manifest *music, const sid_train_config *cfg)
@@ -352,6 +405,7 @@ main(void)
 	test_resume_refusals(dir, &cfg, &hooks);
 	test_best_model(dir);
 	test_sample_recipe(dir, &cfg, &hooks);
+	test_init_model(dir, &cfg, &hooks);
 	test_cache(&music, &cfg);
 
 	sid_manifest_free(&music);
