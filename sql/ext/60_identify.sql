@@ -2,7 +2,7 @@
 -- segment, answered by the ivfpq index), offset voting, time ranges, and the
 -- decision; no row means no match.  The defaults of min_coverage and
 -- min_similarity are the rule calibrated for <= 1 % false accepts by
--- test/bench/identify_openset.sh (docs/benchmarks.md, "Open-set identification").
+-- the open-set benchmark, now `sampleid eval --open-set` (docs/benchmarks.md, "Open-set identification").
 -- Then the verifier installed beside the model (NAME.sidv) scores each
 -- candidate: accepted when its probability reaches min_probability (NULL:
 -- the threshold calibrated into the verifier's file), ordered by it;

@@ -22,6 +22,8 @@ int			cmd_models(int argc, char **argv);
 int			cmd_init_model(int argc, char **argv);
 int			cmd_manifest(int argc, char **argv);
 int			cmd_eval(int argc, char **argv);
+/* `sampleid eval --open-set`, against a server (cmd_eval_openset.c) */
+int			cmd_eval_openset(int argc, char **argv);
 int			cmd_train(int argc, char **argv);
 int			cmd_ingest(int argc, char **argv);
 int			cmd_delete(int argc, char **argv);

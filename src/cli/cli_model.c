@@ -133,13 +133,35 @@ cli_load_model(const char *spec, const char *dir_option)
 }
 
 int
+cli_embed_pcm(const char *cmd, sid_embedder *e, const char *what, const float *samples,
+			  int64_t n_samples, sid_embed_result *q, uint8_t **content)
+{
+	sid_error	err;
+
+	if (sid_content_embed_pcm(e, SID_DEVICE_CPU, samples, n_samples, q, content, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, what, err.msg);
+		return -1;
+	}
+	if (q->n_segments == 0)
+	{
+		fprintf(stderr, "sampleid %s: %s: shorter than one segment\n", cmd, what);
+		sid_embed_result_free(q);
+		free(*content);
+		*content = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
 cli_embed_file(const char *cmd, sid_embedder *e, const char *file, sid_embed_result *q,
 			   uint8_t **content)
 {
 	sid_audio_limits lim;
 	sid_pcm		pcm;
 	sid_error	err;
-	sid_status	st;
+	int			rc;
 
 	sid_audio_limits_default(&lim);
 	if (sid_audio_decode_file(file, e->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK)
@@ -147,20 +169,7 @@ cli_embed_file(const char *cmd, sid_embedder *e, const char *file, sid_embed_res
 		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
 		return -1;
 	}
-	st = sid_content_embed_pcm(e, SID_DEVICE_CPU, pcm.samples, pcm.n_samples, q, content, &err);
+	rc = cli_embed_pcm(cmd, e, file, pcm.samples, pcm.n_samples, q, content);
 	sid_pcm_free(&pcm);
-	if (st != SID_OK)
-	{
-		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
-		return -1;
-	}
-	if (q->n_segments == 0)
-	{
-		fprintf(stderr, "sampleid %s: %s: shorter than one segment\n", cmd, file);
-		sid_embed_result_free(q);
-		free(*content);
-		*content = NULL;
-		return -1;
-	}
-	return 0;
+	return rc;
 }

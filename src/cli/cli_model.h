@@ -33,5 +33,8 @@ sid_model  *cli_load_model(const char *spec, const char *dir_option);
  */
 int			cli_embed_file(const char *cmd, sid_embedder *e, const char *file,
 						   sid_embed_result *q, uint8_t **content);
+/* The same for PCM already at the embedder's rate; what names it in messages. */
+int			cli_embed_pcm(const char *cmd, sid_embedder *e, const char *what, const float *samples,
+						  int64_t n_samples, sid_embed_result *q, uint8_t **content);
 
 #endif

@@ -315,37 +315,67 @@ cli_query_params_free(cli_query_params *p)
 	p->fingerprints = p->t_start = p->content = NULL;
 }
 
-PGresult *
-cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
-				const sid_embed_result *q, const uint8_t *content, const char *min_similarity,
-				const char *min_coverage)
+/*
+ * The fingerprints form of sampleid_identify over q: select_list from it,
+ * with named arguments beyond model and content in named_tail (its
+ * parameters from $6 on are extra[0 .. n_extra)).
+ */
+static PGresult *
+identify_call(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
+			  const sid_embed_result *q, const uint8_t *content, const char *select_list,
+			  const char *named_tail, int n_extra, const char *const *extra)
 {
 	cli_query_params p;
-	const char *params[7];
+	const char *params[8];
 	char		sql[1024];
-	int			n = 5;
 	PGresult   *r;
 
-	if (cli_query_params_make(q, content, &p) != 0)
+	if (n_extra > 3 || cli_query_params_make(q, content, &p) != 0)
 	{
 		fprintf(stderr, "sampleid %s: out of memory\n", cmd);
 		return NULL;
 	}
 	params[0] = p.fingerprints, params[1] = p.t_start, params[2] = catalogue, params[3] = model;
 	params[4] = p.content;
+	for (int i = 0; i < n_extra; i++)
+		params[5 + i] = extra[i];
 	snprintf(sql, sizeof(sql),
-			 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
-			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
-			 "FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
-			 "content => $5::boolean[]%s%s)",
+			 "SELECT %s FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
+			 "content => $5::boolean[]%s)", select_list, named_tail);
+	r = cli_pq_exec(conn, cmd, sql, 5 + n_extra, params);
+	cli_query_params_free(&p);
+	return r;
+}
+
+PGresult *
+cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
+				const sid_embed_result *q, const uint8_t *content, const char *min_similarity,
+				const char *min_coverage)
+{
+	const char *extra[2];
+	char		tail[128];
+	int			n = 0;
+
+	snprintf(tail, sizeof(tail), "%s%s",
 			 min_similarity ? ", min_similarity => $6::real" : "",
 			 min_coverage ? (min_similarity ? ", min_coverage => $7::real" :
 							 ", min_coverage => $6::real") : "");
 	if (min_similarity)
-		params[n++] = min_similarity;
+		extra[n++] = min_similarity;
 	if (min_coverage)
-		params[n++] = min_coverage;
-	r = cli_pq_exec(conn, cmd, sql, n, params);
-	cli_query_params_free(&p);
-	return r;
+		extra[n++] = min_coverage;
+	return identify_call(conn, cmd, catalogue, model, q, content,
+						 "recording_id, query_start, query_end, ref_start, ref_end, segments, "
+						 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability",
+						 tail, n, extra);
+}
+
+PGresult *
+cli_pq_identify_all(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
+					const sid_embed_result *q, const uint8_t *content)
+{
+	return identify_call(conn, cmd, catalogue, model, q, content,
+						 "recording_id, query_start, ref_start, segments, coverage, similarity, "
+						 "probability",
+						 ", min_similarity => 0, min_coverage => 0, include_rejected => true", 0, NULL);
 }

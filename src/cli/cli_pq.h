@@ -105,4 +105,14 @@ PGresult   *cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue
 							const char *model, const sid_embed_result *q, const uint8_t *content,
 							const char *min_similarity, const char *min_coverage);
 
+/*
+ * The same call answering with every candidate (thresholds 0,
+ * include_rejected => true) and the verifier's probability of each, as the
+ * open-set benchmark scores them: columns recording_id, query_start,
+ * ref_start, segments, coverage, similarity, probability, unrounded.
+ */
+PGresult   *cli_pq_identify_all(PGconn *conn, const char *cmd, const char *catalogue,
+								const char *model, const sid_embed_result *q,
+								const uint8_t *content);
+
 #endif

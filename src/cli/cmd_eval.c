@@ -78,6 +78,7 @@ eval_usage(FILE *out)
 {
 	fprintf(out,
 			"usage: sampleid eval --model FILE [options]\n"
+			"       sampleid eval --open-set --dsn DSN [options]   (options of its own)\n"
 			"\n"
 			"Builds a reference database from one split of the music manifest, cuts\n"
 			"seeded queries from it, degrades them with test-part noise and rooms,\n"
@@ -319,11 +320,14 @@ int
 cmd_eval(int argc, char **argv)
 {
 	eval_options o;
-	int			status = parse_eval_options(argc, argv, &o);
+	int			status;
 	sid_model  *model;
 	sid_error	err;
 
-	if (status >= 0)
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--open-set") == 0)
+			return cmd_eval_openset(argc, argv);
+	if ((status = parse_eval_options(argc, argv, &o)) >= 0)
 		return status;
 	if (o.cfg.threads > 1)
 		sid_nn_set_threads(1);	/* the embedding threads are the parallelism */

@@ -108,20 +108,30 @@ sampleid_verifier(const char *model_name)
 	snprintf(path, sizeof(path), "%s/%s%s", dir, model_name, SID_VERIFIER_SUFFIX);
 	if (stat(path, &st) != 0)
 		return NULL;
-	if (verifier_cache && strcmp(path, verifier_cache_path) == 0 &&
-		st.st_mtime == verifier_cache_stat.st_mtime && st.st_size == verifier_cache_stat.st_size &&
-		st.st_ino == verifier_cache_stat.st_ino)
-		return verifier_cache;
-	v = sid_verifier_load(path, &err);
-	if (!v)
+	if (!(verifier_cache && strcmp(path, verifier_cache_path) == 0 &&
+		  st.st_mtime == verifier_cache_stat.st_mtime && st.st_size == verifier_cache_stat.st_size &&
+		  st.st_ino == verifier_cache_stat.st_ino))
+	{
+		v = sid_verifier_load(path, &err);
+		if (!v)
+			ereport(ERROR,
+					(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
+					 errmsg("could not load the verifier of model \"%s\": %s", model_name, shown(err.msg))));
+		sid_verifier_free(verifier_cache);
+		verifier_cache = v;
+		strlcpy(verifier_cache_path, path, sizeof(verifier_cache_path));
+		verifier_cache_stat = st;
+	}
+	/* either file may have been replaced since the other was loaded */
+	if (sid_verifier_check_encoder(verifier_cache, sampleid_embedder(model_name)->model->sha256,
+								   &err) != SID_OK)
 		ereport(ERROR,
-				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_MODEL)),
-				 errmsg("could not load the verifier of model \"%s\": %s", model_name, shown(err.msg))));
-	sid_verifier_free(verifier_cache);
-	verifier_cache = v;
-	strlcpy(verifier_cache_path, path, sizeof(verifier_cache_path));
-	verifier_cache_stat = st;
-	return v;
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the verifier of model \"%s\" belongs to another encoder", model_name),
+				 errdetail("%s", err.msg),
+				 errhint("Train %s%s on this %s%s (sampleid train, recipe verify), or remove it.",
+						 model_name, SID_VERIFIER_SUFFIX, model_name, SID_MODEL_SUFFIX)));
+	return verifier_cache;
 }
 
 /*

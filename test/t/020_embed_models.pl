@@ -9,6 +9,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use File::Copy qw(copy);
 use FindBin;
 use lib $FindBin::Bin;
 use SampleidTest;
@@ -201,6 +202,26 @@ ok(-s "$npy/tones.wav.npy", '... but still writes the readable file');
 like($out, qr/^fp\tUNTRAINED\t\d+ params/m, 'sampleid models lists the directory');
 ($ok, $out, $err) = run_cli($cli, 'embed', '--model-dir', $models, $wav);
 ok(!$ok && $err =~ /default model "fp".*untrained/, 'the CLI refuses an untrained default model too');
+
+# a verifier knows its encoder: the shipped fp.sidv beside another model is refused
+SKIP:
+{
+	skip 'models/fp.sidv is not in the checkout', 3 unless -f "$repo/models/fp.sidv";
+	copy("$repo/models/fp.sidv", "$models/tiny.sidv") or die "copy: $!";
+	my $rerank = q{SELECT sampleid_rerank(ARRAY['[1,0]'::fingerprint], ARRAY[0]::real[],
+	                                      ARRAY['[1,0]'::fingerprint], ARRAY[0]::real[], 0, 'tiny')};
+	($rc, $stdout, $stderr) = $node->psql('postgres', "\\set VERBOSITY verbose\n$rerank");
+	like($stderr, qr/ERROR:  55000: the verifier of model "tiny" belongs to another encoder/,
+		'sampleid_rerank refuses a verifier trained on another encoder (55000)');
+	like($stderr, qr/DETAIL:  verifier "verify" was trained on the fingerprints of encoder sha256 [0-9a-f]{12}, not of this one/,
+		'... naming both encoders');
+	($ok, $out, $err) = run_cli($cli, 'models', '--stamp-verifier', "$models/tiny.sidv", '--encoder', "$models/tiny.sidm");
+	ok(!$ok && $err =~ /not a version-1 sampleid verifier file/, 'models --stamp-verifier leaves a version-2 file alone')
+		or diag($err);
+	# sampleid_identify reaches the verifier through the same check (sampleid_verifier in
+	# src/pg/embed.c); an untrained model cannot fingerprint a registered catalogue to show it
+	unlink "$models/tiny.sidv";
+}
 
 $node->stop;
 done_testing();

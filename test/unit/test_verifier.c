@@ -143,6 +143,51 @@ expect_failure(const unsigned char *buf, size_t len, sid_status code, const char
 	sid_verifier_free(v);
 }
 
+#define ENCODER_A "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define ENCODER_B "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+
+/*
+ * A version-1 file made from a version-2 one (v1 had no encoder field: the
+ * CRC at 400, header 404 bytes), read back with its encoder added.
+ */
+static void
+test_v1(const unsigned char *v2, size_t len, const sid_verifier *v)
+{
+	size_t		len1 = len - 64;
+	unsigned char *v1 = malloc(len1);
+	sid_error	err;
+	sid_verifier *back;
+
+	memcpy(v1, v2, 400);
+	sid_put_u32(v1 + 8, 1);
+	sid_put_u32(v1 + 12, 404);
+	sid_put_u32(v1 + 400, sid_crc32(0, v1, 400));
+	memcpy(v1 + 404, v2 + 468, len - 468);
+	back = sid_verifier_load_mem(v1, len1, &err);
+	CHECK(!back && err.code == SID_EUNSUPPORTED, "the loader refuses a version-1 file: %s", back ? "(loaded)" : err.msg);
+	sid_verifier_free(back);
+	back = sid_verifier_load_v1(v1, len1, ENCODER_B, &err);
+	CHECK(back && back->threshold == v->threshold &&
+		  memcmp(back->params, v->params, sizeof(float) * v->num_params) == 0 &&
+		  strcmp(back->encoder_sha256, ENCODER_B) == 0 && strcmp(back->name, v->name) == 0,
+		  "a version-1 file reads as version 2 with the encoder given, weights unchanged");
+	CHECK(back && sid_verifier_file_size(back) == len, "and serialises to the version-2 size");
+	sid_verifier_free(back);
+	back = sid_verifier_load_v1(v1, len1, "xyz", &err);
+	CHECK(!back && err.code == SID_EINVAL, "the encoder must be a digest: %s", back ? "(loaded)" : err.msg);
+	sid_verifier_free(back);
+	back = sid_verifier_load_v1(v2, len, ENCODER_B, &err);
+	CHECK(!back && err.code == SID_EFORMAT, "a version-2 file is not converted: %s", back ? "(loaded)" : err.msg);
+	sid_verifier_free(back);
+	v1[len1 / 2] ^= 0x10;
+	back = sid_verifier_load_v1(v1, len1, ENCODER_B, &err);
+	CHECK(!back && strstr(err.msg, "weights are corrupted"), "its weights' checksum is still checked: %s",
+		  back ? "(loaded)" : err.msg);
+	sid_verifier_free(back);
+	free(v1);
+}
+
+
 static void
 test_file(void)
 {
@@ -160,6 +205,9 @@ test_file(void)
 	v = sid_verifier_new("verify", &cfg, 7, &err);
 	CHECK(v != NULL && strstr(v->note, "UNTRAINED"), "a default verifier is made untrained");
 	v->threshold = 0.625f;
+	CHECK(sid_verifier_check_encoder(v, ENCODER_A, &err) == SID_EINVAL && strstr(err.msg, "records no encoder"),
+		  "a verifier that was never trained is refused for any encoder: %s", err.msg);
+	memcpy(v->encoder_sha256, ENCODER_A, sizeof(ENCODER_A));
 	len = sid_verifier_file_size(v);
 	buf = malloc(len);
 	copy = malloc(len + 3);
@@ -168,6 +216,11 @@ test_file(void)
 	CHECK(back && memcmp(&back->cfg, &v->cfg, sizeof(cfg)) == 0 && back->threshold == 0.625f &&
 		  memcmp(back->params, v->params, sizeof(float) * v->num_params) == 0 && strlen(back->sha256) == 64,
 		  "configuration, threshold and %zu weights survive the round trip", v->num_params);
+	CHECK(back && strcmp(back->encoder_sha256, ENCODER_A) == 0, "and so does the encoder's digest");
+	CHECK(back && sid_verifier_check_encoder(back, ENCODER_A, &err) == SID_OK, "its own encoder is accepted");
+	CHECK(back && sid_verifier_check_encoder(back, ENCODER_B, &err) == SID_EINVAL &&
+		  strstr(err.msg, "encoder sha256 0123456789ab, not of this one (sha256 fedcba987654)"),
+		  "another encoder is refused, naming both: %s", err.msg);
 	sid_verifier_free(back);
 	CHECK(mkdtemp(dir) != NULL, "temporary directory");
 	snprintf(path, sizeof(path), "%s/verify.sidv", dir);
@@ -182,8 +235,8 @@ test_file(void)
 	copy[0] = 'X';
 	expect_failure(copy, len, SID_EFORMAT, "bad magic", "wrong magic");
 	memcpy(copy, buf, len);
-	copy[8] = 2;
-	expect_failure(copy, len, SID_EUNSUPPORTED, "version 2", "wrong version");
+	copy[8] = 1;
+	expect_failure(copy, len, SID_EUNSUPPORTED, "version 1", "version 1, which records no encoder");
 	expect_failure(buf, 5, SID_EFORMAT, "only 5 bytes", "5 bytes");
 	expect_failure(buf, 200, SID_EFORMAT, "truncated", "truncated header");
 	expect_failure(buf, len - 1, SID_EFORMAT, "truncated", "missing last byte");
@@ -199,12 +252,21 @@ test_file(void)
 	/* a wrong threshold with a right checksum */
 	memcpy(copy, buf, len);
 	sid_put_f32(copy + 388, 1.5f);
-	sid_put_u32(copy + 400, sid_crc32(0, copy, 400));
+	sid_put_u32(copy + 464, sid_crc32(0, copy, 464));
 	expect_failure(copy, len, SID_EFORMAT, "threshold 1.5", "threshold outside 0 .. 1");
 	memcpy(copy, buf, len);
 	sid_put_u32(copy + 340 + 4 * 2, 0);
-	sid_put_u32(copy + 400, sid_crc32(0, copy, 400));
+	sid_put_u32(copy + 464, sid_crc32(0, copy, 464));
 	expect_failure(copy, len, SID_EFORMAT, "heads 0", "zero heads");
+	memcpy(copy, buf, len);
+	copy[400 + 10] = 'G';
+	sid_put_u32(copy + 464, sid_crc32(0, copy, 464));
+	expect_failure(copy, len, SID_EFORMAT, "64 hex digits", "an encoder digest with a non-hex digit");
+	memcpy(copy, buf, len);
+	copy[400 + 63] = '\0';
+	sid_put_u32(copy + 464, sid_crc32(0, copy, 464));
+	expect_failure(copy, len, SID_EFORMAT, "64 hex digits", "a short encoder digest");
+	test_v1(buf, len, v);
 	free(buf);
 	free(copy);
 	sid_verifier_free(v);

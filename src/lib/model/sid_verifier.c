@@ -17,7 +17,8 @@
 #define OFF_CONFIG 340
 #define OFF_THRESHOLD 388
 #define OFF_NPARAMS 392
-#define OFF_HEADER_CRC 400
+#define OFF_ENCODER 400
+#define OFF_HEADER_CRC 464
 
 struct sid_verifier_work
 {
@@ -465,6 +466,19 @@ config_from_header(const unsigned char *h, sid_verifier_config *c)
 	c->margin_seconds = floats[2];
 }
 
+sid_status
+sid_verifier_check_encoder(const sid_verifier *v, const char *model_sha256, sid_error *err)
+{
+	if (v->encoder_sha256[0] == '\0')
+		return sid_fail(err, SID_EINVAL, "verifier \"%s\" records no encoder: it was not made by training",
+						v->name);
+	if (strcmp(v->encoder_sha256, model_sha256) != 0)
+		return sid_fail(err, SID_EINVAL, "verifier \"%s\" was trained on the fingerprints of encoder "
+						"sha256 %.12s, not of this one (sha256 %.12s)", v->name, v->encoder_sha256,
+						model_sha256);
+	return SID_OK;
+}
+
 size_t
 sid_verifier_file_size(const sid_verifier *v)
 {
@@ -490,6 +504,7 @@ sid_verifier_serialize(const sid_verifier *v, unsigned char *out)
 	sid_put_f32(out + OFF_THRESHOLD, v->threshold);
 	sid_put_u32(out + OFF_NPARAMS, (uint32_t) (v->num_params & 0xffffffffu));
 	sid_put_u32(out + OFF_NPARAMS + 4, (uint32_t) ((uint64_t) v->num_params >> 32));
+	memcpy(out + OFF_ENCODER, v->encoder_sha256, strnlen(v->encoder_sha256, SID_SHA256_HEX_LEN));
 	sid_put_u32(out + OFF_HEADER_CRC, sid_crc32(0, out, OFF_HEADER_CRC));
 	for (size_t i = 0; i < v->num_params; i++)
 		sid_put_f32(wts + 4 * i, v->params[i]);
@@ -509,6 +524,22 @@ sid_verifier_save(const sid_verifier *v, const char *path, sid_error *err)
 	st = sid_write_file_atomic(path, buf, size, err);
 	free(buf);
 	return st;
+}
+
+/* Empty (all NUL: never trained) or 64 lowercase hex digits. */
+static int
+encoder_field_ok(const unsigned char *f)
+{
+	int			hex = 0;
+
+	while (hex < SID_SHA256_HEX_LEN && ((f[hex] >= '0' && f[hex] <= '9') || (f[hex] >= 'a' && f[hex] <= 'f')))
+		hex++;
+	if (hex != 0 && hex != SID_SHA256_HEX_LEN)
+		return 0;
+	for (int i = hex; i < SID_SHA256_HEX_LEN; i++)
+		if (f[i] != '\0')
+			return 0;
+	return 1;
 }
 
 sid_verifier *
@@ -578,6 +609,11 @@ sid_verifier_load_mem(const void *data, size_t len, sid_error *err)
 		sid_fail(err, SID_EFORMAT, "verifier file weights are corrupted: checksum mismatch");
 		return NULL;
 	}
+	if (!encoder_field_ok(h + OFF_ENCODER))
+	{
+		sid_fail(err, SID_EFORMAT, "verifier file's encoder digest is not 64 hex digits");
+		return NULL;
+	}
 	v = calloc(1, sizeof(*v));
 	if (v)
 		v->params = malloc(sizeof(float) * nparams);
@@ -593,6 +629,7 @@ sid_verifier_load_mem(const void *data, size_t len, sid_error *err)
 	v->flags = sid_get_u32(h + 16);
 	memcpy(v->name, h + 20, SID_VERIFIER_NAME_LEN - 1);
 	memcpy(v->note, h + 84, SID_VERIFIER_NOTE_LEN - 1);
+	memcpy(v->encoder_sha256, h + OFF_ENCODER, SID_SHA256_HEX_LEN);
 	for (size_t i = 0; i < nparams; i++)
 	{
 		v->params[i] = sid_get_f32(h + SID_VERIFIER_HEADER_BYTES + 4 * i);
@@ -604,6 +641,50 @@ sid_verifier_load_mem(const void *data, size_t len, sid_error *err)
 		}
 	}
 	sid_sha256_hex(data, len, v->sha256);
+	return v;
+}
+
+#define V1_HEADER_BYTES 404
+#define V1_OFF_HEADER_CRC 400
+
+sid_verifier *
+sid_verifier_load_v1(const void *data, size_t len, const char *encoder_sha256, sid_error *err)
+{
+	const unsigned char *h = data;
+	unsigned char *v2;
+	sid_verifier *v;
+
+	if (len < V1_HEADER_BYTES + 4 || memcmp(h, SID_VERIFIER_MAGIC, 8) != 0 || sid_get_u32(h + 8) != 1 ||
+		sid_get_u32(h + 12) != V1_HEADER_BYTES)
+	{
+		sid_fail(err, SID_EFORMAT, "not a version-1 sampleid verifier file");
+		return NULL;
+	}
+	if (sid_get_u32(h + V1_OFF_HEADER_CRC) != sid_crc32(0, h, V1_OFF_HEADER_CRC))
+	{
+		sid_fail(err, SID_EFORMAT, "verifier file header is corrupted: header checksum mismatch");
+		return NULL;
+	}
+	if (strlen(encoder_sha256) != SID_SHA256_HEX_LEN || !encoder_field_ok((const unsigned char *) encoder_sha256))
+	{
+		sid_fail(err, SID_EINVAL, "an encoder digest is 64 lowercase hex digits");
+		return NULL;
+	}
+	if (!(v2 = malloc(len - V1_HEADER_BYTES + SID_VERIFIER_HEADER_BYTES)))
+	{
+		sid_fail(err, SID_ENOMEM, "out of memory");
+		return NULL;
+	}
+	memset(v2, 0, SID_VERIFIER_HEADER_BYTES);
+	memcpy(v2, h, V1_OFF_HEADER_CRC);
+	sid_put_u32(v2 + 8, SID_VERIFIER_VERSION);
+	sid_put_u32(v2 + 12, SID_VERIFIER_HEADER_BYTES);
+	memcpy(v2 + OFF_ENCODER, encoder_sha256, SID_SHA256_HEX_LEN);
+	sid_put_u32(v2 + OFF_HEADER_CRC, sid_crc32(0, v2, OFF_HEADER_CRC));
+	/* the weights and their CRC as they are */
+	memcpy(v2 + SID_VERIFIER_HEADER_BYTES, h + V1_HEADER_BYTES, len - V1_HEADER_BYTES);
+	v = sid_verifier_load_mem(v2, len - V1_HEADER_BYTES + SID_VERIFIER_HEADER_BYTES, err);
+	free(v2);
 	return v;
 }
 

@@ -36,7 +36,9 @@
  *   340  12 x i32/f32  sid_verifier_config in declaration order
  *   388  f32       threshold (calibrated acceptance, 0 .. 1)
  *   392  u64       number of parameters P
- *   400  u32       CRC-32 of bytes 0 .. 399            (H = 404)
+ *   400  char[64]  the encoder: SHA-256 (hex) of the .sidm file whose
+ *                  fingerprints it was trained on (version 2 on)
+ *   464  u32       CRC-32 of bytes 0 .. 463            (H = 468)
  *   H    P x f32   parameters: xattn (sid_xattn_bind order), W1, b1, W2, b2, w3, b3
  *   H+4P u32       CRC-32 of the parameter bytes
  */
@@ -50,9 +52,9 @@
 #include "nn/sid_nn.h"
 
 #define SID_VERIFIER_MAGIC "SIDVERIF"
-#define SID_VERIFIER_VERSION 1
+#define SID_VERIFIER_VERSION 2
 #define SID_VERIFIER_TRAINED 0x1u
-#define SID_VERIFIER_HEADER_BYTES 404
+#define SID_VERIFIER_HEADER_BYTES 468
 #define SID_VERIFIER_NAME_LEN 64
 #define SID_VERIFIER_NOTE_LEN 256
 #define SID_VERIFIER_SUFFIX ".sidv"
@@ -86,6 +88,7 @@ typedef struct sid_verifier
 	size_t		num_params;
 	float	   *params;			/* owned */
 	char		sha256[65];		/* of the file loaded, "" when made in memory */
+	char		encoder_sha256[65]; /* of the model it was trained on ("" before training) */
 } sid_verifier;
 
 /* The parameter buffer's parts (bound to any buffer of num_params floats). */
@@ -156,11 +159,26 @@ void		sid_verifier_region(const sid_verifier_config *cfg, const double *q_t, int
 float		sid_verifier_probability(const sid_verifier *v, sid_verifier_work *w,
 									 const sid_verifier_pair *p);
 
+/*
+ * A verifier scores only the fingerprints of the encoder it was trained on:
+ * SID_OK when model_sha256 is its encoder, else SID_EINVAL saying which
+ * encoder it wants (the caller names the model in its own message).
+ */
+sid_status	sid_verifier_check_encoder(const sid_verifier *v, const char *model_sha256,
+									   sid_error *err);
+
 size_t		sid_verifier_file_size(const sid_verifier *v);
 void		sid_verifier_serialize(const sid_verifier *v, unsigned char *out);
 sid_status	sid_verifier_save(const sid_verifier *v, const char *path, sid_error *err);
 /* One loader: from memory; the file form reads the file and calls it. */
 sid_verifier *sid_verifier_load_mem(const void *data, size_t len, sid_error *err);
 sid_verifier *sid_verifier_load(const char *path, sid_error *err);
+/*
+ * A version-1 file (no encoder field; H = 404, its CRC at 400) read as
+ * version 2 with encoder_sha256 added, its weights unchanged: for files
+ * trained before the field existed, whose training log names the encoder.
+ */
+sid_verifier *sid_verifier_load_v1(const void *data, size_t len, const char *encoder_sha256,
+								   sid_error *err);
 
 #endif

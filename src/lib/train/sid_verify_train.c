@@ -736,6 +736,7 @@ sid_verify_train_run(const sid_train_config *cfg, const sid_train_hooks *hooks, 
 	if (!(tr.v = sid_verifier_new(cfg->model_name, &vc, cfg->seed, err)) ||
 		!(tr.work = sid_verifier_work_create(&vc, err)))
 		goto done;
+	snprintf(tr.v->encoder_sha256, sizeof(tr.v->encoder_sha256), "%s", tr.model->sha256);
 	say(&tr, "verifier: %zu parameters; frozen encoder %s (%s)", tr.v->num_params,
 		cfg->fp_model, tr.model->sha256);
 	if ((rc = load_part(&tr, &music, cfg->train_split, cfg->catalogue_tracks, cfg->out_tracks, &trn, 0, err)) != SID_OK ||
