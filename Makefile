@@ -154,7 +154,7 @@ $(BUILD)/bench/%: test/bench/%.c $(LIB_A)
 	$(CC) $(LIB_CFLAGS) -Itest/unit $< $(LIB_A) $(LIB_LIBS) $(EXTRA_LIBS) -o $@
 
 # the old resampler, measured beside libsoxr in the same run
-$(BUILD)/bench/bench_frontend: EXTRA_LIBS += -lsamplerate
+$(BUILD)/bench/bench_frontend $(BUILD)/bench/bench_resample_fp: EXTRA_LIBS += -lsamplerate
 
 # libFuzzer targets need clang; built on demand by scripts/test.sh.
 $(BUILD)/fuzz/%: test/fuzz/%.c $(LIB_SRCS)

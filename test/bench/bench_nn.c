@@ -2,7 +2,10 @@
  * bench_nn.c - speed of the neural engine, each figure next to this
  * machine's sgemm peak measured in the same run (the comparison ratio).
  *
- *   build/bench/bench_nn [inference_seconds] [train_steps]
+ *   build/bench/bench_nn [inference_seconds] [train_steps] [batch]
+ *
+ * With batch, only the 1-thread sgemm peak and the encoder at that batch are
+ * measured: a run to profile (perf record) that holds nothing else.
  *
  * 1. sgemm GFLOP/s (1024^3, OpenBLAS) on 1 and on 2 threads;
  * 2. inference of the default model on 1 thread: encoder only (batch 32 and
@@ -237,9 +240,11 @@ main(int argc, char **argv)
 	sid_error	err;
 	bench_ref	r = {.secs = secs};
 
+	int			only_batch = argc > 3 ? atoi(argv[3]) : 0;
+
 	sid_rng_init(&data_rng, 99, 0);
 	r.peak1 = sgemm_gflops(1, 2.0);
-	r.peak2 = sgemm_gflops(2, 2.0);
+	r.peak2 = only_batch > 0 ? 0 : sgemm_gflops(2, 2.0);
 	printf("sgemm 1024^3: %.1f GFLOP/s on 1 thread (%.1f per CPU-second), %.1f GFLOP/s on 2 threads\n",
 		   r.peak1, sgemm_cpu_gflops, r.peak2);
 
@@ -259,6 +264,12 @@ main(int argc, char **argv)
 
 	/* ---- inference, encoder only, one thread ---- */
 	sid_nn_set_threads(1);
+	if (only_batch > 0)
+	{
+		bench_encoder_only(&r, only_batch);
+		sid_model_free(r.model);
+		return 0;
+	}
 	bench_encoder_only(&r, 32);
 	bench_encoder_only(&r, 1);
 

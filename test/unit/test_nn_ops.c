@@ -2,6 +2,7 @@
  * test_nn_ops.c - every operator of sid_nn.h: forward against naive loops
  * in double, backward against central finite differences.
  */
+#include <cblas.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -309,6 +310,110 @@ test_knn_large(void)
 	free(x);
 	free(scratch);
 	free(idx);
+}
+
+/*
+ * The scalar selection sid_knn_forward used before it ran on 8 rows per
+ * vector (commit d30b057): insertion into a sorted list, strict <, the
+ * first k candidates entering unconditionally.  The vector selection must
+ * give the same lists bit for bit, or fingerprints move.
+ */
+static void
+select_k_scalar(const float *row, int N, int k, int32_t *out)
+{
+	float		best[SID_KNN_MAX_K];
+	int			have = 0;
+
+	for (int j = 0; j < N; j++)
+	{
+		float		d = row[j];
+		int			p;
+
+		if (have == k)
+		{
+			if (!(d < best[k - 1]))
+				continue;
+			p = k - 1;
+		}
+		else
+			p = have++;
+		while (p > 0 && d < best[p - 1])
+		{
+			best[p] = best[p - 1];
+			out[p] = out[p - 1];
+			p--;
+		}
+		best[p] = d;
+		out[p] = j;
+	}
+}
+
+/*
+ * sid_knn_forward against the scalar selection on the same Gram matrix (one
+ * sgemm, as sid_knn_forward computes it), for sizes that are and are not
+ * multiples of 8, k from 1 to N - 1, on Gaussian features and on small
+ * integer features, where many distances tie exactly.
+ */
+static void
+test_knn_selection(void)
+{
+	static const struct
+	{
+		int			N,
+					C,
+					k;
+	}			cases[] = {{120, 32, 9}, {60, 64, 9}, {30, 128, 9}, {37, 8, 1}, {13, 4, 12},
+	{120, 16, 33}, {9, 3, 8}, {70, 2, 64}};
+	int			B = 3,
+				lists = 0,
+				ties = 0,
+				same = 1;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++)
+		for (int integer = 0; integer < 2; integer++)
+		{
+			int			N = cases[c].N,
+						C = cases[c].C,
+						k = cases[c].k;
+			float	   *x = test_randn((size_t) B * N * C, 1.0f);
+			float	   *scratch = test_zeros(sid_knn_scratch_floats(B, N));
+			float	   *gram = malloc(sizeof(float) * N * N),
+					   *row = malloc(sizeof(float) * N);
+			int32_t    *idx = malloc(sizeof(int32_t) * B * N * k),
+					   *want = malloc(sizeof(int32_t) * k);
+
+			if (integer)		/* -2..2: exact distances, most of them tied */
+				for (int i = 0; i < B * N * C; i++)
+					x[i] = rintf(fmaxf(-2.0f, fminf(2.0f, x[i] * 1.5f)));
+			sid_knn_forward(idx, scratch, x, B, N, C, k);
+			for (int b = 0; b < B; b++)
+			{
+				const float *xb = x + (size_t) b * N * C;
+
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, C,
+							1.0f, xb, C, xb, C, 0.0f, gram, N);
+				for (int i = 0; i < N; i++)
+				{
+					for (int j = 0; j < N; j++)
+						row[j] = gram[(size_t) j * N + j] - 2.0f * gram[(size_t) i * N + j];
+					row[i] = INFINITY;
+					select_k_scalar(row, N, k, want);
+					for (int r = 0; r < k; r++)
+						same &= idx[((size_t) b * N + i) * k + r] == want[r];
+					for (int r = 1; r < k; r++)
+						ties += row[want[r]] == row[want[r - 1]];
+					lists++;
+				}
+			}
+			free(x);
+			free(scratch);
+			free(gram);
+			free(row);
+			free(idx);
+			free(want);
+		}
+	CHECK(same && ties > 1000, "kNN selection equals the scalar insertion selection in all %d lists "
+		  "(%d tied neighbours among them)", lists, ties);
 }
 
 /* ---- kNN and max-relative ---- */
@@ -773,6 +878,7 @@ main(void)
 	test_activations();
 	test_gelu_range();
 	test_knn_large();
+	test_knn_selection();
 	test_graph();
 	test_pool_l2();
 	test_attention();

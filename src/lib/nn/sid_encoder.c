@@ -691,11 +691,18 @@ sid_encoder_forward(sid_encoder *enc, sid_device_kind device, sid_encoder_acts *
 	if (B > a->max_batch)
 		return sid_fail(err, SID_ELIMIT, "batch of %d exceeds the %d the activations hold",
 						B, a->max_batch);
-	sid_encoder_forward_cpu(enc, a, input, B);
-	memcpy(embed_out, a->embed, sizeof(float) * (size_t) B * cfg->embed_dim);
-	if (nodes_out)
-		memcpy(nodes_out, a->nodes, sizeof(float) * (size_t) B *
-			   sid_encoder_nodes(cfg, cfg->n_stages - 1) * cfg->channels[cfg->n_stages - 1]);
+	for (int first = 0; first < B; first += SID_ENCODER_CPU_CHUNK)
+	{
+		int			n = B - first < SID_ENCODER_CPU_CHUNK ? B - first : SID_ENCODER_CPU_CHUNK;
+		size_t		node_floats = (size_t) sid_encoder_nodes(cfg, cfg->n_stages - 1) *
+			cfg->channels[cfg->n_stages - 1];
+
+		sid_encoder_forward_cpu(enc, a, input + (size_t) first * cfg->n_frames * cfg->n_mels, n);
+		memcpy(embed_out + (size_t) first * cfg->embed_dim, a->embed,
+			   sizeof(float) * (size_t) n * cfg->embed_dim);
+		if (nodes_out)
+			memcpy(nodes_out + first * node_floats, a->nodes, sizeof(float) * n * node_floats);
+	}
 	return SID_OK;
 }
 

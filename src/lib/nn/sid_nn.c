@@ -76,16 +76,58 @@ sid_linear_backward(float *dx, float *dw, float *db, const float *dy,
  * Also compiled for AVX2, where the normalisation vectorises wider.  The
  * sums stay in index order: summed in vector lanes they moved one
  * fingerprint of real music in 1596 by 1.5e-4 (a kNN near-tie flipped).
+ * So that one row's chain of dependent additions does not set the pace,
+ * LN_ROWS rows are summed side by side, each still in index order (the
+ * same bits as one row at a time).
  */
+#define LN_ROWS 8
+
+static inline __attribute__((always_inline)) void
+layernorm_normalise(float *yr, const float *xr, float m, float s, const float *gamma,
+					const float *beta, int dim)
+{
+	for (int i = 0; i < dim; i++)
+		yr[i] = (xr[i] - m) * s * gamma[i] + beta[i];
+}
+
 SID_VECTOR_CLONES
 void
 sid_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
 					  const float *gamma, const float *beta, int rows, int dim)
 {
-	for (int r = 0; r < rows; r++)
+	int			r = 0;
+
+	for (; r + LN_ROWS <= rows; r += LN_ROWS)
 	{
 		const float *xr = x + (size_t) r * dim;
-		float	   *yr = y + (size_t) r * dim;
+		float		m[LN_ROWS] = {0},
+					v[LN_ROWS] = {0};
+
+		for (int i = 0; i < dim; i++)
+			for (int q = 0; q < LN_ROWS; q++)
+				m[q] += xr[(size_t) q * dim + i];
+		for (int q = 0; q < LN_ROWS; q++)
+			m[q] /= dim;
+		for (int i = 0; i < dim; i++)
+			for (int q = 0; q < LN_ROWS; q++)
+			{
+				float		c = xr[(size_t) q * dim + i] - m[q];
+
+				v[q] += c * c;
+			}
+		for (int q = 0; q < LN_ROWS; q++)
+		{
+			float		s = 1.0f / sqrtf(v[q] / dim + SID_LN_EPS);
+
+			layernorm_normalise(y + (size_t) (r + q) * dim, xr + (size_t) q * dim, m[q], s,
+								gamma, beta, dim);
+			mean[r + q] = m[q];
+			rstd[r + q] = s;
+		}
+	}
+	for (; r < rows; r++)
+	{
+		const float *xr = x + (size_t) r * dim;
 		float		m = 0.0f,
 					v = 0.0f,
 					s;
@@ -95,10 +137,8 @@ sid_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
 		m /= dim;
 		for (int i = 0; i < dim; i++)
 			v += (xr[i] - m) * (xr[i] - m);
-		v /= dim;
-		s = 1.0f / sqrtf(v + SID_LN_EPS);
-		for (int i = 0; i < dim; i++)
-			yr[i] = (xr[i] - m) * s * gamma[i] + beta[i];
+		s = 1.0f / sqrtf(v / dim + SID_LN_EPS);
+		layernorm_normalise(y + (size_t) r * dim, xr, m, s, gamma, beta, dim);
 		mean[r] = m;
 		rstd[r] = s;
 	}

@@ -69,8 +69,8 @@ void		sid_act_backward(sid_activation act, float *dx, const float *dy, const flo
  * k < N and k <= SID_KNN_MAX_K.  Distances are computed as
  * |xi|^2 + |xj|^2 - 2 xi.xj from one Gram-matrix sgemm per batch element, so
  * a device twin may order near-ties differently.
- * scratch: sid_knn_scratch_floats() floats (N*N + N, one batch element at a
- * time).
+ * scratch: sid_knn_scratch_floats() floats (N*N + 9N, one batch element at
+ * a time).
  */
 #define SID_KNN_MAX_K 64
 size_t		sid_knn_scratch_floats(int B, int N);

@@ -13,81 +13,111 @@
 
 #include "core/sid_simd.h"
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
+/*
+ * The selection runs on SID_KNN_LANES rows at once, one row per vector lane:
+ * the rows' distances to one candidate are a column of the distance matrix,
+ * so they are first written out as a tile [N][SID_KNN_LANES] after the Gram
+ * matrix (scratch: N*N Gram, N squared norms, the tile).
+ */
+#define SID_KNN_LANES 8
 
 size_t
 sid_knn_scratch_floats(int B, int N)
 {
 	(void) B;					/* one batch element at a time */
-	return (size_t) N * N + N;
+	return (size_t) N * N + N + (size_t) N * SID_KNN_LANES;
 }
 
-/* Whether any of row[0..7] is below worst (a NaN compares false, as in the scalar test). */
-static inline int
-any_of_8_below(const float *row, float worst)
+/* GCC vector extensions: 256-bit in the AVX2 clone, two 128-bit halves in the baseline */
+typedef float knn_vf __attribute__((vector_size(SID_KNN_LANES * sizeof(float))));
+typedef int32_t knn_vi __attribute__((vector_size(SID_KNN_LANES * sizeof(int32_t))));
+
+/*
+ * a < b ? a : b and a > b ? a : b per lane (minps, maxps); macros, as a
+ * function returning a 256-bit vector would change the ABI of the baseline
+ */
+#define LANES_PICK(m, a, b) ((knn_vf) (((knn_vi) (a) & (m)) | ((knn_vi) (b) & ~(m))))
+#define LANES_MIN(a, b) LANES_PICK((a) < (b), a, b)
+#define LANES_MAX(a, b) LANES_PICK((a) > (b), a, b)
+
+/*
+ * The k smallest distances of each lane of tile[0..N-1], ascending, into
+ * best: each candidate is inserted into the sorted lists without a branch,
+ * best[p] = min(best[p], max(best[p - 1], v)) (the old best[p - 1]), which
+ * is best[p - 1] where v belongs above place p, v where it belongs at p, and
+ * best[p] unchanged below.  The k updates are independent of one another,
+ * so they form no dependency chain, and with values alone the lists of the
+ * default model (k = 9, a constant here) stay in registers.  The lists start
+ * at +inf: self (+inf in the tile) never enters, and with k < N finite
+ * distances per row the lists end finite.
+ */
+static inline __attribute__((always_inline)) void
+smallest_k_lanes(const float *tile, int N, int k, knn_vf *best)
 {
-#ifdef __SSE2__
-	__m128		w = _mm_set1_ps(worst);
+	for (int p = 0; p < k; p++)
+		best[p] = (knn_vf) {0} + INFINITY;
+	for (int j = 0; j < N; j++)
+	{
+		knn_vf		v,
+					above;		/* best[p - 1] before this candidate */
 
-	return _mm_movemask_ps(_mm_or_ps(_mm_cmplt_ps(_mm_loadu_ps(row), w),
-									 _mm_cmplt_ps(_mm_loadu_ps(row + 4), w))) != 0;
-#else
-	int			any = 0;
+		memcpy(&v, tile + (size_t) j * SID_KNN_LANES, sizeof(v));
+		above = best[0];
+		best[0] = LANES_MIN(best[0], v);
+		for (int p = 1; p < k; p++)
+		{
+			knn_vf		bp = best[p];
 
-	for (int t = 0; t < 8; t++)
-		any |= row[t] < worst;
-	return any;
-#endif
+			best[p] = LANES_MIN(bp, LANES_MAX(above, v));
+			above = bp;
+		}
+	}
 }
 
 /*
- * The k smallest of row[0..N-1] into out, ascending, the smaller index first
- * on ties: insertion into a sorted list (strict <).  Once the list is full,
- * a block of 8 candidates is first compared with the current k-th distance
- * in one vector test and skipped whole when none is smaller: the same result
- * as testing each.  (Offering the 16 nodes around i first, to tighten the
- * k-th distance early, was measured slower: 21.6 % of inference against
- * 17.3 %.)
+ * Lane r's neighbour list from its k smallest distances kth[0..k-1]: each
+ * candidate at most the k-th distance goes to the place after the distances
+ * below it, or, when an earlier index of the same distance holds that place,
+ * to the next free one; so the list is ordered by distance and then index,
+ * as insertion with a strict < into a sorted list orders it (the scalar
+ * selection this replaces, which test_nn_ops compares against).  The
+ * candidates are first gathered without a branch (a store, and a count
+ * that advances when the distance qualifies): a branch per node would be
+ * mispredicted at every neighbour.
  */
-static inline void
-select_k(const float *row, int N, int k, int32_t *out)
+static inline __attribute__((always_inline)) void
+place_lane(const float *tile, int r, int N, int k, const float *kth, int32_t *out)
 {
-	float		best[SID_KNN_MAX_K];
-	int			have = 0,
-				j = 0;
+	uint64_t	taken = 0;
+	float		worst = kth[k - 1];
 
-	while (j < N)
+	for (int p = 0; p < k; p++)
+		out[p] = 0;				/* a valid index, were a place never filled (NaN input) */
+	for (int j0 = 0; j0 < N; j0 += 64)
 	{
-		int			end = j + 8 <= N ? j + 8 : N;
+		int32_t		cand[64];
+		int			n = 0,
+					end = N - j0 < 64 ? N : j0 + 64;
 
-		if (have == k && end - j == 8 && !any_of_8_below(row + j, best[k - 1]))
+		for (int j = j0; j < end; j++)
 		{
-			j = end;
-			continue;
+			cand[n] = j;
+			n += tile[(size_t) j * SID_KNN_LANES + r] <= worst;
 		}
-		for (; j < end; j++)
+		for (int c = 0; c < n; c++)
 		{
-			float		d = row[j];
-			int			p;
+			float		d = tile[(size_t) cand[c] * SID_KNN_LANES + r];
+			int			pos = 0;
 
-			if (have == k)
+			for (int p = 0; p < k; p++)
+				pos += kth[p] < d;
+			while (pos < k && (taken >> pos & 1))
+				pos++;
+			if (pos < k)
 			{
-				if (!(d < best[k - 1]))
-					continue;
-				p = k - 1;
+				taken |= (uint64_t) 1 << pos;
+				out[pos] = cand[c];
 			}
-			else
-				p = have++;
-			while (p > 0 && d < best[p - 1])
-			{
-				best[p] = best[p - 1];
-				out[p] = out[p - 1];
-				p--;
-			}
-			best[p] = d;
-			out[p] = j;
 		}
 	}
 }
@@ -98,6 +128,7 @@ sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int 
 {
 	float	   *gram = scratch;
 	float	   *sq = scratch + (size_t) N * N;
+	float	   *tile = sq + N;
 
 	for (int b = 0; b < B; b++)
 	{
@@ -108,15 +139,42 @@ sid_knn_forward(int32_t *idx, float *scratch, const float *x, int B, int N, int 
 					1.0f, xb, C, xb, C, 0.0f, gram, N);
 		for (int i = 0; i < N; i++)
 			sq[i] = gram[(size_t) i * N + i];
-		for (int i = 0; i < N; i++)
+		for (int i0 = 0; i0 < N; i0 += SID_KNN_LANES)
 		{
-			float	   *row = gram + (size_t) i * N;	/* overwritten with distances */
+			int			rows = N - i0 < SID_KNN_LANES ? N - i0 : SID_KNN_LANES;
+			knn_vf		best[SID_KNN_MAX_K];
 
-			/* |xi|^2 is the same for every j: rank by |xj|^2 - 2 xi.xj */
-			for (int j = 0; j < N; j++)
-				row[j] = sq[j] - 2.0f * row[j];
-			row[i] = INFINITY;	/* self excluded; k < N so it never enters the list */
-			select_k(row, N, k, idx + ((size_t) b * N + i) * k);
+			/*
+			 * |xi|^2 is the same for every j of row i: rank by |xj|^2 - 2
+			 * xi.xj, read from row i of the Gram matrix (its symmetry is not
+			 * relied on: sgemm need not give xi.xj and xj.xi the same bits)
+			 */
+			for (int r = 0; r < rows; r++)
+			{
+				const float *g = gram + (size_t) (i0 + r) * N;
+
+				for (int j = 0; j < N; j++)
+					tile[(size_t) j * SID_KNN_LANES + r] = sq[j] - 2.0f * g[j];
+				tile[(size_t) (i0 + r) * SID_KNN_LANES + r] = INFINITY;	/* self excluded */
+			}
+			for (int r = rows; r < SID_KNN_LANES; r++)	/* unused lanes */
+				for (int j = 0; j < N; j++)
+					tile[(size_t) j * SID_KNN_LANES + r] = INFINITY;
+			if (k == 9)			/* the default model's */
+				smallest_k_lanes(tile, N, 9, best);
+			else
+				smallest_k_lanes(tile, N, k, best);
+			for (int r = 0; r < rows; r++)
+			{
+				float		kth[SID_KNN_MAX_K];
+
+				for (int p = 0; p < k; p++)
+					kth[p] = best[p][r];
+				if (k == 9)
+					place_lane(tile, r, N, 9, kth, idx + ((size_t) b * N + i0 + r) * k);
+				else
+					place_lane(tile, r, N, k, kth, idx + ((size_t) b * N + i0 + r) * k);
+			}
 		}
 	}
 }
