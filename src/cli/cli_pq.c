@@ -317,35 +317,48 @@ cli_query_params_free(cli_query_params *p)
 
 PGresult *
 cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
-				const sid_embed_result *q, const uint8_t *content, const char *min_similarity,
-				const char *min_coverage)
+				const sid_embed_result *q, const uint8_t *content, const int *semitones,
+				const char *min_similarity, const char *min_coverage)
 {
-	cli_query_params p;
-	const char *params[7];
-	char		sql[1024];
-	int			n = 5;
+	cli_query_params p = {NULL, NULL, NULL};
+	const char *params[8];
+	char		sql[1024],
+				named[3][48];
+	char	   *shifts = NULL;
+	int			n = 5,
+				len = 0;
 	PGresult   *r;
 
-	if (cli_query_params_make(q, content, &p) != 0)
+	if (cli_query_params_make(q, content, &p) != 0 ||
+		(semitones && !(shifts = malloc((size_t) q->n_segments * 12 + 3))))
 	{
+		cli_query_params_free(&p);
 		fprintf(stderr, "sampleid %s: out of memory\n", cmd);
 		return NULL;
 	}
 	params[0] = p.fingerprints, params[1] = p.t_start, params[2] = catalogue, params[3] = model;
 	params[4] = p.content;
+	named[0][0] = named[1][0] = named[2][0] = '\0';
+	if (min_similarity)
+		params[n] = min_similarity, n++, snprintf(named[0], sizeof(named[0]), ", min_similarity => $%d::real", n);
+	if (min_coverage)
+		params[n] = min_coverage, n++, snprintf(named[1], sizeof(named[1]), ", min_coverage => $%d::real", n);
+	if (semitones)
+	{
+		shifts[len++] = '{';
+		for (int64_t s = 0; s < q->n_segments; s++)
+			len += sprintf(shifts + len, "%s%d", s ? "," : "", semitones[s]);
+		strcpy(shifts + len, "}");
+		params[n] = shifts, n++, snprintf(named[2], sizeof(named[2]), ", semitones => $%d::int[]", n);
+	}
 	snprintf(sql, sizeof(sql),
 			 "SELECT recording_id, query_start, query_end, ref_start, ref_end, segments, "
-			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability "
+			 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability, "
+			 "semitones, round(tempo::numeric, 3) "
 			 "FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
-			 "content => $5::boolean[]%s%s)",
-			 min_similarity ? ", min_similarity => $6::real" : "",
-			 min_coverage ? (min_similarity ? ", min_coverage => $7::real" :
-							 ", min_coverage => $6::real") : "");
-	if (min_similarity)
-		params[n++] = min_similarity;
-	if (min_coverage)
-		params[n++] = min_coverage;
+			 "content => $5::boolean[]%s%s%s)", named[0], named[1], named[2]);
 	r = cli_pq_exec(conn, cmd, sql, n, params);
 	cli_query_params_free(&p);
+	free(shifts);
 	return r;
 }
