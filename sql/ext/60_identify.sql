@@ -1,8 +1,10 @@
 -- Identification as one call: the coarse stage (one top-k statement per query
 -- segment, answered by the ivfpq index), offset voting, time ranges, and the
--- decision; no row means no match.  The defaults of min_coverage and
--- min_similarity are the rule calibrated for <= 1 % false accepts by
--- test/bench/identify_openset.sh (docs/benchmarks.md, "Open-set identification").
+-- decision; no row means no match.  min_coverage and min_similarity NULL are
+-- 0.7 and 0.78, the rule calibrated for <= 1 % false accepts by
+-- test/bench/identify_openset.sh (docs/benchmarks.md, "Open-set identification"),
+-- and 0.8 and 0.85 for a sample-kind model (docs/sample-model.md, "Sample mode
+-- in identification").
 -- Then the verifier installed beside the model (NAME.sidv) scores each
 -- candidate: accepted when its probability reaches min_probability (NULL:
 -- the threshold calibrated into the verifier's file), ordered by it;
@@ -18,7 +20,7 @@
 
 CREATE FUNCTION sampleid_identify(
     query bytea, catalogue text DEFAULT 'segments', model text DEFAULT NULL,
-    k int DEFAULT 20, min_similarity real DEFAULT 0.78, min_coverage real DEFAULT 0.7,
+    k int DEFAULT 20, min_similarity real DEFAULT NULL, min_coverage real DEFAULT NULL,
     include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
     fingerprint_column text DEFAULT 'fp', min_probability real DEFAULT NULL,
@@ -33,8 +35,8 @@ COMMENT ON FUNCTION sampleid_identify(bytea, text, text, int, real, real, boolea
 
 CREATE FUNCTION sampleid_identify(
     fingerprints fingerprint[], t_start real[], catalogue text DEFAULT 'segments',
-    model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT 0.78,
-    min_coverage real DEFAULT 0.7, include_rejected boolean DEFAULT false,
+    model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT NULL,
+    min_coverage real DEFAULT NULL, include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
     fingerprint_column text DEFAULT 'fp', content boolean[] DEFAULT NULL,
     min_probability real DEFAULT NULL, rerank boolean DEFAULT true,

@@ -78,6 +78,8 @@ ok(abs(($first[1] // 1e9) - 0) <= 2 * $hop && abs(($first[2] // 1e9) - ($ref_end
 ok(abs(($first[3] // 1e9) - $ref_start) <= 2 * $hop && abs(($first[4] // 1e9) - $ref_end) <= 2 * $hop,
 	"its reference range is within two hops of $ref_start .. $ref_end s") or diag("reference @first[3,4]");
 is($first[5], '2', 'its pitch estimate is +2 semitones');
+is(scalar(grep { my @r = split /\|/; $r[0] eq $knolls && $r[7] eq 't' } split /\n/, $res), 1,
+	'the one use is one accepted row (the copies and neighbouring alignments collapse)');
 ok(abs(($first[6] // 0) - 1) <= 0.1, 'its tempo estimate is about 1') or diag("tempo $first[6]");
 like($stderr, qr/model "sample" has no verifier installed/, 'a model without a verifier says so')
   unless -f "$repo/models/sample.sidv";
