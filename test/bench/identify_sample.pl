@@ -7,7 +7,8 @@
 #   rm test/t/zz_identify_sample.pl
 #
 # A catalogue of 12 Wesnoth excerpts (40 s from 30 s in) fingerprinted with
-# $BENCH_MODEL (default fp); the queries: 10 s of 8 of them transposed by
+# $BENCH_MODEL (default fp), each query $BENCH_REPEATS times (default 2);
+# the queries: 10 s of 8 of them transposed by
 # +-1 .. 3 semitones under the drum loop of 041_sample_identify.pl (in_*),
 # and, not in the catalogue (out_*), 10 s of 12 other tracks alone and under
 # the drums, speech and brown noise.
@@ -60,7 +61,7 @@ my ($rc, $res, $err) = run_with_input(\'', $cli, 'ingest', '--dsn', $node->conns
 is($rc, 0, 'the catalogue is ingested') or diag($err);
 diag('before: ' . `uptime`);
 ($rc, $res, $err) = run_with_input(\'', 'bash', "$repo/test/bench/identify_sample.sh",
-	$node->connstr('postgres'), "$dir/q", 2);
+	$node->connstr('postgres'), "$dir/q", $ENV{BENCH_REPEATS} // 2);
 diag("model $model\n$res$err");
 diag('after: ' . `uptime`);
 is($rc, 0, 'the benchmark ran');

@@ -12,9 +12,11 @@
 # DEBUG1 line of each call gives the split: embed (decode, the copies'
 # rubberband passes and their embedding) and coarse (the top-k statements of
 # every copy and the alignment).  Prints the mean of each and the ratio, then
-# per file the rows accepted by each, with the best candidate's coverage and
-# similarity: a file named out_* is not in the catalogue, so a row of it is a
-# false accept.
+# per file the rows accepted by each, the highest coverage and the highest
+# similarity among the rejected candidates (maybe of different ones), the
+# accepted matches (id@semitones) and the first two candidates
+# (id@semitones:coverage/similarity, + when accepted): a file named out_* is
+# not in the catalogue, so a row of it is a false accept.
 set -euo pipefail
 DSN=${1:?usage: identify_sample.sh DSN QUERY_DIR [REPEATS]}
 DIR=${2:?usage: identify_sample.sh DSN QUERY_DIR [REPEATS]}
@@ -26,15 +28,20 @@ run() {
 	local file=$1 shifts=$2
 	psql -X -q -At -F ' ' "$DSN" 2>>"$TMP/debug.$3" <<-SQL
 	SET client_min_messages = debug1;
+	WITH r AS (SELECT *, row_number() OVER () AS n
+	           FROM sampleid_identify(pg_read_binary_file('$file'), 'segments', semitones => '$shifts',
+	                                  rerank => false, include_rejected => true))
 	SELECT count(*) FILTER (WHERE accepted), coalesce(max(coverage) FILTER (WHERE NOT accepted), 0)::numeric(4,2),
 	       coalesce(max(similarity) FILTER (WHERE NOT accepted), 0)::numeric(4,3),
-	       string_agg(recording_id || '@' || semitones, ',') FILTER (WHERE accepted)
-	FROM sampleid_identify(pg_read_binary_file('$file'), 'segments', semitones => '$shifts',
-	                       rerank => false, include_rejected => true);
+	       coalesce(string_agg(recording_id || '@' || semitones, ',') FILTER (WHERE accepted), '-'),
+	       coalesce(string_agg(recording_id || '@' || coalesce(semitones, 0) || ':' || coverage::numeric(4,2) || '/'
+	                           || similarity::numeric(4,3) || CASE WHEN accepted THEN '+' ELSE '' END, ',' ORDER BY n)
+	                FILTER (WHERE n <= 2), '-')
+	FROM r;
 	SQL
 }
 
-echo "file | 1 copy: accepted, best rejected coverage, similarity, matches (id@semitones) | 7 copies: the same"
+echo "file | 1 copy: accepted, highest rejected coverage, similarity, matches, first two candidates | 7 copies: the same"
 for f in "$DIR"/*.wav; do
 	one=$(run "$f" '{0}' 1)
 	seven=$(run "$f" '{-3,-2,-1,0,1,2,3}' 7)
