@@ -1,44 +1,53 @@
 -- Identification as one call: the coarse stage (one top-k statement per query
 -- segment, answered by the ivfpq index), offset voting, time ranges, and the
--- decision; no row means no match.  The defaults of min_coverage and
--- min_similarity are the rule calibrated for <= 1 % false accepts by
--- the open-set benchmark, now `sampleid eval --open-set` (docs/benchmarks.md, "Open-set identification").
+-- decision; no row means no match.  min_coverage and min_similarity NULL are
+-- 0.7 and 0.78, the rule calibrated for <= 1 % false accepts by
+-- the open-set benchmark, `sampleid eval --open-set` (docs/benchmarks.md, "Open-set identification"),
+-- and 0.8 and 0.85 for a sample-kind model (docs/sample-model.md, "Sample mode
+-- in identification").
 -- Then the verifier installed beside the model (NAME.sidv) scores each
 -- candidate: accepted when its probability reaches min_probability (NULL:
 -- the threshold calibrated into the verifier's file), ordered by it;
--- rerank => false is the coarse stage alone.  The catalogue is named as text and cast
+-- rerank => false is the coarse stage alone (a model with no verifier installed
+-- decides by the coarse stage alone, with a NOTICE).  Sample mode (a sample-kind
+-- model, or semitones other than {0}): the query is searched as transposed copies
+-- (the audio form makes them: semitones NULL is -3 .. +3 for a sample-kind model,
+-- {0} otherwise; the fingerprints form takes the client's, semitones giving each
+-- row's shift), aligned with tempo, and each match has its pitch (semitones) and
+-- tempo estimates, NULL outside sample mode.  The catalogue is named as text and cast
 -- per call (a regclass default would be resolved, and depended on, when the
 -- extension is created).
 
 CREATE FUNCTION sampleid_identify(
     query bytea, catalogue text DEFAULT 'segments', model text DEFAULT NULL,
-    k int DEFAULT 20, min_similarity real DEFAULT 0.78, min_coverage real DEFAULT 0.7,
+    k int DEFAULT 20, min_similarity real DEFAULT NULL, min_coverage real DEFAULT NULL,
     include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
     fingerprint_column text DEFAULT 'fp', min_probability real DEFAULT NULL,
-    rerank boolean DEFAULT true)
+    rerank boolean DEFAULT true, semitones int[] DEFAULT NULL)
     RETURNS TABLE(recording_id bigint, query_start real, query_end real, ref_start real,
                   ref_end real, segments int, coverage real, similarity real,
-                  probability real, accepted boolean)
+                  probability real, accepted boolean, semitones real, tempo real)
     AS 'MODULE_PATHNAME', 'sampleid_identify_audio'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 3;
-COMMENT ON FUNCTION sampleid_identify(bytea, text, text, int, real, real, boolean, text, text, text, real, boolean) IS
+COMMENT ON FUNCTION sampleid_identify(bytea, text, text, int, real, real, boolean, text, text, text, real, boolean, int[]) IS
     'the catalogue recordings heard in the audio, best first, with time ranges on both sides; no row means no match';
 
 CREATE FUNCTION sampleid_identify(
     fingerprints fingerprint[], t_start real[], catalogue text DEFAULT 'segments',
-    model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT 0.78,
-    min_coverage real DEFAULT 0.7, include_rejected boolean DEFAULT false,
+    model text DEFAULT NULL, k int DEFAULT 20, min_similarity real DEFAULT NULL,
+    min_coverage real DEFAULT NULL, include_rejected boolean DEFAULT false,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
     fingerprint_column text DEFAULT 'fp', content boolean[] DEFAULT NULL,
-    min_probability real DEFAULT NULL, rerank boolean DEFAULT true)
+    min_probability real DEFAULT NULL, rerank boolean DEFAULT true,
+    semitones int[] DEFAULT NULL)
     RETURNS TABLE(recording_id bigint, query_start real, query_end real, ref_start real,
                   ref_end real, segments int, coverage real, similarity real,
-                  probability real, accepted boolean)
+                  probability real, accepted boolean, semitones real, tempo real)
     AS 'MODULE_PATHNAME', 'sampleid_identify_fingerprints'
     LANGUAGE C VOLATILE PARALLEL RESTRICTED ROWS 3;
-COMMENT ON FUNCTION sampleid_identify(fingerprint[], real[], text, text, int, real, real, boolean, text, text, text, boolean[], real, boolean) IS
-    'sampleid_identify for a query already fingerprinted (by the same model) on the client: its fingerprints, their start times, and optionally which segments have content';
+COMMENT ON FUNCTION sampleid_identify(fingerprint[], real[], text, text, int, real, real, boolean, text, text, text, boolean[], real, boolean, int[]) IS
+    'sampleid_identify for a query already fingerprinted (by the same model) on the client: its fingerprints, their start times, and optionally which segments have content and the shift in semitones each was made at';
 
 CREATE FUNCTION sampleid_identify_coarse_query(
     catalogue text DEFAULT 'segments', recording_column text DEFAULT 'recording_id',

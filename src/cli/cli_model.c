@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "audio/sid_audio.h"
+#include "audio/sid_stretch.h"
 #include "model/sid_content_gate.h"
 #include "model/sid_model_dir.h"
 
@@ -172,4 +173,77 @@ cli_embed_file(const char *cmd, sid_embedder *e, const char *file, sid_embed_res
 	rc = cli_embed_pcm(cmd, e, file, pcm.samples, pcm.n_samples, q, content);
 	sid_pcm_free(&pcm);
 	return rc;
+}
+
+int
+cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo, int hi,
+					  sid_embed_result *q, uint8_t **content, int **semitones)
+{
+	sid_audio_limits lim;
+	sid_pcm		pcm;
+	sid_error	err;
+	sid_status	st;
+	float	   *copies[SID_TRANSPOSE_MAX_COPIES];
+	int			count = hi - lo + 1;
+	int64_t		per_copy = 0;
+	int			made;
+
+	memset(q, 0, sizeof(*q));
+	*content = NULL;
+	*semitones = NULL;
+	sid_audio_limits_default(&lim);
+	if (sid_audio_decode_file(file, e->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
+		return -1;
+	}
+	st = sid_transpose_copies(pcm.samples, (size_t) pcm.n_samples, e->features.sample_rate, lo, hi,
+							  SID_STRETCH_FASTER, copies, &err);
+	made = st == SID_OK;
+	for (int c = 0; st == SID_OK && c < count; c++)
+	{
+		sid_embed_result one;
+		uint8_t    *has = NULL;
+
+		st = sid_content_embed_pcm(e, SID_DEVICE_CPU, copies[c], pcm.n_samples, &one, &has, &err);
+		if (st != SID_OK)
+			break;
+		if (c == 0)
+		{
+			per_copy = one.n_segments;
+			q->dim = one.dim;
+			q->fp = malloc(sizeof(float) * (size_t) (per_copy * count) * one.dim + 1);
+			q->t_start = malloc(sizeof(double) * (size_t) (per_copy * count) + 1);
+			*content = malloc((size_t) (per_copy * count) + 1);
+			*semitones = malloc(sizeof(int) * (size_t) (per_copy * count) + 1);
+			if (!q->fp || !q->t_start || !*content || !*semitones)
+				st = sid_fail(&err, SID_ENOMEM, "out of memory for %d copies", count);
+		}
+		if (st == SID_OK)
+		{
+			memcpy(q->fp + (size_t) (c * per_copy) * q->dim, one.fp,
+				   sizeof(float) * (size_t) per_copy * q->dim);
+			memcpy(q->t_start + c * per_copy, one.t_start, sizeof(double) * (size_t) per_copy);
+			memcpy(*content + c * per_copy, has, (size_t) per_copy);
+			for (int64_t i = 0; i < per_copy; i++)
+				(*semitones)[c * per_copy + i] = lo + c;
+			q->n_segments += per_copy;
+		}
+		sid_embed_result_free(&one);
+		free(has);
+	}
+	if (made)
+		sid_transpose_copies_free(copies, count);
+	sid_pcm_free(&pcm);
+	if (st == SID_OK && q->n_segments == 0)
+		st = sid_fail(&err, SID_EINVAL, "shorter than one segment");
+	if (st != SID_OK)
+	{
+		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
+		sid_embed_result_free(q);
+		free(*content), free(*semitones);
+		*content = NULL, *semitones = NULL;
+		return -1;
+	}
+	return 0;
 }

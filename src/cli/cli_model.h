@@ -37,4 +37,15 @@ int			cli_embed_file(const char *cmd, sid_embedder *e, const char *file,
 int			cli_embed_pcm(const char *cmd, sid_embedder *e, const char *what, const float *samples,
 						  int64_t n_samples, sid_embed_result *q, uint8_t **content);
 
+/*
+ * The same for the transposed copies of sample mode: the file shifted by
+ * each of lo .. hi semitones (audio/sid_stretch, R2, pitch only; lo <= 0 <=
+ * hi), fingerprinted copy after copy into one *q and *content, with each
+ * row's shift in *semitones (malloc'd), as sampleid_identify's fingerprints
+ * form takes them.
+ */
+int			cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo,
+								  int hi, sid_embed_result *q, uint8_t **content,
+								  int **semitones);
+
 #endif

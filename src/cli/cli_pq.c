@@ -325,13 +325,14 @@ identify_call(PGconn *conn, const char *cmd, const char *catalogue, const char *
 			  const sid_embed_result *q, const uint8_t *content, const char *select_list,
 			  const char *named_tail, int n_extra, const char *const *extra)
 {
-	cli_query_params p;
+	cli_query_params p = {NULL, NULL, NULL};
 	const char *params[8];
 	char		sql[1024];
 	PGresult   *r;
 
 	if (n_extra > 3 || cli_query_params_make(q, content, &p) != 0)
 	{
+		cli_query_params_free(&p);
 		fprintf(stderr, "sampleid %s: out of memory\n", cmd);
 		return NULL;
 	}
@@ -349,25 +350,50 @@ identify_call(PGconn *conn, const char *cmd, const char *catalogue, const char *
 
 PGresult *
 cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
-				const sid_embed_result *q, const uint8_t *content, const char *min_similarity,
-				const char *min_coverage)
+				const sid_embed_result *q, const uint8_t *content, const int *semitones,
+				const char *min_similarity, const char *min_coverage)
 {
-	const char *extra[2];
-	char		tail[128];
-	int			n = 0;
+	const char *extra[3];
+	char		tail[160];
+	char	   *shifts = NULL;
+	int			n = 0,
+				len = 0;
+	PGresult   *r;
 
-	snprintf(tail, sizeof(tail), "%s%s",
-			 min_similarity ? ", min_similarity => $6::real" : "",
-			 min_coverage ? (min_similarity ? ", min_coverage => $7::real" :
-							 ", min_coverage => $6::real") : "");
+	tail[0] = '\0';
 	if (min_similarity)
+	{
 		extra[n++] = min_similarity;
+		len += snprintf(tail + len, sizeof(tail) - len, ", min_similarity => $%d::real", 5 + n);
+	}
 	if (min_coverage)
+	{
 		extra[n++] = min_coverage;
-	return identify_call(conn, cmd, catalogue, model, q, content,
-						 "recording_id, query_start, query_end, ref_start, ref_end, segments, "
-						 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability",
-						 tail, n, extra);
+		len += snprintf(tail + len, sizeof(tail) - len, ", min_coverage => $%d::real", 5 + n);
+	}
+	if (semitones)
+	{
+		int			at = 0;
+
+		if (!(shifts = malloc((size_t) q->n_segments * 12 + 3)))
+		{
+			fprintf(stderr, "sampleid %s: out of memory\n", cmd);
+			return NULL;
+		}
+		shifts[at++] = '{';
+		for (int64_t s = 0; s < q->n_segments; s++)
+			at += sprintf(shifts + at, "%s%d", s ? "," : "", semitones[s]);
+		strcpy(shifts + at, "}");
+		extra[n++] = shifts;
+		snprintf(tail + len, sizeof(tail) - len, ", semitones => $%d::int[]", 5 + n);
+	}
+	r = identify_call(conn, cmd, catalogue, model, q, content,
+					  "recording_id, query_start, query_end, ref_start, ref_end, segments, "
+					  "round(coverage::numeric, 3), round(similarity::numeric, 3), probability, "
+					  "semitones, round(tempo::numeric, 3)",
+					  tail, n, extra);
+	free(shifts);
+	return r;
 }
 
 PGresult *

@@ -97,13 +97,15 @@ void		cli_query_params_free(cli_query_params *p);
  * The fingerprints form of sampleid_identify over q (its t_start are the
  * query's times) against catalogue with model: one row per recording heard,
  * columns recording_id, query_start, query_end, ref_start, ref_end,
- * segments, coverage, similarity, probability.  min_similarity and
- * min_coverage are text or NULL for the function's defaults.  NULL having
- * said why ("sampleid CMD: ...").
+ * segments, coverage, similarity, probability, semitones, tempo.
+ * min_similarity and min_coverage are text or NULL for the function's
+ * defaults; semitones (NULL: none) is each row's shift, for sample mode's
+ * copies.  NULL having said why ("sampleid CMD: ...").
  */
 PGresult   *cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue,
 							const char *model, const sid_embed_result *q, const uint8_t *content,
-							const char *min_similarity, const char *min_coverage);
+							const int *semitones, const char *min_similarity,
+							const char *min_coverage);
 
 /*
  * The same call answering with every candidate (thresholds 0,

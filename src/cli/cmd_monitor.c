@@ -347,7 +347,7 @@ identify_window(monitor_state *s)
 	if (s->win_n < 2)
 		return 0;
 	r = cli_pq_identify(s->conn, CMD, s->o.catalogue, s->e->model->name, &q, s->win_content,
-						s->o.min_similarity, s->o.min_coverage);
+						NULL, s->o.min_similarity, s->o.min_coverage);
 	if (!r)
 		return -1;
 	follow_uses(s, r);

@@ -169,6 +169,9 @@ export_checkpoint(const char *path, const sid_train_config *cfg)
 	}
 	snprintf(m->note, sizeof(m->note), "sampleid train --export: the checkpoint before step %llu of %d",
 			 (unsigned long long) next, cfg->steps);
+	/* a checkpoint written before the flag existed says it by its recipe */
+	if (strcmp(cfg->recipe, "sample") == 0)
+		m->flags |= SID_MODEL_SAMPLE;
 	if (sid_model_save(m, path, &err) != SID_OK)
 	{
 		fprintf(stderr, "sampleid train: %s\n", err.msg);

@@ -19,6 +19,16 @@
  * The model is the one the
  * catalogue registered (sampleid_catalogues), else "fp"; its hop is the
  * registered one.
+ *
+ * Sample mode (a sample-kind model, or shifts other than {0} asked for):
+ * the query is searched as transposed copies (the audio form makes them
+ * here, pitch only, with rubberband's R2 engine; the fingerprints form gets
+ * them from the client, each row with its shift), each copy runs the coarse
+ * stage and is aligned on its own, with tempo (search/sid_align, rates
+ * 0.7 .. 1.5), and the candidates of all copies are decided, verified and
+ * ordered together; of one recording's candidates whose query and
+ * reference ranges both overlap, the best is kept, and its copy's shift
+ * is the match's pitch estimate.
  */
 #include "postgres.h"
 
@@ -42,6 +52,7 @@
 #include "pg/fingerprint.h"
 #include "pg/sampleid.h"
 #include "audio/sid_audio.h"
+#include "audio/sid_stretch.h"
 #include "model/sid_content_gate.h"
 #include "model/sid_embed.h"
 #include "model/sid_model_dir.h"
@@ -50,10 +61,29 @@
 
 /* Alignments examined per query: more are never accepted in practice. */
 #define IDENTIFY_MAX_CANDIDATES 10
-#define IDENTIFY_COLUMNS 10
+#define IDENTIFY_COLUMNS 12
+
+/* The shifts of sample mode when the caller names none: -3 .. +3 semitones. */
+#define SAMPLE_MODE_SEMITONES 3
+
+/*
+ * The coarse rule's defaults: calibrated for <= 1 % false accepts by
+ * the open-set benchmark (then test/bench/identify_openset.sh, now
+ * `sampleid eval --open-set`); a sample-kind model's, raised on
+ * test/bench/identify_sample.sh (docs/benchmarks.md, "Sample mode: the cost
+ * of the copies"): its similarities run higher for wrong recordings too
+ * (0.84 at coverage 0.74 in that run), while fp with 7 copies gave no false
+ * accept at fp's defaults.  Measured on an interim checkpoint (step 200):
+ * to be measured again with the shipped model.
+ */
+#define IDENTIFY_MIN_SIMILARITY 0.78f
+#define IDENTIFY_MIN_COVERAGE 0.7f
+#define SAMPLE_MODEL_MIN_SIMILARITY 0.85f
+#define SAMPLE_MODEL_MIN_COVERAGE 0.8f
 
 static int	identify_max_k = 100;
 static int	identify_max_segments = 1200;
+static int	identify_max_copies = 7;
 
 void
 sampleid_identify_init(void)
@@ -65,6 +95,10 @@ sampleid_identify_init(void)
 	DefineCustomIntVariable("sampleid.identify_max_segments",
 							"Most query segments sampleid_identify accepts (600 s at a 0.5 s hop by default).",
 							NULL, &identify_max_segments, 1200, 1, 1000000,
+							PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("sampleid.identify_max_copies",
+							"Most transposed copies of a query sampleid_identify searches (sample mode).",
+							NULL, &identify_max_copies, 7, 1, SID_TRANSPOSE_MAX_COPIES,
 							PGC_SUSET, 0, NULL, NULL, NULL);
 }
 
@@ -80,6 +114,7 @@ typedef struct identify_args
 	char	   *columns[3];		/* recording, time, fingerprint */
 	float		min_probability;	/* < 0: the verifier's calibrated threshold */
 	bool		rerank;			/* false: the coarse stage alone */
+	ArrayType  *semitones;		/* NULL: the model's default shifts */
 } identify_args;
 
 /* The catalogue table as identification reads it. */
@@ -96,7 +131,7 @@ typedef struct catalogue_info
 	const char *model_used;		/* the installed model's name */
 } catalogue_info;
 
-/* The query's segments. */
+/* The query's segments (of one copy, or of all copies, copy after copy). */
 typedef struct query_segments
 {
 	int			n;
@@ -105,6 +140,34 @@ typedef struct query_segments
 	double	   *t;				/* [n] */
 	bool	   *content;		/* [n] */
 } query_segments;
+
+/*
+ * The transposed copies of the query: copy c is rows first[c] ..
+ * first[c + 1] - 1 of all, made at shift[c] semitones (sorted, distinct).
+ * Outside sample mode there is one copy at 0.
+ */
+typedef struct query_copies
+{
+	query_segments all;
+	int			n;
+	int			shift[SID_TRANSPOSE_MAX_COPIES];
+	int			first[SID_TRANSPOSE_MAX_COPIES + 1];
+	bool		sample_mode;
+} query_copies;
+
+/* Copy c of qc as a query of its own (pointers into qc->all). */
+static query_segments
+copy_segments(const query_copies *qc, int c)
+{
+	query_segments q = qc->all;
+	int			f = qc->first[c];
+
+	q.n = qc->first[c + 1] - f;
+	q.fp += (Size) f * q.dim;
+	q.t += f;
+	q.content += f;
+	return q;
+}
 
 static void
 check_unit_interval(const char *what, float v)
@@ -137,14 +200,14 @@ read_args(FunctionCallInfo fcinfo, int first, int tail, identify_args *a)
 
 	a->catalogue = text_arg(fcinfo, first, "catalogue");
 	a->model = PG_ARGISNULL(first + 1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(first + 1));
-	for (int i = 2; i <= 5; i++)
-		if (PG_ARGISNULL(first + i))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("k, min_similarity, min_coverage and include_rejected must not be null")));
+	if (PG_ARGISNULL(first + 2) || PG_ARGISNULL(first + 5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("k and include_rejected must not be null")));
 	a->k = PG_GETARG_INT32(first + 2);
-	a->min_similarity = PG_GETARG_FLOAT4(first + 3);
-	a->min_coverage = PG_GETARG_FLOAT4(first + 4);
+	/* NULL: the mode's default, known once the model and the copies are */
+	a->min_similarity = PG_ARGISNULL(first + 3) ? -1.0f : PG_GETARG_FLOAT4(first + 3);
+	a->min_coverage = PG_ARGISNULL(first + 4) ? -1.0f : PG_GETARG_FLOAT4(first + 4);
 	a->include_rejected = PG_GETARG_BOOL(first + 5);
 	for (int i = 0; i < 3; i++)
 		a->columns[i] = text_arg(fcinfo, first + 6 + i, column_what[i]);
@@ -153,8 +216,10 @@ read_args(FunctionCallInfo fcinfo, int first, int tail, identify_args *a)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("k must be between 1 and %d (sampleid.identify_max_k), not %d",
 						identify_max_k, a->k)));
-	check_unit_interval("min_similarity", a->min_similarity);
-	check_unit_interval("min_coverage", a->min_coverage);
+	if (!PG_ARGISNULL(first + 3))
+		check_unit_interval("min_similarity", a->min_similarity);
+	if (!PG_ARGISNULL(first + 4))
+		check_unit_interval("min_coverage", a->min_coverage);
 	a->min_probability = -1.0f;
 	if (!PG_ARGISNULL(tail))
 	{
@@ -166,6 +231,114 @@ read_args(FunctionCallInfo fcinfo, int first, int tail, identify_args *a)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("rerank must not be null")));
 	a->rerank = PG_GETARG_BOOL(tail + 1);
+	a->semitones = PG_ARGISNULL(tail + 2) ? NULL : PG_GETARG_ARRAYTYPE_P(tail + 2);
+}
+
+static int
+cmp_int(const void *x, const void *y)
+{
+	int			a = *(const int *) x,
+				b = *(const int *) y;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * The shifts of an int[] of semitones: every element within the range
+ * sid_transpose_copies makes (+-12); distinct == true also refuses repeats
+ * (a list of copies), else the distinct values are returned (the per-row
+ * shifts of the fingerprints form).  At most sampleid.identify_max_copies.
+ */
+static int
+shifts_from_array(ArrayType *a, bool distinct, int *shifts, int **per_row, int *n_rows)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	int			n,
+				n_shifts = 0;
+
+	deconstruct_array(a, INT4OID, 4, true, TYPALIGN_INT, &d, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("semitones must not be empty")));
+	if (per_row)
+		*per_row = palloc(sizeof(int) * n);
+	for (int i = 0; i < n; i++)
+	{
+		int			v;
+		bool		seen = false;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("semitones element %d is null", i + 1)));
+		v = DatumGetInt32(d[i]);
+		if (v < -(SID_TRANSPOSE_MAX_COPIES / 2) || v > SID_TRANSPOSE_MAX_COPIES / 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("semitones must be between %d and %d, not %d",
+							-(SID_TRANSPOSE_MAX_COPIES / 2), SID_TRANSPOSE_MAX_COPIES / 2, v)));
+		if (per_row)
+			(*per_row)[i] = v;
+		for (int k = 0; k < n_shifts && !seen; k++)
+			seen = shifts[k] == v;
+		if (seen && distinct)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("semitones must not repeat (%d does)", v)));
+		if (seen)
+			continue;
+		if (n_shifts == identify_max_copies)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("more than %d transposed copies of the query (sampleid.identify_max_copies)",
+							identify_max_copies)));
+		shifts[n_shifts++] = v;
+	}
+	qsort(shifts, n_shifts, sizeof(int), cmp_int);
+	if (n_rows)
+		*n_rows = n;
+	return n_shifts;
+}
+
+/* The thresholds the caller left NULL, by the kind of model. */
+static void
+default_thresholds(identify_args *a, const sid_model *m)
+{
+	bool		sample_kind = sid_model_is_sample_kind(m);
+
+	if (a->min_similarity < 0.0f)
+		a->min_similarity = sample_kind ? SAMPLE_MODEL_MIN_SIMILARITY : IDENTIFY_MIN_SIMILARITY;
+	if (a->min_coverage < 0.0f)
+		a->min_coverage = sample_kind ? SAMPLE_MODEL_MIN_COVERAGE : IDENTIFY_MIN_COVERAGE;
+}
+
+/*
+ * The copies the audio form searches: the caller's semitones, else -3 .. +3
+ * for a sample-kind model and {0} for any other; sample mode unless that is
+ * {0} with a model that is not sample-kind.
+ */
+static void
+choose_shifts(const identify_args *a, const sid_model *m, query_copies *qc)
+{
+	memset(qc, 0, sizeof(*qc));
+	if (a->semitones)
+		qc->n = shifts_from_array(a->semitones, true, qc->shift, NULL, NULL);
+	else if (sid_model_is_sample_kind(m))
+	{
+		if (2 * SAMPLE_MODE_SEMITONES + 1 > identify_max_copies)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("sample mode searches %d transposed copies, more than sampleid.identify_max_copies (%d)",
+							2 * SAMPLE_MODE_SEMITONES + 1, identify_max_copies),
+					 errhint("Name fewer with semitones, or raise the setting.")));
+		for (int s = -SAMPLE_MODE_SEMITONES; s <= SAMPLE_MODE_SEMITONES; s++)
+			qc->shift[qc->n++] = s;
+	}
+	else
+		qc->shift[qc->n++] = 0;
+	qc->sample_mode = sid_model_is_sample_kind(m) || qc->n > 1 || qc->shift[0] != 0;
 }
 
 /* The fingerprint type of the extension's schema. */
@@ -332,15 +505,20 @@ check_segment_count(int64 n)
 						(long long) n, identify_max_segments)));
 }
 
-/* Decodes and embeds audio; the audio test of content per window. */
+/*
+ * Decodes and embeds audio, once per copy of qc (its shifts chosen), each
+ * copy transposed here; the audio test of content per window.
+ */
 static void
-embed_query(sid_embedder *e, bytea *audio, query_segments *q)
+embed_query(sid_embedder *e, bytea *audio, query_copies *qc)
 {
 	sid_audio_limits lim;
 	sid_pcm		pcm;
 	sid_error	err;
 	sid_status	st;
 	uint8	   *has = palloc(e->batch);
+	float	   *shifted = NULL;
+	query_segments *q = &qc->all;
 
 	sampleid_audio_limits(&lim);
 	memset(&pcm, 0, sizeof(pcm));
@@ -359,39 +537,98 @@ embed_query(sid_embedder *e, bytea *audio, query_segments *q)
 					 errmsg("the query is %.2f s long, shorter than one segment (%.2f s)",
 							seconds, e->model->features.segment_seconds)));
 		check_segment_count(S);
-		q->n = (int) S;
+		q->n = (int) S * qc->n;
 		q->dim = e->model->enc->cfg.embed_dim;
-		q->fp = palloc(sizeof(float) * (Size) S * q->dim);
-		q->t = palloc(sizeof(double) * S);
-		q->content = palloc(sizeof(bool) * S);
-		for (int64 first = 0; first < S; first += e->batch)
+		q->fp = palloc(sizeof(float) * (Size) q->n * q->dim);
+		q->t = palloc(sizeof(double) * q->n);
+		q->content = palloc(sizeof(bool) * q->n);
+		for (int c = 0; c < qc->n; c++)
 		{
-			int			n = (int) Min(S - first, (int64) e->batch);
+			const float *x = pcm.samples;
+			int64		base = (int64) c * S;
 
+			qc->first[c] = (int) base;
 			CHECK_FOR_INTERRUPTS();
-			st = sid_embed_batch(e, (sid_device_kind) sampleid_current_device(), pcm.samples,
-								 pcm.n_samples, first, n, q->fp + first * q->dim, q->t + first, &err);
-			if (st != SID_OK)
-				ereport(ERROR,
-						(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_MODEL)),
-						 errmsg("could not embed the query: %s", err.msg)));
-			sid_content_embedded_windows(e, n, has);
-			for (int i = 0; i < n; i++)
-				q->content[first + i] = has[i] != 0;
+			if (qc->shift[c] != 0)
+			{
+				size_t		n_out;
+
+				st = sid_stretch(pcm.samples, (size_t) pcm.n_samples, e->model->features.sample_rate,
+								 1.0, qc->shift[c], SID_STRETCH_FASTER, &shifted, &n_out, &err);
+				if (st != SID_OK)
+					ereport(ERROR,
+							(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_ARGUMENT)),
+							 errmsg("could not transpose the query by %d semitones: %s",
+									qc->shift[c], err.msg)));
+				x = shifted;
+			}
+			for (int64 first = 0; first < S; first += e->batch)
+			{
+				int			n = (int) Min(S - first, (int64) e->batch);
+
+				CHECK_FOR_INTERRUPTS();
+				st = sid_embed_batch(e, (sid_device_kind) sampleid_current_device(), x,
+									 pcm.n_samples, first, n, q->fp + (base + first) * q->dim,
+									 q->t + base + first, &err);
+				if (st != SID_OK)
+					ereport(ERROR,
+							(errcode(sampleid_sqlstate(st, SAMPLEID_SUBJECT_MODEL)),
+							 errmsg("could not embed the query: %s", err.msg)));
+				sid_content_embedded_windows(e, n, has);
+				for (int i = 0; i < n; i++)
+					q->content[base + first + i] = has[i] != 0;
+			}
+			free(shifted);
+			shifted = NULL;
 		}
+		qc->first[qc->n] = q->n;
 	}
 	PG_FINALLY();
 	{
+		free(shifted);
 		sid_pcm_free(&pcm);
 	}
 	PG_END_TRY();
 }
 
-/* Fingerprints and start times (and content flags, optional) from arrays. */
+/* Row i of the arrays into row r of q. */
+static void
+query_row_from_arrays(query_segments *q, int r, int i, const Datum *fd, const Datum *td,
+					  const bool *fnull, const bool *tnull, const Datum *cd, const bool *cnull)
+{
+	Fingerprint *f;
+
+	if (fnull[i] || tnull[i] || (cd && cnull[i]))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("segment %d of the query is null", i)));
+	f = DatumGetFingerprint(fd[i]);
+	if (f->dim != q->dim)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("query fingerprint %d has %d dimensions, the model makes %d", i, f->dim, q->dim)));
+	memcpy(q->fp + (Size) r * q->dim, f->x, sizeof(float) * q->dim);
+	q->t[r] = DatumGetFloat4(td[i]);
+	if (!isfinite(q->t[r]))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("t_start of segment %d is not finite", i)));
+	q->content[r] = cd ? DatumGetBool(cd[i]) : true;
+}
+
+/*
+ * Fingerprints and start times (and content flags and the shift each row
+ * was made at, optional) from arrays; the rows are grouped into copies by
+ * shift, in their order within each.
+ */
 static void
 query_from_arrays(sid_embedder *e, ArrayType *fps, ArrayType *times, ArrayType *content,
-				  query_segments *q)
+				  ArrayType *semitones, query_copies *qc)
 {
+	query_segments *q = &qc->all;
+	int		   *row_shift = NULL;
+	int			n_shift_rows = 0,
+				next = 0;
 	Datum	   *fd,
 			   *td,
 			   *cd = NULL;
@@ -411,33 +648,47 @@ query_from_arrays(sid_embedder *e, ArrayType *fps, ArrayType *times, ArrayType *
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 				 errmsg("fingerprints, t_start and content must have one element per segment (%d, %d, %d)",
 						nf, nt, content ? nc : nf)));
-	check_segment_count(nf);
+	memset(qc, 0, sizeof(*qc));
+	if (semitones)
+	{
+		qc->n = shifts_from_array(semitones, false, qc->shift, &row_shift, &n_shift_rows);
+		if (n_shift_rows != nf)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("fingerprints and semitones must have one element per segment (%d, %d)",
+							nf, n_shift_rows)));
+	}
+	else
+		qc->shift[qc->n++] = 0;
+	qc->sample_mode = sid_model_is_sample_kind(e->model) || qc->n > 1 || qc->shift[0] != 0;
+	/* each copy is a query of its own: the segment bound holds per copy */
+	if (qc->n == 1)
+		check_segment_count(nf);
+	else
+		for (int c = 0; c < qc->n; c++)
+		{
+			int			rows = 0;
+
+			for (int i = 0; i < nf; i++)
+				rows += row_shift[i] == qc->shift[c];
+			check_segment_count(rows);
+		}
 	q->n = nf;
 	q->dim = e->model->enc->cfg.embed_dim;
 	q->fp = palloc(sizeof(float) * (Size) nf * q->dim);
 	q->t = palloc(sizeof(double) * nf);
 	q->content = palloc(sizeof(bool) * nf);
-	for (int i = 0; i < nf; i++)
+	for (int c = 0; c < qc->n; c++)
 	{
-		Fingerprint *f;
-
-		if (fnull[i] || tnull[i] || (content && cnull[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("segment %d of the query is null", i)));
-		f = DatumGetFingerprint(fd[i]);
-		if (f->dim != q->dim)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("query fingerprint %d has %d dimensions, the model makes %d", i, f->dim, q->dim)));
-		memcpy(q->fp + (Size) i * q->dim, f->x, sizeof(float) * q->dim);
-		q->t[i] = DatumGetFloat4(td[i]);
-		if (!isfinite(q->t[i]))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("t_start of segment %d is not finite", i)));
-		q->content[i] = content ? DatumGetBool(cd[i]) : true;
+		qc->first[c] = next;
+		for (int i = 0; i < nf; i++)
+		{
+			if (row_shift && row_shift[i] != qc->shift[c])
+				continue;
+			query_row_from_arrays(q, next++, i, fd, td, fnull, tnull, cd, cnull);
+		}
 	}
+	qc->first[qc->n] = nf;
 }
 
 /* The coarse stage's statement, as sampleid_identify_coarse_query shows it. */
@@ -549,6 +800,7 @@ typedef struct identify_row
 	bool		accepted;
 	bool		verified;
 	float		probability;
+	int			copy;			/* the query copy it was found with */
 } identify_row;
 
 static int
@@ -569,13 +821,15 @@ cmp_row(const void *x, const void *y)
 }
 
 /*
- * Aligns the hits, clamps each alignment to its recording, and decides:
- * at least min_coverage of the content segments (and two, when the query
- * has two) must agree, with mean similarity at least min_similarity.
+ * Aligns the hits of query copy `copy` (with tempo in sample mode), clamps
+ * each alignment to its recording, and decides: at least min_coverage of
+ * the content segments (and two, when the query has two) must agree, with
+ * mean similarity at least min_similarity.
  */
 static int
 decide(const catalogue_info *c, const identify_args *args, sid_vote *hits, int64 n_hits,
-	   const query_segments *q, int n_content, double segment_seconds, identify_row *rows)
+	   const query_segments *q, int n_content, double segment_seconds, bool sample_mode,
+	   int copy, identify_row *rows)
 {
 	sid_alignment al[IDENTIFY_MAX_CANDIDATES];
 	sid_align_params p;
@@ -585,6 +839,11 @@ decide(const catalogue_info *c, const identify_args *args, sid_vote *hits, int64
 				need = Max(Min(2, n_content), (int) ceil(args->min_coverage * n_content - 1e-9));
 
 	sid_align_params_default(&p, segment_seconds, c->hop_seconds);
+	if (sample_mode)
+	{
+		p.rate_min = SID_ALIGN_SAMPLE_RATE_MIN;
+		p.rate_max = SID_ALIGN_SAMPLE_RATE_MAX;
+	}
 	if (sid_align_votes(hits, n_hits, q->n, &p, al, IDENTIFY_MAX_CANDIDATES, &n_al, &err) != SID_OK)
 		ereport(ERROR,
 				(errcode(sampleid_sqlstate(err.code, SAMPLEID_SUBJECT_ARGUMENT)),
@@ -603,6 +862,7 @@ decide(const catalogue_info *c, const identify_args *args, sid_vote *hits, int64
 		r->coverage = (double) r->a.segments / n_content;
 		r->accepted = r->a.segments >= need && r->a.similarity >= args->min_similarity;
 		r->verified = false;
+		r->copy = copy;
 		n_rows++;
 	}
 	qsort(rows, n_rows, sizeof(identify_row), cmp_row);
@@ -651,8 +911,9 @@ check_verifier_pair(const sid_verifier *v, const sid_verifier_pair *p)
  */
 static void
 verify_rows(const catalogue_info *c, Oid ext_namespace, const identify_args *args,
-			const query_segments *q, const sid_verifier *v, identify_row *rows, int n_rows)
+			const query_copies *qc, const sid_verifier *v, identify_row *rows, int n_rows)
 {
+	const query_segments *q = &qc->all;
 	sid_verifier_work *w = verifier_activations(v);
 	int			maxq = v->cfg.max_query_segments,
 				maxk = v->cfg.max_candidate_segments;
@@ -679,6 +940,7 @@ verify_rows(const catalogue_info *c, Oid ext_namespace, const identify_args *arg
 	for (int i = 0; i < n_rows; i++)
 	{
 		identify_row *r = &rows[i];
+		query_segments cq = copy_segments(qc, r->copy);
 		sid_verifier_pair p;
 		int			nq = 0,
 					n_content = 0,
@@ -690,16 +952,17 @@ verify_rows(const catalogue_info *c, Oid ext_namespace, const identify_args *arg
 		if (!r->accepted && !args->include_rejected)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < q->n; j++)
-			n_content += q->content[j];
-		for (int j = 0; j < q->n && nq < maxq; j++)
+		for (int j = 0; j < cq.n; j++)
+			n_content += cq.content[j];
+		for (int j = 0; j < cq.n && nq < maxq; j++)
 		{
-			if (!q->content[j])
+			if (!cq.content[j])
 				continue;
-			if (n_content > maxq && (q->t[j] < r->a.query_start - 1e-6 || q->t[j] > r->a.query_end))
+			if (n_content > maxq && (cq.t[j] < r->a.query_start - 1e-6 || cq.t[j] > r->a.query_end))
 				continue;
-			memcpy(qfp + (Size) nq * q->dim, q->fp + (Size) j * q->dim, sizeof(float) * q->dim);
-			qt[nq++] = q->t[j];
+			memcpy(qfp + (Size) nq * q->dim, cq.fp + (Size) j * q->dim, sizeof(float) * q->dim);
+			/* the verifier assumes equal speed: it gets the query's times at the fitted rate */
+			qt[nq++] = r->a.rate == 1.0 ? cq.t[j] : r->a.rate * cq.t[j];
 		}
 		if (nq == 0)
 			continue;
@@ -744,7 +1007,8 @@ verify_rows(const catalogue_info *c, Oid ext_namespace, const identify_args *arg
 }
 
 static void
-emit_rows(FunctionCallInfo fcinfo, const identify_row *rows, int n, bool include_rejected)
+emit_rows(FunctionCallInfo fcinfo, const query_copies *qc, const identify_row *rows, int n,
+		  bool include_rejected)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 
@@ -767,25 +1031,55 @@ emit_rows(FunctionCallInfo fcinfo, const identify_row *rows, int n, bool include
 		nulls[8] = !rows[i].verified;
 		v[8] = Float4GetDatum(rows[i].probability);
 		v[9] = BoolGetDatum(rows[i].accepted);
+		nulls[10] = nulls[11] = !qc->sample_mode;
+		/* the copy shifted by s matched: the query is the recording transposed by -s */
+		v[10] = Float4GetDatum((float4) -qc->shift[rows[i].copy]);
+		v[11] = Float4GetDatum((float4) a->rate);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, nulls);
 	}
+}
+
+/*
+ * Sample mode: of one recording's candidates whose query ranges and
+ * reference ranges both overlap (the same use, found by several copies, or
+ * by one copy at neighbouring rates and offsets: a model trained to ignore
+ * transposition and tempo matches a repetitive recording at several), the
+ * first (best) is kept.  A sample looped in the query overlaps in the
+ * reference only, and stays several uses.
+ */
+static int
+drop_repeats(identify_row *rows, int n)
+{
+	int			kept = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		bool		repeat = false;
+
+		for (int j = 0; j < kept && !repeat; j++)
+			repeat = rows[j].a.recording == rows[i].a.recording &&
+				rows[i].a.query_start < rows[j].a.query_end && rows[i].a.query_end > rows[j].a.query_start &&
+				rows[i].a.ref_start < rows[j].a.ref_end && rows[i].a.ref_end > rows[j].a.ref_start;
+		if (!repeat)
+			rows[kept++] = rows[i];
+	}
+	return kept;
 }
 
 /* The identification after the query is known; SPI connected. */
 static void
 identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_info *c,
-		 Oid ext_namespace, sid_embedder *e, query_segments *q, instr_time t0)
+		 Oid ext_namespace, sid_embedder *e, query_copies *qc, instr_time t0)
 {
 	const sid_content_gate *gate = content_gate(e);
+	query_segments *q = &qc->all;
 	int			n_content = 0;
-	int64		n_hits;
-	sid_vote   *hits;
-	identify_row rows[IDENTIFY_MAX_CANDIDATES];
-	int			n_rows;
+	identify_row *rows = palloc(sizeof(identify_row) * IDENTIFY_MAX_CANDIDATES * qc->n);
+	int			n_rows = 0;
 	instr_time	t1,
 				t2,
 				t3;
-	const sid_verifier *v;
+	const sid_verifier *v = NULL;
 
 	for (int j = 0; j < q->n; j++)
 		if (q->content[j] && !sid_content_gate_has_content(gate, q->fp + (Size) j * q->dim))
@@ -795,27 +1089,56 @@ identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_inf
 	INSTR_TIME_SET_CURRENT(t1);
 	if (n_content == 0)
 	{
+		int			n_segments = qc->first[1] - qc->first[0];
+
 		INSTR_TIME_SUBTRACT(t1, t0);
 		elog(DEBUG1, "sampleid_identify: 0 of %d segments with content; embed %.3f ms, coarse 0 ms, verifier 0 ms",
 			 q->n, INSTR_TIME_GET_MILLISEC(t1));
 		ereport(NOTICE,
-				(errmsg("no match: none of the query's %d segments has content", q->n),
+				(errmsg("no match: none of the query's %d segments has content", n_segments),
 				 errdetail("Digital silence, near-silence and stationary tones or noise never count as evidence.")));
 		return;
 	}
-	hits = coarse_hits(c, ext_namespace, q, gate, args->k, &n_hits);
-	n_rows = decide(c, args, hits, n_hits, q, n_content, e->model->features.segment_seconds, rows);
+	for (int cpy = 0; cpy < qc->n; cpy++)
+	{
+		query_segments cq = copy_segments(qc, cpy);
+		int			cq_content = 0;
+		int64		n_hits;
+		sid_vote   *hits;
+
+		for (int j = 0; j < cq.n; j++)
+			cq_content += cq.content[j];
+		if (cq_content == 0)
+			continue;
+		hits = coarse_hits(c, ext_namespace, &cq, gate, args->k, &n_hits);
+		n_rows += decide(c, args, hits, n_hits, &cq, cq_content, e->model->features.segment_seconds,
+						 qc->sample_mode, cpy, rows + n_rows);
+		pfree(hits);
+	}
+	if (qc->n > 1)
+	{
+		qsort(rows, n_rows, sizeof(identify_row), cmp_row);
+		n_rows = Min(n_rows, IDENTIFY_MAX_CANDIDATES);
+	}
 	INSTR_TIME_SET_CURRENT(t2);
 	if (args->rerank && (v = sampleid_verifier(c->model_used)) != NULL)
-		verify_rows(c, ext_namespace, args, q, v, rows, n_rows);
+		verify_rows(c, ext_namespace, args, qc, v, rows, n_rows);
+	else if (args->rerank)
+		ereport(NOTICE,
+				(errmsg("model \"%s\" has no verifier installed: decided by the coarse rule alone",
+						c->model_used),
+				 errhint("Install %s%s beside %s%s for the second stage, or pass rerank => false.",
+						 c->model_used, SID_VERIFIER_SUFFIX, c->model_used, SID_MODEL_SUFFIX)));
+	if (qc->sample_mode)
+		n_rows = drop_repeats(rows, n_rows);
 	INSTR_TIME_SET_CURRENT(t3);
-	emit_rows(fcinfo, rows, n_rows, args->include_rejected);
+	emit_rows(fcinfo, qc, rows, n_rows, args->include_rejected);
 	INSTR_TIME_SUBTRACT(t3, t2);
 	INSTR_TIME_SUBTRACT(t2, t1);
 	INSTR_TIME_SUBTRACT(t1, t0);
-	elog(DEBUG1, "sampleid_identify: %d of %d segments with content; embed %.3f ms, coarse %.3f ms, verifier %.3f ms",
+	elog(DEBUG1, "sampleid_identify: %d of %d segments with content; embed %.3f ms, coarse %.3f ms, verifier %.3f ms; %d cop%s",
 		 n_content, q->n, INSTR_TIME_GET_MILLISEC(t1), INSTR_TIME_GET_MILLISEC(t2),
-		 INSTR_TIME_GET_MILLISEC(t3));
+		 INSTR_TIME_GET_MILLISEC(t3), qc->n, qc->n == 1 ? "y" : "ies");
 }
 
 /*
@@ -829,7 +1152,7 @@ identify_entry(FunctionCallInfo fcinfo, int first, int tail, bool audio_form)
 	catalogue_info cat;
 	Oid			ext_namespace = get_func_namespace(fcinfo->flinfo->fn_oid);
 	sid_embedder *e;
-	query_segments q;
+	query_copies qc;
 	instr_time	t0;
 
 	InitMaterializedSRF(fcinfo, 0);
@@ -843,11 +1166,16 @@ identify_entry(FunctionCallInfo fcinfo, int first, int tail, bool audio_form)
 	read_registration(ext_namespace, &cat);
 	e = choose_model(&args, &cat);
 	if (audio_form)
-		embed_query(e, PG_GETARG_BYTEA_PP(0), &q);
+	{
+		choose_shifts(&args, e->model, &qc);
+		embed_query(e, PG_GETARG_BYTEA_PP(0), &qc);
+	}
 	else
 		query_from_arrays(e, PG_GETARG_ARRAYTYPE_P(0), PG_GETARG_ARRAYTYPE_P(1),
-						  PG_ARGISNULL(first + 9) ? NULL : PG_GETARG_ARRAYTYPE_P(first + 9), &q);
-	identify(fcinfo, &args, &cat, ext_namespace, e, &q, t0);
+						  PG_ARGISNULL(first + 9) ? NULL : PG_GETARG_ARRAYTYPE_P(first + 9),
+						  args.semitones, &qc);
+	default_thresholds(&args, e->model);
+	identify(fcinfo, &args, &cat, ext_namespace, e, &qc, t0);
 	SPI_finish();
 	return (Datum) 0;
 }

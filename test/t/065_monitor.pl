@@ -15,7 +15,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
-use SampleidTest;
+use SampleidTest qw(:DEFAULT run_with_input sox);
 
 my $repo = $ENV{SAMPLEID_REPO} or plan skip_all => 'SAMPLEID_REPO is not set';
 my $cli = "$repo/build/sampleid";
@@ -28,21 +28,7 @@ plan skip_all => 'sox or espeak-ng is not installed'
 my $dir = PostgreSQL::Test::Utils::tempdir();
 my $every = 2;
 
-sub run_cmd
-{
-	my ($in, @cmd) = @_;
-	my ($out, $err) = ('', '');
-	IPC::Run::run([@cmd], '<', $in, '>', \$out, '2>', \$err);
-	return ($? >> 8, $out, $err);
-}
-
-sub sox
-{
-	my ($rc, undef, $err) = run_cmd(\'', 'sox', @_);
-	die "sox @_: $err" if $rc != 0;
-}
-
-sub seconds { (run_cmd(\'', 'soxi', '-D', $_[0]))[1] + 0 }
+sub seconds { (run_with_input(\'', 'soxi', '-D', $_[0]))[1] + 0 }
 
 # the catalogue: three 40 s excerpts; the stream's parts, 16 kHz mono
 mkdir "$dir/catalogue" or die;
@@ -67,7 +53,7 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION sampleid');
 my $dsn = $node->connstr('postgres');
-my ($rc, $out, $err) = run_cmd(\'', $cli, 'ingest', '--dsn', $dsn, '--model-dir', "$repo/models",
+my ($rc, $out, $err) = run_with_input(\'', $cli, 'ingest', '--dsn', $dsn, '--model-dir', "$repo/models",
 	'--create', "$dir/catalogue");
 is($rc, 0, 'the catalogue is ingested') or diag($err);
 my $battle = $node->safe_psql('postgres', "SELECT id FROM recordings WHERE audio_path LIKE '%/battle.wav'");
@@ -131,13 +117,13 @@ sub check_use
 		"$name: wall-clock start and end in ISO 8601, in order") or diag("@$use");
 }
 
-($rc, $out, $err) = run_cmd(pcm(16000), @monitor, '--tsv');
+($rc, $out, $err) = run_with_input(pcm(16000), @monitor, '--tsv');
 is($rc, 0, 'monitor reads the stream to its end') or diag($err);
 my @uses = uses_of($out);
 is(scalar @uses, 1, 'one use logged, none for the notes, speech and noise') or diag($out);
 check_use('16 kHz', $uses[0], $end);
 
-($rc, $out, $err) = run_cmd(pcm(44100), @monitor, '--rate', '44100', '--json');
+($rc, $out, $err) = run_with_input(pcm(44100), @monitor, '--rate', '44100', '--json');
 is($rc, 0, 'monitor at --rate 44100') or diag($err);
 my @json = grep { /\S/ } split /\n/, $out;
 is(scalar @json, 1, 'one JSON line') or diag($out);
@@ -185,15 +171,15 @@ SKIP:
 }
 
 # bad input
-($rc, undef, $err) = run_cmd(\'', @monitor, '--window', '1', '--every', '3');
+($rc, undef, $err) = run_with_input(\'', @monitor, '--window', '1', '--every', '3');
 is($rc, 2, '--every longer than --window is a usage error');
 like($err, qr/--every \(3 s\) must be at most --window/, 'saying why');
-($rc, undef, $err) = run_cmd(\'', @monitor, '--rate', '16k');
+($rc, undef, $err) = run_with_input(\'', @monitor, '--rate', '16k');
 is($rc, 2, 'a malformed --rate is a usage error');
-($rc, undef, $err) = run_cmd(\'', @monitor, '--catalogue', 'recordings');
+($rc, undef, $err) = run_with_input(\'', @monitor, '--catalogue', 'recordings');
 is($rc, 1, 'a table that is not a catalogue is refused before any audio');
 like($err, qr/catalogue "recordings" is not registered/, 'naming it');
-($rc, $out, $err) = run_cmd(\"\x01\x02\x03", @monitor, '--tsv');
+($rc, $out, $err) = run_with_input(\"\x01\x02\x03", @monitor, '--tsv');
 is($rc . (scalar uses_of($out)), '00', 'a stream shorter than a segment logs nothing') or diag($err);
 
 $node->stop;

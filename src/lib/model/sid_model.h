@@ -6,7 +6,8 @@
  *   0    char[8]  magic "SIDMODEL"
  *   8    u32      format version (SID_MODEL_VERSION)
  *   12   u32      header length H in bytes, counted from offset 0
- *   16   u32      flags (SID_MODEL_TRAINED; absent = untrained)
+ *   16   u32      flags (SID_MODEL_TRAINED; absent = untrained;
+ *                 SID_MODEL_SAMPLE: trained for sample identification)
  *   20   char[64] model name, NUL-padded
  *   84   char[256] note (how it was made: command, steps), NUL-padded
  *   340  8 x 4    sid_feature_config in declaration order
@@ -35,6 +36,12 @@
 #define SID_MODEL_MAGIC "SIDMODEL"
 #define SID_MODEL_VERSION 1
 #define SID_MODEL_TRAINED 0x1u
+/*
+ * A sample-kind model (the trainer sets it for recipe = sample): its
+ * identification searches transposed copies of the query by default and
+ * aligns with tempo (docs/sample-model.md, "Sample mode").
+ */
+#define SID_MODEL_SAMPLE 0x2u
 #define SID_MODEL_HEADER_BYTES 472
 #define SID_MODEL_NAME_LEN 64
 #define SID_MODEL_NOTE_LEN 256
@@ -74,6 +81,11 @@ static inline int
 sid_model_is_trained(const sid_model *m)
 {
 	return (m->flags & SID_MODEL_TRAINED) != 0;
+}
+static inline int
+sid_model_is_sample_kind(const sid_model *m)
+{
+	return (m->flags & SID_MODEL_SAMPLE) != 0;
 }
 
 /* Serialised size in bytes. */

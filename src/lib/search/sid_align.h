@@ -16,6 +16,19 @@
  * of the same recording within a window plus the tolerance of a better
  * alignment is dropped as part of it.  Nothing here assumes the hits come from
  * one table or one server: they may be merged from the shards' top-k lists.
+ *
+ * Tempo (sample mode): with rate_min < rate_max the votes of a recording are
+ * fitted as ref_t = offset + rate x query_t with rate in that range, so a
+ * query played at 0.8x or 1.25x keeps its segments in one alignment instead
+ * of drifting across offsets.  It is a Hough transform over (rate, offset):
+ * for each rate of a grid fine enough that neighbouring rates move the last
+ * query segment by at most half the tolerance, the same windows of
+ * tolerance width are scored over the offsets ref_t - rate x query_t, and
+ * the best window of all rates is taken (ties go to the rate nearest 1);
+ * its votes' rate is then refined by least squares.  Pairwise slopes would
+ * cost the square of the hits and are thrown by the outliers that the
+ * windows ignore.  With rate_min = rate_max = 1 (the default) the votes are
+ * aligned exactly as without tempo.
  */
 #ifndef SID_ALIGN_H
 #define SID_ALIGN_H
@@ -38,9 +51,16 @@ typedef struct sid_align_params
 	double		segment_seconds;	/* the model's window */
 	double		tolerance_seconds;	/* offsets this close are one alignment (> 0) */
 	int32_t		min_segments;	/* fewest agreeing query segments kept (>= 1) */
+	double		rate_min,
+				rate_max;		/* ref seconds per query second; 1, 1: no tempo */
 } sid_align_params;
 
-/* segment_seconds, and a tolerance of one hop. */
+/* The tempo range of sample mode, and most rates its grid tries. */
+#define SID_ALIGN_SAMPLE_RATE_MIN 0.7
+#define SID_ALIGN_SAMPLE_RATE_MAX 1.5
+#define SID_ALIGN_MAX_RATES 64
+
+/* segment_seconds, a tolerance of one hop, no tempo (rates 1, 1). */
 void		sid_align_params_default(sid_align_params *p, double segment_seconds,
 									 double hop_seconds);
 
@@ -54,11 +74,15 @@ typedef struct sid_alignment
 				ref_end;		/* seconds */
 	int32_t		segments;		/* distinct query segments agreeing */
 	double		similarity;		/* mean over them of each one's best hit */
+	double		rate;			/* ref_t = offset + rate x query_t; 1 without tempo
+								 * (0, as left by a caller's memset, reads as 1) */
 } sid_alignment;
 
 /*
  * Up to max_out alignments, best first, into out; *n_out says how many.
- * votes is reordered.  n_query_segs bounds query_seg (checked).
+ * votes is reordered.  n_query_segs bounds query_seg (checked).  With a
+ * tempo range (rate_min <= 1 <= rate_max, within 0.25 .. 4) each
+ * alignment's rate is fitted; ref_start and ref_end follow it.
  */
 sid_status	sid_align_votes(sid_vote *votes, int64_t n_votes, int32_t n_query_segs,
 							const sid_align_params *p, sid_alignment *out, int32_t max_out,
@@ -67,8 +91,9 @@ sid_status	sid_align_votes(sid_vote *votes, int64_t n_votes, int32_t n_query_seg
 /*
  * Clamps a's reference range to [ref_lo, ref_hi] (the recording's stored
  * extent, seconds) and moves the query range with it, so both keep the
- * alignment's offset and the same length; a query range that would start
- * before 0 is clamped too.  Returns 0 when nothing of the alignment is left.
+ * alignment's offset and rate (the same length when the rate is 1); a query
+ * range that would start before 0 is clamped too.  Returns 0 when nothing of
+ * the alignment is left.
  */
 int			sid_alignment_clamp(sid_alignment *a, double ref_lo, double ref_hi);
 

@@ -547,7 +547,8 @@ trainer_model(trainer *tr, int resume, sid_train_state *st, sid_error *err)
 		if ((rc = sid_encoder_enable_training(tr->enc, err)) != SID_OK)
 			return rc;
 	}
-	tr->model.flags = SID_MODEL_TRAINED;
+	tr->model.flags = SID_MODEL_TRAINED |
+		(strcmp(tr->cfg->recipe, "sample") == 0 ? SID_MODEL_SAMPLE : 0);
 	snprintf(tr->model.name, sizeof(tr->model.name), "%s", name);
 	tr->model.features = tr->features;
 	tr->model.enc = tr->enc;
