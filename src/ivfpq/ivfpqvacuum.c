@@ -29,7 +29,7 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
 {
 	Relation	index = info->index;
-	IvfpqState *state = ivfpq_get_state(index);
+	IvfpqState *state = ivfpq_get_current_state(index);
 	int			list;
 
 	if (stats == NULL)
@@ -92,14 +92,16 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 }
 
 /*
- * Records every all-zero block past the fixed pages in the free space map;
- * returns how many.  An all-zero block is never on a chain: a page is
+ * Records every all-zero or freed block past the fixed pages in the free
+ * space map; returns how many.  An all-zero block is never on a chain: a page is
  * initialised, filled and linked in one WAL record, under the lock of the
  * chain's last page, and a backend that has just extended the relation holds
- * the new block locked until then, so the share lock here waits for it.
+ * the new block locked until then, so the share lock here waits for it.  A
+ * freed one (ivfpq_free_retired_pages) was unlinked first; the map may have
+ * lost it in a crash.
  */
 static BlockNumber
-record_zeroed_pages(IndexVacuumInfo *info, const IvfpqState *state)
+record_free_pages(IndexVacuumInfo *info, const IvfpqState *state)
 {
 	Relation	index = info->index;
 	BlockNumber nblocks;
@@ -117,7 +119,7 @@ record_zeroed_pages(IndexVacuumInfo *info, const IvfpqState *state)
 		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		if (PageIsNew(BufferGetPage(buf)))
+		if (PageIsNew(BufferGetPage(buf)) || ivfpq_page_is_free(BufferGetPage(buf)))
 		{
 			RecordFreeIndexPage(index, blkno);
 			freed++;
@@ -139,7 +141,7 @@ ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 	{
 		Relation	index = info->index;
-		IvfpqState *state = ivfpq_get_state(index);
+		IvfpqState *state = ivfpq_get_current_state(index);
 		int			list;
 
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
@@ -162,7 +164,9 @@ ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			}
 		}
 	}
-	stats->pages_free = record_zeroed_pages(info, ivfpq_get_state(info->index));
+	stats->num_index_tuples = ivfpq_autotrain(info, stats->num_index_tuples);
+	ivfpq_free_retired_pages(info);
+	stats->pages_free = record_free_pages(info, ivfpq_get_current_state(info->index));
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }
