@@ -11,7 +11,9 @@
  * A crash between extending the relation and WAL-logging the new page's
  * link leaves an all-zero block no chain reaches (ivfpq_check counts them).
  * The cleanup pass records such blocks in the free space map, and inserts
- * take them before extending (ivfpq_free_or_new_buffer).
+ * take them before extending (ivfpq_free_or_new_buffer).  It also trains a
+ * flat index that has enough rows, and frees the pages an earlier training
+ * retired (ivfpqautotrain.c).
  */
 #include "postgres.h"
 
