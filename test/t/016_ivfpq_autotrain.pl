@@ -83,8 +83,18 @@ my $consistency = q{
 	SELECT count(*) = count(DISTINCT id) AND count(*) = (SELECT count(*) FROM seg)
 	FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg WHERE id = 1) LIMIT 100000) s};
 
-# --- a crash in the middle of the training ----------------------------------
+# --- a cancel in the middle of the training ---------------------------------
 my $vacuum = start_vacuum('10min');
+$primary->safe_psql('postgres',
+	q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%VACUUM seg%' AND pid <> pg_backend_pid()});
+$vacuum->query('SELECT 1');
+like($vacuum->{stderr}, qr/canceling statement due to user request/, 'the training is cancelled');
+$vacuum->quit;
+is($primary->safe_psql('postgres', q{SELECT lists, entries FROM ivfpq_check('seg_fp')}),
+	'1|2000', 'after the cancel the index is the flat one, whole');
+
+# --- a crash in the middle of the training ----------------------------------
+$vacuum = start_vacuum('10min');
 insert_rows(2001, 2200);
 $primary->stop('immediate');
 $vacuum->{run}->kill_kill;
@@ -99,12 +109,47 @@ is($primary->safe_psql('postgres', $through_index), $primary->safe_psql('postgre
 is($primary->safe_psql('postgres', $consistency), 't', 'after the crash every row is reached once');
 
 # --- training again, with inserts while it runs ------------------------------
+# a cursor declared before the switch, fetched after it
+like($primary->safe_psql('postgres', q{SET enable_seqscan = off; EXPLAIN (COSTS OFF)
+	SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg WHERE id = 1)}),
+	qr/Index Scan using seg_fp/, "the cursor's plan uses the index");
+my $cursor = $primary->background_psql('postgres');
+$cursor->query_safe(q{
+	BEGIN ISOLATION LEVEL REPEATABLE READ;
+	SET LOCAL enable_seqscan = off; SET LOCAL ivfpq.rerank = 0;
+	DECLARE c CURSOR FOR SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg WHERE id = 1);
+});
+# a scan begun before the switch and rescanned after it (a subplan, one
+# rescan per outer row; the second row waits until the training is done)
+my $nearest = q{
+	SELECT q.id, (SELECT s.id FROM seg s ORDER BY s.fp <#> q.fp LIMIT 1)
+	FROM (SELECT id, fp FROM seg WHERE id IN (1, 2, 3) ORDER BY id) q,
+		LATERAL (SELECT pg_sleep(CASE WHEN q.id = 2 THEN 20 ELSE 0 END)) z};
+like($primary->safe_psql('postgres', "SET enable_seqscan = off; EXPLAIN (COSTS OFF) $nearest"),
+	qr/SubPlan.*\n.*\n.*Index Scan using seg_fp/s, 'the subplan uses the index');
+my $rescans = $primary->background_psql('postgres', on_error_stop => 0);
+$rescans->query_until(qr/started/, qq{
+	SET enable_seqscan = off;
+	SET ivfpq.rerank = 0;
+	\\echo started
+	$nearest;
+});
 $vacuum = start_vacuum('5s');
 insert_rows(2201, 2500);
 $vacuum->query('SELECT 1');
 like($vacuum->{stderr}, qr/NOTICE:  ivfpq index "seg_fp" trained: 8 lists from 2500 rows/,
 	'VACUUM trains the index with the rows inserted meanwhile');
 $vacuum->quit;
+my ($rescanned) = $rescans->query('SELECT 1');
+is($rescanned . '|' . $rescans->{stderr}, "1|1\n2|2\n3|3\n1|",
+	'rescans of a scan begun before the switch read the flat pages, intact');
+$rescans->quit;
+my @before_switch = split /\n/, $cursor->query_safe('FETCH ALL FROM c');
+$cursor->query_safe('COMMIT');
+$cursor->quit;
+my %distinct = map { $_ => 1 } @before_switch;
+is(scalar(@before_switch) . '|' . scalar(keys %distinct), '2200|2200',
+	'a cursor declared before the switch returns every row of its snapshot once');
 is($primary->safe_psql('postgres', q{SELECT lists, entries = (SELECT count(*) FROM seg) FROM ivfpq_check('seg_fp')}),
 	'8|t', 'ivfpq_check passes on the trained index');
 is($primary->safe_psql('postgres', qq{
