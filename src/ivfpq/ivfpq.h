@@ -17,7 +17,10 @@
  * A "flat" index is what a build with too few rows to train on produces
  * (an empty table, or fewer rows than lists or than 2^nbits), and what an
  * unlogged index resets to after a crash: one list, no codebook, entries
- * holding the exact vector.  REINDEX trains it once the table is populated.
+ * holding the exact vector.  VACUUM trains it once it holds enough rows
+ * (ivfpqautotrain.c): the trained layout is written in new blocks and the
+ * metapage switched to it, so its list and codebook pages need not follow
+ * block 1 (IvfpqMetaPageData.listStart).
  */
 #ifndef SAMPLEID_IVFPQ_H
 #define SAMPLEID_IVFPQ_H
@@ -27,6 +30,8 @@
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
 #include "access/reloptions.h"
+#include "access/transam.h"
+#include "common/pg_prng.h"
 #include "nodes/execnodes.h"
 #include "storage/bufmgr.h"
 #include "utils/relcache.h"
@@ -85,6 +90,7 @@ typedef struct IvfpqOptions
 	int			lists;
 	int			m;
 	int			nbits;
+	bool		autotrain;		/* VACUUM may train a flat index */
 } IvfpqOptions;
 
 typedef struct IvfpqMetaPageData
@@ -100,6 +106,17 @@ typedef struct IvfpqMetaPageData
 	bool		trained;		/* false: flat index */
 	BlockNumber codebookStart;	/* first codebook page, if trained */
 	int32		codebookPages;
+
+	/*
+	 * Set when VACUUM trained a flat index (zero in a built one, whose list
+	 * pages start at IVFPQ_HEAD_BLKNO): where the list pages start, and the
+	 * old flat pages, chained from its list page, that a later VACUUM frees
+	 * once no scan that began before the switch can still read them (no
+	 * snapshot older than retiredXid).  0: none.
+	 */
+	BlockNumber listStart;
+	BlockNumber retiredStart;
+	FullTransactionId retiredXid;
 } IvfpqMetaPageData;
 
 typedef IvfpqMetaPageData *IvfpqMetaPage;
@@ -107,9 +124,12 @@ typedef IvfpqMetaPageData *IvfpqMetaPage;
 typedef struct IvfpqPageOpaqueData
 {
 	BlockNumber nextblkno;		/* next page of this chain, or invalid */
-	uint16		unused;
+	uint16		flags;			/* IVFPQ_PAGE_FREE */
 	uint16		page_id;		/* IVFPQ_PAGE_ID */
 } IvfpqPageOpaqueData;
+
+/* on no chain, and free for ivfpq_free_or_new_buffer (as an all-zero block is) */
+#define IVFPQ_PAGE_FREE		0x0001
 
 typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
 
@@ -185,17 +205,21 @@ extern int	ivfpq_iterative_scan;
 extern int	ivfpq_rerank;
 extern int	ivfpq_max_probes;
 extern int	ivfpq_build_threads;
+extern int	ivfpq_debug_autotrain_pause;
 
 /* ivfpqhandler.c */
 extern void ivfpq_init(void);
 
 /* ivfpqutils.c */
 extern IvfpqState *ivfpq_get_state(Relation index);
+extern IvfpqState *ivfpq_get_current_state(Relation index);
+extern void ivfpq_forget_state(Relation index);
 extern IvfpqState *ivfpq_copy_layout(Relation index, MemoryContext context);
 extern IvfpqMetric ivfpq_metric_of(Relation index);
 extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);
 extern bool ivfpq_page_is_valid(Page page);
+extern bool ivfpq_page_is_free(Page page);
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forkNum);
 extern Buffer ivfpq_free_or_new_buffer(Relation index);
 extern bool ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out);
@@ -213,6 +237,30 @@ extern IndexTuple ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid,
 
 /* ivfpqbuild.c */
 extern int	ivfpq_lists_for_rows(int64 rows);
+extern int64 ivfpq_sample_target(int lists, int ksub);
+extern bool ivfpq_can_train(int64 nsamples, int lists, int ksub);
+extern void ivfpq_set_trained_layout(IvfpqState *state, int lists, int m, int nbits);
+extern int64 ivfpq_training_bytes(const IvfpqState *state, int64 nsamples);
+extern void ivfpq_train_coarse(IvfpqState *state, int64 nsamples, float *samples);
+extern void ivfpq_train_codebook(IvfpqState *state, int64 nsamples, float *samples);
+extern int64 ivfpq_reservoir_slot(pg_prng_state *prng, int64 target, int64 seen);
+extern void ivfpq_put_meta(Page page, const IvfpqMetaPageData *meta);
+extern void ivfpq_write_layout(Relation index, ForkNumber forkNum, IvfpqState *state,
+							   IvfpqMetaPageData *meta);
+
+/* Loading entries into lists built in memory a page per list (ivfpqbuild.c) */
+typedef struct IvfpqLoader IvfpqLoader;
+extern IvfpqLoader *ivfpq_loader_begin(Relation index, const IvfpqState *state, bool reportProgress);
+extern void ivfpq_loader_add(IvfpqLoader *loader, ItemPointer tid, const float *x);
+extern int64 ivfpq_loader_end(IvfpqLoader *loader);
+extern int64 ivfpq_loader_bytes(const IvfpqState *state);
+
+/* ivfpqautotrain.c */
+extern double ivfpq_autotrain(IndexVacuumInfo *info, double entries);
+extern int64 ivfpq_rows_to_autotrain(Relation index);
+extern BlockNumber ivfpq_free_retired_pages(IndexVacuumInfo *info);
+extern IvfpqState *ivfpq_lock_for_insert(Relation index, bool *locked);
+extern void ivfpq_unlock_for_insert(Relation index);
 
 /* ivfpqtrain.c */
 extern void ivfpq_assign(int dim, int64 n, const float *x, int k, const float *centroids,

@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "portability/instr_time.h"
+#include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -51,7 +52,20 @@ typedef struct IvfpqBuildState
 	bool		listsFromRows;	/* no lists option: ivfpq_lists_for_rows */
 	float	   *scratch;		/* one prepared vector */
 
-	/* loading */
+	IvfpqLoader *loader;
+	MemoryContext tupleCtx;
+} IvfpqBuildState;
+
+/*
+ * Entries on their way to the lists: batches of vectors assigned and encoded
+ * through FAISS, appended to one page image per list that is written out
+ * (without WAL: the caller logs the pages) when full.
+ */
+struct IvfpqLoader
+{
+	Relation	index;
+	const IvfpqState *state;
+	bool		reportProgress; /* pg_stat_progress_create_index */
 	float	   *batch;
 	ItemPointerData *batchTids;
 	int			batchCount;
@@ -60,10 +74,8 @@ typedef struct IvfpqBuildState
 	float	   *subVectors;		/* batch * dsub */
 	Page	   *images;			/* current page of each list */
 	BlockNumber *imageBlkno;
-	int64		indtuples;
-
-	MemoryContext tupleCtx;
-} IvfpqBuildState;
+	int64		loaded;
+};
 
 /* DEBUG1 line with the time since *start, which it then resets */
 static void
@@ -120,12 +132,25 @@ add_to_image(Relation index, Page image, const void *item, Size size)
 		elog(ERROR, "failed to add item to ivfpq index \"%s\"", RelationGetRelationName(index));
 }
 
+/* Puts the metapage's data on a page, as a build and VACUUM's training write it. */
+void
+ivfpq_put_meta(Page page, const IvfpqMetaPageData *meta)
+{
+	*IvfpqPageGetMeta(page) = *meta;
+	((PageHeader) page)->pd_lower =
+		((char *) IvfpqPageGetMeta(page) + sizeof(IvfpqMetaPageData)) - (char *) page;
+}
+
 /*
- * Writes metapage, list pages and codebook pages, then one empty data page
- * per list, to an empty fork; fills state->startPages.
+ * Appends list pages, codebook pages and one empty data page per list at the
+ * end of the fork, and fills state->startPages (and listBlkno and listOffno
+ * when allocated) and *meta.  The extension lock is held throughout so the
+ * pages are consecutive: while VACUUM trains an index (ivfpqautotrain.c),
+ * inserts extend the relation too.
  */
-static void
-write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
+void
+ivfpq_write_layout(Relation index, ForkNumber forkNum, IvfpqState *state,
+				   IvfpqMetaPageData *meta)
 {
 	Page		image = palloc(BLCKSZ);
 	Size		listSize = IVFPQ_LIST_SIZE(state->dim);
@@ -135,17 +160,17 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 	int			listPages = (state->lists + listsPerPage - 1) / listsPerPage;
 	int			ncodebook = state->trained ? state->m * state->ksub * state->dsub : 0;
 	int			codebookPages = (ncodebook + IVFPQ_CODEBOOK_CHUNK - 1) / IVFPQ_CODEBOOK_CHUNK;
-	BlockNumber firstData = IVFPQ_HEAD_BLKNO + listPages + codebookPages;
+	BlockNumber listStart;
+	BlockNumber firstData;
 	IvfpqList	item = palloc0(listSize);
-	IvfpqMetaPage meta;
 	int			list;
 	int			page;
 
-	/* metapage */
-	if (new_empty_page(index, forkNum) != IVFPQ_METAPAGE_BLKNO)
-		elog(ERROR, "ivfpq index \"%s\" is not empty", RelationGetRelationName(index));
-	ivfpq_init_page(image);
-	meta = IvfpqPageGetMeta(image);
+	LockRelationForExtension(index, ExclusiveLock);
+	listStart = RelationGetNumberOfBlocksInFork(index, forkNum);
+	firstData = listStart + listPages + codebookPages;
+
+	memset(meta, 0, sizeof(*meta));
 	meta->magicNumber = IVFPQ_MAGIC_NUMBER;
 	meta->version = IVFPQ_VERSION;
 	meta->dim = state->dim;
@@ -155,10 +180,9 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 	meta->nbits = state->nbits;
 	meta->codeSize = state->codeSize;
 	meta->trained = state->trained;
-	meta->codebookStart = IVFPQ_HEAD_BLKNO + listPages;
+	meta->listStart = listStart;
+	meta->codebookStart = listStart + listPages;
 	meta->codebookPages = codebookPages;
-	((PageHeader) image)->pd_lower = ((char *) meta + sizeof(IvfpqMetaPageData)) - (char *) image;
-	write_image(index, forkNum, IVFPQ_METAPAGE_BLKNO, image);
 
 	/* list pages, chained */
 	list = 0;
@@ -176,6 +200,11 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 				   sizeof(float) * state->dim);
 			add_to_image(index, image, item, listSize);
 			state->startPages[list] = firstData + list;
+			if (state->listBlkno)
+			{
+				state->listBlkno[list] = blkno;
+				state->listOffno[list] = i + FirstOffsetNumber;
+			}
 		}
 		if (page + 1 < listPages)
 			IvfpqPageGetOpaque(image)->nextblkno = blkno + 1;
@@ -197,14 +226,56 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 	/* the first data page of every list */
 	for (list = 0; list < state->lists; list++)
 		if (new_empty_page(index, forkNum) != firstData + list)
-			elog(ERROR, "ivfpq index \"%s\" grew concurrently during build",
+			elog(ERROR, "ivfpq index \"%s\" grew while its lists were written",
 				 RelationGetRelationName(index));
+	UnlockRelationForExtension(index, ExclusiveLock);
 
 	pfree(item);
 	pfree(image);
 }
 
+/* A build's empty fork: the metapage, then the layout after it. */
+static void
+write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
+{
+	Page		image = palloc(BLCKSZ);
+	IvfpqMetaPageData meta;
+
+	if (new_empty_page(index, forkNum) != IVFPQ_METAPAGE_BLKNO)
+		elog(ERROR, "ivfpq index \"%s\" is not empty", RelationGetRelationName(index));
+	ivfpq_write_layout(index, forkNum, state, &meta);
+	ivfpq_init_page(image);
+	ivfpq_put_meta(image, &meta);
+	write_image(index, forkNum, IVFPQ_METAPAGE_BLKNO, image);
+	pfree(image);
+}
+
 /* --- sampling ------------------------------------------------------------ */
+
+/*
+ * Memory of a build or a retraining besides the sample: the centroids (and a
+ * copy), the codebook, the loader's page image per list and batch buffers.
+ */
+static int64
+fixed_bytes(const IvfpqState *state)
+{
+	int64		lists = state->lists;
+	int64		dim = state->dim;
+
+	return lists * dim * (int64) sizeof(float) * 2 +
+		lists * (int64) (BLCKSZ + 64) +
+		(int64) IVFPQ_BATCH_SIZE * dim * sizeof(float) * 2 +
+		(int64) IVFPQ_BATCH_SIZE * (IVFPQ_MAX_M + 2) * sizeof(int64) +
+		(int64) (1 << state->nbits) * dim * sizeof(float);
+}
+
+/* All memory training on nsamples vectors takes: fixed_bytes, the sample, its sub-vectors and labels. */
+int64
+ivfpq_training_bytes(const IvfpqState *state, int64 nsamples)
+{
+	return fixed_bytes(state) + nsamples * (int64) sizeof(float) * state->dim +
+		nsamples * (int64) (sizeof(float) * (state->dim / Max(state->m, 1)) + sizeof(int64) * 2);
+}
 
 /*
  * Once the dimension is known: memory besides the reservoir (centroids,
@@ -213,8 +284,6 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 static void
 set_dimension(IvfpqBuildState *bs, int dim)
 {
-	int64		lists = bs->state.lists;
-
 	if (dim > IVFPQ_MAX_DIM)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -222,11 +291,7 @@ set_dimension(IvfpqBuildState *bs, int dim)
 						IVFPQ_MAX_DIM, dim),
 				 errdetail("A list's centroid must fit on one page.")));
 	bs->state.dim = dim;
-	bs->fixedBytes = lists * dim * (int64) sizeof(float) * 2 +
-		lists * (int64) (BLCKSZ + 64) +
-		(int64) IVFPQ_BATCH_SIZE * dim * sizeof(float) * 2 +
-		(int64) IVFPQ_BATCH_SIZE * (IVFPQ_MAX_M + 2) * sizeof(int64) +
-		(int64) bs->state.ksub * dim * sizeof(float);
+	bs->fixedBytes = fixed_bytes(&bs->state);
 	check_budget(bs, bs->fixedBytes, "its centroids and page buffers");
 }
 
@@ -254,6 +319,22 @@ build_prepare(IvfpqBuildState *bs, Datum value, bool isnull, float *out)
 	return ok;
 }
 
+/*
+ * Reservoir sampling: the slot of a sample of `target` that the vector seen
+ * after `seen` others takes (the next free one while filling, later one
+ * replaced with probability target / seen), or -1 for none.
+ */
+int64
+ivfpq_reservoir_slot(pg_prng_state *prng, int64 target, int64 seen)
+{
+	uint64		k;
+
+	if (seen < target)
+		return seen;
+	k = pg_prng_uint64_range(prng, 0, seen);
+	return k < (uint64) target ? (int64) k : -1;
+}
+
 static void
 sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				bool tupleIsAlive, void *arg)
@@ -267,7 +348,9 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	{
 		int			dim = bs->state.dim;
 
-		if (bs->nsamples < bs->sampleTarget)
+		int64		k = ivfpq_reservoir_slot(&bs->prng, bs->sampleTarget, bs->rowsSeen);
+
+		if (k == bs->nsamples)
 		{
 			if (bs->nsamples == bs->sampleCapacity)
 			{
@@ -282,17 +365,10 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 				MemoryContextSwitchTo(bs->tupleCtx);
 				bs->sampleCapacity = capacity;
 			}
-			slot = bs->samples + bs->nsamples * dim;
 			bs->nsamples++;
 		}
-		else
-		{
-			/* reservoir sampling: row k replaces a sample with p = target / k */
-			uint64		k = pg_prng_uint64_range(&bs->prng, 0, bs->rowsSeen);
-
-			if (k < (uint64) bs->sampleTarget)
-				slot = bs->samples + k * dim;
-		}
+		if (k >= 0)
+			slot = bs->samples + k * dim;
 		if (slot)
 			memcpy(slot, x, sizeof(float) * dim);
 		bs->rowsSeen++;
@@ -309,9 +385,8 @@ sample_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
  * quantiser learns from at training and encodes at loading.
  */
 static void
-subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels)
+subtract_nearest_centroids(const IvfpqState *state, int64 n, float *x, int64 *labels)
 {
-	IvfpqState *state = &bs->state;
 	int64		i;
 
 	ivfpq_assign(state->dim, n, x, state->lists, state->centroids,
@@ -327,65 +402,104 @@ subtract_nearest_centroids(IvfpqBuildState *bs, int64 n, float *x, int64 *labels
 	}
 }
 
+/* The coarse centroids, by k-means of the sample (cancellable: ivfpqtrain.c). */
+void
+ivfpq_train_coarse(IvfpqState *state, int64 nsamples, float *samples)
+{
+	ivfpq_kmeans(state->dim, nsamples, samples, state->lists,
+				 IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->centroids);
+}
+
 /*
- * Coarse centroids, then codebooks learnt from the sample's residuals; both
- * k-means run in slices that can be cancelled (ivfpqtrain.c).
+ * The product quantiser's codebooks, learnt from the sample's residuals to
+ * their nearest centroids (the sample is overwritten by them).
  */
+void
+ivfpq_train_codebook(IvfpqState *state, int64 nsamples, float *samples)
+{
+	int64	   *labels = palloc_extended(sizeof(int64) * nsamples, MCXT_ALLOC_HUGE);
+
+	subtract_nearest_centroids(state, nsamples, samples, labels);
+	pfree(labels);
+	CHECK_FOR_INTERRUPTS();
+	ivfpq_train_pq(state->dim, state->m, state->nbits, nsamples, samples,
+				   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->codebook);
+}
+
 static void
 train(IvfpqBuildState *bs)
 {
 	IvfpqState *state = &bs->state;
-	int64	   *labels;
 	instr_time	start;
 
-	/* the product quantiser's sub-vectors and the labels come on top of the sample */
-	check_budget(bs, bs->fixedBytes + bs->nsamples * (int64) sizeof(float) * state->dim +
-				 bs->nsamples * (int64) (sizeof(float) * state->dsub + sizeof(int64) * 2),
-				 "training");
+	check_budget(bs, ivfpq_training_bytes(state, bs->nsamples), "training");
 	INSTR_TIME_SET_CURRENT(start);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_COARSE);
-	ivfpq_kmeans(state->dim, bs->nsamples, bs->samples, state->lists,
-				 IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->centroids);
+	ivfpq_train_coarse(state, bs->nsamples, bs->samples);
 	log_phase("coarse k-means", &start);
-
-	/* the product quantiser learns residuals to the assigned centroid */
-	labels = palloc_extended(sizeof(int64) * bs->nsamples, MCXT_ALLOC_HUGE);
-	subtract_nearest_centroids(bs, bs->nsamples, bs->samples, labels);
-	pfree(labels);
-	CHECK_FOR_INTERRUPTS();
-
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_PQ);
-	ivfpq_train_pq(state->dim, state->m, state->nbits, bs->nsamples, bs->samples,
-				   IVFPQ_KMEANS_ITERATIONS, IVFPQ_TRAINING_SEED, state->codebook);
+	ivfpq_train_codebook(state, bs->nsamples, bs->samples);
 	log_phase("product quantiser training", &start);
 }
 
 /* --- loading ------------------------------------------------------------- */
 
-static void
-append_to_list(IvfpqBuildState *bs, int list, IndexTuple itup, Size itemsz)
+/*
+ * A loader for the lists of state, whose first data pages exist (see
+ * ivfpq_write_layout); its memory is part of fixed_bytes.
+ */
+IvfpqLoader *
+ivfpq_loader_begin(Relation index, const IvfpqState *state, bool reportProgress)
 {
-	Page		image = bs->images[list];
+	IvfpqLoader *loader = palloc0(sizeof(IvfpqLoader));
+	int			list;
+
+	loader->index = index;
+	loader->state = state;
+	loader->reportProgress = reportProgress;
+	loader->batch = palloc(sizeof(float) * state->dim * IVFPQ_BATCH_SIZE);
+	loader->batchTids = palloc(sizeof(ItemPointerData) * IVFPQ_BATCH_SIZE);
+	loader->labels = palloc(sizeof(int64) * IVFPQ_BATCH_SIZE);
+	if (state->trained)
+	{
+		loader->subLabels = palloc(sizeof(int64) * state->m * IVFPQ_BATCH_SIZE);
+		loader->subVectors = palloc(sizeof(float) * state->dsub * IVFPQ_BATCH_SIZE);
+	}
+	loader->images = palloc(sizeof(Page) * state->lists);
+	loader->imageBlkno = palloc(sizeof(BlockNumber) * state->lists);
+	for (list = 0; list < state->lists; list++)
+	{
+		loader->images[list] = palloc(BLCKSZ);
+		ivfpq_init_page(loader->images[list]);
+		loader->imageBlkno[list] = state->startPages[list];
+	}
+	return loader;
+}
+
+static void
+append_to_list(IvfpqLoader *loader, int list, IndexTuple itup, Size itemsz)
+{
+	Page		image = loader->images[list];
 
 	if (PageGetFreeSpace(image) < itemsz)
 	{
-		BlockNumber next = new_empty_page(bs->index, MAIN_FORKNUM);
+		BlockNumber next = new_empty_page(loader->index, MAIN_FORKNUM);
 
 		IvfpqPageGetOpaque(image)->nextblkno = next;
-		write_image(bs->index, MAIN_FORKNUM, bs->imageBlkno[list], image);
+		write_image(loader->index, MAIN_FORKNUM, loader->imageBlkno[list], image);
 		ivfpq_init_page(image);
-		bs->imageBlkno[list] = next;
+		loader->imageBlkno[list] = next;
 	}
-	add_to_image(bs->index, image, itup, itemsz);
-	bs->indtuples++;
+	add_to_image(loader->index, image, itup, itemsz);
+	loader->loaded++;
 }
 
 /* Assigns and encodes the batch with FAISS, then appends its entries. */
 static void
-flush_batch(IvfpqBuildState *bs)
+flush_batch(IvfpqLoader *loader)
 {
-	IvfpqState *state = &bs->state;
-	int			n = bs->batchCount;
+	const IvfpqState *state = loader->state;
+	int			n = loader->batchCount;
 	int			i;
 	int			j;
 
@@ -394,36 +508,61 @@ flush_batch(IvfpqBuildState *bs)
 
 	if (state->trained)
 	{
-		subtract_nearest_centroids(bs, n, bs->batch, bs->labels);
+		subtract_nearest_centroids(state, n, loader->batch, loader->labels);
 		for (j = 0; j < state->m; j++)
 		{
 			for (i = 0; i < n; i++)
-				memcpy(bs->subVectors + (Size) i * state->dsub,
-					   bs->batch + (Size) i * state->dim + j * state->dsub,
+				memcpy(loader->subVectors + (Size) i * state->dsub,
+					   loader->batch + (Size) i * state->dim + j * state->dsub,
 					   sizeof(float) * state->dsub);
-			ivfpq_assign(state->dsub, n, bs->subVectors, state->ksub,
+			ivfpq_assign(state->dsub, n, loader->subVectors, state->ksub,
 						 state->codebook + (Size) j * state->ksub * state->dsub, false,
-						 bs->subLabels + (Size) j * IVFPQ_BATCH_SIZE);
+						 loader->subLabels + (Size) j * IVFPQ_BATCH_SIZE);
 		}
 	}
 
 	for (i = 0; i < n; i++)
 	{
-		int			list = state->trained ? (int) bs->labels[i] : 0;
+		int			list = state->trained ? (int) loader->labels[i] : 0;
 		int64		indices[IVFPQ_MAX_M];
 		Size		itemsz;
 		IndexTuple	itup;
 
 		for (j = 0; j < state->m; j++)
-			indices[j] = bs->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
-		itup = ivfpq_form_entry(state, &bs->batchTids[i], indices,
-								bs->batch + (Size) i * state->dim, &itemsz);
-		append_to_list(bs, list, itup, itemsz);
+			indices[j] = loader->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
+		itup = ivfpq_form_entry(state, &loader->batchTids[i], indices,
+								loader->batch + (Size) i * state->dim, &itemsz);
+		append_to_list(loader, list, itup, itemsz);
 		pfree(itup);
 	}
-	bs->batchCount = 0;
-	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, bs->indtuples);
+	loader->batchCount = 0;
+	if (loader->reportProgress)
+		pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, loader->loaded);
 	CHECK_FOR_INTERRUPTS();
+}
+
+/* Adds one prepared vector (see ivfpq_prepare_vector) and its heap TID. */
+void
+ivfpq_loader_add(IvfpqLoader *loader, ItemPointer tid, const float *x)
+{
+	memcpy(loader->batch + (Size) loader->batchCount * loader->state->dim, x,
+		   sizeof(float) * loader->state->dim);
+	loader->batchTids[loader->batchCount] = *tid;
+	loader->batchCount++;
+	if (loader->batchCount == IVFPQ_BATCH_SIZE)
+		flush_batch(loader);
+}
+
+/* Loads what is left and writes every list's last page; returns the entries loaded. */
+int64
+ivfpq_loader_end(IvfpqLoader *loader)
+{
+	int			list;
+
+	flush_batch(loader);
+	for (list = 0; list < loader->state->lists; list++)
+		write_image(loader->index, MAIN_FORKNUM, loader->imageBlkno[list], loader->images[list]);
+	return loader->loaded;
 }
 
 static void
@@ -433,15 +572,13 @@ load_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull,
 	IvfpqBuildState *bs = (IvfpqBuildState *) arg;
 	MemoryContext oldCtx = MemoryContextSwitchTo(bs->tupleCtx);
 
-	if (build_prepare(bs, values[0], isnull[0], bs->batch + (Size) bs->batchCount * bs->state.dim))
+	if (build_prepare(bs, values[0], isnull[0], bs->scratch))
 	{
-		bs->batchTids[bs->batchCount] = *tid;
-		bs->batchCount++;
+		MemoryContextSwitchTo(oldCtx);
+		ivfpq_loader_add(bs->loader, tid, bs->scratch);
 	}
 	MemoryContextSwitchTo(oldCtx);
 	MemoryContextReset(bs->tupleCtx);
-	if (bs->batchCount == IVFPQ_BATCH_SIZE)
-		flush_batch(bs);
 }
 
 /* --- entry points ---------------------------------------------------------- */
@@ -458,6 +595,33 @@ ivfpq_lists_for_rows(int64 rows)
 	double		lists = rows <= 1000000 ? rows / 1000.0 : sqrt((double) rows);
 
 	return (int) Max(IVFPQ_MIN_LISTS, Min(IVFPQ_MAX_LISTS, lists));
+}
+
+/* Vectors a build samples to train `lists` lists and codebooks of ksub codewords. */
+int64
+ivfpq_sample_target(int lists, int ksub)
+{
+	return Max((int64) lists * IVFPQ_SAMPLES_PER_LIST, (int64) ksub * IVFPQ_SAMPLES_PER_CODEWORD);
+}
+
+/* Whether nsamples vectors are enough to train; with fewer the index is flat. */
+bool
+ivfpq_can_train(int64 nsamples, int lists, int ksub)
+{
+	return nsamples > 0 && nsamples >= lists && nsamples >= ksub;
+}
+
+/* The parameters of a trained layout (arrays are the caller's). */
+void
+ivfpq_set_trained_layout(IvfpqState *state, int lists, int m, int nbits)
+{
+	state->lists = lists;
+	state->m = m;
+	state->nbits = nbits;
+	state->ksub = 1 << nbits;
+	state->dsub = state->dim / m;
+	state->codeSize = (m * nbits + 7) / 8;
+	state->trained = true;
 }
 
 /*
@@ -500,8 +664,7 @@ init_build_state(IvfpqBuildState *bs, Relation heap, Relation index, IndexInfo *
 		set_dimension(bs, typmod);
 	else
 		bs->dimFromData = true;
-	bs->sampleTarget = Max((int64) bs->state.lists * IVFPQ_SAMPLES_PER_LIST,
-						   (int64) bs->state.ksub * IVFPQ_SAMPLES_PER_CODEWORD);
+	bs->sampleTarget = ivfpq_sample_target(bs->state.lists, bs->state.ksub);
 	pg_prng_seed(&bs->prng, IVFPQ_TRAINING_SEED);
 	bs->tupleCtx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq build tuple",
 										 ALLOCSET_DEFAULT_SIZES);
@@ -534,18 +697,28 @@ choose_layout(IvfpqBuildState *bs)
 						(long long) bs->rowsSeen, ivfpq_lists_for_rows(bs->rowsSeen)),
 				 errhint("Leave lists out to size it from the rows (docs/ivfpq.md).")));
 
-	state->trained = bs->nsamples > 0 && bs->nsamples >= state->lists &&
-		bs->nsamples >= state->ksub;
+	state->trained = ivfpq_can_train(bs->nsamples, state->lists, state->ksub);
 	if (!state->trained)
 	{
-		if (bs->nsamples > 0)
+		IvfpqOptions *opts = (IvfpqOptions *) bs->index->rd_options;
+		int64		rowsToTrain = ivfpq_rows_to_autotrain(bs->index);
+
+		if (bs->nsamples > 0 && rowsToTrain > 0)
 			ereport(NOTICE,
 					(errmsg("ivfpq index \"%s\" is flat: %lld rows are too few to train it (lists %d, nbits %d)",
 							RelationGetRelationName(bs->index), (long long) bs->rowsSeen,
 							state->lists, state->nbits),
 					 errdetail("A flat index scans all its entries exactly."),
-					 errhint("REINDEX once the table holds at least %d rows.",
-							 Max(state->lists, state->ksub))));
+					 errhint("VACUUM trains it once it holds %lld rows.", (long long) rowsToTrain)));
+		else if (bs->nsamples > 0)
+			ereport(NOTICE,
+					(errmsg("ivfpq index \"%s\" is flat: %lld rows are too few to train it (lists %d, nbits %d)",
+							RelationGetRelationName(bs->index), (long long) bs->rowsSeen,
+							state->lists, state->nbits),
+					 errdetail("A flat index scans all its entries exactly."),
+					 errhint("REINDEX once the table holds at least %d rows%s.",
+							 Max(state->lists, state->ksub),
+							 opts && !opts->autotrain ? "; with autotrain = off, VACUUM leaves it flat" : "")));
 		state->lists = 1;
 		state->m = 0;
 		state->nbits = 0;
@@ -554,10 +727,7 @@ choose_layout(IvfpqBuildState *bs)
 		state->codeSize = sizeof(float) * state->dim;
 	}
 	else
-	{
-		state->dsub = state->dim / state->m;
-		state->codeSize = (state->m * state->nbits + 7) / 8;
-	}
+		ivfpq_set_trained_layout(state, state->lists, state->m, state->nbits);
 
 	ncodebook = state->trained ? state->m * state->ksub * state->dsub : 0;
 	state->centroids = palloc_extended(sizeof(float) * state->lists * state->dim, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -572,7 +742,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	IvfpqBuildState bs;
 	IvfpqState *state = &bs.state;
 	double		reltuples;
-	int			list;
+	int64		indtuples;
 	instr_time	start;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
@@ -581,9 +751,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	init_build_state(&bs, heap, index, indexInfo);
 
 	/* a TRUNCATE in the creating transaction rebuilds in place */
-	if (index->rd_amcache)
-		pfree(index->rd_amcache);
-	index->rd_amcache = NULL;
+	ivfpq_forget_state(index);
 
 	INSTR_TIME_SET_CURRENT(start);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_SAMPLE);
@@ -609,26 +777,9 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	/* load every row */
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, PROGRESS_IVFPQ_PHASE_LOAD);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, bs.rowsSeen);
-	bs.batch = palloc(sizeof(float) * state->dim * IVFPQ_BATCH_SIZE);
-	bs.batchTids = palloc(sizeof(ItemPointerData) * IVFPQ_BATCH_SIZE);
-	bs.labels = palloc(sizeof(int64) * IVFPQ_BATCH_SIZE);
-	if (state->trained)
-	{
-		bs.subLabels = palloc(sizeof(int64) * state->m * IVFPQ_BATCH_SIZE);
-		bs.subVectors = palloc(sizeof(float) * state->dsub * IVFPQ_BATCH_SIZE);
-	}
-	bs.images = palloc(sizeof(Page) * state->lists);
-	bs.imageBlkno = palloc(sizeof(BlockNumber) * state->lists);
-	for (list = 0; list < state->lists; list++)
-	{
-		bs.images[list] = palloc(BLCKSZ);
-		ivfpq_init_page(bs.images[list]);
-		bs.imageBlkno[list] = state->startPages[list];
-	}
+	bs.loader = ivfpq_loader_begin(index, state, true);
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true, load_callback, &bs, NULL);
-	flush_batch(&bs);
-	for (list = 0; list < state->lists; list++)
-		write_image(index, MAIN_FORKNUM, bs.imageBlkno[list], bs.images[list]);
+	indtuples = ivfpq_loader_end(bs.loader);
 	log_phase("loading", &start);
 
 	if (RelationNeedsWAL(index))
@@ -636,13 +787,11 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
 	log_phase("WAL-logging", &start);
 
 	MemoryContextDelete(bs.tupleCtx);
-	if (index->rd_amcache)
-		pfree(index->rd_amcache);
-	index->rd_amcache = NULL;
+	ivfpq_forget_state(index);
 
 	result = (IndexBuildResult *) palloc(sizeof(IndexBuildResult));
 	result->heap_tuples = reltuples;
-	result->index_tuples = (double) bs.indtuples;
+	result->index_tuples = (double) indtuples;
 	return result;
 }
 
@@ -650,7 +799,7 @@ ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo)
  * The init fork of an unlogged index: an empty flat index of the same
  * dimension and metric (ambuildempty runs after ambuild, so the main fork's
  * metapage tells them).  An unlogged index reset after a crash is thus flat
- * until REINDEX.
+ * until VACUUM trains it again (ivfpqautotrain.c).
  */
 void
 ivfpqbuildempty(Relation index)

@@ -174,7 +174,7 @@ ivfpq_check(PG_FUNCTION_ARGS)
 				 errmsg("\"%s\" is not an ivfpq index", RelationGetRelationName(check.index))));
 
 	/* the metapage and the fixed pages are checked while they are cached */
-	check.state = ivfpq_get_state(check.index);
+	check.state = ivfpq_get_current_state(check.index);
 	check_meta(&check);
 
 	check.nblocks = RelationGetNumberOfBlocks(check.index);

@@ -1,7 +1,7 @@
 /*
  * ivfpqhandler.c - the ivfpq access method's handler: its capabilities, index
- * options (lists, m, nbits), settings (ivfpq.probes, ivfpq.rerank,
- * ivfpq.build_threads), cost estimate, build phase names, and the support
+ * options (lists, m, nbits, autotrain), settings (ivfpq.probes, ivfpq.rerank,
+ * ivfpq.build_threads, ivfpq.debug_autotrain_pause), cost estimate, build phase names, and the support
  * functions that tell an operator class's metric.
  */
 #include "postgres.h"
@@ -33,6 +33,7 @@ static const struct config_enum_entry ivfpq_iterative_scan_options[] = {
 	{NULL, 0, false}
 };
 int			ivfpq_build_threads = 1;
+int			ivfpq_debug_autotrain_pause = 0;
 
 static relopt_kind ivfpq_relopt_kind;
 
@@ -50,6 +51,10 @@ ivfpq_init(void)
 	add_int_reloption(ivfpq_relopt_kind, "nbits", "Bits per sub-quantiser code",
 					  IVFPQ_DEFAULT_NBITS, IVFPQ_MIN_NBITS, IVFPQ_MAX_NBITS,
 					  AccessExclusiveLock);
+	/* read only by VACUUM, which holds ShareUpdateExclusiveLock on the table */
+	add_bool_reloption(ivfpq_relopt_kind, "autotrain",
+					   "Whether VACUUM trains a flat index once it holds enough rows",
+					   true, ShareUpdateExclusiveLock);
 
 	DefineCustomIntVariable("ivfpq.probes", "Number of inverted lists an ivfpq scan visits.",
 							"More probes: better recall, slower scans.",
@@ -79,6 +84,13 @@ ivfpq_init(void)
 							NULL,
 							&ivfpq_build_threads, 1, 1, 64,
 							PGC_SUSET, 0, NULL, NULL, NULL);
+	/* a wait in VACUUM's training, for tests to crash or insert meanwhile */
+	DefineCustomIntVariable("ivfpq.debug_autotrain_pause",
+							"For tests: how long VACUUM waits after writing an ivfpq index's new lists, before the switch.",
+							NULL,
+							&ivfpq_debug_autotrain_pause, 0, 0, 3600 * 1000,
+							PGC_SUSET, GUC_UNIT_MS | GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 	MarkGUCPrefixReserved("ivfpq");
 }
 
@@ -89,6 +101,7 @@ ivfpqoptions(Datum reloptions, bool validate)
 		{"lists", RELOPT_TYPE_INT, offsetof(IvfpqOptions, lists)},
 		{"m", RELOPT_TYPE_INT, offsetof(IvfpqOptions, m)},
 		{"nbits", RELOPT_TYPE_INT, offsetof(IvfpqOptions, nbits)},
+		{"autotrain", RELOPT_TYPE_BOOL, offsetof(IvfpqOptions, autotrain)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, ivfpq_relopt_kind,
@@ -129,7 +142,7 @@ ivfpqcostestimate(PlannerInfo *root, IndexPath *path, double loop_count,
 	}
 
 	index = index_open(path->indexinfo->indexoid, NoLock);
-	lists = ivfpq_get_state(index)->lists;
+	lists = ivfpq_get_current_state(index)->lists;
 	index_close(index, NoLock);
 
 	ratio = Min(1.0, (double) ivfpq_probes / lists);

@@ -2,7 +2,8 @@
  * ivfpqinsert.c - adding one row to an ivfpq index after its build: the
  * row goes to its nearest list, encoded with the codebooks trained at build
  * time (or as the exact vector in a flat index).  Centroids and codebooks
- * never change until REINDEX.
+ * never change until REINDEX; a flat index VACUUM may train meanwhile
+ * (ivfpqautotrain.c), so an insert into one holds the metapage's page lock.
  */
 #include "postgres.h"
 
@@ -29,7 +30,7 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	if (isnull[0])
 		return false;
 
-	state = ivfpq_get_state(index);
+	state = ivfpq_get_current_state(index);
 	insertCtx = AllocSetContextCreate(CurrentMemoryContext, "ivfpq insert",
 									  ALLOCSET_SMALL_SIZES);
 	oldCtx = MemoryContextSwitchTo(insertCtx);
@@ -38,6 +39,10 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	x = palloc(sizeof(float) * state->dim);
 	if (ivfpq_prepare_vector(state, fp, x))
 	{
+		bool		locked;
+
+		/* dimension and metric stay when VACUUM trains a flat index, not the rest */
+		state = ivfpq_lock_for_insert(index, &locked);
 		if (state->trained)
 		{
 			list = ivfpq_nearest_list(state, x);
@@ -45,6 +50,8 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		}
 		itup = ivfpq_form_entry(state, heap_tid, indices, x, &itemsz);
 		ivfpq_append_entry(index, state, list, itup, itemsz);
+		if (locked)
+			ivfpq_unlock_for_insert(index);
 	}
 
 	MemoryContextSwitchTo(oldCtx);

@@ -445,6 +445,22 @@ adc_distance(const IvfpqState *state, const float *table, double base, const uin
 	return base + ((d0 + d1) + (d2 + d3));
 }
 
+/*
+ * A flat layout's pages are freed only once no snapshot from before VACUUM
+ * trained the index remains (ivfpqautotrain.c); a query on a standby is not
+ * such a snapshot without hot_standby_feedback, so it may find them reused.
+ * Like a recovery conflict, that cancels the query.
+ */
+static void
+retrained_under_scan(IndexScanDesc scan)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+			 errmsg("ivfpq index \"%s\" was trained while this scan read it",
+					RelationGetRelationName(scan->indexRelation)),
+			 errhint("Run the query again.")));
+}
+
 /* Reads one list's chain of pages into the candidate heap. */
 static void
 scan_list(IndexScanDesc scan, int list, const float *table, double base)
@@ -452,6 +468,7 @@ scan_list(IndexScanDesc scan, int list, const float *table, double base)
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = so->state;
 	BlockNumber blkno = state->startPages[list];
+	Size		entrySize = IVFPQ_ENTRY_SIZE(state->codeSize);
 
 	while (BlockNumberIsValid(blkno))
 	{
@@ -464,6 +481,8 @@ scan_list(IndexScanDesc scan, int list, const float *table, double base)
 		buf = ReadBuffer(scan->indexRelation, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
+		if (!ivfpq_page_is_valid(page) || ivfpq_page_is_free(page))
+			retrained_under_scan(scan);
 		maxoff = PageGetMaxOffsetNumber(page);
 		for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
 		{
@@ -474,6 +493,8 @@ scan_list(IndexScanDesc scan, int list, const float *table, double base)
 
 			if (!ItemIdIsUsed(itemid) || ItemIdIsDead(itemid))
 				continue;
+			if (ItemIdGetLength(itemid) != entrySize)
+				retrained_under_scan(scan);
 			itup = (IndexTuple) PageGetItem(page, itemid);
 			payload = IvfpqEntryPayload(itup);
 			if (!so->queryValid)
@@ -490,13 +511,25 @@ scan_list(IndexScanDesc scan, int list, const float *table, double base)
 	}
 }
 
+/*
+ * The layout with its centroids and codebook, for use within one call (see
+ * ivfpq_copy_layout): the cache's, or the scan's own copy of a flat layout,
+ * which stays the scan's even if VACUUM trains the index meanwhile.
+ */
+static const IvfpqState *
+scan_layout(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+
+	return so->state->trained ? ivfpq_get_state(scan->indexRelation) : so->state;
+}
+
 /* Scores one list's entries against the query into the candidate heaps. */
 static void
 probe_list(IndexScanDesc scan, int list)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	/* centroids and codebook only within this call: see ivfpq_copy_layout */
-	const IvfpqState *state = ivfpq_get_state(scan->indexRelation);
+	const IvfpqState *state = scan_layout(scan);
 	const float *centroid = state->centroids + (Size) list * state->dim;
 	double		base = 0.0;
 
@@ -520,7 +553,7 @@ static void
 collect_candidates(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	const IvfpqState *state = ivfpq_get_state(scan->indexRelation);
+	const IvfpqState *state = scan_layout(scan);
 	int		   *probed;
 	int			probes;
 	int			i;

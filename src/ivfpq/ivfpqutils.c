@@ -67,7 +67,8 @@ ivfpq_new_buffer(Relation index, ForkNumber forkNum)
 /*
  * A block for a new data page, locked exclusively: one VACUUM found all-zero
  * (a crash between extending the relation and logging the page leaves one,
- * see ivfpqvacuum.c), else a new block at the end.  The free space map is
+ * see ivfpqvacuum.c) or freed (ivfpq_free_retired_pages), else a new block at
+ * the end.  The free space map is
  * only a hint, so a page it offers is used only if still all-zero under the
  * lock; holding the extension lock while taking that lock keeps out a
  * backend that has just extended into the same block and not yet locked it.
@@ -91,7 +92,7 @@ ivfpq_free_or_new_buffer(Relation index)
 		buf = ReadBuffer(index, blkno);
 		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
 		UnlockRelationForExtension(index, ExclusiveLock);
-		if (PageIsNew(BufferGetPage(buf)))
+		if (PageIsNew(BufferGetPage(buf)) || ivfpq_page_is_free(BufferGetPage(buf)))
 			return buf;
 		UnlockReleaseBuffer(buf);
 	}
@@ -104,6 +105,13 @@ ivfpq_page_is_valid(Page page)
 	return !PageIsNew(page) &&
 		PageGetSpecialSize(page) == MAXALIGN(sizeof(IvfpqPageOpaqueData)) &&
 		IvfpqPageGetOpaque(page)->page_id == IVFPQ_PAGE_ID;
+}
+
+/* Whether a page is on no chain and free for reuse (IVFPQ_PAGE_FREE). */
+bool
+ivfpq_page_is_free(Page page)
+{
+	return ivfpq_page_is_valid(page) && (IvfpqPageGetOpaque(page)->flags & IVFPQ_PAGE_FREE) != 0;
 }
 
 /* A page of the index, share-locked, that must be an ivfpq page. */
@@ -210,15 +218,17 @@ allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 	state->dsub = meta->trained ? meta->dim / meta->m : 0;
 	state->codeSize = meta->codeSize;
 	state->trained = meta->trained;
-	state->fixedPages = meta->codebookStart + meta->codebookPages;
+	/* after VACUUM trained the index its fixed pages follow data pages */
+	state->fixedPages = meta->listStart > IVFPQ_HEAD_BLKNO
+		? IVFPQ_HEAD_BLKNO : meta->codebookStart + meta->codebookPages;
 	return state;
 }
 
 /* Each list's centroid, first data page and item location, from the list pages. */
 static void
-read_lists(Relation index, IvfpqState *state)
+read_lists(Relation index, IvfpqState *state, BlockNumber listStart)
 {
-	BlockNumber blkno = IVFPQ_HEAD_BLKNO;
+	BlockNumber blkno = listStart > IVFPQ_HEAD_BLKNO ? listStart : IVFPQ_HEAD_BLKNO;
 	int			list = 0;
 
 	while (list < state->lists)
@@ -295,12 +305,41 @@ ivfpq_get_state(Relation index)
 	meta = read_meta(index);
 	validate_meta(index, &meta);
 	state = allocate_state(index->rd_indexcxt, &meta);
-	read_lists(index, state);
+	read_lists(index, state, meta.listStart);
 	if (state->trained)
 		read_codebook(index, state, meta.codebookStart);
 
 	index->rd_amcache = state;
 	return state;
+}
+
+/*
+ * ivfpq_get_state, with a cached flat layout checked against the metapage:
+ * VACUUM may have trained the index since (ivfpqautotrain.c), and a backend
+ * that has held its lock on the index from before sees the relcache
+ * invalidation only when it next takes a lock.  A trained layout does not
+ * change.  For what starts a scan or an insert.
+ */
+IvfpqState *
+ivfpq_get_current_state(Relation index)
+{
+	IvfpqState *state = ivfpq_get_state(index);
+
+	if (!state->trained && read_meta(index).trained)
+	{
+		ivfpq_forget_state(index);
+		state = ivfpq_get_state(index);
+	}
+	return state;
+}
+
+/* Drops this backend's cached layout, as a relcache invalidation does. */
+void
+ivfpq_forget_state(Relation index)
+{
+	if (index->rd_amcache)
+		pfree(index->rd_amcache);
+	index->rd_amcache = NULL;
 }
 
 /*
@@ -313,13 +352,18 @@ ivfpq_get_state(Relation index)
  * again when it needs the centroids or the codebook, and uses them only
  * while it cannot process invalidations: ranking and reading lists.  The
  * content is the same each time for as long as the scan holds its lock on
- * the index, since only REINDEX and TRUNCATE (AccessExclusiveLock) change it.
+ * the index, since only REINDEX and TRUNCATE (AccessExclusiveLock) change
+ * a trained layout.  A flat one VACUUM may train meanwhile, so of a flat
+ * layout the copy holds everything, its one centroid included, and the scan
+ * reads the flat pages, which stay as they were (ivfpqautotrain.c).
  */
 IvfpqState *
 ivfpq_copy_layout(Relation index, MemoryContext context)
 {
-	const IvfpqState *cached = ivfpq_get_state(index);
-	Size		size = MAXALIGN(sizeof(IvfpqState)) + sizeof(BlockNumber) * cached->lists;
+	const IvfpqState *cached = ivfpq_get_current_state(index);
+	Size		centroidsSize = cached->trained ? 0 : sizeof(float) * cached->dim;
+	Size		size = MAXALIGN(sizeof(IvfpqState)) +
+		MAXALIGN(sizeof(BlockNumber) * cached->lists) + centroidsSize;
 	IvfpqState *state = MemoryContextAlloc(context, size);
 
 	*state = *cached;
@@ -327,6 +371,12 @@ ivfpq_copy_layout(Relation index, MemoryContext context)
 	state->startPages = (BlockNumber *) ((char *) state + MAXALIGN(sizeof(IvfpqState)));
 	memcpy(state->startPages, cached->startPages, sizeof(BlockNumber) * cached->lists);
 	state->centroids = NULL;
+	if (!cached->trained)
+	{
+		state->centroids = (float *) ((char *) state->startPages +
+									  MAXALIGN(sizeof(BlockNumber) * cached->lists));
+		memcpy(state->centroids, cached->centroids, centroidsSize);
+	}
 	state->codebook = NULL;
 	state->listBlkno = NULL;
 	state->listOffno = NULL;

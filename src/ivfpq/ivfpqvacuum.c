@@ -11,7 +11,9 @@
  * A crash between extending the relation and WAL-logging the new page's
  * link leaves an all-zero block no chain reaches (ivfpq_check counts them).
  * The cleanup pass records such blocks in the free space map, and inserts
- * take them before extending (ivfpq_free_or_new_buffer).
+ * take them before extending (ivfpq_free_or_new_buffer).  It also trains a
+ * flat index that has enough rows, and frees the pages an earlier training
+ * retired (ivfpqautotrain.c).
  */
 #include "postgres.h"
 
@@ -29,7 +31,7 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
 {
 	Relation	index = info->index;
-	IvfpqState *state = ivfpq_get_state(index);
+	IvfpqState *state = ivfpq_get_current_state(index);
 	int			list;
 
 	if (stats == NULL)
@@ -92,14 +94,16 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 }
 
 /*
- * Records every all-zero block past the fixed pages in the free space map;
- * returns how many.  An all-zero block is never on a chain: a page is
+ * Records every all-zero or freed block past the fixed pages in the free
+ * space map; returns how many.  An all-zero block is never on a chain: a page is
  * initialised, filled and linked in one WAL record, under the lock of the
  * chain's last page, and a backend that has just extended the relation holds
- * the new block locked until then, so the share lock here waits for it.
+ * the new block locked until then, so the share lock here waits for it.  A
+ * freed one (ivfpq_free_retired_pages) was unlinked first; the map may have
+ * lost it in a crash.
  */
 static BlockNumber
-record_zeroed_pages(IndexVacuumInfo *info, const IvfpqState *state)
+record_free_pages(IndexVacuumInfo *info, const IvfpqState *state)
 {
 	Relation	index = info->index;
 	BlockNumber nblocks;
@@ -117,7 +121,7 @@ record_zeroed_pages(IndexVacuumInfo *info, const IvfpqState *state)
 		vacuum_delay_point();
 		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
-		if (PageIsNew(BufferGetPage(buf)))
+		if (PageIsNew(BufferGetPage(buf)) || ivfpq_page_is_free(BufferGetPage(buf)))
 		{
 			RecordFreeIndexPage(index, blkno);
 			freed++;
@@ -139,7 +143,7 @@ ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	if (stats == NULL)
 	{
 		Relation	index = info->index;
-		IvfpqState *state = ivfpq_get_state(index);
+		IvfpqState *state = ivfpq_get_current_state(index);
 		int			list;
 
 		stats = (IndexBulkDeleteResult *) palloc0(sizeof(IndexBulkDeleteResult));
@@ -162,7 +166,9 @@ ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			}
 		}
 	}
-	stats->pages_free = record_zeroed_pages(info, ivfpq_get_state(info->index));
+	stats->num_index_tuples = ivfpq_autotrain(info, stats->num_index_tuples);
+	ivfpq_free_retired_pages(info);
+	stats->pages_free = record_free_pages(info, ivfpq_get_current_state(info->index));
 	stats->num_pages = RelationGetNumberOfBlocks(info->index);
 	return stats;
 }
