@@ -3,7 +3,7 @@
 -- decision; no row means no match.  min_coverage and min_similarity NULL are
 -- 0.7 and 0.78, the rule calibrated for <= 1 % false accepts by
 -- the open-set benchmark, `sampleid eval --open-set` (docs/benchmarks.md, "Open-set identification"),
--- and 0.8 and 0.85 for a sample-kind model (docs/sample-model.md, "Sample mode
+-- and 0.8 and 0.74 for a sample-kind model (docs/sample-model.md, "Sample mode
 -- in identification").
 -- Then the verifier installed beside the model (NAME.sidv) scores each
 -- candidate: accepted when its probability reaches min_probability (NULL:
