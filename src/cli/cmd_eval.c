@@ -402,16 +402,15 @@ interval_half_width(double p, int64_t n)
  * / answer start within half a hop of the true start %.
  */
 static void
-print_sample_tables(const sid_eval_config *cfg, const sid_eval_result *res)
+print_sample_tables(const sid_eval_config *cfg, const sid_eval_result *res,
+					const sid_hit_table *table, const sid_hit_table *track, const char *what)
 {
-	const sid_hit_table *table = &res->table[0],
-			   *track = &res->track[0];
 	int			ten = -1;
 
 	for (int l = 0; l < cfg->n_lengths; l++)
 		if (cfg->lengths[l] == 10)
 			ten = l;
-	printf("### sample conditions\n\n| condition |");
+	printf("### sample conditions%s\n\n| condition |", what);
 	for (int l = 0; l < cfg->n_lengths; l++)
 		printf(" %g s |", cfg->lengths[l]);
 	printf("\n|---|");
@@ -427,7 +426,7 @@ print_sample_tables(const sid_eval_config *cfg, const sid_eval_result *res)
 	}
 	printf("\nright recording first %% / also within half a hop (%g s) of the true start %%: the "
 		   "reference time of the query's first sample, whatever the tempo\n\n", res->hop_seconds / 2);
-	printf("### sample conditions by group\n\n| group | conditions |");
+	printf("### sample conditions by group%s\n\n| group | conditions |", what);
 	for (int l = 0; l < cfg->n_lengths; l++)
 		printf(" %g s |", cfg->lengths[l]);
 	printf(" goal, 10 s, sample mode |\n|---|---|");
@@ -563,7 +562,11 @@ print_eval_result(const eval_options *o, const sid_model *model, const sid_eval_
 	printf("\n");
 	if (cfg->mode == SID_EVAL_SAMPLE)
 	{
-		print_sample_tables(cfg, res);
+		if (res->n_copies > 1)
+			print_sample_tables(cfg, res, &res->unshifted[0], &res->unshifted_track[0],
+								", the query alone (its unshifted copy)");
+		print_sample_tables(cfg, res, &res->table[0], &res->track[0],
+							res->n_copies > 1 ? ", with the transposed copies" : "");
 		if (res->n_copies > 1)
 			print_copy_wins(cfg, res);
 		return;

@@ -138,7 +138,16 @@ test_sample_mode(sid_model *model, const sid_manifest *music, const char *dir)
 		  "sample: with copies -1..1, 60 queries searched, the clean ones won by the unshifted copy (%s)",
 		  rc == SID_OK ? "ok" : err.msg);
 	if (rc == SID_OK)
+	{
+		size_t		cells = 5 * sizeof(int64_t);
+
+		CHECK(!memcmp(r2.unshifted[0].exact, r1.table[0].exact, cells) &&
+			  !memcmp(r2.unshifted[0].near, r1.table[0].near, cells) &&
+			  !memcmp(r2.unshifted_track[0].exact, r1.track[0].exact, cells) &&
+			  !memcmp(r2.unshifted[0].total, r1.table[0].total, cells),
+			  "sample: the unshifted copy's tables equal the run without copies");
 		sid_eval_result_free(&r2);
+	}
 	cfg.transpose_lo = cfg.transpose_hi = 0;
 
 	/* starts anywhere, pitch-shifted queries and a random encoder: counts

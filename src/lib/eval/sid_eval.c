@@ -684,15 +684,16 @@ init_tables(eval_state *st, sid_eval_result *res, sid_error *err)
 		const double *row_values = cfg->mode == SID_EVAL_SAMPLE ? NULL : cfg->lengths,
 				   *col_values = cfg->mode == SID_EVAL_SAMPLE ? cfg->lengths : cfg->snrs;
 
-		if ((rc = sid_hit_table_init(&res->table[mode], rows, row_values, cols, col_values,
-									 err)) != SID_OK)
-			return rc;
-		if ((rc = sid_hit_table_init(&res->track[mode], rows, row_values, cols, col_values,
-									 err)) != SID_OK)
-		{
-			sid_hit_table_free(&res->table[mode]);
-			return rc;
-		}
+		sid_hit_table *tables[4] = {&res->table[mode], &res->track[mode], &res->unshifted[mode],
+		&res->unshifted_track[mode]};
+
+		for (int i = 0; i < (st->n_copies > 1 ? 4 : 2); i++)
+			if ((rc = sid_hit_table_init(tables[i], rows, row_values, cols, col_values, err)) != SID_OK)
+			{
+				while (--i >= 0)
+					sid_hit_table_free(tables[i]);
+				return rc;
+			}
 		res->has_table[mode] = 1;
 	}
 	return SID_OK;
@@ -752,6 +753,15 @@ search_and_score(eval_state *st, sid_eval_result *res, sid_error *err)
 		}
 		sid_hit_table_add(&res->table[mode], row, col, hit);
 		sid_hit_table_add(&res->track[mode], row, col, right);
+		if (st->n_copies > 1)
+		{
+			const sid_seq_match *u = &st->answers[dq * st->n_copies - cfg->transpose_lo];
+
+			sid_hit_table_add(&res->unshifted[mode], row, col,
+							  sid_seq_classify(u, st->hop, e->track, (double) e->start / st->rate));
+			sid_hit_table_add(&res->unshifted_track[mode], row, col,
+							  u->track == e->track ? SID_HIT_EXACT : SID_HIT_MISS);
+		}
 		if (right == SID_HIT_EXACT)
 			res->copy_wins[(c * cfg->n_lengths + e->length_index) * st->n_copies + k]++;
 	}
@@ -822,6 +832,11 @@ sid_eval_result_free(sid_eval_result *r)
 		{
 			sid_hit_table_free(&r->table[i]);
 			sid_hit_table_free(&r->track[i]);
+			if (r->n_copies > 1)
+			{
+				sid_hit_table_free(&r->unshifted[i]);
+				sid_hit_table_free(&r->unshifted_track[i]);
+			}
 			r->has_table[i] = 0;
 		}
 	free(r->copy_wins);

@@ -102,6 +102,10 @@ typedef struct sid_eval_result
 	/* SID_EVAL_SAMPLE: table[0] and track[0] have a row per sample condition
 	 * (row_values NULL) and a column per query length */
 	int			n_copies;		/* searched copies per query (1 = no copies) */
+	/* with copies: table and track as the unshifted copy alone answers, the
+	 * same queries without transposition, from the same run */
+	sid_hit_table unshifted[2];
+	sid_hit_table unshifted_track[2];
 	/* right recording first, by the copy that won: [condition][length][copy],
 	 * conditions as the rows of the mode's tables (SID_EVAL_NOISE: reverb
 	 * mode x SNR, in the order of the configured modes) */
