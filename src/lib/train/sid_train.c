@@ -481,6 +481,16 @@ load_checkpoint(const char *path, sid_feature_config *f, sid_train_state *st, si
 	return enc;
 }
 
+/* Whether an encoder made elsewhere (a checkpoint, a model) has the configuration's
+ * architecture and the trainer's features, so its parameter buffer fits tensor by tensor. */
+static int
+same_architecture(const trainer *tr, const sid_encoder_config *want,
+				  const sid_encoder_config *got, const sid_feature_config *features)
+{
+	return memcmp(want, got, sizeof(*want)) == 0 &&
+		memcmp(features, &tr->features, sizeof(*features)) == 0;
+}
+
 /*
  * Start from another model's weights (fine-tuning): its architecture and
  * features must be the configuration's, so every tensor lands where it was.
@@ -493,9 +503,7 @@ init_from_model(trainer *tr, const sid_encoder_config *want, sid_error *err)
 
 	if (!m)
 		return err->code;
-	if (memcmp(want, &m->enc->cfg, sizeof(*want)) != 0 ||
-		memcmp(&m->features, &tr->features, sizeof(tr->features)) != 0 ||
-		m->enc->num_params != tr->enc->num_params)
+	if (!same_architecture(tr, want, &m->enc->cfg, &m->features))
 	{
 		sid_model_free(m);
 		return sid_fail(err, SID_EINVAL, "init_model %s has another architecture or features than the configuration",
@@ -523,8 +531,7 @@ trainer_model(trainer *tr, int resume, sid_train_state *st, sid_error *err)
 
 		if ((tr->enc = load_checkpoint(cfg->checkpoint, &f, st, err)) == NULL)
 			return err->code;
-		if (memcmp(&want, &tr->enc->cfg, sizeof(want)) != 0 ||
-			memcmp(&f, &tr->features, sizeof(f)) != 0)
+		if (!same_architecture(tr, &want, &tr->enc->cfg, &f))
 			return sid_fail(err, SID_EINVAL, "%s was made with another architecture or features than the configuration",
 							cfg->checkpoint);
 		if (st->seed != cfg->seed)
