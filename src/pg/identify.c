@@ -63,9 +63,6 @@
 #define IDENTIFY_MAX_CANDIDATES 10
 #define IDENTIFY_COLUMNS 12
 
-/* The shifts of sample mode when the caller names none: -3 .. +3 semitones. */
-#define SAMPLE_MODE_SEMITONES 3
-
 /*
  * The coarse rule's defaults: calibrated for <= 1 % false accepts by
  * the open-set benchmark (then test/bench/identify_openset.sh, now
@@ -327,13 +324,13 @@ choose_shifts(const identify_args *a, const sid_model *m, query_copies *qc)
 		qc->n = shifts_from_array(a->semitones, true, qc->shift, NULL, NULL);
 	else if (sid_model_is_sample_kind(m))
 	{
-		if (2 * SAMPLE_MODE_SEMITONES + 1 > identify_max_copies)
+		if (2 * SID_SAMPLE_MODE_SEMITONES + 1 > identify_max_copies)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("sample mode searches %d transposed copies, more than sampleid.identify_max_copies (%d)",
-							2 * SAMPLE_MODE_SEMITONES + 1, identify_max_copies),
+							2 * SID_SAMPLE_MODE_SEMITONES + 1, identify_max_copies),
 					 errhint("Name fewer with semitones, or raise the setting.")));
-		for (int s = -SAMPLE_MODE_SEMITONES; s <= SAMPLE_MODE_SEMITONES; s++)
+		for (int s = -SID_SAMPLE_MODE_SEMITONES; s <= SID_SAMPLE_MODE_SEMITONES; s++)
 			qc->shift[qc->n++] = s;
 	}
 	else
