@@ -190,10 +190,18 @@ BEGIN
         RAISE EXCEPTION 'column "%" of "%" does not exist', audio_column, works
             USING ERRCODE = 'undefined_column';
     END IF;
+    -- audio: sample mode's copies when the model is sample-kind (sampleid_embed_copies
+    -- makes none for another); a path: the file as it is
     IF audio_type = 'bytea'::regtype THEN
-        embed := 'sampleid_embed';
+        embed := 'SELECT array_agg(e.fp ORDER BY e.shift, e.seg) AS f,
+                         array_agg(e.t_start ORDER BY e.shift, e.seg) AS t,
+                         array_agg(e.content ORDER BY e.shift, e.seg) AS c,
+                         array_agg(e.shift ORDER BY e.shift, e.seg) AS s
+                  FROM @extschema@.sampleid_embed_copies($2, $3) e';
     ELSIF audio_type = 'text'::regtype THEN
-        embed := 'sampleid_embed_file';
+        embed := 'SELECT array_agg(e.fp ORDER BY e.seg) AS f, array_agg(e.t_start ORDER BY e.seg) AS t,
+                         NULL::boolean[] AS c, NULL::int[] AS s
+                  FROM @extschema@.sampleid_embed_file($2, $3) e';
     ELSE
         RAISE EXCEPTION 'column "%" is %, not bytea (audio) or text (a path on the server)',
             audio_column, audio_type USING ERRCODE = 'datatype_mismatch';
@@ -206,9 +214,8 @@ BEGIN
                              recording_end, confidence, model, semitones, tempo)
              SELECT $1, u.recording_id, u.work_start, u.work_end, u.recording_start,
                     u.recording_end, u.confidence, $3, u.semitones, u.tempo
-             FROM (SELECT array_agg(e.fp ORDER BY e.seg) AS f, array_agg(e.t_start ORDER BY e.seg) AS t
-                   FROM @extschema@.%I($2, $3) e) q,
-                  LATERAL @extschema@.sampleid_match_uses(q.f, q.t, $4, $3, $5, $6) u',
+             FROM (%s) q,
+                  LATERAL @extschema@.sampleid_match_uses(q.f, q.t, $4, $3, $5, $6, q.c, shifts => q.s) u',
             matches::regclass, embed)
             USING w.work, w.audio, m, catalogue, window_seconds, step_seconds;
         GET DIAGNOSTICS uses = ROW_COUNT;

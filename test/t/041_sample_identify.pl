@@ -141,6 +141,19 @@ ok(abs(($use[3] // 1e9) - $ref_start) <= 3 * $hop && abs(($use[4] // 1e9) - $ref
 	"its recording range is within three hops of $ref_start .. $ref_end s") or diag("recording @use[3,4]");
 is($use[5], '2', 'its pitch is +2 semitones');
 ok(abs(($use[6] // 0) - 1) <= 0.1, 'its tempo is about 1') or diag("tempo $use[6]");
+# the same inside the server: sampleid_match makes the copies (sampleid_embed_copies)
+is(sql("SELECT count(*), count(DISTINCT shift), min(shift), max(shift), count(*) FILTER (WHERE shift = 0)
+	FROM sampleid_embed_copies(pg_read_binary_file('$dir/work.wav'), 'sample')"), '273|7|-3|3|39',
+	'sampleid_embed_copies: 7 copies of the 20 s work, 39 segments each');
+is(sql("SELECT count(DISTINCT shift) FROM sampleid_embed_copies(pg_read_binary_file('$dir/work.wav'), 'fp')"), '1',
+	'and one copy for the fp model');
+sql("CREATE TABLE works AS SELECT 'sql:work' AS work, pg_read_binary_file('$dir/work.wav') AS audio");
+is(sql("SELECT * FROM sampleid_match('works')"), 'sql:work|1', 'sampleid_match finds one use in the work');
+my @sql_use = split /\|/, sql(q{SELECT recording_id, work_start, work_end, recording_start, recording_end,
+	semitones FROM matches WHERE work = 'sql:work'});
+is("$sql_use[0]|$sql_use[5]", "$knolls|2", 'sampleid_match: knolls, +2 semitones');
+ok(abs(($sql_use[3] // 1e9) - $ref_start) <= 3 * $hop, 'sampleid_match: the recording start')
+  or diag("@sql_use");
 ($rc, $out, $err) = run_with_input(\'', $cli, 'match', '--dsn', $node->connstr('postgres'),
 	'--model-dir', "$repo/models", '--model', 'sample', '--semitones', '0:0', "$dir/work.wav");
 diag("sample model, match without copies: $out" . sql('SELECT recording_id, work_start, work_end, semitones FROM matches'));
