@@ -103,6 +103,7 @@ typedef struct IvfpqScanOpaqueData
 
 	/* exactly scored rows not yet returned, a min-heap on exact distance */
 	IvfpqCandidate *ready;
+	IvfpqCandidate *batch;		/* the candidates of one re-scoring, rerank of them */
 	int64		readySize;
 	int64		readyCapacity;
 	bool		rescore;		/* trained, rerank > 0, a usable query */
@@ -198,8 +199,8 @@ pop_nearest(IvfpqCandidate *h, int64 *n)
 static void
 check_candidate_memory(IvfpqScanOpaque so, int64 more)
 {
-	int64		total = (so->bestCapacity + so->heapCapacity + so->readyCapacity + more) *
-		(int64) sizeof(IvfpqCandidate);
+	int64		total = (so->bestCapacity + so->heapCapacity + so->readyCapacity +
+						 (so->batch ? so->rerank : 0) + more) * (int64) sizeof(IvfpqCandidate);
 
 	if (total > so->memoryLimit)
 		ereport(ERROR,
@@ -410,39 +411,81 @@ fill_table(const IvfpqState *state, const float *query, const float *centroid,
 }
 
 /*
- * Sum of the entry's table lookups.  Four partial sums break the chain of
- * dependent additions (the loop was latency-bound on it).
+ * Entries scored per step: the codes of a page lie packed side by side
+ * (ivfpq.h), so four entries' lookups are interleaved, sixteen independent
+ * sums whose loads the CPU overlaps; each entry keeps the four partial sums
+ * (over j mod 4) that break its chain of dependent additions.
  */
-static inline double
-adc_distance(const IvfpqState *state, const float *table, double base, const uint8 *code)
-{
-	float		d0 = 0.0f,
-				d1 = 0.0f,
-				d2 = 0.0f,
-				d3 = 0.0f;
-	int			m = state->m;
-	int			j = 0;
+#define IVFPQ_ADC_STEP	4
 
-	if (state->nbits == 8)
+/* The ADC distances of n <= IVFPQ_ADC_STEP consecutive codes of nbits = 8. */
+static inline void
+adc_distances8(const float *table, int m, double base, const uint8 *codes, int n,
+			   double *out)
+{
+	float		d[IVFPQ_ADC_STEP][4] = {{0}};
+	int			j = 0;
+	int			k;
+
+	if (n == IVFPQ_ADC_STEP)
 	{
+		const uint8 *c0 = codes;
+		const uint8 *c1 = codes + m;
+		const uint8 *c2 = codes + 2 * m;
+		const uint8 *c3 = codes + 3 * m;
+
 		for (; j + 4 <= m; j += 4)
 		{
-			d0 += table[(j + 0) * 256 + code[j + 0]];
-			d1 += table[(j + 1) * 256 + code[j + 1]];
-			d2 += table[(j + 2) * 256 + code[j + 2]];
-			d3 += table[(j + 3) * 256 + code[j + 3]];
+			const float *t = table + j * 256;
+			int			i;
+
+			for (i = 0; i < 4; i++)
+			{
+				d[0][i] += t[i * 256 + c0[j + i]];
+				d[1][i] += t[i * 256 + c1[j + i]];
+				d[2][i] += t[i * 256 + c2[j + i]];
+				d[3][i] += t[i * 256 + c3[j + i]];
+			}
 		}
 		for (; j < m; j++)
-			d0 += table[j * 256 + code[j]];
+		{
+			d[0][0] += table[j * 256 + c0[j]];
+			d[1][0] += table[j * 256 + c1[j]];
+			d[2][0] += table[j * 256 + c2[j]];
+			d[3][0] += table[j * 256 + c3[j]];
+		}
 	}
 	else
 	{
-		int			ksub = state->ksub;
+		for (k = 0; k < n; k++)
+		{
+			const uint8 *c = codes + k * m;
 
-		for (; j < m; j++)
-			d0 += table[j * ksub + ivfpq_code_at(code, j, state->nbits)];
+			for (j = 0; j + 4 <= m; j += 4)
+			{
+				d[k][0] += table[(j + 0) * 256 + c[j + 0]];
+				d[k][1] += table[(j + 1) * 256 + c[j + 1]];
+				d[k][2] += table[(j + 2) * 256 + c[j + 2]];
+				d[k][3] += table[(j + 3) * 256 + c[j + 3]];
+			}
+			for (; j < m; j++)
+				d[k][0] += table[j * 256 + c[j]];
+		}
 	}
-	return base + ((d0 + d1) + (d2 + d3));
+	for (k = 0; k < n; k++)
+		out[k] = base + ((d[k][0] + d[k][1]) + (d[k][2] + d[k][3]));
+}
+
+/* The ADC distance of one code of any nbits (the packed bit form, ivfpqutils.c). */
+static inline double
+adc_distance(const IvfpqState *state, const float *table, double base, const uint8 *code)
+{
+	float		d = 0.0f;
+	int			j;
+
+	for (j = 0; j < state->m; j++)
+		d += table[j * state->ksub + ivfpq_code_at(code, j, state->nbits)];
+	return base + d;
 }
 
 /*
@@ -461,21 +504,62 @@ retrained_under_scan(IndexScanDesc scan)
 			 errhint("Run the query again.")));
 }
 
-/* Reads one list's chain of pages into the candidate heap. */
+/*
+ * One data page's entries into the candidate heaps: the codes are streamed
+ * from the packed array, IVFPQ_ADC_STEP at a time, and the TIDs read from
+ * theirs only for the add.
+ */
+static void
+score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
+		   const float *table, double base)
+{
+	const char *payloads = IvfpqPagePayloads(page);
+	int			codeSize = state->codeSize;
+	double		distances[IVFPQ_ADC_STEP];
+	int			i;
+
+	for (i = 0; i < count; i += IVFPQ_ADC_STEP)
+	{
+		int			n = Min(IVFPQ_ADC_STEP, count - i);
+		int			k;
+
+		for (k = 0; k < n; k++)
+		{
+			const char *payload = payloads + (Size) (i + k) * codeSize;
+
+			if (!so->queryValid)
+				distances[k] = 0.0;
+			else if (!state->trained)
+				distances[k] = ivfpq_exact_distance(state->metric, so->rawQuery->x,
+													(const float *) payload, state->dim);
+			else if (state->nbits != 8)
+				distances[k] = adc_distance(state, table, base, (const uint8 *) payload);
+		}
+		if (so->queryValid && state->trained && state->nbits == 8)
+			adc_distances8(table, state->m, base, (const uint8 *) payloads + (Size) i * codeSize,
+						   n, distances);
+		for (k = 0; k < n; k++)
+			add_candidate(so, IvfpqPageTid(page, i + k), distances[k]);
+	}
+}
+
+/*
+ * Reads one list's chain of pages into the candidate heap.  No ring
+ * strategy: a scan reads a small part of the index, and a ring would keep
+ * the lists that every query probes out of shared buffers.
+ */
 static void
 scan_list(IndexScanDesc scan, int list, const float *table, double base)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = so->state;
 	BlockNumber blkno = state->startPages[list];
-	Size		entrySize = IVFPQ_ENTRY_SIZE(state->codeSize);
 
 	while (BlockNumberIsValid(blkno))
 	{
 		Buffer		buf;
 		Page		page;
-		OffsetNumber offno;
-		OffsetNumber maxoff;
+		int			count;
 
 		CHECK_FOR_INTERRUPTS();
 		buf = ReadBuffer(scan->indexRelation, blkno);
@@ -483,29 +567,10 @@ scan_list(IndexScanDesc scan, int list, const float *table, double base)
 		page = BufferGetPage(buf);
 		if (!ivfpq_page_is_valid(page) || ivfpq_page_is_free(page))
 			retrained_under_scan(scan);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
-		{
-			ItemId		itemid = PageGetItemId(page, offno);
-			IndexTuple	itup;
-			const char *payload;
-			double		distance;
-
-			if (!ItemIdIsUsed(itemid) || ItemIdIsDead(itemid))
-				continue;
-			if (ItemIdGetLength(itemid) != entrySize)
-				retrained_under_scan(scan);
-			itup = (IndexTuple) PageGetItem(page, itemid);
-			payload = IvfpqEntryPayload(itup);
-			if (!so->queryValid)
-				distance = 0.0;
-			else if (state->trained)
-				distance = adc_distance(state, table, base, (const uint8 *) payload);
-			else
-				distance = ivfpq_exact_distance(state->metric, so->rawQuery->x,
-												(const float *) payload, state->dim);
-			add_candidate(so, &itup->t_tid, distance);
-		}
+		count = ivfpq_page_entries(page, state->codeSize);
+		if (count < 0)
+			retrained_under_scan(scan);
+		score_page(so, state, page, count, table, base);
 		blkno = IvfpqPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}
@@ -612,20 +677,34 @@ probe_next_list(IndexScanDesc scan)
 	return true;
 }
 
+static int
+compare_candidate_tid(const void *a, const void *b)
+{
+	return ItemPointerCompare(&((IvfpqCandidate *) a)->tid, &((IvfpqCandidate *) b)->tid);
+}
+
 /*
  * Re-scores the next ivfpq.rerank unscored candidates exactly from the heap
- * into the scored rows, dropping those the snapshot cannot see.
+ * into the scored rows, dropping those the snapshot cannot see.  They are
+ * fetched in TID order, so candidates on one heap page cost one buffer
+ * lookup (the fetch keeps its last page pinned) and the pages are read in
+ * ascending order; their order of return is the scored rows' heap's.
  */
 static void
 score_batch(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = so->state;
-	int			n;
+	int			n = 0;
+	int			i;
 
-	for (n = 0; n < so->rerank && (so->bestSize > 0 || so->heapSize > 0); n++)
+	while (n < so->rerank && (so->bestSize > 0 || so->heapSize > 0))
+		so->batch[n++] = pop_unscored(so);
+	qsort(so->batch, n, sizeof(IvfpqCandidate), compare_candidate_tid);
+
+	for (i = 0; i < n; i++)
 	{
-		IvfpqCandidate c = pop_unscored(so);
+		IvfpqCandidate c = so->batch[i];
 		bool		call_again = false;
 		bool		all_dead = false;
 		bool		isnull;
@@ -743,6 +822,7 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->bestSize = 0;
 	so->bestCapacity = 0;
 	so->ready = NULL;
+	so->batch = NULL;
 	so->readySize = 0;
 	so->readyCapacity = 0;
 	so->listsProbed = 0;
@@ -779,9 +859,10 @@ start_scan(IndexScanDesc scan)
 	so->overestimate = 0.0;
 	if (so->rescore)
 	{
-		check_candidate_memory(so, so->rerank);
+		check_candidate_memory(so, 2 * (int64) so->rerank);
 		so->best = palloc(sizeof(IvfpqCandidate) * so->rerank);
 		so->bestCapacity = so->rerank;
+		so->batch = palloc(sizeof(IvfpqCandidate) * so->rerank);
 	}
 
 	if (so->fetch == NULL)

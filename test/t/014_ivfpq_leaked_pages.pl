@@ -82,23 +82,38 @@ is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
 $node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
 is($node->safe_psql('postgres', q{SELECT lists FROM ivfpq_check('seg_fp')}), '8', 'REINDEX mends it');
 
-# an index of another layout version: ERROR with a HINT to REINDEX
+# an index of release 0.1's layout (version 1: one IndexTuple per entry):
+# scans, inserts and VACUUM all stop with an ERROR and a HINT to REINDEX
 $file = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('seg_fp')});
 $node->stop;
 {
 	open(my $fh, '+<:raw', $file) or die "open $file: $!";
+	# page header (24 bytes), then magic, version
 	seek($fh, 24 + 4, 0) or die;
-	print $fh pack('L', 0);
+	print $fh pack('L', 1);
 	close $fh;
 }
 $node->start;
-($rc, $stdout, $stderr) = $node->psql('postgres', q{
-	SET enable_seqscan = off;
-	SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1) LIMIT 1});
-like($stderr, qr/has version 0, this build reads version 1.*\n.*HINT:  REINDEX the index/,
-	'an index of another layout version asks for REINDEX');
+my %version1 = (
+	'a scan' => q{SET enable_seqscan = off;
+		SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1) LIMIT 1},
+	'an insert' => qq{INSERT INTO seg SELECT s, $point FROM generate_series(30001, 30001) s, generate_series(1, 32) i GROUP BY s},
+	'VACUUM' => q{DELETE FROM seg WHERE id = 1; VACUUM seg});
+for my $what (sort keys %version1)
+{
+	($rc, $stdout, $stderr) = $node->psql('postgres', "\\set VERBOSITY verbose\n$version1{$what}");
+	like($stderr,
+		qr/XX002: ivfpq index "seg_fp" has version 1, this build reads version 2.*\n.*HINT:  REINDEX the index/,
+		"$what on a version-1 index asks for REINDEX");
+}
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
 $node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
 is($node->safe_psql('postgres', q{SELECT lists FROM ivfpq_check('seg_fp')}), '8', 'and REINDEX mends it');
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET ivfpq.probes = 8; SET ivfpq.rerank = 0;
+	SELECT count(*) = (SELECT count(*) FROM seg)
+	FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1)) s}),
+	't', 'the rebuilt index reaches every row');
 
 $node->stop;
 done_testing();
