@@ -6,9 +6,11 @@
  * distance computation (ADC): a table of distances from the query's
  * sub-vectors to every codeword, summed over the entry's code.  The best
  * ivfpq.rerank candidates by that approximate distance are kept in a bounded
- * max-heap (most entries cost one comparison); the others go to an overflow
- * array, made a min-heap only if the scan outlives the first batch.  The
- * probed lists are picked with PostgreSQL's binaryheap.
+ * max-heap (most entries cost one comparison); the others are only counted.
+ * Should the scan outlive the kept candidates, it reads the probed lists
+ * again for them, into an overflow array made a min-heap (a LIMIT within the
+ * first batch, the common case, never does).  The probed lists are picked
+ * with PostgreSQL's binaryheap.
  *
  * Product-quantised distances are not lower bounds of the exact ones, so the
  * executor's reorder queue cannot fix their order.  Instead the scan re-scores
@@ -27,7 +29,8 @@
  * strict_order a further list's rows closer than one already returned are
  * skipped as well; in relaxed_order each further list starts a round in exact
  * order of its own.  A flat index stores exact vectors and needs no
- * re-scoring.  Candidate memory is bounded by work_mem.
+ * re-scoring.  Candidate memory is bounded by work_mem.  The codes of a data
+ * page lie packed side by side (ivfpq.h) and are scored four at a time.
  */
 #include "postgres.h"
 
@@ -94,6 +97,20 @@ typedef struct IvfpqScanOpaqueData
 	IvfpqCandidate *best;
 	int64		bestSize;
 	int64		bestCapacity;	/* 0: no bounded selection, all overflow */
+
+	/*
+	 * The first round's candidates that missed the best: only counted, with
+	 * the nearest one's distance; read again from the lists (first probed,
+	 * firstProbes of them) only if the scan outlives the best (a LIMIT past
+	 * what their re-scoring fills), leaving out the best's TIDs (keptTids).
+	 */
+	int64		deferred;
+	double		deferredMin;
+	int		   *firstLists;
+	int			firstProbes;
+	ItemPointerData *keptTids;
+	int			keptCount;
+	bool		materializing;	/* reading deferred candidates again */
 
 	/* all other unscored candidates; a min-heap on distance once heapified */
 	IvfpqCandidate *heap;
@@ -234,6 +251,15 @@ add_overflow(IvfpqScanOpaque so, IvfpqCandidate c)
 		sift_up(so->heap, so->heapSize - 1, false);
 }
 
+/* A first-round candidate that is not among the best: see deferred. */
+static inline void
+defer_candidate(IvfpqScanOpaque so, double distance)
+{
+	if (so->deferred == 0 || distance < so->deferredMin)
+		so->deferredMin = distance;
+	so->deferred++;
+}
+
 /*
  * Every overflow candidate is no closer than every kept one: a candidate
  * overflows either because it is no closer than the farthest kept, or
@@ -255,12 +281,12 @@ add_candidate(IvfpqScanOpaque so, ItemPointer tid, double distance)
 	}
 	else if (distance < so->best[0].distance)
 	{
-		add_overflow(so, so->best[0]);
+		defer_candidate(so, so->best[0].distance);
 		so->best[0] = c;
 		sift_down(so->best, so->bestSize, 0, true);
 	}
 	else
-		add_overflow(so, c);
+		defer_candidate(so, distance);
 }
 
 static void
@@ -271,7 +297,13 @@ add_ready(IvfpqScanOpaque so, IvfpqCandidate c)
 	sift_up(so->ready, so->readySize - 1, false);
 }
 
-/* The nearest unscored candidate, by approximate distance. */
+static bool
+has_unscored(IvfpqScanOpaque so)
+{
+	return so->bestSize > 0 || so->heapSize > 0 || so->deferred > 0;
+}
+
+/* The nearest unscored candidate, by approximate distance (none deferred). */
 static IvfpqCandidate
 pop_unscored(IvfpqScanOpaque so)
 {
@@ -280,6 +312,7 @@ pop_unscored(IvfpqScanOpaque so)
 		/* the kept best are a max-heap: take its last leaf, order is restored later */
 		return so->best[--so->bestSize];
 	}
+	Assert(so->deferred == 0);
 	if (!so->heapified)
 	{
 		heapify(so->heap, so->heapSize);
@@ -294,6 +327,8 @@ nearest_unscored(IvfpqScanOpaque so)
 {
 	if (so->bestSize > 0)
 		return -get_float8_infinity();
+	if (so->deferred > 0)
+		return so->deferredMin;
 	if (!so->heapified)
 	{
 		heapify(so->heap, so->heapSize);
@@ -504,6 +539,12 @@ retrained_under_scan(IndexScanDesc scan)
 			 errhint("Run the query again.")));
 }
 
+static int
+compare_tid(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
 /*
  * One data page's entries into the candidate heaps: the codes are streamed
  * from the packed array, IVFPQ_ADC_STEP at a time, and the TIDs read from
@@ -539,7 +580,14 @@ score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
 			adc_distances8(table, state->m, base, (const uint8 *) payloads + (Size) i * codeSize,
 						   n, distances);
 		for (k = 0; k < n; k++)
-			add_candidate(so, IvfpqPageTid(page, i + k), distances[k]);
+		{
+			ItemPointer tid = IvfpqPageTid(page, i + k);
+
+			if (so->materializing &&
+				bsearch(tid, so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid))
+				continue;
+			add_candidate(so, tid, distances[k]);
+		}
 	}
 }
 
@@ -589,9 +637,9 @@ scan_layout(IndexScanDesc scan)
 	return so->state->trained ? ivfpq_get_state(scan->indexRelation) : so->state;
 }
 
-/* Scores one list's entries against the query into the candidate heaps. */
-static void
-probe_list(IndexScanDesc scan, int list)
+/* Fills so->table for one list, when its metric needs one per list; returns its base. */
+static double
+prepare_list_table(IndexScanDesc scan, int list)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = scan_layout(scan);
@@ -608,9 +656,42 @@ probe_list(IndexScanDesc scan, int list)
 		else
 			base = -fp_inner_product(so->query, centroid, state->dim);
 	}
+	return base;
+}
+
+/* Scores one list's entries against the query into the candidate heaps. */
+static void
+probe_list(IndexScanDesc scan, int list)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	double		base = prepare_list_table(scan, list);
+
 	so->listProbed[list] = true;
 	so->listsProbed++;
 	scan_list(scan, list, so->table, base);
+}
+
+/*
+ * The scan needs the first round's candidates beyond the best: reads its
+ * lists again into the overflow, all but the best's TIDs.  The lists may
+ * have changed since; an entry added meanwhile is of a row the snapshot
+ * cannot see, and one VACUUM removed is of a row no snapshot sees.
+ */
+static void
+materialize_deferred(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	int			i;
+
+	Assert(so->bestSize == 0);
+	qsort(so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid);
+	so->deferred = 0;
+	so->bestCapacity = 0;
+	so->materializing = true;
+	for (i = 0; i < so->firstProbes; i++)
+		scan_list(scan, so->firstLists[i], so->table,
+				  prepare_list_table(scan, so->firstLists[i]));
+	so->materializing = false;
 }
 
 /* First call after (re)scan: probe the ivfpq.probes nearest lists. */
@@ -648,7 +729,15 @@ collect_candidates(IndexScanDesc scan)
 	}
 	for (i = 0; i < probes; i++)
 		probe_list(scan, probed[i]);
-	pfree(probed);
+	so->firstLists = probed;
+	so->firstProbes = probes;
+	if (so->deferred > 0)
+	{
+		so->keptTids = palloc(sizeof(ItemPointerData) * so->bestSize);
+		for (i = 0; i < so->bestSize; i++)
+			so->keptTids[i] = so->best[i].tid;
+		so->keptCount = so->bestSize;
+	}
 }
 
 /*
@@ -698,8 +787,14 @@ score_batch(IndexScanDesc scan)
 	int			n = 0;
 	int			i;
 
-	while (n < so->rerank && (so->bestSize > 0 || so->heapSize > 0))
+	while (n < so->rerank)
+	{
+		if (so->bestSize == 0 && so->deferred > 0)
+			materialize_deferred(scan);
+		if (so->bestSize == 0 && so->heapSize == 0)
+			break;
 		so->batch[n++] = pop_unscored(so);
+	}
 	qsort(so->batch, n, sizeof(IvfpqCandidate), compare_candidate_tid);
 
 	for (i = 0; i < n; i++)
@@ -749,7 +844,7 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 
 	for (;;)
 	{
-		bool		unscored = so->bestSize > 0 || so->heapSize > 0;
+		bool		unscored = has_unscored(so);
 
 		/* the first rows come from the first batch, as a short LIMIT wants */
 		if (unscored && (so->readySize == 0 ||
@@ -826,6 +921,10 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->readySize = 0;
 	so->readyCapacity = 0;
 	so->listsProbed = 0;
+	so->deferred = 0;
+	so->keptTids = NULL;
+	so->keptCount = 0;
+	so->materializing = false;
 	so->tableShared = false;
 	so->returned = 0;
 	so->rescored = 0;
