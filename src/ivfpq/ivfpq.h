@@ -207,6 +207,29 @@ typedef struct IvfpqState
 	BlockNumber fixedPages;		/* metapage, list and codebook pages: blocks 0 .. */
 } IvfpqState;
 
+/*
+ * Four floats in one GCC/Clang vector (SSE on x86, NEON on ARM, without
+ * -march flags), for the approximate kernels: ranking lists, the ADC table.
+ */
+typedef float ivfpq_v4sf __attribute__((vector_size(16)));
+
+static inline ivfpq_v4sf
+ivfpq_load4(const float *p)
+{
+	ivfpq_v4sf	v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline float
+ivfpq_hsum4(ivfpq_v4sf a, ivfpq_v4sf b, ivfpq_v4sf c, ivfpq_v4sf d)
+{
+	ivfpq_v4sf	s = (a + b) + (c + d);
+
+	return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
 /* ivfpq.iterative_scan: what a scan does once its probed lists are used up */
 typedef enum IvfpqIterativeScan
 {

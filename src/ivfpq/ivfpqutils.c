@@ -411,64 +411,44 @@ ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out)
 }
 
 /*
- * Float kernels for ranking lists, on GCC/Clang vector types (SSE on x86,
- * NEON on ARM, without -march flags): four 4-lane accumulators keep several
- * multiply-adds in flight.  The exact, double-precision fp_* functions
- * serialise on one sum, which made ranking 1000 lists the biggest cost of a
- * scan.  Ranking is approximate anyway; re-scoring uses the operators' own
- * functions.
+ * Float kernels for ranking lists, on the vector type of ivfpq.h: four 4-lane
+ * accumulators keep several multiply-adds in flight.  The exact,
+ * double-precision fp_* functions serialise on one sum, which made ranking
+ * 1000 lists the biggest cost of a scan.  Ranking is approximate anyway;
+ * re-scoring uses the operators' own functions.
  */
-typedef float v4sf __attribute__((vector_size(16)));
-
-static inline v4sf
-load4(const float *p)
-{
-	v4sf		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline float
-hsum4(v4sf a, v4sf b, v4sf c, v4sf d)
-{
-	v4sf		s = (a + b) + (c + d);
-
-	return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
 static float
 dot_f32(const float *a, const float *b, int dim)
 {
-	v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+	ivfpq_v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
 	float		sum = 0.0f;
 	int			i = 0;
 
 	for (; i + 16 <= dim; i += 16)
 	{
-		acc0 += load4(a + i) * load4(b + i);
-		acc1 += load4(a + i + 4) * load4(b + i + 4);
-		acc2 += load4(a + i + 8) * load4(b + i + 8);
-		acc3 += load4(a + i + 12) * load4(b + i + 12);
+		acc0 += ivfpq_load4(a + i) * ivfpq_load4(b + i);
+		acc1 += ivfpq_load4(a + i + 4) * ivfpq_load4(b + i + 4);
+		acc2 += ivfpq_load4(a + i + 8) * ivfpq_load4(b + i + 8);
+		acc3 += ivfpq_load4(a + i + 12) * ivfpq_load4(b + i + 12);
 	}
 	for (; i < dim; i++)
 		sum += a[i] * b[i];
-	return sum + hsum4(acc0, acc1, acc2, acc3);
+	return sum + ivfpq_hsum4(acc0, acc1, acc2, acc3);
 }
 
 static float
 l2sq_f32(const float *a, const float *b, int dim)
 {
-	v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+	ivfpq_v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
 	float		sum = 0.0f;
 	int			i = 0;
 
 	for (; i + 16 <= dim; i += 16)
 	{
-		v4sf		t0 = load4(a + i) - load4(b + i);
-		v4sf		t1 = load4(a + i + 4) - load4(b + i + 4);
-		v4sf		t2 = load4(a + i + 8) - load4(b + i + 8);
-		v4sf		t3 = load4(a + i + 12) - load4(b + i + 12);
+		ivfpq_v4sf		t0 = ivfpq_load4(a + i) - ivfpq_load4(b + i);
+		ivfpq_v4sf		t1 = ivfpq_load4(a + i + 4) - ivfpq_load4(b + i + 4);
+		ivfpq_v4sf		t2 = ivfpq_load4(a + i + 8) - ivfpq_load4(b + i + 8);
+		ivfpq_v4sf		t3 = ivfpq_load4(a + i + 12) - ivfpq_load4(b + i + 12);
 
 		acc0 += t0 * t0;
 		acc1 += t1 * t1;
@@ -477,7 +457,7 @@ l2sq_f32(const float *a, const float *b, int dim)
 	}
 	for (; i < dim; i++)
 		sum += (a[i] - b[i]) * (a[i] - b[i]);
-	return sum + hsum4(acc0, acc1, acc2, acc3);
+	return sum + ivfpq_hsum4(acc0, acc1, acc2, acc3);
 }
 
 /* Smaller is closer, for lists: -<q,c> for inner product, else squared L2. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CPU time per query of ivfpq scans, as the backend's own user + system time
 # (/proc/self/stat, read with pg_read_file, so a superuser connection), over
-# 3 x 1000 queries of the PL/pgSQL loop that test/bench/ivfpq_bench.sh
+# 3 x 1000 queries (after 1000 to warm the caches) of the PL/pgSQL loop that test/bench/ivfpq_bench.sh
 # creates (bench_server_qps).  Unlike QPS it hardly moves with the load other
 # processes put on a shared machine, so two builds of the library can be
 # compared on it:
@@ -22,7 +22,7 @@ cpu="(split_part(pg_read_file('/proc/self/stat'), ' ', 14)::bigint +
 for p in "$@"; do
 	out=$("$PSQL" -X -q -At -v ON_ERROR_STOP=1 <<SQL
 SET ivfpq.probes = $p; SET ivfpq.rerank = $RERANK; SET max_parallel_workers_per_gather = 0;
-CREATE TEMP TABLE cpu AS SELECT bench_server_qps(200) AS warm, $cpu AS t0;
+CREATE TEMP TABLE cpu AS SELECT bench_server_qps(1000) AS warm, $cpu AS t0;
 SELECT bench_server_qps(1000) || ' ' || bench_server_qps(1000) || ' ' || bench_server_qps(1000)
 	|| ' cpu_ms_per_query=' || round(($cpu - t0) * 1000.0 / $tick / 3000, 4) FROM cpu;
 SQL

@@ -115,5 +115,36 @@ is($node->safe_psql('postgres', q{
 	FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1)) s}),
 	't', 'the rebuilt index reaches every row');
 
+
+# a data page whose payload and TID arrays disagree (pd_lower one byte off):
+# ERROR index_corrupted from the scan and from ivfpq_check, no crash
+$file = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('seg_fp')});
+$node->stop;
+{
+	open(my $fh, '+<:raw', $file) or die "open $file: $!";
+	my $last = (-s $file) - 8192;	# the last block: a data page
+	my $lower;
+	seek($fh, $last + 12, 0) or die;
+	read($fh, $lower, 2) == 2 or die;
+	seek($fh, $last + 12, 0) or die;
+	print $fh pack('S', unpack('S', $lower) + 1);
+	close $fh;
+}
+$node->start;
+($rc, $stdout, $stderr) = $node->psql('postgres', q{
+	\set VERBOSITY verbose
+	SET enable_seqscan = off; SET ivfpq.probes = 8; SET ivfpq.rerank = 0;
+	SELECT count(*) FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1)) s});
+like($stderr, qr/XX002: ivfpq index "seg_fp" has a malformed data page at block \d+/,
+	'a scan of a damaged data page is index_corrupted');
+($rc, $stdout, $stderr) = $node->psql('postgres', q{\set VERBOSITY verbose
+	SELECT * FROM ivfpq_check('seg_fp')});
+like($stderr, qr/XX002: ivfpq index "seg_fp" is corrupted\n.*block \d+ is not a data page of this index's entry size/,
+	'ivfpq_check reports the damaged data page');
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
+$node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
+is($node->safe_psql('postgres', q{SELECT entries FROM ivfpq_check('seg_fp')}),
+	$node->safe_psql('postgres', 'SELECT count(*) FROM seg'), 'REINDEX mends it');
+
 $node->stop;
 done_testing();
