@@ -165,12 +165,15 @@ SELECT expect_error($$SET ivfpq.iterative_scan = sideways$$);
 RESET ivfpq.max_probes;
 RESET enable_seqscan;
 RESET ivfpq.probes;
--- candidates are bounded by work_mem
+-- candidates are bounded by work_mem; a LIMIT within the first batch keeps
+-- only the best ivfpq.rerank of them, one past it reads the others
 SET work_mem = '64kB';
 SET ivfpq.probes = 40;
 SET enable_seqscan = off;
 SELECT expect_error($$SELECT count(*) FROM (SELECT id FROM ivfpq_item
     ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 10) s$$);
+SELECT expect_error($$SELECT count(*) FROM (SELECT id FROM ivfpq_item
+    ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 3) LIMIT 2000) s$$);
 RESET enable_seqscan;
 RESET ivfpq.probes;
 RESET work_mem;

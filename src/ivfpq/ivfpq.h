@@ -10,9 +10,17 @@
  *   following blocks        codebook pages: the product quantiser's
  *                           m * 2^nbits * (dim / m) floats, in chunks
  *   the rest                data pages, chained per list through
- *                           IvfpqPageOpaque.nextblkno; each item is an
- *                           IndexTuple (heap TID) followed by the residual's
- *                           PQ code, or by the whole vector in a flat index
+ *                           IvfpqPageOpaque.nextblkno, without line
+ *                           pointers (format version 2):
+ *
+ *     header | payload 0 | payload 1 | ... -> pd_lower   hole   pd_upper <- ... | TID 1 | TID 0 | special
+ *
+ *                           the entries' payloads (the residual's PQ code,
+ *                           or the whole vector in a flat index) packed from
+ *                           the page contents up to pd_lower, their heap
+ *                           TIDs in a parallel array from the special space
+ *                           down to pd_upper.  Scans stream the codes; the
+ *                           hole between stays out of generic WAL.
  *
  * A "flat" index is what a build with too few rows to train on produces
  * (an empty table, or fewer rows than lists or than 2^nbits), and what an
@@ -39,7 +47,8 @@
 #include "pg/fingerprint.h"
 
 #define IVFPQ_MAGIC_NUMBER		0x49565051	/* "IVPQ" */
-#define IVFPQ_VERSION			1
+/* 2: packed data pages; 1 (release 0.1) had one IndexTuple per entry */
+#define IVFPQ_VERSION			2
 #define IVFPQ_PAGE_ID			0xFF91	/* for pg_filedump and friends */
 
 #define IVFPQ_METAPAGE_BLKNO	0
@@ -156,9 +165,17 @@ typedef IvfpqListData *IvfpqList;
 #define IvfpqPageGetOpaque(page)	((IvfpqPageOpaque) PageGetSpecialPointer(page))
 #define IvfpqPageGetMeta(page)		((IvfpqMetaPage) PageGetContents(page))
 
-/* Entry payload follows the IndexTupleData header */
-#define IVFPQ_ENTRY_SIZE(codeSize)	MAXALIGN(sizeof(IndexTupleData) + (codeSize))
-#define IvfpqEntryPayload(itup)		((char *) (itup) + sizeof(IndexTupleData))
+/* A data page's payloads, payload i, and TID i (see the layout above) */
+#define IvfpqPagePayloads(page)		((char *) PageGetContents(page))
+#define IvfpqPagePayload(page, codeSize, i) \
+	(IvfpqPagePayloads(page) + (Size) (i) * (codeSize))
+#define IvfpqPageTid(page, i) \
+	((ItemPointer) ((char *) (page) + ((PageHeader) (page))->pd_special) - (i) - 1)
+/* bytes one entry takes on a data page, and the most a page holds (1-byte codes) */
+#define IVFPQ_ENTRY_SIZE(codeSize)	((Size) (codeSize) + sizeof(ItemPointerData))
+#define IVFPQ_DATA_SPACE \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(IvfpqPageOpaqueData)))
+#define IVFPQ_MAX_PAGE_ENTRIES	((int) (IVFPQ_DATA_SPACE / IVFPQ_ENTRY_SIZE(1)))
 
 /* Largest item a page holds; a list item (or flat entry) needs 8 + 4 * dim */
 #define IVFPQ_MAX_ITEM_SIZE \
@@ -197,6 +214,29 @@ typedef struct IvfpqState
 	float	   *codebook;		/* m * ksub * dsub, if trained */
 	BlockNumber fixedPages;		/* metapage, list and codebook pages: blocks 0 .. */
 } IvfpqState;
+
+/*
+ * Four floats in one GCC/Clang vector (SSE on x86, NEON on ARM, without
+ * -march flags), for the approximate kernels: ranking lists, the ADC table.
+ */
+typedef float ivfpq_v4sf __attribute__((vector_size(16)));
+
+static inline ivfpq_v4sf
+ivfpq_load4(const float *p)
+{
+	ivfpq_v4sf	v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline float
+ivfpq_hsum4(ivfpq_v4sf a, ivfpq_v4sf b, ivfpq_v4sf c, ivfpq_v4sf d)
+{
+	ivfpq_v4sf	s = (a + b) + (c + d);
+
+	return (s[0] + s[1]) + (s[2] + s[3]);
+}
 
 /* ivfpq.iterative_scan: what a scan does once its probed lists are used up */
 typedef enum IvfpqIterativeScan
@@ -240,10 +280,14 @@ extern double ivfpq_coarse_distance(IvfpqMetric metric, const float *q, const fl
 extern double ivfpq_exact_distance(IvfpqMetric metric, const float *a, const float *b, int dim);
 extern void ivfpq_set_insert_page(Relation index, const IvfpqState *state, int list,
 								  BlockNumber blkno);
+extern int	ivfpq_page_entries(Page page, int codeSize);
+extern bool ivfpq_page_has_room(Page page, int codeSize);
+extern void ivfpq_page_add_entry(Page page, int codeSize, const char *payload,
+								 ItemPointer heaptid);
+extern void ivfpq_form_payload(const IvfpqState *state, const int64 *indices, const float *x,
+							   char *payload);
 extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
-							   IndexTuple itup, Size itemsz);
-extern IndexTuple ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid,
-								   const int64 *indices, const float *x, Size *itemsz);
+							   const char *payload, ItemPointer heaptid);
 
 /* ivfpqbuild.c */
 extern int	ivfpq_lists_for_rows(int64 rows);

@@ -15,8 +15,8 @@
  *    build's loader while noting how many entries each flat page held, and
  *    WAL-log those blocks as full pages;
  * 3. copy the entries inserted since (an entry added to a flat page lands
- *    after the ones noted: PageIndexMultiDelete leaves no unused line
- *    pointers to reuse, and only this VACUUM deletes entries), once freely,
+ *    after the ones noted: entries are only ever appended to a page, and
+ *    only this VACUUM deletes entries), once freely,
  *    then under a heavyweight ExclusiveLock on the metapage's page lock that
  *    every flat insert takes in ShareLock around its append, so none is in
  *    progress and none starts;
@@ -163,14 +163,13 @@ read_flat_page(IvfpqAutotrain *at, BlockNumber blkno, OffsetNumber from,
 			   void *arg, BlockNumber *next)
 {
 	int			dim = at->dim;
-	Size		entrySize = IVFPQ_ENTRY_SIZE(at->flatCodeSize);
 	Buffer		buf;
 	Page		page;
-	OffsetNumber maxoff;
-	OffsetNumber offno;
+	int			count;
+	int			entry;
 	int			n = 0;
 	int			i;
-	ItemPointerData tids[MaxIndexTuplesPerPage];
+	ItemPointerData tids[IVFPQ_MAX_PAGE_ENTRIES];
 	float	   *vectors;
 
 	vacuum_delay_point();
@@ -182,20 +181,19 @@ read_flat_page(IvfpqAutotrain *at, BlockNumber blkno, OffsetNumber from,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("ivfpq index \"%s\" has an invalid page at block %u",
 						RelationGetRelationName(at->index), blkno)));
-	maxoff = PageGetMaxOffsetNumber(page);
-	vectors = palloc(sizeof(float) * dim * Max(1, maxoff));
-	for (offno = from; offno <= maxoff; offno++)
+	count = ivfpq_page_entries(page, at->flatCodeSize);
+	if (count < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("ivfpq index \"%s\" has a malformed data page at block %u",
+						RelationGetRelationName(at->index), blkno)));
+	vectors = palloc(sizeof(float) * dim * Max(1, count));
+	/* entry numbers count from FirstOffsetNumber, as `from` and the result do */
+	for (entry = from - FirstOffsetNumber; entry < count; entry++)
 	{
-		ItemId		itemid = PageGetItemId(page, offno);
-		IndexTuple	itup = (IndexTuple) PageGetItem(page, itemid);
-
-		if (ItemIdGetLength(itemid) != entrySize)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("ivfpq index \"%s\" has an entry of the wrong size at block %u",
-							RelationGetRelationName(at->index), blkno)));
-		tids[n] = itup->t_tid;
-		memcpy(vectors + (Size) n * dim, IvfpqEntryPayload(itup), sizeof(float) * dim);
+		tids[n] = *IvfpqPageTid(page, entry);
+		memcpy(vectors + (Size) n * dim, IvfpqPagePayload(page, at->flatCodeSize, entry),
+			   sizeof(float) * dim);
 		n++;
 	}
 	*next = IvfpqPageGetOpaque(page)->nextblkno;
@@ -205,7 +203,7 @@ read_flat_page(IvfpqAutotrain *at, BlockNumber blkno, OffsetNumber from,
 		fn(at, &tids[i], vectors + (Size) i * dim, arg);
 	pfree(vectors);
 	CHECK_FOR_INTERRUPTS();
-	return maxoff;
+	return (OffsetNumber) count;
 }
 
 /* step 1: the reservoir */
@@ -246,13 +244,11 @@ append_entry(IvfpqAutotrain *at, ItemPointer tid, const float *x, void *arg)
 {
 	int			list = ivfpq_nearest_list(&at->state, x);
 	int64		indices[IVFPQ_MAX_M];
-	Size		itemsz;
-	IndexTuple	itup;
+	char		payload[IVFPQ_MAX_M];	/* a trained code: at most m bytes */
 
 	ivfpq_encode(&at->state, x, list, indices);
-	itup = ivfpq_form_entry(&at->state, tid, indices, x, &itemsz);
-	ivfpq_append_entry(at->index, &at->state, list, itup, itemsz);
-	pfree(itup);
+	ivfpq_form_payload(&at->state, indices, x, payload);
+	ivfpq_append_entry(at->index, &at->state, list, payload, tid);
 	at->copied++;
 }
 

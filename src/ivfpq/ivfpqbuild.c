@@ -74,6 +74,7 @@ struct IvfpqLoader
 	float	   *subVectors;		/* batch * dsub */
 	Page	   *images;			/* current page of each list */
 	BlockNumber *imageBlkno;
+	char	   *payload;		/* one entry's */
 	int64		loaded;
 };
 
@@ -460,6 +461,7 @@ ivfpq_loader_begin(Relation index, const IvfpqState *state, bool reportProgress)
 	loader->batch = palloc(sizeof(float) * state->dim * IVFPQ_BATCH_SIZE);
 	loader->batchTids = palloc(sizeof(ItemPointerData) * IVFPQ_BATCH_SIZE);
 	loader->labels = palloc(sizeof(int64) * IVFPQ_BATCH_SIZE);
+	loader->payload = palloc(state->codeSize);
 	if (state->trained)
 	{
 		loader->subLabels = palloc(sizeof(int64) * state->m * IVFPQ_BATCH_SIZE);
@@ -477,11 +479,11 @@ ivfpq_loader_begin(Relation index, const IvfpqState *state, bool reportProgress)
 }
 
 static void
-append_to_list(IvfpqLoader *loader, int list, IndexTuple itup, Size itemsz)
+append_to_list(IvfpqLoader *loader, int list, const char *payload, ItemPointer tid)
 {
 	Page		image = loader->images[list];
 
-	if (PageGetFreeSpace(image) < itemsz)
+	if (!ivfpq_page_has_room(image, loader->state->codeSize))
 	{
 		BlockNumber next = new_empty_page(loader->index, MAIN_FORKNUM);
 
@@ -490,7 +492,7 @@ append_to_list(IvfpqLoader *loader, int list, IndexTuple itup, Size itemsz)
 		ivfpq_init_page(image);
 		loader->imageBlkno[list] = next;
 	}
-	add_to_image(loader->index, image, itup, itemsz);
+	ivfpq_page_add_entry(image, loader->state->codeSize, payload, tid);
 	loader->loaded++;
 }
 
@@ -525,15 +527,12 @@ flush_batch(IvfpqLoader *loader)
 	{
 		int			list = state->trained ? (int) loader->labels[i] : 0;
 		int64		indices[IVFPQ_MAX_M];
-		Size		itemsz;
-		IndexTuple	itup;
 
 		for (j = 0; j < state->m; j++)
 			indices[j] = loader->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
-		itup = ivfpq_form_entry(state, &loader->batchTids[i], indices,
-								loader->batch + (Size) i * state->dim, &itemsz);
-		append_to_list(loader, list, itup, itemsz);
-		pfree(itup);
+		ivfpq_form_payload(state, indices, loader->batch + (Size) i * state->dim,
+						   loader->payload);
+		append_to_list(loader, list, loader->payload, &loader->batchTids[i]);
 	}
 	loader->batchCount = 0;
 	if (loader->reportProgress)

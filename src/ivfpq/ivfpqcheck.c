@@ -74,28 +74,19 @@ check_meta(IvfpqCheck *check)
 				IVFPQ_METAPAGE_BLKNO);
 }
 
-/* Every entry of a data page has the index's entry size and a valid heap TID. */
+/* A data page's payload and TID arrays agree, and every heap TID is valid. */
 static void
 check_entries(IvfpqCheck *check, Page page, BlockNumber blkno)
 {
-	Size		entrySize = IVFPQ_ENTRY_SIZE(check->state->codeSize);
-	OffsetNumber maxoff = PageGetMaxOffsetNumber(page);
-	OffsetNumber offno;
+	int			count = ivfpq_page_entries(page, check->state->codeSize);
+	int			i;
 
-	for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
-	{
-		ItemId		itemid = PageGetItemId(page, offno);
-		IndexTuple	itup;
-
-		if (!ItemIdIsUsed(itemid))
-			continue;
-		itup = (IndexTuple) PageGetItem(page, itemid);
-		if (ItemIdGetLength(itemid) != entrySize || IndexTupleSize(itup) != entrySize)
-			corrupt(check->index, "block %u holds an entry of the wrong size", blkno);
-		if (!ItemPointerIsValid(&itup->t_tid))
+	if (count < 0)
+		corrupt(check->index, "block %u is not a data page of this index's entry size", blkno);
+	for (i = 0; i < count; i++)
+		if (!ItemPointerIsValid(IvfpqPageTid(page, i)))
 			corrupt(check->index, "block %u holds an entry with an invalid heap TID", blkno);
-		check->entries++;
-	}
+	check->entries += count;
 }
 
 /*

@@ -23,8 +23,7 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	float	   *x;
 	int			list = 0;
 	int64		indices[IVFPQ_MAX_M];
-	IndexTuple	itup;
-	Size		itemsz;
+	char	   *payload;
 
 	/* NULLs are not indexed: no distance orders them */
 	if (isnull[0])
@@ -48,8 +47,9 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 			list = ivfpq_nearest_list(state, x);
 			ivfpq_encode(state, x, list, indices);
 		}
-		itup = ivfpq_form_entry(state, heap_tid, indices, x, &itemsz);
-		ivfpq_append_entry(index, state, list, itup, itemsz);
+		payload = palloc(state->codeSize);
+		ivfpq_form_payload(state, indices, x, payload);
+		ivfpq_append_entry(index, state, list, payload, heap_tid);
 		if (locked)
 			ivfpq_unlock_for_insert(index);
 	}

@@ -6,9 +6,11 @@
  * distance computation (ADC): a table of distances from the query's
  * sub-vectors to every codeword, summed over the entry's code.  The best
  * ivfpq.rerank candidates by that approximate distance are kept in a bounded
- * max-heap (most entries cost one comparison); the others go to an overflow
- * array, made a min-heap only if the scan outlives the first batch.  The
- * probed lists are picked with PostgreSQL's binaryheap.
+ * max-heap (most entries cost one comparison); the others are only counted.
+ * Should the scan outlive the kept candidates, it reads the probed lists
+ * again for them, into an overflow array made a min-heap (a LIMIT within the
+ * first batch, the common case, never does).  The probed lists are picked
+ * with PostgreSQL's binaryheap.
  *
  * Product-quantised distances are not lower bounds of the exact ones, so the
  * executor's reorder queue cannot fix their order.  Instead the scan re-scores
@@ -27,7 +29,8 @@
  * strict_order a further list's rows closer than one already returned are
  * skipped as well; in relaxed_order each further list starts a round in exact
  * order of its own.  A flat index stores exact vectors and needs no
- * re-scoring.  Candidate memory is bounded by work_mem.
+ * re-scoring.  Candidate memory is bounded by work_mem.  The codes of a data
+ * page lie packed side by side (ivfpq.h) and are scored four at a time.
  */
 #include "postgres.h"
 
@@ -95,6 +98,20 @@ typedef struct IvfpqScanOpaqueData
 	int64		bestSize;
 	int64		bestCapacity;	/* 0: no bounded selection, all overflow */
 
+	/*
+	 * The first round's candidates that missed the best: only counted, with
+	 * the nearest one's distance; read again from the lists (first probed,
+	 * firstProbes of them) only if the scan outlives the best (a LIMIT past
+	 * what their re-scoring fills), leaving out the best's TIDs (keptTids).
+	 */
+	int64		deferred;
+	double		deferredMin;
+	int		   *firstLists;
+	int			firstProbes;
+	ItemPointerData *keptTids;
+	int			keptCount;
+	bool		materializing;	/* reading deferred candidates again */
+
 	/* all other unscored candidates; a min-heap on distance once heapified */
 	IvfpqCandidate *heap;
 	int64		heapSize;
@@ -103,6 +120,7 @@ typedef struct IvfpqScanOpaqueData
 
 	/* exactly scored rows not yet returned, a min-heap on exact distance */
 	IvfpqCandidate *ready;
+	IvfpqCandidate *batch;		/* the candidates of one re-scoring, rerank of them */
 	int64		readySize;
 	int64		readyCapacity;
 	bool		rescore;		/* trained, rerank > 0, a usable query */
@@ -198,8 +216,8 @@ pop_nearest(IvfpqCandidate *h, int64 *n)
 static void
 check_candidate_memory(IvfpqScanOpaque so, int64 more)
 {
-	int64		total = (so->bestCapacity + so->heapCapacity + so->readyCapacity + more) *
-		(int64) sizeof(IvfpqCandidate);
+	int64		total = (so->bestCapacity + so->heapCapacity + so->readyCapacity +
+						 (so->batch ? so->rerank : 0) + more) * (int64) sizeof(IvfpqCandidate);
 
 	if (total > so->memoryLimit)
 		ereport(ERROR,
@@ -233,6 +251,15 @@ add_overflow(IvfpqScanOpaque so, IvfpqCandidate c)
 		sift_up(so->heap, so->heapSize - 1, false);
 }
 
+/* A first-round candidate that is not among the best: see deferred. */
+static inline void
+defer_candidate(IvfpqScanOpaque so, double distance)
+{
+	if (so->deferred == 0 || distance < so->deferredMin)
+		so->deferredMin = distance;
+	so->deferred++;
+}
+
 /*
  * Every overflow candidate is no closer than every kept one: a candidate
  * overflows either because it is no closer than the farthest kept, or
@@ -254,12 +281,12 @@ add_candidate(IvfpqScanOpaque so, ItemPointer tid, double distance)
 	}
 	else if (distance < so->best[0].distance)
 	{
-		add_overflow(so, so->best[0]);
+		defer_candidate(so, so->best[0].distance);
 		so->best[0] = c;
 		sift_down(so->best, so->bestSize, 0, true);
 	}
 	else
-		add_overflow(so, c);
+		defer_candidate(so, distance);
 }
 
 static void
@@ -270,7 +297,13 @@ add_ready(IvfpqScanOpaque so, IvfpqCandidate c)
 	sift_up(so->ready, so->readySize - 1, false);
 }
 
-/* The nearest unscored candidate, by approximate distance. */
+static bool
+has_unscored(IvfpqScanOpaque so)
+{
+	return so->bestSize > 0 || so->heapSize > 0 || so->deferred > 0;
+}
+
+/* The nearest unscored candidate, by approximate distance (none deferred). */
 static IvfpqCandidate
 pop_unscored(IvfpqScanOpaque so)
 {
@@ -279,6 +312,7 @@ pop_unscored(IvfpqScanOpaque so)
 		/* the kept best are a max-heap: take its last leaf, order is restored later */
 		return so->best[--so->bestSize];
 	}
+	Assert(so->deferred == 0);
 	if (!so->heapified)
 	{
 		heapify(so->heap, so->heapSize);
@@ -293,6 +327,8 @@ nearest_unscored(IvfpqScanOpaque so)
 {
 	if (so->bestSize > 0)
 		return -get_float8_infinity();
+	if (so->deferred > 0)
+		return so->deferredMin;
 	if (!so->heapified)
 	{
 		heapify(so->heap, so->heapSize);
@@ -358,91 +394,157 @@ closest_lists(double *distances, int lists, int probes)
  * sub-quantiser j adds to the distance.  Inner product: -<q_j, cw> (the list
  * adds -<q, c>, see base); Euclidean: ||(q - c)_j - cw||^2.
  */
+/*
+ * What one sub-vector against one codeword adds: -<q, cw> (inner product) or
+ * ||q - cw||^2, four lanes at a time; m * 2^nbits of them make a table, the
+ * whole of a probes = 1 scan's ADC cost but for the list itself.
+ */
+static inline float
+sub_distance(bool innerProduct, const float *q, const float *cw, int dsub)
+{
+	ivfpq_v4sf	acc = {0};
+	ivfpq_v4sf	zero = {0};
+	float		sum = 0.0f;
+	int			i = 0;
+
+	if (innerProduct)
+	{
+		for (; i + 4 <= dsub; i += 4)
+			acc += ivfpq_load4(q + i) * ivfpq_load4(cw + i);
+		for (; i < dsub; i++)
+			sum += q[i] * cw[i];
+		return -(sum + ivfpq_hsum4(acc, zero, zero, zero));
+	}
+	for (; i + 4 <= dsub; i += 4)
+	{
+		ivfpq_v4sf	t = ivfpq_load4(q + i) - ivfpq_load4(cw + i);
+
+		acc += t * t;
+	}
+	for (; i < dsub; i++)
+		sum += (q[i] - cw[i]) * (q[i] - cw[i]);
+	return sum + ivfpq_hsum4(acc, zero, zero, zero);
+}
+
 static void
 fill_table(const IvfpqState *state, const float *query, const float *centroid,
 		   float *residual, float *table, double *base)
 {
+	bool		innerProduct = state->metric == IVFPQ_METRIC_INNER_PRODUCT;
+	const float *q = query;
 	int			j;
 	int			k;
 	int			i;
 
-	if (state->metric == IVFPQ_METRIC_INNER_PRODUCT)
-	{
+	if (innerProduct)
 		*base = -fp_inner_product(query, centroid, state->dim);
-		for (j = 0; j < state->m; j++)
-		{
-			const float *q = query + j * state->dsub;
-			const float *cb = state->codebook + (Size) j * state->ksub * state->dsub;
-
-			for (k = 0; k < state->ksub; k++)
-			{
-				float		dot = 0.0f;
-
-				for (i = 0; i < state->dsub; i++)
-					dot += q[i] * cb[k * state->dsub + i];
-				table[j * state->ksub + k] = -dot;
-			}
-		}
-		return;
+	else
+	{
+		*base = 0.0;
+		for (i = 0; i < state->dim; i++)
+			residual[i] = query[i] - centroid[i];
+		q = residual;
 	}
-
-	*base = 0.0;
-	for (i = 0; i < state->dim; i++)
-		residual[i] = query[i] - centroid[i];
 	for (j = 0; j < state->m; j++)
 	{
-		const float *r = residual + j * state->dsub;
+		const float *qj = q + j * state->dsub;
 		const float *cb = state->codebook + (Size) j * state->ksub * state->dsub;
 
 		for (k = 0; k < state->ksub; k++)
-		{
-			float		d = 0.0f;
-
-			for (i = 0; i < state->dsub; i++)
-			{
-				float		t = r[i] - cb[k * state->dsub + i];
-
-				d += t * t;
-			}
-			table[j * state->ksub + k] = d;
-		}
+			table[j * state->ksub + k] = sub_distance(innerProduct, qj,
+													  cb + k * state->dsub, state->dsub);
 	}
 }
 
 /*
- * Sum of the entry's table lookups.  Four partial sums break the chain of
- * dependent additions (the loop was latency-bound on it).
+ * Entries scored per step: the codes of a page lie packed side by side
+ * (ivfpq.h), so four entries' lookups are interleaved, each entry with two
+ * partial sums (even and odd sub-quantisers): eight independent chains of
+ * additions, all in registers (an array of sums was kept in memory by the
+ * compiler, each addition a load and a store, at 10 M rows twice FAISS's
+ * time per entry).
  */
+#define IVFPQ_ADC_STEP	4
+
+/* The ADC distances of n <= IVFPQ_ADC_STEP consecutive codes of nbits = 8. */
+static inline void
+adc_distances8(const float *table, int m, double base, const uint8 *codes, int n,
+			   double *out)
+{
+	int			j;
+	int			k;
+
+	if (n == IVFPQ_ADC_STEP)
+	{
+		const uint8 *c0 = codes;
+		const uint8 *c1 = codes + m;
+		const uint8 *c2 = codes + 2 * m;
+		const uint8 *c3 = codes + 3 * m;
+		float		a0 = 0.0f,
+					a1 = 0.0f,
+					a2 = 0.0f,
+					a3 = 0.0f,
+					b0 = 0.0f,
+					b1 = 0.0f,
+					b2 = 0.0f,
+					b3 = 0.0f;
+
+		for (j = 0; j + 2 <= m; j += 2)
+		{
+			const float *t0 = table + j * 256;
+			const float *t1 = t0 + 256;
+
+			a0 += t0[c0[j]];
+			b0 += t1[c0[j + 1]];
+			a1 += t0[c1[j]];
+			b1 += t1[c1[j + 1]];
+			a2 += t0[c2[j]];
+			b2 += t1[c2[j + 1]];
+			a3 += t0[c3[j]];
+			b3 += t1[c3[j + 1]];
+		}
+		if (j < m)
+		{
+			const float *t0 = table + j * 256;
+
+			a0 += t0[c0[j]];
+			a1 += t0[c1[j]];
+			a2 += t0[c2[j]];
+			a3 += t0[c3[j]];
+		}
+		out[0] = base + (a0 + b0);
+		out[1] = base + (a1 + b1);
+		out[2] = base + (a2 + b2);
+		out[3] = base + (a3 + b3);
+		return;
+	}
+	for (k = 0; k < n; k++)
+	{
+		const uint8 *c = codes + k * m;
+		float		a = 0.0f,
+					b = 0.0f;
+
+		for (j = 0; j + 2 <= m; j += 2)
+		{
+			a += table[j * 256 + c[j]];
+			b += table[(j + 1) * 256 + c[j + 1]];
+		}
+		if (j < m)
+			a += table[j * 256 + c[j]];
+		out[k] = base + (a + b);
+	}
+}
+
+/* The ADC distance of one code of any nbits (the packed bit form, ivfpqutils.c). */
 static inline double
 adc_distance(const IvfpqState *state, const float *table, double base, const uint8 *code)
 {
-	float		d0 = 0.0f,
-				d1 = 0.0f,
-				d2 = 0.0f,
-				d3 = 0.0f;
-	int			m = state->m;
-	int			j = 0;
+	float		d = 0.0f;
+	int			j;
 
-	if (state->nbits == 8)
-	{
-		for (; j + 4 <= m; j += 4)
-		{
-			d0 += table[(j + 0) * 256 + code[j + 0]];
-			d1 += table[(j + 1) * 256 + code[j + 1]];
-			d2 += table[(j + 2) * 256 + code[j + 2]];
-			d3 += table[(j + 3) * 256 + code[j + 3]];
-		}
-		for (; j < m; j++)
-			d0 += table[j * 256 + code[j]];
-	}
-	else
-	{
-		int			ksub = state->ksub;
-
-		for (; j < m; j++)
-			d0 += table[j * ksub + ivfpq_code_at(code, j, state->nbits)];
-	}
-	return base + ((d0 + d1) + (d2 + d3));
+	for (j = 0; j < state->m; j++)
+		d += table[j * state->ksub + ivfpq_code_at(code, j, state->nbits)];
+	return base + d;
 }
 
 /*
@@ -461,52 +563,115 @@ retrained_under_scan(IndexScanDesc scan)
 			 errhint("Run the query again.")));
 }
 
-/* Reads one list's chain of pages into the candidate heap. */
+static int
+compare_tid(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+/*
+ * One data page's entries into the candidate heaps: the codes are streamed
+ * from the packed array, IVFPQ_ADC_STEP at a time, and the TIDs read from
+ * theirs only for the add.
+ */
+static void
+score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
+		   const float *table, double base)
+{
+	const char *payloads = IvfpqPagePayloads(page);
+	int			codeSize = state->codeSize;
+	double		distances[IVFPQ_ADC_STEP];
+	int			i;
+
+	for (i = 0; i < count; i += IVFPQ_ADC_STEP)
+	{
+		int			n = Min(IVFPQ_ADC_STEP, count - i);
+		int			k;
+
+		for (k = 0; k < n; k++)
+		{
+			const char *payload = payloads + (Size) (i + k) * codeSize;
+
+			if (!so->queryValid)
+				distances[k] = 0.0;
+			else if (!state->trained)
+				distances[k] = ivfpq_exact_distance(state->metric, so->rawQuery->x,
+													(const float *) payload, state->dim);
+			else if (state->nbits != 8)
+				distances[k] = adc_distance(state, table, base, (const uint8 *) payload);
+		}
+		if (so->queryValid && state->trained && state->nbits == 8)
+			adc_distances8(table, state->m, base, (const uint8 *) payloads + (Size) i * codeSize,
+						   n, distances);
+		for (k = 0; k < n; k++)
+		{
+			ItemPointer tid = IvfpqPageTid(page, i + k);
+
+			if (so->materializing &&
+				bsearch(tid, so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid))
+				continue;
+			add_candidate(so, tid, distances[k]);
+		}
+	}
+}
+
+/*
+ * Reads one list's chain of pages into the candidate heap.  No ring
+ * strategy: a scan reads a small part of the index, and a ring would keep
+ * the lists that every query probes out of shared buffers.
+ */
 static void
 scan_list(IndexScanDesc scan, int list, const float *table, double base)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = so->state;
 	BlockNumber blkno = state->startPages[list];
-	Size		entrySize = IVFPQ_ENTRY_SIZE(state->codeSize);
 
-	while (BlockNumberIsValid(blkno))
+	Buffer		next = BlockNumberIsValid(blkno)
+		? ReadBuffer(scan->indexRelation, blkno) : InvalidBuffer;
+
+	while (BufferIsValid(next))
 	{
-		Buffer		buf;
+		Buffer		buf = next;
 		Page		page;
-		OffsetNumber offno;
-		OffsetNumber maxoff;
+		int			count;
 
 		CHECK_FOR_INTERRUPTS();
-		buf = ReadBuffer(scan->indexRelation, blkno);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
 		if (!ivfpq_page_is_valid(page) || ivfpq_page_is_free(page))
 			retrained_under_scan(scan);
-		maxoff = PageGetMaxOffsetNumber(page);
-		for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
-		{
-			ItemId		itemid = PageGetItemId(page, offno);
-			IndexTuple	itup;
-			const char *payload;
-			double		distance;
+		count = ivfpq_page_entries(page, state->codeSize);
+		if (count < 0 && !state->trained)
+			retrained_under_scan(scan);
+		if (count < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfpq index \"%s\" has a malformed data page at block %u",
+							RelationGetRelationName(scan->indexRelation), blkno),
+					 errhint("REINDEX the index.")));
 
-			if (!ItemIdIsUsed(itemid) || ItemIdIsDead(itemid))
-				continue;
-			if (ItemIdGetLength(itemid) != entrySize)
-				retrained_under_scan(scan);
-			itup = (IndexTuple) PageGetItem(page, itemid);
-			payload = IvfpqEntryPayload(itup);
-			if (!so->queryValid)
-				distance = 0.0;
-			else if (state->trained)
-				distance = adc_distance(state, table, base, (const uint8 *) payload);
-			else
-				distance = ivfpq_exact_distance(state->metric, so->rawQuery->x,
-												(const float *) payload, state->dim);
-			add_candidate(so, &itup->t_tid, distance);
-		}
+		/*
+		 * Pin the next page before scoring this one, and have the CPU fetch
+		 * its first lines and its end (header, first codes, special space and
+		 * last TIDs) meanwhile: at 10 M rows the first touch of each page was
+		 * a tenth of a scan.  Only read once locked.
+		 */
 		blkno = IvfpqPageGetOpaque(page)->nextblkno;
+		next = InvalidBuffer;
+		if (BlockNumberIsValid(blkno))
+		{
+			const char *p;
+
+			next = ReadBuffer(scan->indexRelation, blkno);
+			p = (const char *) BufferGetPage(next);
+			__builtin_prefetch(p);
+			__builtin_prefetch(p + 64);
+			__builtin_prefetch(p + 128);
+			__builtin_prefetch(p + BLCKSZ - 128);
+			__builtin_prefetch(p + BLCKSZ - 64);
+		}
+		score_page(so, state, page, count, table, base);
 		UnlockReleaseBuffer(buf);
 	}
 }
@@ -524,9 +689,9 @@ scan_layout(IndexScanDesc scan)
 	return so->state->trained ? ivfpq_get_state(scan->indexRelation) : so->state;
 }
 
-/* Scores one list's entries against the query into the candidate heaps. */
-static void
-probe_list(IndexScanDesc scan, int list)
+/* Fills so->table for one list, when its metric needs one per list; returns its base. */
+static double
+prepare_list_table(IndexScanDesc scan, int list)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = scan_layout(scan);
@@ -543,9 +708,42 @@ probe_list(IndexScanDesc scan, int list)
 		else
 			base = -fp_inner_product(so->query, centroid, state->dim);
 	}
+	return base;
+}
+
+/* Scores one list's entries against the query into the candidate heaps. */
+static void
+probe_list(IndexScanDesc scan, int list)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	double		base = prepare_list_table(scan, list);
+
 	so->listProbed[list] = true;
 	so->listsProbed++;
 	scan_list(scan, list, so->table, base);
+}
+
+/*
+ * The scan needs the first round's candidates beyond the best: reads its
+ * lists again into the overflow, all but the best's TIDs.  The lists may
+ * have changed since; an entry added meanwhile is of a row the snapshot
+ * cannot see, and one VACUUM removed is of a row no snapshot sees.
+ */
+static void
+materialize_deferred(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	int			i;
+
+	Assert(so->bestSize == 0);
+	qsort(so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid);
+	so->deferred = 0;
+	so->bestCapacity = 0;
+	so->materializing = true;
+	for (i = 0; i < so->firstProbes; i++)
+		scan_list(scan, so->firstLists[i], so->table,
+				  prepare_list_table(scan, so->firstLists[i]));
+	so->materializing = false;
 }
 
 /* First call after (re)scan: probe the ivfpq.probes nearest lists. */
@@ -583,7 +781,15 @@ collect_candidates(IndexScanDesc scan)
 	}
 	for (i = 0; i < probes; i++)
 		probe_list(scan, probed[i]);
-	pfree(probed);
+	so->firstLists = probed;
+	so->firstProbes = probes;
+	if (so->deferred > 0)
+	{
+		so->keptTids = palloc(sizeof(ItemPointerData) * so->bestSize);
+		for (i = 0; i < so->bestSize; i++)
+			so->keptTids[i] = so->best[i].tid;
+		so->keptCount = so->bestSize;
+	}
 }
 
 /*
@@ -612,20 +818,40 @@ probe_next_list(IndexScanDesc scan)
 	return true;
 }
 
+static int
+compare_candidate_tid(const void *a, const void *b)
+{
+	return ItemPointerCompare(&((IvfpqCandidate *) a)->tid, &((IvfpqCandidate *) b)->tid);
+}
+
 /*
  * Re-scores the next ivfpq.rerank unscored candidates exactly from the heap
- * into the scored rows, dropping those the snapshot cannot see.
+ * into the scored rows, dropping those the snapshot cannot see.  They are
+ * fetched in TID order, so candidates on one heap page cost one buffer
+ * lookup (the fetch keeps its last page pinned) and the pages are read in
+ * ascending order; their order of return is the scored rows' heap's.
  */
 static void
 score_batch(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 	const IvfpqState *state = so->state;
-	int			n;
+	int			n = 0;
+	int			i;
 
-	for (n = 0; n < so->rerank && (so->bestSize > 0 || so->heapSize > 0); n++)
+	while (n < so->rerank)
 	{
-		IvfpqCandidate c = pop_unscored(so);
+		if (so->bestSize == 0 && so->deferred > 0)
+			materialize_deferred(scan);
+		if (so->bestSize == 0 && so->heapSize == 0)
+			break;
+		so->batch[n++] = pop_unscored(so);
+	}
+	qsort(so->batch, n, sizeof(IvfpqCandidate), compare_candidate_tid);
+
+	for (i = 0; i < n; i++)
+	{
+		IvfpqCandidate c = so->batch[i];
 		bool		call_again = false;
 		bool		all_dead = false;
 		bool		isnull;
@@ -670,7 +896,7 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 
 	for (;;)
 	{
-		bool		unscored = so->bestSize > 0 || so->heapSize > 0;
+		bool		unscored = has_unscored(so);
 
 		/* the first rows come from the first batch, as a short LIMIT wants */
 		if (unscored && (so->readySize == 0 ||
@@ -743,9 +969,14 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->bestSize = 0;
 	so->bestCapacity = 0;
 	so->ready = NULL;
+	so->batch = NULL;
 	so->readySize = 0;
 	so->readyCapacity = 0;
 	so->listsProbed = 0;
+	so->deferred = 0;
+	so->keptTids = NULL;
+	so->keptCount = 0;
+	so->materializing = false;
 	so->tableShared = false;
 	so->returned = 0;
 	so->rescored = 0;
@@ -779,9 +1010,10 @@ start_scan(IndexScanDesc scan)
 	so->overestimate = 0.0;
 	if (so->rescore)
 	{
-		check_candidate_memory(so, so->rerank);
+		check_candidate_memory(so, 2 * (int64) so->rerank);
 		so->best = palloc(sizeof(IvfpqCandidate) * so->rerank);
 		so->bestCapacity = so->rerank;
+		so->batch = palloc(sizeof(IvfpqCandidate) * so->rerank);
 	}
 
 	if (so->fetch == NULL)

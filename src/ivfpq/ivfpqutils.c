@@ -433,64 +433,44 @@ ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out)
 }
 
 /*
- * Float kernels for ranking lists, on GCC/Clang vector types (SSE on x86,
- * NEON on ARM, without -march flags): four 4-lane accumulators keep several
- * multiply-adds in flight.  The exact, double-precision fp_* functions
- * serialise on one sum, which made ranking 1000 lists the biggest cost of a
- * scan.  Ranking is approximate anyway; re-scoring uses the operators' own
- * functions.
+ * Float kernels for ranking lists, on the vector type of ivfpq.h: four 4-lane
+ * accumulators keep several multiply-adds in flight.  The exact,
+ * double-precision fp_* functions serialise on one sum, which made ranking
+ * 1000 lists the biggest cost of a scan.  Ranking is approximate anyway;
+ * re-scoring uses the operators' own functions.
  */
-typedef float v4sf __attribute__((vector_size(16)));
-
-static inline v4sf
-load4(const float *p)
-{
-	v4sf		v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static inline float
-hsum4(v4sf a, v4sf b, v4sf c, v4sf d)
-{
-	v4sf		s = (a + b) + (c + d);
-
-	return (s[0] + s[1]) + (s[2] + s[3]);
-}
-
 static float
 dot_f32(const float *a, const float *b, int dim)
 {
-	v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+	ivfpq_v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
 	float		sum = 0.0f;
 	int			i = 0;
 
 	for (; i + 16 <= dim; i += 16)
 	{
-		acc0 += load4(a + i) * load4(b + i);
-		acc1 += load4(a + i + 4) * load4(b + i + 4);
-		acc2 += load4(a + i + 8) * load4(b + i + 8);
-		acc3 += load4(a + i + 12) * load4(b + i + 12);
+		acc0 += ivfpq_load4(a + i) * ivfpq_load4(b + i);
+		acc1 += ivfpq_load4(a + i + 4) * ivfpq_load4(b + i + 4);
+		acc2 += ivfpq_load4(a + i + 8) * ivfpq_load4(b + i + 8);
+		acc3 += ivfpq_load4(a + i + 12) * ivfpq_load4(b + i + 12);
 	}
 	for (; i < dim; i++)
 		sum += a[i] * b[i];
-	return sum + hsum4(acc0, acc1, acc2, acc3);
+	return sum + ivfpq_hsum4(acc0, acc1, acc2, acc3);
 }
 
 static float
 l2sq_f32(const float *a, const float *b, int dim)
 {
-	v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
+	ivfpq_v4sf		acc0 = {0}, acc1 = {0}, acc2 = {0}, acc3 = {0};
 	float		sum = 0.0f;
 	int			i = 0;
 
 	for (; i + 16 <= dim; i += 16)
 	{
-		v4sf		t0 = load4(a + i) - load4(b + i);
-		v4sf		t1 = load4(a + i + 4) - load4(b + i + 4);
-		v4sf		t2 = load4(a + i + 8) - load4(b + i + 8);
-		v4sf		t3 = load4(a + i + 12) - load4(b + i + 12);
+		ivfpq_v4sf		t0 = ivfpq_load4(a + i) - ivfpq_load4(b + i);
+		ivfpq_v4sf		t1 = ivfpq_load4(a + i + 4) - ivfpq_load4(b + i + 4);
+		ivfpq_v4sf		t2 = ivfpq_load4(a + i + 8) - ivfpq_load4(b + i + 8);
+		ivfpq_v4sf		t3 = ivfpq_load4(a + i + 12) - ivfpq_load4(b + i + 12);
 
 		acc0 += t0 * t0;
 		acc1 += t1 * t1;
@@ -499,7 +479,7 @@ l2sq_f32(const float *a, const float *b, int dim)
 	}
 	for (; i < dim; i++)
 		sum += (a[i] - b[i]) * (a[i] - b[i]);
-	return sum + hsum4(acc0, acc1, acc2, acc3);
+	return sum + ivfpq_hsum4(acc0, acc1, acc2, acc3);
 }
 
 /* Smaller is closer, for lists: -<q,c> for inner product, else squared L2. */
@@ -624,32 +604,58 @@ ivfpq_encode(const IvfpqState *state, const float *x, int list, int64 *indices)
 }
 
 /*
- * An index entry for one heap tuple, as build and insert both write it: the
- * TID, then the packed PQ code of the m sub-quantiser indices (trained
- * index) or the vector x itself (flat index; indices are not read).
+ * An entry's payload, as build and insert both write it: the packed PQ code
+ * of the m sub-quantiser indices (trained index) or the vector x itself
+ * (flat index; indices are not read).  codeSize bytes.
  */
-IndexTuple
-ivfpq_form_entry(const IvfpqState *state, ItemPointer heaptid, const int64 *indices,
-				 const float *x, Size *itemsz)
+void
+ivfpq_form_payload(const IvfpqState *state, const int64 *indices, const float *x,
+				   char *payload)
 {
-	IndexTuple	itup;
-
-	*itemsz = IVFPQ_ENTRY_SIZE(state->codeSize);
-	itup = (IndexTuple) palloc0(*itemsz);
-	itup->t_tid = *heaptid;
-	itup->t_info = (unsigned short) *itemsz;
 	if (state->trained)
-		pack_code(indices, state->m, state->nbits, (uint8 *) IvfpqEntryPayload(itup));
+		pack_code(indices, state->m, state->nbits, (uint8 *) payload);
 	else
-		memcpy(IvfpqEntryPayload(itup), x, sizeof(float) * state->dim);
-	return itup;
+		memcpy(payload, x, sizeof(float) * state->dim);
 }
 
-static void
-ivfpq_add_item(Relation index, Page page, IndexTuple itup, Size itemsz)
+/*
+ * The entries on a data page (ivfpq.h): pd_lower and pd_upper must agree on
+ * it, else -1 (a damaged page, or one reused under a scan).
+ */
+int
+ivfpq_page_entries(Page page, int codeSize)
 {
-	if (PageAddItem(page, (Item) itup, itemsz, InvalidOffsetNumber, false, false) == InvalidOffsetNumber)
-		elog(ERROR, "failed to add entry to ivfpq index \"%s\"", RelationGetRelationName(index));
+	PageHeader	header = (PageHeader) page;
+	Size		start = IvfpqPagePayloads(page) - (char *) page;
+	Size		n;
+
+	if (header->pd_lower < start || header->pd_lower > header->pd_upper ||
+		header->pd_upper > header->pd_special || header->pd_special > BLCKSZ ||
+		(header->pd_lower - start) % codeSize != 0)
+		return -1;
+	n = (header->pd_lower - start) / codeSize;
+	return (Size) (header->pd_special - header->pd_upper) == n * sizeof(ItemPointerData) ? (int) n : -1;
+}
+
+bool
+ivfpq_page_has_room(Page page, int codeSize)
+{
+	PageHeader	header = (PageHeader) page;
+
+	return (Size) (header->pd_upper - header->pd_lower) >= IVFPQ_ENTRY_SIZE(codeSize);
+}
+
+/* Adds an entry to a data page that has room (ivfpq_page_has_room). */
+void
+ivfpq_page_add_entry(Page page, int codeSize, const char *payload, ItemPointer heaptid)
+{
+	PageHeader	header = (PageHeader) page;
+
+	Assert(ivfpq_page_has_room(page, codeSize));
+	memcpy((char *) page + header->pd_lower, payload, codeSize);
+	header->pd_lower += codeSize;
+	header->pd_upper -= sizeof(ItemPointerData);
+	memcpy((char *) page + header->pd_upper, heaptid, sizeof(ItemPointerData));
 }
 
 /*
@@ -687,7 +693,7 @@ ivfpq_set_insert_page(Relation index, const IvfpqState *state, int list, BlockNu
  */
 void
 ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
-				   IndexTuple itup, Size itemsz)
+				   const char *payload, ItemPointer heaptid)
 {
 	Buffer		buf;
 	Page		page;
@@ -712,9 +718,14 @@ ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 		xlog = GenericXLogStart(index);
 		page = GenericXLogRegisterBuffer(xlog, buf, 0);
 
-		if (PageGetFreeSpace(page) >= itemsz)
+		if (ivfpq_page_entries(page, state->codeSize) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfpq index \"%s\" has a malformed data page at block %u",
+							RelationGetRelationName(index), blkno)));
+		if (ivfpq_page_has_room(page, state->codeSize))
 		{
-			ivfpq_add_item(index, page, itup, itemsz);
+			ivfpq_page_add_entry(page, state->codeSize, payload, heaptid);
 			GenericXLogFinish(xlog);
 			UnlockReleaseBuffer(buf);
 			break;
@@ -736,7 +747,7 @@ ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 															GENERIC_XLOG_FULL_IMAGE);
 
 			ivfpq_init_page(newpage);
-			ivfpq_add_item(index, newpage, itup, itemsz);
+			ivfpq_page_add_entry(newpage, state->codeSize, payload, heaptid);
 			newblkno = BufferGetBlockNumber(newbuf);
 			IvfpqPageGetOpaque(page)->nextblkno = newblkno;
 			GenericXLogFinish(xlog);

@@ -27,6 +27,38 @@
 
 #include "ivfpq/ivfpq.h"
 
+/*
+ * Removes the entries of a data page whose TIDs the callback names, moving
+ * the ones kept down over them in order (autotrain relies on entries staying
+ * in the order they were added); returns how many are kept.
+ */
+static int
+compact_page(Page page, int codeSize, int count, IndexBulkDeleteCallback callback,
+			 void *callback_state)
+{
+	PageHeader	header = (PageHeader) page;
+	int			kept = 0;
+	int			i;
+
+	for (i = 0; i < count; i++)
+	{
+		ItemPointerData tid = *IvfpqPageTid(page, i);
+
+		if (callback(&tid, callback_state))
+			continue;
+		if (kept != i)
+		{
+			memmove(IvfpqPagePayload(page, codeSize, kept),
+					IvfpqPagePayload(page, codeSize, i), codeSize);
+			*IvfpqPageTid(page, kept) = tid;
+		}
+		kept++;
+	}
+	header->pd_lower -= (count - kept) * codeSize;
+	header->pd_upper += (count - kept) * sizeof(ItemPointerData);
+	return kept;
+}
+
 IndexBulkDeleteResult *
 ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 				IndexBulkDeleteCallback callback, void *callback_state)
@@ -48,10 +80,8 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			Buffer		buf;
 			Page		page;
 			GenericXLogState *xlog;
-			OffsetNumber deletable[MaxOffsetNumber];
-			int			ndeletable = 0;
-			OffsetNumber offno;
-			OffsetNumber maxoff;
+			int			count;
+			int			kept;
 
 			vacuum_delay_point();
 			buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
@@ -59,23 +89,18 @@ ivfpqbulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 			xlog = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(xlog, buf, 0);
 
-			maxoff = PageGetMaxOffsetNumber(page);
-			for (offno = FirstOffsetNumber; offno <= maxoff; offno++)
-			{
-				IndexTuple	itup = (IndexTuple) PageGetItem(page, PageGetItemId(page, offno));
+			count = ivfpq_page_entries(page, state->codeSize);
+			if (count < 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("ivfpq index \"%s\" has a malformed data page at block %u",
+								RelationGetRelationName(index), blkno)));
+			kept = compact_page(page, state->codeSize, count, callback, callback_state);
+			stats->tuples_removed += count - kept;
+			stats->num_index_tuples += kept;
 
-				if (callback(&itup->t_tid, callback_state))
-				{
-					deletable[ndeletable++] = offno;
-					stats->tuples_removed++;
-				}
-				else
-					stats->num_index_tuples++;
-			}
-
-			if (ndeletable > 0)
+			if (kept < count)
 			{
-				PageIndexMultiDelete(page, deletable, ndeletable);
 				GenericXLogFinish(xlog);
 				if (!BlockNumberIsValid(firstFreed))
 					firstFreed = blkno;
@@ -161,7 +186,7 @@ ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 				buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 				LockBuffer(buf, BUFFER_LOCK_SHARE);
 				page = BufferGetPage(buf);
-				stats->num_index_tuples += PageGetMaxOffsetNumber(page);
+				stats->num_index_tuples += Max(0, ivfpq_page_entries(page, state->codeSize));
 				blkno = IvfpqPageGetOpaque(page)->nextblkno;
 				UnlockReleaseBuffer(buf);
 			}

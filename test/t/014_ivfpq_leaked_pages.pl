@@ -82,23 +82,69 @@ is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
 $node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
 is($node->safe_psql('postgres', q{SELECT lists FROM ivfpq_check('seg_fp')}), '8', 'REINDEX mends it');
 
-# an index of another layout version: ERROR with a HINT to REINDEX
+# an index of release 0.1's layout (version 1: one IndexTuple per entry):
+# scans, inserts and VACUUM all stop with an ERROR and a HINT to REINDEX
 $file = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('seg_fp')});
 $node->stop;
 {
 	open(my $fh, '+<:raw', $file) or die "open $file: $!";
+	# page header (24 bytes), then magic, version
 	seek($fh, 24 + 4, 0) or die;
-	print $fh pack('L', 0);
+	print $fh pack('L', 1);
+	close $fh;
+}
+$node->start;
+my %version1 = (
+	'a scan' => q{SET enable_seqscan = off;
+		SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1) LIMIT 1},
+	'an insert' => qq{INSERT INTO seg SELECT s, $point FROM generate_series(30001, 30001) s, generate_series(1, 32) i GROUP BY s},
+	'VACUUM' => q{DELETE FROM seg WHERE id = 1; VACUUM seg});
+for my $what (sort keys %version1)
+{
+	($rc, $stdout, $stderr) = $node->psql('postgres', "\\set VERBOSITY verbose\n$version1{$what}");
+	like($stderr,
+		qr/XX002: ivfpq index "seg_fp" has version 1, this build reads version 2.*\n.*HINT:  REINDEX the index/,
+		"$what on a version-1 index asks for REINDEX");
+}
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
+$node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
+is($node->safe_psql('postgres', q{SELECT lists FROM ivfpq_check('seg_fp')}), '8', 'and REINDEX mends it');
+is($node->safe_psql('postgres', q{
+	SET enable_seqscan = off; SET ivfpq.probes = 8; SET ivfpq.rerank = 0;
+	SELECT count(*) = (SELECT count(*) FROM seg)
+	FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1)) s}),
+	't', 'the rebuilt index reaches every row');
+
+
+# a data page whose payload and TID arrays disagree (pd_lower one byte off):
+# ERROR index_corrupted from the scan and from ivfpq_check, no crash
+$file = $node->data_dir . '/' . $node->safe_psql('postgres', q{SELECT pg_relation_filepath('seg_fp')});
+$node->stop;
+{
+	open(my $fh, '+<:raw', $file) or die "open $file: $!";
+	my $last = (-s $file) - 8192;	# the last block: a data page
+	my $lower;
+	seek($fh, $last + 12, 0) or die;
+	read($fh, $lower, 2) == 2 or die;
+	seek($fh, $last + 12, 0) or die;
+	print $fh pack('S', unpack('S', $lower) + 1);
 	close $fh;
 }
 $node->start;
 ($rc, $stdout, $stderr) = $node->psql('postgres', q{
-	SET enable_seqscan = off;
-	SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1) LIMIT 1});
-like($stderr, qr/has version 0, this build reads version 1.*\n.*HINT:  REINDEX the index/,
-	'an index of another layout version asks for REINDEX');
+	\set VERBOSITY verbose
+	SET enable_seqscan = off; SET ivfpq.probes = 8; SET ivfpq.rerank = 0;
+	SELECT count(*) FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1)) s});
+like($stderr, qr/XX002: ivfpq index "seg_fp" has a malformed data page at block \d+/,
+	'a scan of a damaged data page is index_corrupted');
+($rc, $stdout, $stderr) = $node->psql('postgres', q{\set VERBOSITY verbose
+	SELECT * FROM ivfpq_check('seg_fp')});
+like($stderr, qr/XX002: ivfpq index "seg_fp" is corrupted\n.*block \d+ is not a data page of this index's entry size/,
+	'ivfpq_check reports the damaged data page');
+is($node->safe_psql('postgres', 'SELECT 1'), '1', 'the server is still up');
 $node->safe_psql('postgres', 'REINDEX INDEX seg_fp');
-is($node->safe_psql('postgres', q{SELECT lists FROM ivfpq_check('seg_fp')}), '8', 'and REINDEX mends it');
+is($node->safe_psql('postgres', q{SELECT entries FROM ivfpq_check('seg_fp')}),
+	$node->safe_psql('postgres', 'SELECT count(*) FROM seg'), 'REINDEX mends it');
 
 $node->stop;
 done_testing();
