@@ -42,9 +42,7 @@ static const int query_lengths[N_LENGTHS] = {3, 10};
 
 /* Rooms of the test part, as sid_eval's. */
 #define TEST_RIRS 1000
-/* sampleid_identify's defaults (sql/ext/60_identify.sql) and its rule of at least 2 segments */
-#define DEFAULT_MIN_COVERAGE 0.7
-#define DEFAULT_MIN_SIMILARITY 0.78
+/* sampleid_identify's rule of at least 2 segments; its thresholds are the model's (sid_model_coarse_rule) */
 #define DEFAULT_MIN_SEGMENTS 2
 /* Out-of-catalogue tracks: long enough for a 10 s excerpt anywhere in them */
 #define MIN_TRACK_SECONDS 25.0
@@ -806,7 +804,9 @@ cmd_eval_openset(int argc, char **argv)
 {
 	openset_options o;
 	openset_run r;
-	sid_openset_settings set = {-1, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_SEGMENTS};
+	sid_openset_settings set = {-1, 0, 0, DEFAULT_MIN_SEGMENTS};
+	float		rule_coverage,
+				rule_similarity;
 	sid_model  *m = NULL;
 	sid_error	err;
 	char		sql[64],
@@ -822,6 +822,9 @@ cmd_eval_openset(int argc, char **argv)
 	r.o = &o;
 	if (!(m = cli_load_model(o.model_spec, o.dir_opt)))
 		return 1;
+	sid_model_coarse_rule(m, &rule_coverage, &rule_similarity);
+	set.default_coverage = rule_coverage;
+	set.default_similarity = rule_similarity;
 	status = 1;
 	if (!(r.e = sid_embedder_create(m, 0.0, 16, &err)))
 	{
