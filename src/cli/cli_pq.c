@@ -348,6 +348,25 @@ identify_call(PGconn *conn, const char *cmd, const char *catalogue, const char *
 	return r;
 }
 
+/* The int[] literal of each row's shift (malloc'd); NULL having said why. */
+static char *
+shifts_array(const char *cmd, const int *semitones, int64_t n)
+{
+	char	   *shifts = malloc((size_t) n * 12 + 3);
+	int			at = 0;
+
+	if (!shifts)
+	{
+		fprintf(stderr, "sampleid %s: out of memory\n", cmd);
+		return NULL;
+	}
+	shifts[at++] = '{';
+	for (int64_t s = 0; s < n; s++)
+		at += sprintf(shifts + at, "%s%d", s ? "," : "", semitones[s]);
+	strcpy(shifts + at, "}");
+	return shifts;
+}
+
 PGresult *
 cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
 				const sid_embed_result *q, const uint8_t *content, const int *semitones,
@@ -373,17 +392,8 @@ cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char
 	}
 	if (semitones)
 	{
-		int			at = 0;
-
-		if (!(shifts = malloc((size_t) q->n_segments * 12 + 3)))
-		{
-			fprintf(stderr, "sampleid %s: out of memory\n", cmd);
+		if (!(shifts = shifts_array(cmd, semitones, q->n_segments)))
 			return NULL;
-		}
-		shifts[at++] = '{';
-		for (int64_t s = 0; s < q->n_segments; s++)
-			at += sprintf(shifts + at, "%s%d", s ? "," : "", semitones[s]);
-		strcpy(shifts + at, "}");
 		extra[n++] = shifts;
 		snprintf(tail + len, sizeof(tail) - len, ", semitones => $%d::int[]", 5 + n);
 	}
@@ -398,10 +408,21 @@ cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char
 
 PGresult *
 cli_pq_identify_all(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
-					const sid_embed_result *q, const uint8_t *content)
+					const sid_embed_result *q, const uint8_t *content, const int *semitones)
 {
-	return identify_call(conn, cmd, catalogue, model, q, content,
-						 "recording_id, query_start, ref_start, segments, coverage, similarity, "
-						 "probability",
-						 ", min_similarity => 0, min_coverage => 0, include_rejected => true", 0, NULL);
+	const char *extra[1];
+	char	   *shifts = NULL;
+	PGresult   *r;
+
+	if (semitones && !(shifts = shifts_array(cmd, semitones, q->n_segments)))
+		return NULL;
+	extra[0] = shifts;
+	r = identify_call(conn, cmd, catalogue, model, q, content,
+					  "recording_id, query_start, ref_start, segments, coverage, similarity, "
+					  "probability",
+					  shifts ? ", min_similarity => 0, min_coverage => 0, include_rejected => true, semitones => $6::int[]"
+					  : ", min_similarity => 0, min_coverage => 0, include_rejected => true",
+					  shifts ? 1 : 0, extra);
+	free(shifts);
+	return r;
 }
