@@ -66,3 +66,10 @@ CREATE FUNCTION sampleid_rerank(
     LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sampleid_rerank(fingerprint[], real[], fingerprint[], real[], real, text) IS
     'the verifier alone: the probability that query segments (fingerprints, start times) and a candidate''s stored segments (fingerprints, reference start times) share audio, at alignment = reference time - query time';
+
+CREATE FUNCTION sampleid_embed_copies(audio bytea, model text DEFAULT 'fp', semitones int[] DEFAULT NULL)
+    RETURNS TABLE(seg int, t_start real, fp fingerprint, shift int, content boolean)
+    AS 'MODULE_PATHNAME', 'sampleid_embed_copies'
+    LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION sampleid_embed_copies(bytea, text, int[]) IS
+    'the fingerprints of the transposed copies of the audio that sample mode searches (semitones NULL: -3 .. +3 for a sample-kind model, else none), copy after copy, with each row''s shift and content flag';

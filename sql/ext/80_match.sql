@@ -28,55 +28,89 @@ $$;
 COMMENT ON FUNCTION sampleid_catalogue(text) IS
     'the sampleid_catalogues row of a catalogue table (model, hop), or an error when it is not registered';
 
+-- Sample mode (a sample-kind model, or shifts given): the work comes as
+-- transposed copies, copy after copy, shifts giving each row's (in semitones); a
+-- window is a span of time, and sampleid_identify gets every copy's rows in
+-- it.  A use found under a tempo change keeps identification's reference
+-- range (the offset drifts along it); otherwise its edges are refined on the
+-- rows of the copy that matched.
 CREATE FUNCTION sampleid_match_uses(
     fingerprints fingerprint[], t_start real[], catalogue text DEFAULT 'segments',
     model text DEFAULT NULL, window_seconds real DEFAULT 8, step_seconds real DEFAULT 2,
-    content boolean[] DEFAULT NULL, min_similarity real DEFAULT 0.78,
+    content boolean[] DEFAULT NULL, min_similarity real DEFAULT NULL,
     recording_column text DEFAULT 'recording_id', time_column text DEFAULT 't_start',
-    fingerprint_column text DEFAULT 'fp')
+    fingerprint_column text DEFAULT 'fp', shifts int[] DEFAULT NULL)
     RETURNS TABLE(recording_id bigint, work_start real, work_end real,
-                  recording_start real, recording_end real, confidence real)
+                  recording_start real, recording_end real, confidence real,
+                  semitones real, tempo real)
     LANGUAGE plpgsql VOLATILE
     SET client_min_messages = warning
 AS $$
 DECLARE
-    n    int := coalesce(pg_catalog.cardinality(fingerprints), 0);
-    cat  @extschema@.sampleid_catalogues;
-    win  int;
-    step int;
-    u    record;
-    edge record;
+    n     int := coalesce(pg_catalog.cardinality(fingerprints), 0);
+    cat   @extschema@.sampleid_catalogues;
+    win   int;
+    step  int;
+    -- the start times of the first copy's rows: the windows' grid
+    grid  real[];
+    ng    int;
+    u     record;
+    edge  record;
+    shift int;
 BEGIN
     IF window_seconds IS NULL OR step_seconds IS NULL OR NOT window_seconds > 0
        OR NOT step_seconds > 0 OR step_seconds > window_seconds THEN
         RAISE EXCEPTION 'window_seconds and step_seconds must be positive, the step at most the window (%, %)',
             window_seconds, step_seconds USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    IF n <> coalesce(pg_catalog.cardinality(sampleid_match_uses.t_start), 0)
+       OR (content IS NOT NULL AND pg_catalog.cardinality(content) <> n)
+       OR (sampleid_match_uses.shifts IS NOT NULL
+           AND pg_catalog.cardinality(sampleid_match_uses.shifts) <> n) THEN
+        RAISE EXCEPTION 'fingerprints, t_start, content and shifts must have one element per segment'
+            USING ERRCODE = 'array_subscript_error';
+    END IF;
     cat := @extschema@.sampleid_catalogue(sampleid_match_uses.catalogue);
     win := greatest(2, round(window_seconds / cat.segment_hop_seconds)::int);
     step := greatest(1, round(step_seconds / cat.segment_hop_seconds)::int);
+    SELECT pg_catalog.array_agg(x.t ORDER BY x.k) INTO grid
+    FROM unnest(sampleid_match_uses.t_start, sampleid_match_uses.shifts) WITH ORDINALITY AS x(t, s, k)
+    WHERE x.s IS NOT DISTINCT FROM sampleid_match_uses.shifts[1];
+    ng := coalesce(pg_catalog.cardinality(grid), 0);
     FOR u IN
-        WITH window_hits AS (
+        WITH windows AS (
+            SELECT w.first, grid[w.first] AS t0, grid[least(ng, w.first + win - 1)] AS t1
+            FROM pg_catalog.generate_series(1, greatest(1, ng - win + step), step) AS w(first)
+            WHERE ng > 0),
+        window_hits AS (
             SELECT w.first, i.recording_id AS rec, i.query_start AS qs, i.query_end AS qe,
-                   i.ref_start - i.query_start AS off, coalesce(i.probability, i.similarity) AS conf
-            FROM pg_catalog.generate_series(1, greatest(1, n - win + step), step) AS w(first)
+                   i.ref_start AS rs, i.ref_end AS re,
+                   i.ref_start - i.query_start AS off, coalesce(i.probability, i.similarity) AS conf,
+                   i.similarity AS sim, i.semitones AS st, i.tempo AS tp
+            FROM windows w
+            CROSS JOIN LATERAL (
+                SELECT pg_catalog.array_agg(x.f ORDER BY x.k) AS f, pg_catalog.array_agg(x.t ORDER BY x.k) AS t,
+                       pg_catalog.array_agg(x.c ORDER BY x.k) AS c, pg_catalog.array_agg(x.s ORDER BY x.k) AS s
+                FROM unnest(fingerprints, sampleid_match_uses.t_start, content, sampleid_match_uses.shifts)
+                     WITH ORDINALITY AS x(f, t, c, s, k)
+                WHERE x.t >= w.t0 AND x.t <= w.t1) sel
             CROSS JOIN LATERAL @extschema@.sampleid_identify(
-                fingerprints[w.first:w.first + win - 1],
-                sampleid_match_uses.t_start[w.first:w.first + win - 1],
-                sampleid_match_uses.catalogue, sampleid_match_uses.model,
+                sel.f, sel.t, sampleid_match_uses.catalogue, sampleid_match_uses.model,
                 min_similarity => sampleid_match_uses.min_similarity,
                 recording_column => recording_column, time_column => time_column,
                 fingerprint_column => fingerprint_column,
-                content => sampleid_match_uses.content[w.first:w.first + win - 1]) i
-            WHERE n > 0),
+                content => CASE WHEN content IS NULL THEN NULL ELSE sel.c END,
+                semitones => CASE WHEN sampleid_match_uses.shifts IS NULL THEN NULL ELSE sel.s END) i),
         -- one alignment per recording and window, the best: a recording that
         -- repeats a passage also matches the window at the repeat, and those
         -- weaker rows would cut the use in pieces (or stand as uses of their own)
         hits AS (
-            SELECT DISTINCT ON (h.first, h.rec) h.rec, h.qs, h.qe, h.off, h.conf
+            SELECT DISTINCT ON (h.first, h.rec) h.*
             FROM window_hits h ORDER BY h.first, h.rec, h.conf DESC),
         -- a new use starts where the previous window of the recording ended
-        -- more than two hops earlier or aligned more than two hops apart
+        -- more than two hops earlier or aligned more than two hops apart (a
+        -- tempo change moves the offset by (tempo - 1) x step per window, well
+        -- within that up to the tempo range identification fits)
         marked AS (
             SELECT h.*, CASE WHEN h.qs <= lag(h.qe) OVER w + 2 * cat.segment_hop_seconds
                               AND abs(h.off - lag(h.off) OVER w) <= 2 * cat.segment_hop_seconds
@@ -85,36 +119,53 @@ BEGIN
         islands AS (
             SELECT m.*, sum(m.starts) OVER (PARTITION BY m.rec ORDER BY m.qs, m.qe) AS island
             FROM marked m)
-        SELECT s.rec, min(s.qs) AS qs, max(s.qe) AS qe,
+        SELECT s.rec, min(s.qs) AS qs, max(s.qe) AS qe, min(s.rs) AS rs, max(s.re) AS re,
                percentile_disc(0.5) WITHIN GROUP (ORDER BY s.off) AS off,
-               least(1, greatest(0, avg(s.conf)))::real AS conf
+               least(1, greatest(0, avg(s.conf)))::real AS conf,
+               min(s.sim) AS sim, mode() WITHIN GROUP (ORDER BY s.st) AS st,
+               avg(s.tp)::real AS tp
         FROM islands s GROUP BY s.rec, s.island ORDER BY 2, 1
     LOOP
+        recording_id := u.rec;
+        confidence := u.conf;
+        semitones := u.st;
+        tempo := u.tp;
+        IF u.tp IS NOT NULL AND abs(u.tp - 1) > 0.02 THEN
+            -- the offset is not constant: identification's ranges stand
+            work_start := u.qs;
+            work_end := u.qe;
+            recording_start := u.rs;
+            recording_end := u.re;
+            RETURN NEXT;
+            CONTINUE;
+        END IF;
         -- a window reaches past the use it agrees with: the use's edges are
-        -- its outermost segments that match the aligned catalogue segment
+        -- its outermost segments (of the copy that matched: the query is the
+        -- recording transposed by -shift) that match the aligned catalogue segment
+        -- at min_similarity (NULL: the weakest accepted window's mean)
+        shift := coalesce(-round(u.st)::int, 0);
         EXECUTE pg_catalog.format(
             'SELECT min(q.t) AS first, max(q.t) AS last
-             FROM unnest($1::@extschema@.fingerprint[], $2::real[]) AS q(fp, t)
+             FROM unnest($1::@extschema@.fingerprint[], $2::real[], $9::int[]) AS q(fp, t, s)
              CROSS JOIN LATERAL (SELECT -(s.%3$I OPERATOR(@extschema@.<#>) q.fp) AS sim FROM %1$s s
                                  WHERE s.%2$I = $3 AND abs(s.%4$I - (q.t + $4)) <= $8
                                  ORDER BY abs(s.%4$I - (q.t + $4)) LIMIT 1) r
-             WHERE q.t >= $5 AND q.t <= $6 AND r.sim >= $7',
+             WHERE coalesce(q.s, 0) = $10 AND q.t >= $5 AND q.t <= $6 AND r.sim >= $7',
             sampleid_match_uses.catalogue::regclass, recording_column, fingerprint_column, time_column)
             INTO edge USING fingerprints, sampleid_match_uses.t_start, u.rec, u.off, u.qs,
-                            u.qe - cat.segment_seconds, min_similarity,
-                            cat.segment_hop_seconds;
-        recording_id := u.rec;
+                            u.qe - cat.segment_seconds,
+                            coalesce(min_similarity, u.sim),
+                            cat.segment_hop_seconds, sampleid_match_uses.shifts, shift;
         work_start := coalesce(edge.first, u.qs);
         work_end := coalesce(edge.last + cat.segment_seconds, u.qe);
         recording_start := work_start + u.off;
         recording_end := work_end + u.off;
-        confidence := u.conf;
         RETURN NEXT;
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION sampleid_match_uses(fingerprint[], real[], text, text, real, real, boolean[], real, text, text, text) IS
-    'every use of a catalogue recording in a fingerprinted work: sampleid_identify over a sliding window, accepted windows merged per recording and alignment';
+COMMENT ON FUNCTION sampleid_match_uses(fingerprint[], real[], text, text, real, real, boolean[], real, text, text, text, int[]) IS
+    'every use of a catalogue recording in a fingerprinted work (in sample mode, its transposed copies): sampleid_identify over a sliding window, accepted windows merged per recording and alignment';
 
 -- The works already in a table: audio as bytea, or as a path on the server
 -- (text; sampleid_embed_file's privileges apply).  Each work's rows in the
@@ -139,10 +190,18 @@ BEGIN
         RAISE EXCEPTION 'column "%" of "%" does not exist', audio_column, works
             USING ERRCODE = 'undefined_column';
     END IF;
+    -- audio: sample mode's copies when the model is sample-kind (sampleid_embed_copies
+    -- makes none for another); a path: the file as it is
     IF audio_type = 'bytea'::regtype THEN
-        embed := 'sampleid_embed';
+        embed := 'SELECT array_agg(e.fp ORDER BY e.shift, e.seg) AS f,
+                         array_agg(e.t_start ORDER BY e.shift, e.seg) AS t,
+                         array_agg(e.content ORDER BY e.shift, e.seg) AS c,
+                         array_agg(e.shift ORDER BY e.shift, e.seg) AS s
+                  FROM @extschema@.sampleid_embed_copies($2, $3) e';
     ELSIF audio_type = 'text'::regtype THEN
-        embed := 'sampleid_embed_file';
+        embed := 'SELECT array_agg(e.fp ORDER BY e.seg) AS f, array_agg(e.t_start ORDER BY e.seg) AS t,
+                         NULL::boolean[] AS c, NULL::int[] AS s
+                  FROM @extschema@.sampleid_embed_file($2, $3) e';
     ELSE
         RAISE EXCEPTION 'column "%" is %, not bytea (audio) or text (a path on the server)',
             audio_column, audio_type USING ERRCODE = 'datatype_mismatch';
@@ -152,11 +211,11 @@ BEGIN
         EXECUTE pg_catalog.format('DELETE FROM %s WHERE work = $1', matches::regclass) USING w.work;
         EXECUTE pg_catalog.format(
             'INSERT INTO %s (work, recording_id, work_start, work_end, recording_start,
-                             recording_end, confidence, model)
-             SELECT $1, u.*, $3
-             FROM (SELECT array_agg(e.fp ORDER BY e.seg) AS f, array_agg(e.t_start ORDER BY e.seg) AS t
-                   FROM @extschema@.%I($2, $3) e) q,
-                  LATERAL @extschema@.sampleid_match_uses(q.f, q.t, $4, $3, $5, $6) u',
+                             recording_end, confidence, model, semitones, tempo)
+             SELECT $1, u.recording_id, u.work_start, u.work_end, u.recording_start,
+                    u.recording_end, u.confidence, $3, u.semitones, u.tempo
+             FROM (%s) q,
+                  LATERAL @extschema@.sampleid_match_uses(q.f, q.t, $4, $3, $5, $6, q.c, shifts => q.s) u',
             matches::regclass, embed)
             USING w.work, w.audio, m, catalogue, window_seconds, step_seconds;
         GET DIAGNOSTICS uses = ROW_COUNT;

@@ -176,6 +176,28 @@ cli_embed_file(const char *cmd, sid_embedder *e, const char *file, sid_embed_res
 }
 
 int
+cli_semitones_option(const char *cmd, const char *s, const sid_model *m, int *lo, int *hi)
+{
+	char		end;
+
+	if (!s)
+	{
+		*lo = *hi = 0;
+		if (sid_model_is_sample_kind(m))
+			*lo = -SID_SAMPLE_MODE_SEMITONES, *hi = SID_SAMPLE_MODE_SEMITONES;
+		return 0;
+	}
+	if (sscanf(s, "%d:%d%c", lo, hi, &end) != 2 || *lo > 0 || *hi < 0 ||
+		*hi - *lo + 1 > SID_TRANSPOSE_MAX_COPIES)
+	{
+		fprintf(stderr, "sampleid %s: --semitones wants LO:HI with LO <= 0 <= HI and at most %d copies, not \"%s\"\n",
+				cmd, SID_TRANSPOSE_MAX_COPIES, s);
+		return -1;
+	}
+	return 0;
+}
+
+int
 cli_embed_pcm_copies(const char *cmd, sid_embedder *e, const char *what, const float *samples,
 					 int64_t n_samples, int lo, int hi, sid_embed_result *q, uint8_t **content,
 					 int **semitones)

@@ -44,6 +44,13 @@ int			cli_embed_pcm(const char *cmd, sid_embedder *e, const char *what, const fl
  * row's shift in *semitones (malloc'd), as sampleid_identify's fingerprints
  * form takes them.
  */
+/*
+ * The copies --semitones LO:HI asks for (s; NULL: -3 .. +3 for a sample-kind
+ * model, else 0 .. 0, none): 0, or -1 having said why.
+ */
+int			cli_semitones_option(const char *cmd, const char *s, const sid_model *m, int *lo,
+								 int *hi);
+
 int			cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo,
 								  int hi, sid_embed_result *q, uint8_t **content,
 								  int **semitones);

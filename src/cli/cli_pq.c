@@ -276,22 +276,28 @@ cli_pq_check_model(PGconn *conn, const char *cmd, const char *catalogue, const c
 }
 
 int
-cli_query_params_make(const sid_embed_result *q, const uint8_t *content, cli_query_params *out)
+cli_query_params_make(const sid_embed_result *q, const uint8_t *content, const int *semitones,
+					  cli_query_params *out)
 {
 	size_t		fp_len = (size_t) q->n_segments * (q->dim * 18 + 8) + 3;
 	char	   *f = malloc(fp_len),
 			   *t = malloc((size_t) q->n_segments * 24 + 3),
-			   *c = malloc((size_t) q->n_segments * 2 + 3);
+			   *c = malloc((size_t) q->n_segments * 2 + 3),
+			   *sh = semitones ? malloc((size_t) q->n_segments * 12 + 3) : NULL;
 	size_t		nf = 0,
 				nt = 0,
-				nc = 0;
+				nc = 0,
+				ns = 0;
 
-	if (!f || !t || !c)
+	out->fingerprints = out->t_start = out->content = out->semitones = NULL;
+	if (!f || !t || !c || (semitones && !sh))
 	{
-		free(f), free(t), free(c);
+		free(f), free(t), free(c), free(sh);
 		return -1;
 	}
 	f[nf++] = '{', t[nt++] = '{', c[nc++] = '{';
+	if (sh)
+		sh[ns++] = '{';
 	for (int64_t s = 0; s < q->n_segments; s++)
 	{
 		const float *v = q->fp + (size_t) s * q->dim;
@@ -302,69 +308,55 @@ cli_query_params_make(const sid_embed_result *q, const uint8_t *content, cli_que
 		nf += snprintf(f + nf, fp_len - nf, "]\"");
 		nt += sprintf(t + nt, "%s%.6f", s ? "," : "", q->t_start[s]);
 		nc += sprintf(c + nc, "%s%c", s ? "," : "", content[s] ? 't' : 'f');
+		if (sh)
+			ns += sprintf(sh + ns, "%s%d", s ? "," : "", semitones[s]);
 	}
 	strcpy(f + nf, "}"), strcpy(t + nt, "}"), strcpy(c + nc, "}");
-	out->fingerprints = f, out->t_start = t, out->content = c;
+	if (sh)
+		strcpy(sh + ns, "}");
+	out->fingerprints = f, out->t_start = t, out->content = c, out->semitones = sh;
 	return 0;
 }
 
 void
 cli_query_params_free(cli_query_params *p)
 {
-	free(p->fingerprints), free(p->t_start), free(p->content);
-	p->fingerprints = p->t_start = p->content = NULL;
+	free(p->fingerprints), free(p->t_start), free(p->content), free(p->semitones);
+	p->fingerprints = p->t_start = p->content = p->semitones = NULL;
 }
 
 /*
  * The fingerprints form of sampleid_identify over q: select_list from it,
- * with named arguments beyond model and content in named_tail (its
- * parameters from $6 on are extra[0 .. n_extra)).
+ * with the rows' shifts (semitones, NULL: none) as $6 and named arguments
+ * beyond model, content and semitones in named_tail (its parameters from $7
+ * on are extra[0 .. n_extra)).
  */
 static PGresult *
 identify_call(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
-			  const sid_embed_result *q, const uint8_t *content, const char *select_list,
-			  const char *named_tail, int n_extra, const char *const *extra)
+			  const sid_embed_result *q, const uint8_t *content, const int *semitones,
+			  const char *select_list, const char *named_tail, int n_extra,
+			  const char *const *extra)
 {
-	cli_query_params p = {NULL, NULL, NULL};
+	cli_query_params p;
 	const char *params[8];
 	char		sql[1024];
 	PGresult   *r;
 
-	if (n_extra > 3 || cli_query_params_make(q, content, &p) != 0)
+	if (n_extra > 2 || cli_query_params_make(q, content, semitones, &p) != 0)
 	{
-		cli_query_params_free(&p);
 		fprintf(stderr, "sampleid %s: out of memory\n", cmd);
 		return NULL;
 	}
 	params[0] = p.fingerprints, params[1] = p.t_start, params[2] = catalogue, params[3] = model;
-	params[4] = p.content;
+	params[4] = p.content, params[5] = p.semitones;
 	for (int i = 0; i < n_extra; i++)
-		params[5 + i] = extra[i];
+		params[6 + i] = extra[i];
 	snprintf(sql, sizeof(sql),
 			 "SELECT %s FROM sampleid_identify($1::fingerprint[], $2::real[], $3, model => $4, "
-			 "content => $5::boolean[]%s)", select_list, named_tail);
-	r = cli_pq_exec(conn, cmd, sql, 5 + n_extra, params);
+			 "content => $5::boolean[], semitones => $6::int[]%s)", select_list, named_tail);
+	r = cli_pq_exec(conn, cmd, sql, 6 + n_extra, params);
 	cli_query_params_free(&p);
 	return r;
-}
-
-/* The int[] literal of each row's shift (malloc'd); NULL having said why. */
-static char *
-shifts_array(const char *cmd, const int *semitones, int64_t n)
-{
-	char	   *shifts = malloc((size_t) n * 12 + 3);
-	int			at = 0;
-
-	if (!shifts)
-	{
-		fprintf(stderr, "sampleid %s: out of memory\n", cmd);
-		return NULL;
-	}
-	shifts[at++] = '{';
-	for (int64_t s = 0; s < n; s++)
-		at += sprintf(shifts + at, "%s%d", s ? "," : "", semitones[s]);
-	strcpy(shifts + at, "}");
-	return shifts;
 }
 
 PGresult *
@@ -372,57 +364,35 @@ cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char
 				const sid_embed_result *q, const uint8_t *content, const int *semitones,
 				const char *min_similarity, const char *min_coverage)
 {
-	const char *extra[3];
+	const char *extra[2];
 	char		tail[160];
-	char	   *shifts = NULL;
 	int			n = 0,
 				len = 0;
-	PGresult   *r;
 
 	tail[0] = '\0';
 	if (min_similarity)
 	{
 		extra[n++] = min_similarity;
-		len += snprintf(tail + len, sizeof(tail) - len, ", min_similarity => $%d::real", 5 + n);
+		len += snprintf(tail + len, sizeof(tail) - len, ", min_similarity => $%d::real", 6 + n);
 	}
 	if (min_coverage)
 	{
 		extra[n++] = min_coverage;
-		len += snprintf(tail + len, sizeof(tail) - len, ", min_coverage => $%d::real", 5 + n);
+		snprintf(tail + len, sizeof(tail) - len, ", min_coverage => $%d::real", 6 + n);
 	}
-	if (semitones)
-	{
-		if (!(shifts = shifts_array(cmd, semitones, q->n_segments)))
-			return NULL;
-		extra[n++] = shifts;
-		snprintf(tail + len, sizeof(tail) - len, ", semitones => $%d::int[]", 5 + n);
-	}
-	r = identify_call(conn, cmd, catalogue, model, q, content,
-					  "recording_id, query_start, query_end, ref_start, ref_end, segments, "
-					  "round(coverage::numeric, 3), round(similarity::numeric, 3), probability, "
-					  "semitones, round(tempo::numeric, 3)",
-					  tail, n, extra);
-	free(shifts);
-	return r;
+	return identify_call(conn, cmd, catalogue, model, q, content, semitones,
+						 "recording_id, query_start, query_end, ref_start, ref_end, segments, "
+						 "round(coverage::numeric, 3), round(similarity::numeric, 3), probability, "
+						 "semitones, round(tempo::numeric, 3)",
+						 tail, n, extra);
 }
 
 PGresult *
 cli_pq_identify_all(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
 					const sid_embed_result *q, const uint8_t *content, const int *semitones)
 {
-	const char *extra[1];
-	char	   *shifts = NULL;
-	PGresult   *r;
-
-	if (semitones && !(shifts = shifts_array(cmd, semitones, q->n_segments)))
-		return NULL;
-	extra[0] = shifts;
-	r = identify_call(conn, cmd, catalogue, model, q, content,
-					  "recording_id, query_start, ref_start, segments, coverage, similarity, "
-					  "probability",
-					  shifts ? ", min_similarity => 0, min_coverage => 0, include_rejected => true, semitones => $6::int[]"
-					  : ", min_similarity => 0, min_coverage => 0, include_rejected => true",
-					  shifts ? 1 : 0, extra);
-	free(shifts);
-	return r;
+	return identify_call(conn, cmd, catalogue, model, q, content, semitones,
+						 "recording_id, query_start, ref_start, segments, coverage, similarity, "
+						 "probability",
+						 ", min_similarity => 0, min_coverage => 0, include_rejected => true", 0, NULL);
 }

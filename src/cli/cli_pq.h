@@ -86,11 +86,15 @@ typedef struct cli_query_params
 	char	   *fingerprints;
 	char	   *t_start;
 	char	   *content;
+	char	   *semitones;		/* $::int[], each row's shift; NULL without */
 } cli_query_params;
 
-/* 0, or -1 when out of memory; free with cli_query_params_free. */
+/*
+ * 0, or -1 when out of memory; free with cli_query_params_free.  semitones
+ * (NULL: none) is each row's shift, sample mode's copies.
+ */
 int			cli_query_params_make(const sid_embed_result *q, const uint8_t *content,
-								  cli_query_params *out);
+								  const int *semitones, cli_query_params *out);
 void		cli_query_params_free(cli_query_params *p);
 
 /*

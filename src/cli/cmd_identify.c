@@ -51,8 +51,6 @@ static const char *const result_columns[N_RESULT_COLUMNS] = {
 	"segments", "coverage", "similarity", "probability", "semitones", "tempo"
 };
 
-/* The copies of sample mode when the model is sample-kind and no --semitones says otherwise. */
-#define SAMPLE_MODE_SEMITONES 3
 
 static void
 identify_usage(FILE *out)
@@ -159,22 +157,6 @@ identify_file(PGconn *conn, sid_embedder *e, const identify_options *o, int lo, 
 	return r ? 0 : -1;
 }
 
-/* "LO:HI" whole semitones, lo <= 0 <= hi, at most SID_TRANSPOSE_MAX_COPIES copies; 0 or -1. */
-static int
-parse_semitones(const char *s, int *lo, int *hi)
-{
-	char		end;
-
-	if (sscanf(s, "%d:%d%c", lo, hi, &end) != 2 || *lo > 0 || *hi < 0 ||
-		*hi - *lo + 1 > SID_TRANSPOSE_MAX_COPIES)
-	{
-		fprintf(stderr, "sampleid identify: --semitones wants LO:HI with LO <= 0 <= HI and at most %d copies, not \"%s\"\n",
-				SID_TRANSPOSE_MAX_COPIES, s);
-		return -1;
-	}
-	return 0;
-}
-
 int
 cmd_identify(int argc, char **argv)
 {
@@ -226,12 +208,13 @@ cmd_identify(int argc, char **argv)
 		}
 	if (!o.dsn || optind >= argc)
 		return cli_usage(identify_usage, 0);
-	if (o.semitones && parse_semitones(o.semitones, &lo, &hi) != 0)
-		return cli_usage(identify_usage, 0);
 	if (!(m = cli_load_model(o.model_spec, o.dir_opt)))
 		return 1;
-	if (!o.semitones && sid_model_is_sample_kind(m))
-		lo = -SAMPLE_MODE_SEMITONES, hi = SAMPLE_MODE_SEMITONES;
+	if (cli_semitones_option("identify", o.semitones, m, &lo, &hi) != 0)
+	{
+		sid_model_free(m);
+		return cli_usage(identify_usage, 0);
+	}
 	if (!(e = sid_embedder_create(m, 0.0, 16, &err)))
 	{
 		fprintf(stderr, "sampleid identify: %s\n", err.msg);

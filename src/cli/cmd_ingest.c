@@ -386,6 +386,8 @@ static const char *const create_sql =
 "    recording_end   real NOT NULL,\n"
 "    confidence      real NOT NULL,\n"
 "    model           text NOT NULL,\n"
+"    semitones       real,\n"
+"    tempo           real,\n"
 "    matched_at      timestamptz NOT NULL DEFAULT now(),\n"
 "    CHECK (work_end >= work_start AND recording_end >= recording_start));\n"
 "CREATE INDEX IF NOT EXISTS matches_work ON matches (work);\n";

@@ -5,7 +5,9 @@
  * sliding window over it and merges the accepted windows into uses, and one
  * statement replaces the work's rows, so a re-run (or a run after a changed
  * work) leaves exactly the uses found this time and an interrupted run loses
- * at most the work in flight.
+ * at most the work in flight.  With a sample-kind model (or --semitones)
+ * the work goes as transposed copies (sample mode, as `sampleid identify`),
+ * and each use has its pitch and tempo estimates.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -28,6 +30,9 @@ typedef struct match_options
 	char		matches[300];	/* quoted */
 	char		window[32];
 	char		step[32];
+	const char *semitones;		/* "LO:HI"; NULL: the model's default */
+	int			lo,
+				hi;				/* the copies, in semitones */
 } match_options;
 
 static const struct option match_opts[] = {
@@ -38,6 +43,7 @@ static const struct option match_opts[] = {
 	{"matches", required_argument, NULL, 't'},
 	{"window", required_argument, NULL, 'w'},
 	{"step", required_argument, NULL, 's'},
+	{"semitones", required_argument, NULL, 'S'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0}
 };
@@ -47,27 +53,31 @@ match_usage(FILE *out)
 {
 	fprintf(out,
 			"usage: sampleid match --dsn DSN [--model M] [--model-dir DIR] [--catalogue TABLE]\n"
-			"                      [--matches TABLE] [--window S] [--step S] PATH...\n"
+			"                      [--matches TABLE] [--window S] [--step S] [--semitones LO:HI]\n"
+			"                      PATH...\n"
 			"Finds where each new work (a file, folder, glob, or - for paths on stdin)\n"
 			"uses catalogue recordings and writes the uses into the matches table\n"
 			"(default \"matches\", as `sampleid ingest --create` makes it), replacing\n"
 			"the work's earlier rows.  The work is fingerprinted here with the model\n"
 			"that fingerprinted the catalogue (default table \"segments\"); the server\n"
-			"identifies a window of S seconds (default 8) every S seconds (default 2).\n");
+			"identifies a window of S seconds (default 8) every S seconds (default 2).\n"
+			"Sample mode: the work is also searched transposed by LO .. HI whole\n"
+			"semitones (default -3:3 with a sample-kind model such as \"sample\", else\n"
+			"0:0, none); each use then has its pitch (semitones) and tempo estimates.\n");
 }
 
 /* Replaces the work's rows with the uses found; the number of uses, or -1. */
 static long
 match_work(PGconn *conn, const match_options *o, const char *model, const char *work,
-		   const sid_embed_result *q, const uint8_t *content)
+		   const sid_embed_result *q, const uint8_t *content, const int *semitones)
 {
 	char		sql[1024];
 	cli_query_params p;
-	const char *params[8];
+	const char *params[9];
 	PGresult   *r;
 	long		uses;
 
-	if (cli_query_params_make(q, content, &p) != 0)
+	if (cli_query_params_make(q, content, semitones, &p) != 0)
 	{
 		fprintf(stderr, "sampleid " CMD ": %s: out of memory\n", work);
 		return -1;
@@ -75,13 +85,15 @@ match_work(PGconn *conn, const match_options *o, const char *model, const char *
 	snprintf(sql, sizeof(sql),
 			 "WITH gone AS (DELETE FROM %s WHERE work = $1) "
 			 "INSERT INTO %s (work, recording_id, work_start, work_end, recording_start, "
-			 "recording_end, confidence, model) "
-			 "SELECT $1, u.*, $5 FROM sampleid_match_uses($2::fingerprint[], $3::real[], $4, $5, "
-			 "$6::real, $7::real, $8::boolean[]) u", o->matches, o->matches);
+			 "recording_end, confidence, model, semitones, tempo) "
+			 "SELECT $1, u.recording_id, u.work_start, u.work_end, u.recording_start, "
+			 "u.recording_end, u.confidence, $5, u.semitones, u.tempo "
+			 "FROM sampleid_match_uses($2::fingerprint[], $3::real[], $4, $5, "
+			 "$6::real, $7::real, $8::boolean[], shifts => $9::int[]) u", o->matches, o->matches);
 	params[0] = work, params[1] = p.fingerprints, params[2] = p.t_start;
 	params[3] = o->catalogue, params[4] = model, params[5] = o->window, params[6] = o->step;
-	params[7] = p.content;
-	r = cli_pq_exec(conn, CMD, sql, 8, params);
+	params[7] = p.content, params[8] = p.semitones;
+	r = cli_pq_exec(conn, CMD, sql, 9, params);
 	cli_query_params_free(&p);
 	if (!r)
 		return -1;
@@ -101,6 +113,7 @@ match_inputs(PGconn *conn, sid_embedder *e, const match_options *o, const cli_in
 		const char *work = in->v[i].path;
 		sid_embed_result q;
 		uint8_t    *content = NULL;
+		int		   *semitones = NULL;
 		long		uses;
 
 		if (in->v[i].error)
@@ -109,14 +122,16 @@ match_inputs(PGconn *conn, sid_embedder *e, const match_options *o, const cli_in
 			failed = 1;
 			continue;
 		}
-		if (cli_embed_file(CMD, e, work, &q, &content) != 0)
+		if (o->lo == 0 && o->hi == 0 ? cli_embed_file(CMD, e, work, &q, &content) != 0 :
+			cli_embed_file_copies(CMD, e, work, o->lo, o->hi, &q, &content, &semitones) != 0)
 		{
 			failed = 1;
 			continue;
 		}
-		uses = match_work(conn, o, e->model->name, work, &q, content);
+		uses = match_work(conn, o, e->model->name, work, &q, content, semitones);
 		sid_embed_result_free(&q);
 		free(content);
+		free(semitones);
 		if (uses < 0)
 			failed = 1;
 		else
@@ -164,6 +179,9 @@ parse_match_options(int argc, char **argv, match_options *o, const char **matche
 					return cli_usage(match_usage, 0);
 				snprintf(c == 'w' ? o->window : o->step, sizeof(o->window), "%.6g", v);
 				break;
+			case 'S':
+				o->semitones = optarg;
+				break;
 			case 'h':
 				return cli_usage(match_usage, 1);
 			default:
@@ -180,7 +198,7 @@ parse_match_options(int argc, char **argv, match_options *o, const char **matche
 int
 cmd_match(int argc, char **argv)
 {
-	match_options o = {NULL, NULL, NULL, "segments", "", "8", "2"};
+	match_options o = {NULL, NULL, NULL, "segments", "", "8", "2", NULL, 0, 0};
 	const char *matches = "matches";
 	cli_inputs	in = {0};
 	sid_model  *m = NULL;
@@ -195,6 +213,11 @@ cmd_match(int argc, char **argv)
 	if (cli_inputs_collect(CMD, argv + optind, argc - optind, NULL, &in) != 0 ||
 		!(m = cli_load_model(o.model_spec, o.dir_opt)))
 		goto done;
+	if (cli_semitones_option(CMD, o.semitones, m, &o.lo, &o.hi) != 0)
+	{
+		rc = 2;
+		goto done;
+	}
 	if (!(e = sid_embedder_create(m, 0.0, 16, &err)))
 	{
 		fprintf(stderr, "sampleid " CMD ": %s\n", err.msg);

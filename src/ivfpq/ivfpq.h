@@ -117,6 +117,14 @@ typedef struct IvfpqMetaPageData
 	BlockNumber listStart;
 	BlockNumber retiredStart;
 	FullTransactionId retiredXid;
+
+	/*
+	 * Set by a training before it writes its first new block, cleared by its
+	 * switch: if a crash or a cancel came between, the next VACUUM frees the
+	 * blocks it wrote, which no chain reaches (ivfpq_reclaim_training_pages).
+	 * An index written before this field reads it as false.
+	 */
+	bool		trainingUnfinished;
 } IvfpqMetaPageData;
 
 typedef IvfpqMetaPageData *IvfpqMetaPage;
@@ -220,6 +228,8 @@ extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);
 extern bool ivfpq_page_is_valid(Page page);
 extern bool ivfpq_page_is_free(Page page);
+extern void ivfpq_mark_fixed_pages(Relation index, const IvfpqState *state, BlockNumber nblocks,
+								   bool *reached);
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forkNum);
 extern Buffer ivfpq_free_or_new_buffer(Relation index);
 extern bool ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out);
@@ -259,6 +269,7 @@ extern int64 ivfpq_loader_bytes(const IvfpqState *state);
 extern double ivfpq_autotrain(IndexVacuumInfo *info, double entries);
 extern int64 ivfpq_rows_to_autotrain(Relation index);
 extern BlockNumber ivfpq_free_retired_pages(IndexVacuumInfo *info);
+extern BlockNumber ivfpq_reclaim_training_pages(IndexVacuumInfo *info);
 extern IvfpqState *ivfpq_lock_for_insert(Relation index, bool *locked);
 extern void ivfpq_unlock_for_insert(Relation index);
 

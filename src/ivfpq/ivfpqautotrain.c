@@ -26,8 +26,9 @@
  * Crash safety: until the record of step 4 the metapage describes the flat
  * index, whose pages were only read, and the new blocks are reached by no
  * chain; after it, every new block was WAL-logged before it.  A crash or a
- * cancel thus leaves the flat index (the new blocks leaked, counted by
- * ivfpq_check as unreached) or the trained one, never a mix.
+ * cancel thus leaves the flat index (the new blocks unreached, until the
+ * next VACUUM frees them: ivfpq_reclaim_training_pages) or the trained one,
+ * never a mix.
  *
  * Concurrent sessions: an insert that finds a flat layout re-reads the
  * metapage under the page lock, so it either appends to the flat list before
@@ -308,6 +309,26 @@ copy_new_entries(IvfpqAutotrain *at,
 }
 
 /*
+ * Sets or clears the metapage's trainingUnfinished, in a WAL record of its
+ * own: set before the first new block is written, so that a crash after it
+ * leaves the flag for the next VACUUM whatever reached the disk.
+ */
+static void
+set_training_unfinished(Relation index, bool unfinished)
+{
+	Buffer		metabuf = ReadBuffer(index, IVFPQ_METAPAGE_BLKNO);
+	GenericXLogState *xlog;
+	Page		metapage;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	xlog = GenericXLogStart(index);
+	metapage = GenericXLogRegisterBuffer(xlog, metabuf, 0);
+	IvfpqPageGetMeta(metapage)->trainingUnfinished = unfinished;
+	GenericXLogFinish(xlog);
+	UnlockReleaseBuffer(metabuf);
+}
+
+/*
  * Step 4, under the page lock: the metapage describes the new layout, and
  * the old list page leads the chain of retired pages.
  */
@@ -331,6 +352,7 @@ switch_metapage(IvfpqAutotrain *at, IvfpqMetaPageData *meta)
 			 RelationGetRelationName(at->index));
 	meta->retiredStart = oldListPage;
 	meta->retiredXid = ReadNextFullTransactionId();
+	meta->trainingUnfinished = false;
 	ivfpq_put_meta(metapage, meta);
 	IvfpqPageGetOpaque(listpage)->nextblkno = at->flatStart;
 	GenericXLogFinish(xlog);
@@ -429,6 +451,7 @@ ivfpq_autotrain(IndexVacuumInfo *info, double entries)
 	pfree(sample.x);
 
 	/* step 2 */
+	set_training_unfinished(index, true);
 	ivfpq_write_layout(index, MAIN_FORKNUM, state, &meta);
 	loader = ivfpq_loader_begin(index, state, false);
 	copy_new_entries(&at, load_entry, loader);
@@ -536,5 +559,111 @@ ivfpq_free_retired_pages(IndexVacuumInfo *info)
 		RecordFreeIndexPage(index, blkno);
 		freed++;
 	}
+	return freed;
+}
+
+/* Marks every block on a chain that starts at blkno (0 or invalid: none). */
+static void
+mark_chain(IndexVacuumInfo *info, BlockNumber blkno, BlockNumber nblocks, bool *reached)
+{
+	while (blkno != 0 && BlockNumberIsValid(blkno) && blkno < nblocks && !reached[blkno])
+	{
+		Buffer		buf;
+		Page		page;
+
+		vacuum_delay_point();
+		reached[blkno] = true;
+		buf = ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		blkno = ivfpq_page_is_valid(page) ? IvfpqPageGetOpaque(page)->nextblkno : InvalidBlockNumber;
+		UnlockReleaseBuffer(buf);
+	}
+}
+
+/*
+ * After a training that a crash or a cancel cut short (the metapage's
+ * trainingUnfinished), frees the blocks it wrote: every initialised block
+ * that is not free and that neither the layout nor the retired pages reach.
+ * Without this each interrupted training - an autovacuum cancelled by a lock
+ * request is one - would leave a layout's worth of pages for good.
+ *
+ * The blocks are read before the chains are walked: a block that an insert
+ * links is initialised and linked in one WAL record, so one found
+ * initialised here is on its chain by the time the walk reads that chain.
+ * No other training runs: VACUUM holds ShareUpdateExclusiveLock.  The freed
+ * blocks reach the free space map with the others, in record_free_pages.
+ */
+BlockNumber
+ivfpq_reclaim_training_pages(IndexVacuumInfo *info)
+{
+	Relation	index = info->index;
+	Buffer		metabuf = ReadBuffer(index, IVFPQ_METAPAGE_BLKNO);
+	IvfpqMetaPageData meta;
+	IvfpqState *state;
+	BlockNumber nblocks;
+	BlockNumber blkno;
+	BlockNumber freed = 0;
+	bool	   *candidate;
+	bool	   *reached;
+	int			list;
+
+	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+	meta = *IvfpqPageGetMeta(BufferGetPage(metabuf));
+	UnlockReleaseBuffer(metabuf);
+	if (!meta.trainingUnfinished)
+		return 0;
+
+	LockRelationForExtension(index, ExclusiveLock);
+	nblocks = RelationGetNumberOfBlocks(index);
+	UnlockRelationForExtension(index, ExclusiveLock);
+	candidate = palloc0(sizeof(bool) * nblocks);
+	reached = palloc0(sizeof(bool) * nblocks);
+
+	for (blkno = IVFPQ_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		Page		page;
+
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buf);
+		candidate[blkno] = !PageIsNew(page) && !ivfpq_page_is_free(page);
+		UnlockReleaseBuffer(buf);
+	}
+
+	state = ivfpq_get_current_state(index);
+	ivfpq_mark_fixed_pages(index, state, nblocks, reached);
+	for (list = 0; list < state->lists; list++)
+		mark_chain(info, state->startPages[list], nblocks, reached);
+	mark_chain(info, meta.retiredStart, nblocks, reached);
+
+	for (blkno = IVFPQ_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buf;
+		GenericXLogState *xlog;
+		Page		page;
+
+		if (!candidate[blkno] || reached[blkno])
+			continue;
+		vacuum_delay_point();
+		buf = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		LockBuffer(buf, BUFFER_LOCK_EXCLUSIVE);
+		xlog = GenericXLogStart(index);
+		page = GenericXLogRegisterBuffer(xlog, buf, GENERIC_XLOG_FULL_IMAGE);
+		ivfpq_init_page(page);
+		IvfpqPageGetOpaque(page)->flags = IVFPQ_PAGE_FREE;
+		GenericXLogFinish(xlog);
+		UnlockReleaseBuffer(buf);
+		freed++;
+	}
+	pfree(candidate);
+	pfree(reached);
+	set_training_unfinished(index, false);
+	if (freed > 0)
+		ereport(IsAutoVacuumWorkerProcess() ? LOG : NOTICE,
+				(errmsg("ivfpq index \"%s\": freed %u pages of an unfinished training",
+						RelationGetRelationName(index), freed)));
 	return freed;
 }

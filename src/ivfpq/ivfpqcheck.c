@@ -133,22 +133,6 @@ check_list(IvfpqCheck *check, int list)
 		corrupt(check->index, "a list's insertion hint, block %u, is not on its chain", insertPage);
 }
 
-/* Codebook pages are read by ivfpq_get_state; they count as reached. */
-static void
-mark_codebook_seen(IvfpqCheck *check)
-{
-	const IvfpqState *state = check->state;
-	int			ncodebook = state->m * state->ksub * state->dsub;
-	int			pages = (ncodebook + IVFPQ_CODEBOOK_CHUNK - 1) / IVFPQ_CODEBOOK_CHUNK;
-	Buffer		buf = read_checked(check->index, IVFPQ_METAPAGE_BLKNO, check->nblocks);
-	BlockNumber start = IvfpqPageGetMeta(BufferGetPage(buf))->codebookStart;
-	BlockNumber blkno;
-
-	UnlockReleaseBuffer(buf);
-	for (blkno = start; blkno < start + pages && blkno < check->nblocks; blkno++)
-		check->seen[blkno] = true;
-}
-
 PG_FUNCTION_INFO_V1(ivfpq_check);
 Datum
 ivfpq_check(PG_FUNCTION_ARGS)
@@ -179,14 +163,9 @@ ivfpq_check(PG_FUNCTION_ARGS)
 
 	check.nblocks = RelationGetNumberOfBlocks(check.index);
 	check.seen = palloc0(sizeof(bool) * check.nblocks);
-	check.seen[IVFPQ_METAPAGE_BLKNO] = true;
-	for (list = 0; list < check.state->lists; list++)
-		if (check.state->listBlkno[list] < check.nblocks)
-			check.seen[check.state->listBlkno[list]] = true;
+	ivfpq_mark_fixed_pages(check.index, check.state, check.nblocks, check.seen);
 	for (list = 0; list < check.state->lists; list++)
 		check_list(&check, list);
-	if (check.state->trained)
-		mark_codebook_seen(&check);
 	for (blkno = 0; blkno < check.nblocks; blkno++)
 		if (!check.seen[blkno])
 			unreached++;

@@ -152,6 +152,28 @@ read_meta(Relation index)
 }
 
 /*
+ * Marks in reached[nblocks] the blocks every layout keeps outside its chains:
+ * the metapage, the list pages and, if trained, the codebook pages.
+ */
+void
+ivfpq_mark_fixed_pages(Relation index, const IvfpqState *state, BlockNumber nblocks, bool *reached)
+{
+	IvfpqMetaPageData meta = read_meta(index);
+	BlockNumber blkno;
+	int			list;
+
+	reached[IVFPQ_METAPAGE_BLKNO] = true;
+	for (list = 0; list < state->lists; list++)
+		if (state->listBlkno[list] < nblocks)
+			reached[state->listBlkno[list]] = true;
+	if (!state->trained)
+		return;
+	for (blkno = meta.codebookStart;
+		 blkno < meta.codebookStart + (BlockNumber) meta.codebookPages && blkno < nblocks; blkno++)
+		reached[blkno] = true;
+}
+
+/*
  * A trained metapage's parameters must be in the ranges the options allow and
  * agree with each other, or allocate_state and the scans divide by zero or
  * read past their arrays.

@@ -13,7 +13,8 @@
  * The cleanup pass records such blocks in the free space map, and inserts
  * take them before extending (ivfpq_free_or_new_buffer).  It also trains a
  * flat index that has enough rows, and frees the pages an earlier training
- * retired (ivfpqautotrain.c).
+ * retired and those a crash or cancel left of one cut short
+ * (ivfpqautotrain.c).
  */
 #include "postgres.h"
 
@@ -166,6 +167,7 @@ ivfpqvacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 			}
 		}
 	}
+	ivfpq_reclaim_training_pages(info);
 	stats->num_index_tuples = ivfpq_autotrain(info, stats->num_index_tuples);
 	ivfpq_free_retired_pages(info);
 	stats->pages_free = record_free_pages(info, ivfpq_get_current_state(info->index));

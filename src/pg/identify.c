@@ -63,9 +63,6 @@
 #define IDENTIFY_MAX_CANDIDATES 10
 #define IDENTIFY_COLUMNS 12
 
-/* The shifts of sample mode when the caller names none: -3 .. +3 semitones. */
-#define SAMPLE_MODE_SEMITONES 3
-
 static int	identify_max_k = 100;
 static int	identify_max_segments = 1200;
 static int	identify_max_copies = 7;
@@ -314,13 +311,13 @@ choose_shifts(const identify_args *a, const sid_model *m, query_copies *qc)
 		qc->n = shifts_from_array(a->semitones, true, qc->shift, NULL, NULL);
 	else if (sid_model_is_sample_kind(m))
 	{
-		if (2 * SAMPLE_MODE_SEMITONES + 1 > identify_max_copies)
+		if (2 * SID_SAMPLE_MODE_SEMITONES + 1 > identify_max_copies)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("sample mode searches %d transposed copies, more than sampleid.identify_max_copies (%d)",
-							2 * SAMPLE_MODE_SEMITONES + 1, identify_max_copies),
+							2 * SID_SAMPLE_MODE_SEMITONES + 1, identify_max_copies),
 					 errhint("Name fewer with semitones, or raise the setting.")));
-		for (int s = -SAMPLE_MODE_SEMITONES; s <= SAMPLE_MODE_SEMITONES; s++)
+		for (int s = -SID_SAMPLE_MODE_SEMITONES; s <= SID_SAMPLE_MODE_SEMITONES; s++)
 			qc->shift[qc->n++] = s;
 	}
 	else
@@ -1278,4 +1275,55 @@ sampleid_rerank(PG_FUNCTION_ARGS)
 	};
 	check_verifier_pair(v, &p);
 	PG_RETURN_FLOAT4(sid_verifier_probability(v, verifier_activations(v), &p));
+}
+
+/*
+ * sampleid_embed_copies(audio, model, semitones): the fingerprints of the
+ * transposed copies sample mode searches (semitones NULL: the audio form's
+ * choice for the model), copy after copy, each row with its shift and
+ * whether it has content: what sampleid_match_uses takes as shifts, for
+ * works matched inside the server.  Each copy is bounded as a query is
+ * (sampleid.identify_max_segments), the copies by
+ * sampleid.identify_max_copies.
+ */
+PG_FUNCTION_INFO_V1(sampleid_embed_copies);
+Datum
+sampleid_embed_copies(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	identify_args args;
+	sid_embedder *e;
+	query_copies qc;
+	const query_segments *q = &qc.all;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0))
+		return (Datum) 0;
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model must not be null")));
+	memset(&args, 0, sizeof(args));
+	args.semitones = PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2);
+	e = sampleid_embedder(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	fingerprint_check_dim(e->model->enc->cfg.embed_dim);
+	choose_shifts(&args, e->model, &qc);
+	embed_query(e, PG_GETARG_BYTEA_PP(0), &qc);
+	for (int c = 0; c < qc.n; c++)
+		for (int r = qc.first[c]; r < qc.first[c + 1]; r++)
+		{
+			Fingerprint *f = fingerprint_new(q->dim);
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			memcpy(f->x, q->fp + (Size) r * q->dim, sizeof(float) * q->dim);
+			values[0] = Int32GetDatum(r - qc.first[c]);
+			values[1] = Float4GetDatum((float4) q->t[r]);
+			values[2] = PointerGetDatum(f);
+			values[3] = Int32GetDatum(qc.shift[c]);
+			values[4] = BoolGetDatum(q->content[r]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+			pfree(f);
+		}
+	return (Datum) 0;
 }

@@ -93,6 +93,23 @@ $vacuum->quit;
 is($primary->safe_psql('postgres', q{SELECT lists, entries FROM ivfpq_check('seg_fp')}),
 	'1|2000', 'after the cancel the index is the flat one, whole');
 
+# the cancelled training's blocks are reached by no chain; the next VACUUM
+# frees them (here one that does not train again) for inserts to reuse
+cmp_ok($primary->safe_psql('postgres', q{SELECT unreached_pages FROM ivfpq_check('seg_fp')}),
+	'>', 0, 'the cancelled training left blocks no chain reaches');
+my ($rc, $out, $err) = $primary->psql('postgres', q{
+	ALTER INDEX seg_fp SET (autotrain = off);
+	VACUUM seg;
+	ALTER INDEX seg_fp RESET (autotrain);
+	CREATE EXTENSION pg_freespacemap;
+	SELECT count(*) FROM pg_freespace('seg_fp') WHERE avail > 0});
+my ($freed) = $err =~ /NOTICE:  ivfpq index "seg_fp": freed (\d+) pages of an unfinished training/;
+ok(defined $freed && $freed > 0, 'VACUUM frees the pages of the cancelled training')
+  or diag($err);
+is($out, $freed // -1, 'and records them in the free space map');
+is($primary->safe_psql('postgres', q{SELECT lists, entries FROM ivfpq_check('seg_fp')}),
+	'1|2000', 'the flat index is whole after the cancelled training is reclaimed');
+
 # --- a crash in the middle of the training ----------------------------------
 $vacuum = start_vacuum('10min');
 insert_rows(2001, 2200);
@@ -139,6 +156,8 @@ insert_rows(2201, 2500);
 $vacuum->query('SELECT 1');
 like($vacuum->{stderr}, qr/NOTICE:  ivfpq index "seg_fp" trained: 8 lists from 2500 rows/,
 	'VACUUM trains the index with the rows inserted meanwhile');
+like($vacuum->{stderr}, qr/NOTICE:  ivfpq index "seg_fp": freed \d+ pages of an unfinished training/,
+	'first it frees the pages of the training the crash cut short');
 $vacuum->quit;
 my ($rescanned) = $rescans->query('SELECT 1');
 is($rescanned . '|' . $rescans->{stderr}, "1|1\n2|2\n3|3\n1|",

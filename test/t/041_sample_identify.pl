@@ -8,7 +8,8 @@
 # `sampleid identify --model sample` (the client's copies); speech and noise
 # must give no row, and so must another track under the same treatment.  Also: the catalogue is registered with the sample model,
 # semitones bounds are refused by name, and `sampleid embed --model sample`
-# fingerprints.  For comparison (a note, not a check) what the fp model
+# fingerprints; `sampleid match --model sample` finds the query as one use
+# of knolls inside a longer work, with both time ranges and its pitch.  For comparison (a note, not a check) what the fp model
 # finds for the same query without transposed copies.
 use strict;
 use warnings;
@@ -135,6 +136,45 @@ like($out, qr/"semitones": 2, "tempo": [0-9.]+/, 'sampleid identify --json has t
 ($rc, $out, $err) = run_with_input(\'', $cli, 'identify', '--dsn', $node->connstr('postgres'),
 	'--model-dir', "$repo/models", '--model', 'sample', '--semitones', '1:3', "$dir/query.wav");
 isnt($rc, 0, '--semitones must include 0');
+
+# batch matching in sample mode: a 20 s work of noise, the query, speech
+sox("$dir/noise.wav", "$dir/work_head.wav", 'trim', '0', '5');
+sox("$dir/speech.wav", "$dir/work_tail.wav", 'trim', '0', '5');
+sox("$dir/work_head.wav", "$dir/query.wav", "$dir/work_tail.wav", "$dir/work.wav");
+($rc, $out, $err) = run_with_input(\'', $cli, 'match', '--dsn', $node->connstr('postgres'),
+	'--model-dir', "$repo/models", '--model', 'sample', "$dir/work.wav");
+is($rc, 0, 'sampleid match --model sample succeeds') or diag($err);
+like($out, qr{work\.wav: 1 use$}m, 'it finds one use in the work') or diag($out);
+my @use = split /\|/, sql(q{SELECT recording_id, work_start, work_end, recording_start, recording_end,
+	semitones, round(tempo::numeric, 2) FROM matches});
+diag("sample mode, match: @use");
+is($use[0], $knolls, 'the use is of knolls');
+ok(abs(($use[1] // 1e9) - 5) <= 3 * $hop && abs(($use[2] // 1e9) - 15) <= 3 * $hop,
+	'its work range is within three hops of 5 .. 15 s') or diag("work @use[1,2]");
+ok(abs(($use[3] // 1e9) - $ref_start) <= 3 * $hop && abs(($use[4] // 1e9) - $ref_end) <= 3 * $hop,
+	"its recording range is within three hops of $ref_start .. $ref_end s") or diag("recording @use[3,4]");
+is($use[5], '2', 'its pitch is +2 semitones');
+ok(abs(($use[6] // 0) - 1) <= 0.1, 'its tempo is about 1') or diag("tempo $use[6]");
+# the same inside the server: sampleid_match makes the copies (sampleid_embed_copies)
+is(sql("SELECT count(*), count(DISTINCT shift), min(shift), max(shift), count(*) FILTER (WHERE shift = 0)
+	FROM sampleid_embed_copies(pg_read_binary_file('$dir/work.wav'), 'sample')"), '273|7|-3|3|39',
+	'sampleid_embed_copies: 7 copies of the 20 s work, 39 segments each');
+is(sql("SELECT count(DISTINCT shift) FROM sampleid_embed_copies(pg_read_binary_file('$dir/work.wav'), 'fp')"), '1',
+	'and one copy for the fp model');
+sql("CREATE TABLE works AS SELECT 'sql:work' AS work, pg_read_binary_file('$dir/work.wav') AS audio");
+is(sql("SELECT * FROM sampleid_match('works')"), 'sql:work|1', 'sampleid_match finds one use in the work');
+my @sql_use = split /\|/, sql(q{SELECT recording_id, work_start, work_end, recording_start, recording_end,
+	semitones FROM matches WHERE work = 'sql:work'});
+is("$sql_use[0]|$sql_use[5]", "$knolls|2", 'sampleid_match: knolls, +2 semitones');
+ok(abs(($sql_use[3] // 1e9) - $ref_start) <= 3 * $hop, 'sampleid_match: the recording start')
+  or diag("@sql_use");
+($rc, $out, $err) = run_with_input(\'', $cli, 'match', '--dsn', $node->connstr('postgres'),
+	'--model-dir', "$repo/models", '--model', 'sample', '--semitones', '0:0', "$dir/work.wav");
+diag("sample model, match without copies: $out" . sql('SELECT recording_id, work_start, work_end, semitones FROM matches'));
+($rc, $out, $err) = run_with_input(\'', $cli, 'match', '--dsn', $node->connstr('postgres'),
+	'--model-dir', "$repo/models", '--model', 'sample', '--semitones', '2:3', "$dir/work.wav");
+is($rc, 2, 'sampleid match: --semitones must include 0');
+like($err, qr/--semitones wants LO:HI with LO <= 0 <= HI/, 'saying so');
 
 # for comparison: fp, its own catalogue, no copies (a note, not a check)
 ($rc, $out, $err) = run_with_input(\'', $cli, 'ingest', '--dsn', $node->connstr('fp'),

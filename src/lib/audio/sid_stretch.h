@@ -26,6 +26,12 @@
 /* Most transposed copies one call makes: -12 .. +12 semitones. */
 #define SID_TRANSPOSE_MAX_COPIES 25
 
+/*
+ * The copies sample mode searches when the caller names none: -3 .. +3
+ * whole semitones (a sample-kind model's identify, match and monitor).
+ */
+#define SID_SAMPLE_MODE_SEMITONES 3
+
 typedef enum sid_stretch_engine
 {
 	SID_STRETCH_FASTER,			/* rubberband's R2 engine */
