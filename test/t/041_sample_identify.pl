@@ -176,6 +176,20 @@ diag("sample model, match without copies: $out" . sql('SELECT recording_id, work
 is($rc, 2, 'sampleid match: --semitones must include 0');
 like($err, qr/--semitones wants LO:HI with LO <= 0 <= HI/, 'saying so');
 
+# a live feed in sample mode: the work as a stream, each window searched as its copies
+sox("$dir/work.wav", '-t', 'raw', '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed', "$dir/work.raw");
+my $stream = slurp_file("$dir/work.raw");
+($rc, $out, $err) = run_with_input(\$stream, $cli, 'monitor', '--dsn', $node->connstr('postgres'),
+	'--model-dir', "$repo/models", '--model', 'sample', '--tsv');
+is($rc, 0, 'sampleid monitor --model sample succeeds') or diag($err);
+my @heard = map { [ split /\t/ ] } grep { /^\d/ } split /\n/, $out;
+diag("sample mode, monitor:\n$out");
+is(scalar(grep { $_->[0] eq $knolls } @heard), 1, 'sampleid monitor: one use of knolls') or diag($out);
+my ($heard) = grep { $_->[0] eq $knolls } @heard;
+ok(abs(($heard->[1] // 1e9) - 5) <= 2.5 && abs(($heard->[5] // 1e9) - $ref_start) <= 2.5,
+	'sampleid monitor: its stream and reference starts') or diag($out);
+is($heard->[8], '2', 'sampleid monitor: its pitch');
+
 # for comparison: fp, its own catalogue, no copies (a note, not a check)
 ($rc, $out, $err) = run_with_input(\'', $cli, 'ingest', '--dsn', $node->connstr('fp'),
 	'--model-dir', "$repo/models", '--create', "$dir/catalogue");
