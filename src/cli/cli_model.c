@@ -198,11 +198,10 @@ cli_semitones_option(const char *cmd, const char *s, const sid_model *m, int *lo
 }
 
 int
-cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo, int hi,
-					  sid_embed_result *q, uint8_t **content, int **semitones)
+cli_embed_pcm_copies(const char *cmd, sid_embedder *e, const char *what, const float *samples,
+					 int64_t n_samples, int lo, int hi, sid_embed_result *q, uint8_t **content,
+					 int **semitones)
 {
-	sid_audio_limits lim;
-	sid_pcm		pcm;
 	sid_error	err;
 	sid_status	st;
 	float	   *copies[SID_TRANSPOSE_MAX_COPIES];
@@ -213,13 +212,7 @@ cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo
 	memset(q, 0, sizeof(*q));
 	*content = NULL;
 	*semitones = NULL;
-	sid_audio_limits_default(&lim);
-	if (sid_audio_decode_file(file, e->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK)
-	{
-		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
-		return -1;
-	}
-	st = sid_transpose_copies(pcm.samples, (size_t) pcm.n_samples, e->features.sample_rate, lo, hi,
+	st = sid_transpose_copies(samples, (size_t) n_samples, e->features.sample_rate, lo, hi,
 							  SID_STRETCH_FASTER, copies, &err);
 	made = st == SID_OK;
 	for (int c = 0; st == SID_OK && c < count; c++)
@@ -227,7 +220,7 @@ cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo
 		sid_embed_result one;
 		uint8_t    *has = NULL;
 
-		st = sid_content_embed_pcm(e, SID_DEVICE_CPU, copies[c], pcm.n_samples, &one, &has, &err);
+		st = sid_content_embed_pcm(e, SID_DEVICE_CPU, copies[c], n_samples, &one, &has, &err);
 		if (st != SID_OK)
 			break;
 		if (c == 0)
@@ -256,16 +249,38 @@ cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo
 	}
 	if (made)
 		sid_transpose_copies_free(copies, count);
-	sid_pcm_free(&pcm);
 	if (st == SID_OK && q->n_segments == 0)
 		st = sid_fail(&err, SID_EINVAL, "shorter than one segment");
 	if (st != SID_OK)
 	{
-		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
+		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, what, err.msg);
 		sid_embed_result_free(q);
 		free(*content), free(*semitones);
 		*content = NULL, *semitones = NULL;
 		return -1;
 	}
 	return 0;
+}
+
+int
+cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo, int hi,
+					  sid_embed_result *q, uint8_t **content, int **semitones)
+{
+	sid_audio_limits lim;
+	sid_pcm		pcm;
+	sid_error	err;
+	int			rc;
+
+	memset(q, 0, sizeof(*q));
+	*content = NULL;
+	*semitones = NULL;
+	sid_audio_limits_default(&lim);
+	if (sid_audio_decode_file(file, e->features.sample_rate, &lim, NULL, &pcm, &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid %s: %s: %s\n", cmd, file, err.msg);
+		return -1;
+	}
+	rc = cli_embed_pcm_copies(cmd, e, file, pcm.samples, pcm.n_samples, lo, hi, q, content, semitones);
+	sid_pcm_free(&pcm);
+	return rc;
 }

@@ -54,5 +54,9 @@ int			cli_semitones_option(const char *cmd, const char *s, const sid_model *m, i
 int			cli_embed_file_copies(const char *cmd, sid_embedder *e, const char *file, int lo,
 								  int hi, sid_embed_result *q, uint8_t **content,
 								  int **semitones);
+/* The same for PCM already at the embedder's rate; what names it in messages. */
+int			cli_embed_pcm_copies(const char *cmd, sid_embedder *e, const char *what,
+								 const float *samples, int64_t n_samples, int lo, int hi,
+								 sid_embed_result *q, uint8_t **content, int **semitones);
 
 #endif

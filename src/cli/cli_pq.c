@@ -389,9 +389,9 @@ cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue, const char
 
 PGresult *
 cli_pq_identify_all(PGconn *conn, const char *cmd, const char *catalogue, const char *model,
-					const sid_embed_result *q, const uint8_t *content)
+					const sid_embed_result *q, const uint8_t *content, const int *semitones)
 {
-	return identify_call(conn, cmd, catalogue, model, q, content, NULL,
+	return identify_call(conn, cmd, catalogue, model, q, content, semitones,
 						 "recording_id, query_start, ref_start, segments, coverage, similarity, "
 						 "probability",
 						 ", min_similarity => 0, min_coverage => 0, include_rejected => true", 0, NULL);

@@ -115,10 +115,11 @@ PGresult   *cli_pq_identify(PGconn *conn, const char *cmd, const char *catalogue
  * The same call answering with every candidate (thresholds 0,
  * include_rejected => true) and the verifier's probability of each, as the
  * open-set benchmark scores them: columns recording_id, query_start,
- * ref_start, segments, coverage, similarity, probability, unrounded.
+ * ref_start, segments, coverage, similarity, probability, unrounded;
+ * semitones as for cli_pq_identify.
  */
 PGresult   *cli_pq_identify_all(PGconn *conn, const char *cmd, const char *catalogue,
 								const char *model, const sid_embed_result *q,
-								const uint8_t *content);
+								const uint8_t *content, const int *semitones);
 
 #endif

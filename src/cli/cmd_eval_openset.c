@@ -34,6 +34,7 @@
 #include "corpus/sid_manifest.h"
 #include "eval/sid_openset.h"
 #include "model/sid_verifier.h"
+#include "train/sid_verify_train.h"
 
 #define CMD "eval"
 #define MAX_QUERIES_PER_KIND 10000
@@ -42,9 +43,7 @@ static const int query_lengths[N_LENGTHS] = {3, 10};
 
 /* Rooms of the test part, as sid_eval's. */
 #define TEST_RIRS 1000
-/* sampleid_identify's defaults (sql/ext/60_identify.sql) and its rule of at least 2 segments */
-#define DEFAULT_MIN_COVERAGE 0.7
-#define DEFAULT_MIN_SIMILARITY 0.78
+/* sampleid_identify's rule of at least 2 segments; its thresholds are the model's (sid_model_coarse_rule) */
 #define DEFAULT_MIN_SEGMENTS 2
 /* Out-of-catalogue tracks: long enough for a 10 s excerpt anywhere in them */
 #define MIN_TRACK_SECONDS 25.0
@@ -60,6 +59,7 @@ typedef struct openset_options
 	const char *manifest_path;
 	const char *data_dir;
 	const char *exclude_package;
+	const char *overlays_path;
 	int			queries;
 	int			probes;
 	uint64_t	seed;
@@ -77,6 +77,7 @@ static const struct option openset_opts[] = {
 	{"manifest", required_argument, NULL, 'M'},
 	{"data", required_argument, NULL, 'a'},
 	{"exclude-package", required_argument, NULL, 'x'},
+	{"overlays", required_argument, NULL, 'o'},
 	{"queries", required_argument, NULL, 'q'},
 	{"probes", required_argument, NULL, 'p'},
 	{"seed", required_argument, NULL, 'e'},
@@ -113,6 +114,8 @@ openset_usage(FILE *out)
 			"  --data DIR             corpus directory ($SAMPLEID_DATA, else /var/lib/sampleid-corpus)\n"
 			"  --exclude-package P    manifest package of the catalogue, never out of it\n"
 			"                         (wesnoth-1.16-music, the demo's)\n"
+			"  --overlays FILE        sample mode: overlay manifest (data/overlays.tsv) whose\n"
+			"                         test part's drum loops go under degraded queries\n"
 			"  --queries N            queries per kind, split and length; N / 4 of speech,\n"
 			"                         silence, near-silence, tones and noise (60)\n"
 			"  --probes N             SET ivfpq.probes for the session (8)\n"
@@ -129,7 +132,7 @@ parse_options(int argc, char **argv, openset_options *o)
 	*o = (openset_options)
 	{
 		NULL, "segments", "recordings", NULL, NULL, NULL, "data/manifest.tsv", getenv("SAMPLEID_DATA"),
-			"wesnoth-1.16-music", 60, 8, 20261201, 0
+			"wesnoth-1.16-music", NULL, 60, 8, 20261201, 0
 	};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", openset_opts, NULL)) != -1)
@@ -164,6 +167,9 @@ parse_options(int argc, char **argv, openset_options *o)
 				break;
 			case 'x':
 				o->exclude_package = optarg;
+				break;
+			case 'o':
+				o->overlays_path = optarg;
 				break;
 			case 'q':
 				if (cli_int_option(CMD, "--queries", optarg, 4, MAX_QUERIES_PER_KIND, &o->queries) != 0)
@@ -249,6 +255,8 @@ typedef struct openset_run
 	sid_augment_config aug_cfg;
 	sid_augment_work *aug;
 	int			have_espeak;
+	int			sample;			/* a sample-kind model: sample mode's copies and conditions */
+	sid_noise_store drums;
 	char		tmpdir[64];
 	sid_openset scores;
 	int			warmed_up;
@@ -485,6 +493,36 @@ degrade(openset_run *r, const planned *p, sid_rng *rng, const float *track_pcm, 
 	return 0;
 }
 
+/*
+ * Sample mode: the verifier trainer's treatment (train/sid_verify_train.h:
+ * pitch, tempo or speed, and a drum loop in two of three when --overlays
+ * names them), applied by eval/sid_conditions; the excerpt moves back where
+ * the reference it plays would run past the track.
+ */
+static int
+sample_treatment(openset_run *r, sid_rng *rng, const sid_pcm *track, int64_t *start, float *out,
+				 int64_t n)
+{
+	sid_verify_treatment t;
+	sid_error	err;
+	int64_t		lead,
+				span;
+
+	sid_verify_sample_draw(rng, NULL, &r->drums.bank, &t);
+	lead = (int64_t) sid_condition_lead(&t.cond, r->rate);
+	span = (int64_t) sid_condition_span(&t.cond, r->rate, (size_t) n);
+	if (*start + span - lead > track->n_samples)
+		*start = track->n_samples - span + lead;
+	if (*start < lead || sid_condition_apply(&t.cond, &r->drums.bank, t.clip, t.clip_start,
+											 track->samples + *start - lead, r->rate, out, (size_t) n,
+											 &err) != SID_OK)
+	{
+		fprintf(stderr, "sampleid eval: %s\n", *start < lead ? "a track too short for a sample condition" : err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /* espeak-ng says a line into a WAV file, decoded and padded or cut to n samples. */
 static int
 speech(openset_run *r, const planned *p, sid_rng *rng, float *out, int64_t n)
@@ -580,6 +618,7 @@ ask(openset_run *r, const planned *p, const float *audio, int64_t n, double trut
 {
 	sid_embed_result q;
 	uint8_t    *content = NULL;
+	int		   *semitones = NULL;
 	PGresult   *res;
 	sid_openset_query *sq;
 	sid_error	err;
@@ -592,20 +631,24 @@ ask(openset_run *r, const planned *p, const float *audio, int64_t n, double trut
 
 	snprintf(what, sizeof(what), "query %lld", (long long) (p - r->plan));
 	t0 = sid_clock_seconds(CLOCK_MONOTONIC);
-	if (cli_embed_pcm(CMD, r->e, what, audio, n, &q, &content) != 0)
+	if (r->sample ?
+		cli_embed_pcm_copies(CMD, r->e, what, audio, n, -SID_VERIFY_SAMPLE_SEMITONES,
+							 SID_VERIFY_SAMPLE_SEMITONES, &q, &content, &semitones) != 0 :
+		cli_embed_pcm(CMD, r->e, what, audio, n, &q, &content) != 0)
 		return -1;
 	t_embedded = sid_clock_seconds(CLOCK_MONOTONIC);
 	/* the first call loads the model, the gate and the verifier into the backend: not timed */
 	if (!r->warmed_up)
 	{
-		PQclear(cli_pq_identify_all(r->conn, CMD, r->o->catalogue, r->e->model->name, &q, content));
+		PQclear(cli_pq_identify_all(r->conn, CMD, r->o->catalogue, r->e->model->name, &q, content, semitones));
 		r->warmed_up = 1;
 	}
 	t1 = sid_clock_seconds(CLOCK_MONOTONIC);
-	res = cli_pq_identify_all(r->conn, CMD, r->o->catalogue, r->e->model->name, &q, content);
+	res = cli_pq_identify_all(r->conn, CMD, r->o->catalogue, r->e->model->name, &q, content, semitones);
 	t2 = sid_clock_seconds(CLOCK_MONOTONIC);
 	sid_embed_result_free(&q);
 	free(content);
+	free(semitones);
 	if (!res)
 		return -1;
 	if (!(sq = sid_openset_add_query(&r->scores, p->kind, p->test, p->length_s, truth, truth_start, &err)))
@@ -662,6 +705,9 @@ run_query(openset_run *r, const planned *p, const sid_pcm *track_pcm, float *buf
 		start = track_pcm->n_samples - n;	/* the stored duration may differ by a few samples */
 	if (p->snr_db < 0)
 		return ask(r, p, track_pcm->samples + start, n, (double) start / r->rate);
+	if (r->sample)
+		return sample_treatment(r, &rng, track_pcm, &start, buf, n) == 0 ?
+			ask(r, p, buf, n, (double) start / r->rate) : -1;
 	return degrade(r, p, &rng, track_pcm->samples, start, buf, n) == 0 ?
 		ask(r, p, buf, n, (double) start / r->rate) : -1;
 }
@@ -806,7 +852,9 @@ cmd_eval_openset(int argc, char **argv)
 {
 	openset_options o;
 	openset_run r;
-	sid_openset_settings set = {-1, DEFAULT_MIN_COVERAGE, DEFAULT_MIN_SIMILARITY, DEFAULT_MIN_SEGMENTS};
+	sid_openset_settings set = {-1, 0, 0, DEFAULT_MIN_SEGMENTS};
+	float		rule_coverage,
+				rule_similarity;
 	sid_model  *m = NULL;
 	sid_error	err;
 	char		sql[64],
@@ -822,6 +870,9 @@ cmd_eval_openset(int argc, char **argv)
 	r.o = &o;
 	if (!(m = cli_load_model(o.model_spec, o.dir_opt)))
 		return 1;
+	sid_model_coarse_rule(m, &rule_coverage, &rule_similarity);
+	set.default_coverage = rule_coverage;
+	set.default_similarity = rule_similarity;
 	status = 1;
 	if (!(r.e = sid_embedder_create(m, 0.0, 16, &err)))
 	{
@@ -829,6 +880,21 @@ cmd_eval_openset(int argc, char **argv)
 		goto done;
 	}
 	r.rate = r.e->features.sample_rate;
+	r.sample = sid_model_is_sample_kind(m);
+	if (r.sample && o.overlays_path)
+	{
+		sid_manifest ov;
+
+		sid_manifest_init(&ov);
+		if (sid_manifest_read(o.overlays_path, &ov, &err) != SID_OK ||
+			sid_drum_loops_load(&r.drums, &ov, "test", o.data_dir, r.rate, &err) != SID_OK)
+		{
+			fprintf(stderr, "sampleid eval: %s\n", err.msg);
+			sid_manifest_free(&ov);
+			goto done;
+		}
+		sid_manifest_free(&ov);
+	}
 	if (!(r.conn = cli_pq_connect(CMD, o.dsn)) ||
 		cli_pq_check_model(r.conn, CMD, o.catalogue, m->name, m->sha256) != 0 ||
 		(hop = catalogue_hop(&r)) < 0)
@@ -869,12 +935,18 @@ cmd_eval_openset(int argc, char **argv)
 		   o.queries, o.queries / 4, r.have_espeak ? "" : ", no speech: espeak-ng missing",
 		   r.pools[POOL_CALIBRATION].n, r.pools[POOL_TEST].n, o.manifest_path, o.exclude_package,
 		   (unsigned long long) o.seed, o.probes, set.file_threshold >= 0 ? vpath : "(none)", ctime(&now));
+	if (r.sample)
+		printf("Sample mode: every query searched as its %d transposed copies (%d .. %d semitones); "
+			   "degraded queries transposed, at another tempo or speed%s instead of a room and pink noise.\n\n",
+			   2 * SID_VERIFY_SAMPLE_SEMITONES + 1, -SID_VERIFY_SAMPLE_SEMITONES, SID_VERIFY_SAMPLE_SEMITONES,
+			   r.drums.bank.n ? ", two in three under a drum loop at 0 .. 6 dB" : "");
 	printf("(ran %.0f s)\n\n", sid_clock_seconds(CLOCK_MONOTONIC) - t0);
 	sid_openset_print(&r.scores, stdout, &set);
 	status = 0;
 done:
 	if (r.tmpdir[0])
 		rmdir(r.tmpdir);
+	sid_noise_store_free(&r.drums);
 	sid_augment_work_free(r.aug);
 	sid_openset_free(&r.scores);
 	for (int p = 0; p < 3; p++)

@@ -8,7 +8,9 @@
  * stream, or on SIGINT / SIGTERM), with its stream offsets and the wall
  * clock at which that audio was read.  Memory is one window of
  * fingerprints, one step of audio and a bounded set of open uses, whatever
- * the stream's length.
+ * the stream's length.  With a sample-kind model (or --semitones) the
+ * window's audio is kept too and searched as transposed copies (sample
+ * mode, as `sampleid identify`), and each use has its pitch and tempo.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +45,7 @@ typedef struct monitor_options
 	const char *catalogue;
 	const char *min_similarity;	/* NULL: sampleid_identify's default */
 	const char *min_coverage;
+	const char *semitones;		/* "LO:HI"; NULL: the model's default */
 	int			rate;
 	double		window;
 	double		every;
@@ -55,7 +58,11 @@ typedef struct open_use
 	long long	recording_id;
 	double		stream_start;
 	double		stream_end;
-	double		offset;			/* recording time minus stream time */
+	double		offset;			/* recording time minus stream time, at the latest window */
+	double		ref_start;
+	double		ref_end;
+	double		semitones;		/* sample mode's estimates; NAN outside it */
+	double		tempo;
 	double		wall_start;
 	double		wall_end;
 	double		similarity;		/* the best window's */
@@ -68,6 +75,8 @@ typedef struct monitor_state
 	sid_embedder *e;
 	PGconn	   *conn;
 	int			dim;
+	int			lo,
+				hi;				/* the copies, in semitones; 0 .. 0: none */
 	int64_t		seg_samples;
 	int64_t		hop_samples;
 	double		hop_seconds;
@@ -105,6 +114,7 @@ static const struct option monitor_opts[] = {
 	{"every", required_argument, NULL, 'e'},
 	{"min-similarity", required_argument, NULL, 's'},
 	{"min-coverage", required_argument, NULL, 'C'},
+	{"semitones", required_argument, NULL, 'S'},
 	{"json", no_argument, NULL, 'j'},
 	{"tsv", no_argument, NULL, 't'},
 	{"help", no_argument, NULL, 'h'},
@@ -117,7 +127,7 @@ monitor_usage(FILE *out)
 	fprintf(out,
 			"usage: sampleid monitor --dsn DSN [--model M] [--model-dir DIR] [--catalogue TABLE]\n"
 			"                        [--rate HZ] [--window S] [--every S] [--min-similarity S]\n"
-			"                        [--min-coverage C] [--json | --tsv] < PCM\n"
+			"                        [--min-coverage C] [--semitones LO:HI] [--json | --tsv] < PCM\n"
 			"Identifies a live stream against the catalogue (default table \"segments\"):\n"
 			"raw PCM, signed 16-bit little-endian mono at --rate HZ (default 16000), on\n"
 			"stdin, e.g. from  ffmpeg -i FEED -f s16le -ac 1 -ar 16000 -  or\n"
@@ -126,7 +136,10 @@ monitor_usage(FILE *out)
 			"of a recording is logged once, when it ends, at the end of the stream or on\n"
 			"SIGINT/SIGTERM: recording_id, stream_start, stream_end (seconds into the\n"
 			"stream), wall_start, wall_end (ISO 8601 UTC, when that audio was read),\n"
-			"ref_start, ref_end, similarity.  A table on a terminal, else --tsv or --json.\n");
+			"ref_start, ref_end, similarity, semitones, tempo.  A table on a terminal,\n"
+			"else --tsv or --json.  Sample mode: the window is also searched transposed\n"
+			"by LO .. HI whole semitones (default -3:3 with a sample-kind model such as\n"
+			"\"sample\", else 0:0, none), giving each use's semitones and tempo.\n");
 }
 
 static int
@@ -154,6 +167,9 @@ parse_monitor_options(int argc, char **argv, monitor_options *o)
 				break;
 			case 'C':
 				o->min_coverage = optarg;
+				break;
+			case 'S':
+				o->semitones = optarg;
 				break;
 			case 'j':
 				o->format = CLI_OUT_JSON;
@@ -261,22 +277,37 @@ log_use(const monitor_state *s, const open_use *u)
 	char		ws[40],
 				we[40];
 
+	int			sample = !isnan(u->semitones);
+	char		pitch[64] = "";
+
 	format_iso8601(u->wall_start, ws, sizeof(ws));
 	format_iso8601(u->wall_end, we, sizeof(we));
 	if (s->o.format == CLI_OUT_JSON)
+	{
+		if (sample)
+			snprintf(pitch, sizeof(pitch), "%g, \"tempo\": %.3f", u->semitones, u->tempo);
 		printf("{\"recording_id\": %lld, \"stream_start\": %.2f, \"stream_end\": %.2f, "
 			   "\"wall_start\": \"%s\", \"wall_end\": \"%s\", \"ref_start\": %.2f, "
-			   "\"ref_end\": %.2f, \"similarity\": %.3f}\n", u->recording_id, u->stream_start,
-			   u->stream_end, ws, we, u->stream_start + u->offset, u->stream_end + u->offset,
-			   u->similarity);
+			   "\"ref_end\": %.2f, \"similarity\": %.3f, \"semitones\": %s}\n", u->recording_id,
+			   u->stream_start, u->stream_end, ws, we, u->ref_start, u->ref_end, u->similarity,
+			   sample ? pitch : "null, \"tempo\": null");
+	}
 	else if (s->o.format == CLI_OUT_TSV)
-		printf("%lld\t%.2f\t%.2f\t%s\t%s\t%.2f\t%.2f\t%.3f\n", u->recording_id, u->stream_start,
-			   u->stream_end, ws, we, u->stream_start + u->offset, u->stream_end + u->offset,
-			   u->similarity);
+	{
+		if (sample)
+			snprintf(pitch, sizeof(pitch), "%g\t%.3f", u->semitones, u->tempo);
+		printf("%lld\t%.2f\t%.2f\t%s\t%s\t%.2f\t%.2f\t%.3f\t%s\n", u->recording_id,
+			   u->stream_start, u->stream_end, ws, we, u->ref_start, u->ref_end, u->similarity,
+			   sample ? pitch : "\t");
+	}
 	else
+	{
+		if (sample)
+			snprintf(pitch, sizeof(pitch), "  semitones %+g  tempo %.2f", u->semitones, u->tempo);
 		printf("%s - %s  recording %-6lld stream %8.2f-%-8.2f s  reference %7.2f-%-7.2f s  "
-			   "similarity %.3f\n", ws, we, u->recording_id, u->stream_start, u->stream_end,
-			   u->stream_start + u->offset, u->stream_end + u->offset, u->similarity);
+			   "similarity %.3f%s\n", ws, we, u->recording_id, u->stream_start, u->stream_end,
+			   u->ref_start, u->ref_end, u->similarity, pitch);
+	}
 	fflush(stdout);
 }
 
@@ -312,8 +343,12 @@ follow_uses(monitor_state *s, const PGresult *r)
 		long long	rec = atoll(PQgetvalue(r, row, 0));
 		double		qs = atof(PQgetvalue(r, row, 1)),
 					qe = atof(PQgetvalue(r, row, 2)),
-					offset = atof(PQgetvalue(r, row, 3)) - qs,
-					sim = atof(PQgetvalue(r, row, 7));
+					rs = atof(PQgetvalue(r, row, 3)),
+					re = atof(PQgetvalue(r, row, 4)),
+					offset = rs - qs,
+					sim = atof(PQgetvalue(r, row, 7)),
+					semitones = PQgetisnull(r, row, 9) ? NAN : atof(PQgetvalue(r, row, 9)),
+					tempo = PQgetisnull(r, row, 10) ? NAN : atof(PQgetvalue(r, row, 10));
 		int			i = find_use(s, rec, qs, offset);
 
 		if (i < 0)
@@ -324,10 +359,17 @@ follow_uses(monitor_state *s, const PGresult *r)
 				memmove(heard, heard + 1, sizeof(int) * (MAX_OPEN_USES - 1));
 			}
 			i = s->n_uses++;
-			s->uses[i] = (open_use) {rec, qs, qe, offset, wall_of(s, qs), wall_of(s, qe), sim, 0};
+			s->uses[i] = (open_use) {rec, qs, qe, offset, rs, re, semitones, tempo,
+			wall_of(s, qs), wall_of(s, qe), sim, 0};
 		}
 		else if (qe > s->uses[i].stream_end)
+		{
 			s->uses[i].stream_end = qe, s->uses[i].wall_end = wall_of(s, qe);
+			s->uses[i].ref_end = fmax(s->uses[i].ref_end, re);
+			s->uses[i].offset = offset;	/* under a tempo change it drifts */
+		}
+		if (sim > s->uses[i].similarity && !isnan(semitones))
+			s->uses[i].semitones = semitones, s->uses[i].tempo = tempo;
 		s->uses[i].similarity = fmax(s->uses[i].similarity, sim);
 		s->uses[i].misses = 0;
 		heard[i] = 1;
@@ -337,17 +379,42 @@ follow_uses(monitor_state *s, const PGresult *r)
 			close_use(s, i);
 }
 
-/* Identifies the window as it stands: 0, or -1 when the server failed. */
+/*
+ * Identifies the window as it stands: 0, or -1 when the server or the
+ * copies failed.  In sample mode the window's audio is fingerprinted again
+ * as each transposed copy (the untransposed one among them), at the
+ * window's stream times.
+ */
 static int
 identify_window(monitor_state *s)
 {
 	sid_embed_result q = {s->win_n, s->dim, s->win_fp, s->win_t};
+	uint8_t    *content = s->win_content;
+	int		   *semitones = NULL;
 	PGresult   *r;
 
 	if (s->win_n < 2)
 		return 0;
-	r = cli_pq_identify(s->conn, CMD, s->o.catalogue, s->e->model->name, &q, s->win_content,
-						NULL, s->o.min_similarity, s->o.min_coverage);
+	if (s->lo != 0 || s->hi != 0)
+	{
+		int64_t		first = s->next_segment - s->win_n;
+		int64_t		from = first * s->hop_samples - s->pcm_first;
+		int64_t		n = (s->win_n - 1) * s->hop_samples + s->seg_samples;
+
+		if (cli_embed_pcm_copies(CMD, s->e, "the window", s->pcm + from, n, s->lo, s->hi, &q,
+								 &content, &semitones) != 0)
+			return -1;
+		for (int64_t i = 0; i < q.n_segments; i++)
+			q.t_start[i] += first * s->hop_seconds;
+	}
+	r = cli_pq_identify(s->conn, CMD, s->o.catalogue, s->e->model->name, &q, content,
+						semitones, s->o.min_similarity, s->o.min_coverage);
+	if (semitones)
+	{
+		sid_embed_result_free(&q);
+		free(content);
+		free(semitones);
+	}
 	if (!r)
 		return -1;
 	follow_uses(s, r);
@@ -398,7 +465,12 @@ embed_new_segments(monitor_state *s, float *fp, double *t, uint8_t *content)
 		s->next_segment += count;
 	}
 	{
-		int64_t		keep_from = s->next_segment * s->hop_samples - s->pcm_first;
+		/* sample mode transposes the window's audio: keep it */
+		int64_t		keep = s->lo != 0 || s->hi != 0 ? s->win_cap : 0;
+		int64_t		keep_from = (s->next_segment - keep) * s->hop_samples - s->pcm_first;
+
+		if (keep_from < 0)
+			keep_from = 0;
 
 		memmove(s->pcm, s->pcm + keep_from, sizeof(float) * (size_t) (s->pcm_n - keep_from));
 		s->pcm_n -= keep_from;
@@ -531,6 +603,8 @@ monitor_state_init(monitor_state *s)
 		s->win_cap = 2;
 	/* what a step brings (resampled, with the converter's rounding) after a segment's worth held back */
 	s->pcm_cap = s->seg_samples + s->hop_samples + step_out + step_out / 8;
+	if (s->lo != 0 || s->hi != 0)
+		s->pcm_cap += (int64_t) s->win_cap * s->hop_samples;
 	s->pcm = malloc(sizeof(float) * (size_t) s->pcm_cap);
 	s->win_fp = malloc(sizeof(float) * (size_t) s->win_cap * s->dim);
 	s->win_t = malloc(sizeof(double) * (size_t) s->win_cap);
@@ -564,14 +638,14 @@ print_header(cli_output_format format)
 {
 	if (format == CLI_OUT_TSV)
 		printf("recording_id\tstream_start\tstream_end\twall_start\twall_end\tref_start\tref_end\t"
-			   "similarity\n");
+			   "similarity\tsemitones\ttempo\n");
 	fflush(stdout);
 }
 
 int
 cmd_monitor(int argc, char **argv)
 {
-	monitor_state s = {.o = {NULL, NULL, NULL, "segments", NULL, NULL, 16000, 8, 2,
+	monitor_state s = {.o = {NULL, NULL, NULL, "segments", NULL, NULL, NULL, 16000, 8, 2,
 	isatty(STDOUT_FILENO) ? CLI_OUT_TABLE : CLI_OUT_TSV}};
 	sid_model  *m = NULL;
 	sid_error	err;
@@ -582,6 +656,11 @@ cmd_monitor(int argc, char **argv)
 	rc = 1;
 	if (!(m = cli_load_model(s.o.model_spec, s.o.dir_opt)))
 		return 1;
+	if (cli_semitones_option(CMD, s.o.semitones, m, &s.lo, &s.hi) != 0)
+	{
+		sid_model_free(m);
+		return 2;
+	}
 	if (!(s.e = sid_embedder_create(m, 0.0, 16, &err)))
 		fprintf(stderr, "sampleid " CMD ": %s\n", err.msg);
 	else if ((s.conn = cli_pq_connect(CMD, s.o.dsn)) &&

@@ -63,21 +63,6 @@
 #define IDENTIFY_MAX_CANDIDATES 10
 #define IDENTIFY_COLUMNS 12
 
-/*
- * The coarse rule's defaults: calibrated for <= 1 % false accepts by
- * the open-set benchmark (then test/bench/identify_openset.sh, now
- * `sampleid eval --open-set`); a sample-kind model's, set on
- * test/bench/identify_sample.sh with the shipped sample.sidm (docs/benchmarks.md,
- * "Sample mode: the cost of the copies"): with 7 copies its right answers
- * had coverage 1.00 and similarity 0.78-0.91 while no foreign query's
- * candidate of coverage >= 0.8 passed 0.69; fp's 0.78 would lose right
- * answers, a coverage of 0.7 would let foreign ones near (0.72 at 0.74).
- */
-#define IDENTIFY_MIN_SIMILARITY 0.78f
-#define IDENTIFY_MIN_COVERAGE 0.7f
-#define SAMPLE_MODEL_MIN_SIMILARITY 0.74f
-#define SAMPLE_MODEL_MIN_COVERAGE 0.8f
-
 static int	identify_max_k = 100;
 static int	identify_max_segments = 1200;
 static int	identify_max_copies = 7;
@@ -299,16 +284,18 @@ shifts_from_array(ArrayType *a, bool distinct, int *shifts, int **per_row, int *
 	return n_shifts;
 }
 
-/* The thresholds the caller left NULL, by the kind of model. */
+/* The thresholds the caller left NULL, by the kind of model (model/sid_model.h). */
 static void
 default_thresholds(identify_args *a, const sid_model *m)
 {
-	bool		sample_kind = sid_model_is_sample_kind(m);
+	float		coverage,
+				similarity;
 
+	sid_model_coarse_rule(m, &coverage, &similarity);
 	if (a->min_similarity < 0.0f)
-		a->min_similarity = sample_kind ? SAMPLE_MODEL_MIN_SIMILARITY : IDENTIFY_MIN_SIMILARITY;
+		a->min_similarity = similarity;
 	if (a->min_coverage < 0.0f)
-		a->min_coverage = sample_kind ? SAMPLE_MODEL_MIN_COVERAGE : IDENTIFY_MIN_COVERAGE;
+		a->min_coverage = coverage;
 }
 
 /*
@@ -939,8 +926,7 @@ verify_rows(const catalogue_info *c, Oid ext_namespace, const identify_args *arg
 		identify_row *r = &rows[i];
 		query_segments cq = copy_segments(qc, r->copy);
 		sid_verifier_pair p;
-		int			nq = 0,
-					n_content = 0,
+		int			nq,
 					nk = 0;
 		double		lo,
 					hi;
@@ -949,18 +935,8 @@ verify_rows(const catalogue_info *c, Oid ext_namespace, const identify_args *arg
 		if (!r->accepted && !args->include_rejected)
 			continue;
 		CHECK_FOR_INTERRUPTS();
-		for (int j = 0; j < cq.n; j++)
-			n_content += cq.content[j];
-		for (int j = 0; j < cq.n && nq < maxq; j++)
-		{
-			if (!cq.content[j])
-				continue;
-			if (n_content > maxq && (cq.t[j] < r->a.query_start - 1e-6 || cq.t[j] > r->a.query_end))
-				continue;
-			memcpy(qfp + (Size) nq * q->dim, cq.fp + (Size) j * q->dim, sizeof(float) * q->dim);
-			/* the verifier assumes equal speed: it gets the query's times at the fitted rate */
-			qt[nq++] = r->a.rate == 1.0 ? cq.t[j] : r->a.rate * cq.t[j];
-		}
+		nq = sid_verifier_query_side(&v->cfg, cq.fp, cq.t, cq.content, cq.n, r->a.query_start,
+									 r->a.query_end, r->a.rate, qfp, qt);
 		if (nq == 0)
 			continue;
 		sid_verifier_region(&v->cfg, qt, nq, r->a.offset, &lo, &hi);
@@ -1054,9 +1030,7 @@ drop_repeats(identify_row *rows, int n)
 		bool		repeat = false;
 
 		for (int j = 0; j < kept && !repeat; j++)
-			repeat = rows[j].a.recording == rows[i].a.recording &&
-				rows[i].a.query_start < rows[j].a.query_end && rows[i].a.query_end > rows[j].a.query_start &&
-				rows[i].a.ref_start < rows[j].a.ref_end && rows[i].a.ref_end > rows[j].a.ref_start;
+			repeat = sid_alignment_same_use(&rows[j].a, &rows[i].a);
 		if (!repeat)
 			rows[kept++] = rows[i];
 	}

@@ -6,7 +6,7 @@
 # sampleid_identify(..., model => 'sample') first, with both time ranges
 # within two hops of the truth and a pitch estimate of +2; the same from
 # `sampleid identify --model sample` (the client's copies); speech and noise
-# must give no row.  Also: the catalogue is registered with the sample model,
+# must give no row, and so must another track under the same treatment.  Also: the catalogue is registered with the sample model,
 # semitones bounds are refused by name, and `sampleid embed --model sample`
 # fingerprints; `sampleid match --model sample` finds the query as one use
 # of knolls inside a longer work, with both time ranges and its pitch.  For comparison (a note, not a check) what the fp model
@@ -42,6 +42,10 @@ sox("$dir/catalogue/knolls.wav", "$dir/excerpt.wav", 'trim', $ref_start, $ref_en
 sox("$dir/excerpt.wav", "$dir/transposed.wav", 'pitch', '200');
 write_drums("$dir/drums.wav", $ref_end - $ref_start, 16000);
 sox('-m', "$dir/transposed.wav", "$dir/drums.wav", "$dir/query.wav", 'gain', '-n', '-1');
+# a foreign query: another Wesnoth track, not in the catalogue, under the same treatment
+sox("$music/the_king_is_dead.ogg", '-r', '16000', '-c', '1', '-b', '16', "$dir/foreign_excerpt.wav", 'trim', '40', '10',
+	'pitch', '200');
+sox('-m', "$dir/foreign_excerpt.wav", "$dir/drums.wav", "$dir/foreign.wav", 'gain', '-n', '-1');
 # no match: speech, and seeded brown noise
 write_no_match($dir);
 
@@ -82,8 +86,18 @@ is($first[5], '2', 'its pitch estimate is +2 semitones');
 is(scalar(grep { my @r = split /\|/; $r[0] eq $knolls && $r[7] eq 't' } split /\n/, $res), 1,
 	'the one use is one accepted row (the copies and neighbouring alignments collapse)');
 ok(abs(($first[6] // 0) - 1) <= 0.1, 'its tempo estimate is about 1') or diag("tempo $first[6]");
-like($stderr, qr/model "sample" has no verifier installed/, 'a model without a verifier says so')
-  unless -f "$repo/models/sample.sidv";
+if (-f "$repo/models/sample.sidv")
+{
+	unlike($stderr, qr/has no verifier installed/, 'the sample model\'s verifier is installed and used');
+	my $verified = sql("SELECT probability IS NOT NULL FROM sampleid_identify($q, 'segments', model => 'sample') LIMIT 1");
+	is($verified, 't', 'the accepted row has the verifier\'s probability');
+}
+else
+{
+	like($stderr, qr/model "sample" has no verifier installed/, 'a model without a verifier says so');
+}
+is(sql("SELECT count(*) FROM sampleid_identify(pg_read_binary_file('$dir/foreign.wav'), 'segments', model => 'sample')"),
+	'0', 'a foreign track under the same treatment is not accepted');
 
 # without copies the same model misses it or finds it less well: shown, not checked
 diag("sample model, semitones => '{0}':\n"
@@ -161,6 +175,20 @@ diag("sample model, match without copies: $out" . sql('SELECT recording_id, work
 	'--model-dir', "$repo/models", '--model', 'sample', '--semitones', '2:3', "$dir/work.wav");
 is($rc, 2, 'sampleid match: --semitones must include 0');
 like($err, qr/--semitones wants LO:HI with LO <= 0 <= HI/, 'saying so');
+
+# a live feed in sample mode: the work as a stream, each window searched as its copies
+sox("$dir/work.wav", '-t', 'raw', '-r', '16000', '-c', '1', '-b', '16', '-e', 'signed', "$dir/work.raw");
+my $stream = slurp_file("$dir/work.raw");
+($rc, $out, $err) = run_with_input(\$stream, $cli, 'monitor', '--dsn', $node->connstr('postgres'),
+	'--model-dir', "$repo/models", '--model', 'sample', '--tsv');
+is($rc, 0, 'sampleid monitor --model sample succeeds') or diag($err);
+my @heard = map { [ split /\t/ ] } grep { /^\d/ } split /\n/, $out;
+diag("sample mode, monitor:\n$out");
+is(scalar(grep { $_->[0] eq $knolls } @heard), 1, 'sampleid monitor: one use of knolls') or diag($out);
+my ($heard) = grep { $_->[0] eq $knolls } @heard;
+ok(abs(($heard->[1] // 1e9) - 5) <= 2.5 && abs(($heard->[5] // 1e9) - $ref_start) <= 2.5,
+	'sampleid monitor: its stream and reference starts') or diag($out);
+is($heard->[8], '2', 'sampleid monitor: its pitch');
 
 # for comparison: fp, its own catalogue, no copies (a note, not a check)
 ($rc, $out, $err) = run_with_input(\'', $cli, 'ingest', '--dsn', $node->connstr('fp'),

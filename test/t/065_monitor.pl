@@ -95,7 +95,7 @@ sub uses_of
 	my ($tsv) = @_;
 	my @lines = split /\n/, $tsv;
 	my $header = shift @lines // '';
-	is($header, join("\t", qw(recording_id stream_start stream_end wall_start wall_end ref_start ref_end similarity)),
+	is($header, join("\t", qw(recording_id stream_start stream_end wall_start wall_end ref_start ref_end similarity semitones tempo)),
 		'the TSV header');
 	return map { [ split /\t/ ] } @lines;
 }

@@ -17,6 +17,7 @@
 #include "core/sid_rng.h"
 
 /* seconds of 0.25 s random notes with three harmonics, at rate, stereo. */
+__attribute__((unused))
 static int
 synth_write_track(const char *path, uint64_t seed, int seconds, int rate)
 {
@@ -54,6 +55,7 @@ synth_write_track(const char *path, uint64_t seed, int seconds, int rate)
 }
 
 /* One second of amplitude-modulated noise at 16 kHz, mono. */
+__attribute__((unused))
 static int
 synth_write_noise(const char *path, uint64_t seed)
 {
@@ -77,6 +79,7 @@ synth_write_noise(const char *path, uint64_t seed)
  * the rest in rest_split) and n_noise clips dir/nN.wav (clip 0 "train", the
  * others "test"), and list them in music and noise.  0 on success.
  */
+__attribute__((unused))
 static int
 synth_corpus_write(const char *dir, int n_tracks, int seconds, int rate, uint64_t seed,
 				   int n_first, const char *first_split, const char *rest_split,
@@ -106,6 +109,7 @@ synth_corpus_write(const char *dir, int n_tracks, int seconds, int rate, uint64_
 }
 
 /* Remove what synth_corpus_write wrote, and dir. */
+__attribute__((unused))
 static void
 synth_corpus_remove(const char *dir, int n_tracks, int n_noise)
 {

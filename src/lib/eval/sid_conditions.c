@@ -256,3 +256,29 @@ sid_condition_apply(const sid_condition *c, const sid_noise_bank *overlays, size
 	free(stretched);
 	return rc;
 }
+
+sid_status
+sid_drum_loops_load(sid_noise_store *s, const sid_manifest *overlays, const char *part,
+					const char *data_dir, int32_t rate, sid_error *err)
+{
+	sid_manifest drums;
+	sid_status	rc = SID_OK;
+
+	sid_manifest_init(&drums);
+	for (size_t i = 0; rc == SID_OK && overlays && i < overlays->n; i++)
+	{
+		const sid_manifest_entry *e = &overlays->entries[i];
+		const char *base = strrchr(e->path, '/');
+
+		base = base ? base + 1 : e->path;
+		if (strcmp(e->split, part) == 0 && strncmp(base, "drums-", 6) == 0)
+			rc = sid_manifest_add(&drums, e->package, e->path, e->duration_s, e->sample_rate,
+								  e->channels, e->split, err);
+	}
+	if (rc == SID_OK)
+		rc = sid_noise_store_load(s, &drums, part, data_dir, rate, err);
+	sid_manifest_free(&drums);
+	if (rc == SID_OK && s->bank.n == 0)
+		rc = sid_fail(err, SID_EINVAL, "no drums-* clips in the overlay manifest's %s part", part);
+	return rc;
+}

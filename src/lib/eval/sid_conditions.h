@@ -23,6 +23,8 @@
 
 #include "augment/sid_augment.h"
 #include "core/sid_error.h"
+#include "corpus/sid_corpus.h"
+#include "corpus/sid_manifest.h"
 
 #define SID_CONDITION_NAME_MAX 32
 /* Most reference seconds one second of query may take (tempo or speed up
@@ -102,5 +104,13 @@ size_t		sid_condition_span(const sid_condition *c, int rate, size_t n);
 sid_status	sid_condition_apply(const sid_condition *c, const sid_noise_bank *overlays,
 								size_t clip, size_t clip_start, const float *in, int rate,
 								float *out, size_t n, sid_error *err);
+
+/*
+ * The drum loops of an overlay manifest (scripts/overlays.sh): its drums-*
+ * clips of `part` ("test" for evaluation, "train" for training), decoded
+ * into s; SID_EINVAL when there are none.
+ */
+sid_status	sid_drum_loops_load(sid_noise_store *s, const sid_manifest *overlays, const char *part,
+								const char *data_dir, int32_t rate, sid_error *err);
 
 #endif

@@ -359,33 +359,6 @@ lay_out_queries(eval_state *st, sid_error *err)
 	return SID_OK;
 }
 
-/* The drum loops: the drums-* clips of the overlay manifest's test part. */
-static sid_status
-load_drum_loops(eval_state *st, sid_error *err)
-{
-	const sid_eval_config *cfg = st->cfg;
-	sid_manifest drums;
-	sid_status	rc = SID_OK;
-
-	sid_manifest_init(&drums);
-	for (size_t i = 0; rc == SID_OK && cfg->overlays && i < cfg->overlays->n; i++)
-	{
-		const sid_manifest_entry *e = &cfg->overlays->entries[i];
-		const char *base = strrchr(e->path, '/');
-
-		base = base ? base + 1 : e->path;
-		if (strcmp(e->split, "test") == 0 && strncmp(base, "drums-", 6) == 0)
-			rc = sid_manifest_add(&drums, e->package, e->path, e->duration_s, e->sample_rate,
-								  e->channels, e->split, err);
-	}
-	if (rc == SID_OK)
-		rc = sid_noise_store_load(&st->overlay[1], &drums, "test", cfg->data_dir, st->rate, err);
-	sid_manifest_free(&drums);
-	if (rc == SID_OK && st->overlay[1].bank.n == 0)
-		rc = sid_fail(err, SID_EINVAL, "eval: no drums-* clips in the overlay manifest's test part");
-	return rc;
-}
-
 /*
  * Other music: MUSIC_CLIPS_PER_TRACK clips of the longest query (and the
  * overlay's margin) from seeded places in each track of the other split,
@@ -453,7 +426,7 @@ prepare_sample_conditions(eval_state *st, const sid_manifest *music, sid_error *
 	if (uses[0])
 		rc = load_music_clips(st, music, err);
 	if (rc == SID_OK && uses[1])
-		rc = load_drum_loops(st, err);
+		rc = sid_drum_loops_load(&st->overlay[1], cfg->overlays, "test", cfg->data_dir, st->rate, err);
 	if (rc == SID_OK && !(st->view = malloc(((size_t) ceil(st->max_len_s * st->rate) + 1) * sizeof(float))))
 		rc = sid_fail(err, SID_ENOMEM, "eval: out of memory");
 	return rc;

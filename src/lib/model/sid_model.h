@@ -88,6 +88,30 @@ sid_model_is_sample_kind(const sid_model *m)
 	return (m->flags & SID_MODEL_SAMPLE) != 0;
 }
 
+/*
+ * The coarse rule's defaults, the one source for sampleid_identify, `sampleid
+ * eval --open-set` and the verifier's trainer: at least min_coverage of the
+ * query's content segments agree on one alignment with mean similarity at
+ * least min_similarity.  Any model that is not sample-kind: 0.7 / 0.78,
+ * calibrated for <= 1 % false accepts by the open-set benchmark.  A
+ * sample-kind model: 0.8 / 0.74, set on test/bench/identify_sample.sh with
+ * the shipped sample.sidm (docs/benchmarks.md, "Sample mode: the cost of the
+ * copies"): with 7 copies its right answers had coverage 1.00 and
+ * similarity 0.78-0.91 while no foreign query's candidate of coverage >= 0.8
+ * passed 0.69; fp's 0.78 would lose right answers, a coverage of 0.7 would
+ * let foreign ones near (0.72 at 0.74).
+ */
+#define SID_RULE_MIN_COVERAGE 0.7f
+#define SID_RULE_MIN_SIMILARITY 0.78f
+#define SID_SAMPLE_RULE_MIN_COVERAGE 0.8f
+#define SID_SAMPLE_RULE_MIN_SIMILARITY 0.74f
+static inline void
+sid_model_coarse_rule(const sid_model *m, float *min_coverage, float *min_similarity)
+{
+	*min_coverage = sid_model_is_sample_kind(m) ? SID_SAMPLE_RULE_MIN_COVERAGE : SID_RULE_MIN_COVERAGE;
+	*min_similarity = sid_model_is_sample_kind(m) ? SID_SAMPLE_RULE_MIN_SIMILARITY : SID_RULE_MIN_SIMILARITY;
+}
+
 /* Serialised size in bytes. */
 size_t		sid_model_file_size(const sid_model *m);
 /* Writes path atomically (a temporary file, fsync, rename). */

@@ -419,6 +419,30 @@ sid_verifier_region(const sid_verifier_config *cfg, const double *q_t, int32_t n
 	*hi = b + offset + cfg->margin_seconds;
 }
 
+int32_t
+sid_verifier_query_side(const sid_verifier_config *cfg, const float *fp, const double *t,
+						const bool *content, int32_t n, double query_start, double query_end,
+						double rate, float *out_fp, double *out_t)
+{
+	int32_t		n_content = 0,
+				nq = 0,
+				max = cfg->max_query_segments,
+				D = cfg->fp_dim;
+
+	for (int32_t j = 0; j < n; j++)
+		n_content += !content || content[j];
+	for (int32_t j = 0; j < n && nq < max; j++)
+	{
+		if (content && !content[j])
+			continue;
+		if (n_content > max && (t[j] < query_start - 1e-6 || t[j] > query_end))
+			continue;
+		memcpy(out_fp + (size_t) nq * D, fp + (size_t) j * D, sizeof(float) * D);
+		out_t[nq++] = rate == 1.0 || rate == 0.0 ? t[j] : rate * t[j];
+	}
+	return nq;
+}
+
 float
 sid_verifier_probability(const sid_verifier *v, sid_verifier_work *w, const sid_verifier_pair *p)
 {

@@ -45,6 +45,7 @@
 #ifndef SID_VERIFIER_H
 #define SID_VERIFIER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -155,6 +156,21 @@ void		sid_verifier_backward(const sid_verifier_config *cfg, const float *params,
  */
 void		sid_verifier_region(const sid_verifier_config *cfg, const double *q_t, int32_t nq,
 								double offset, double *lo, double *hi);
+/*
+ * The query side of a pair, as identification builds it from an
+ * alignment: the content segments of one query (content NULL: all), only
+ * those within [query_start, query_end] when there are more than
+ * max_query_segments, at most that many; their times multiplied by the
+ * alignment's rate (ref_t = offset + rate x query_t), because the verifier
+ * was trained on equal speed, so a query played at 0.8x reads as the
+ * recording's own times and sid_verifier_region spans the stretched range.
+ * out_fp [max_query_segments][dim], out_t [max_query_segments]; returns how
+ * many were written.
+ */
+int32_t		sid_verifier_query_side(const sid_verifier_config *cfg, const float *fp,
+									const double *t, const bool *content, int32_t n,
+									double query_start, double query_end, double rate,
+									float *out_fp, double *out_t);
 /* The probability of a checked pair. */
 float		sid_verifier_probability(const sid_verifier *v, sid_verifier_work *w,
 									 const sid_verifier_pair *p);

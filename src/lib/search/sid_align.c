@@ -470,3 +470,11 @@ sid_alignment_clamp(sid_alignment *a, double ref_lo, double ref_hi)
 	a->query_end = rate == 1.0 ? end - a->offset : (end - a->offset) / rate;
 	return 1;
 }
+
+int
+sid_alignment_same_use(const sid_alignment *a, const sid_alignment *b)
+{
+	return a->recording == b->recording &&
+		b->query_start < a->query_end && b->query_end > a->query_start &&
+		b->ref_start < a->ref_end && b->ref_end > a->ref_start;
+}

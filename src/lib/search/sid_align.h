@@ -89,6 +89,15 @@ sid_status	sid_align_votes(sid_vote *votes, int64_t n_votes, int32_t n_query_seg
 							int32_t *n_out, sid_error *err);
 
 /*
+ * Whether b is the same use of a recording as a (sample mode): the same
+ * recording, and both the query ranges and the reference ranges overlap.
+ * Several transposed copies of a query, or one copy at neighbouring rates
+ * and offsets, find one use several times; a sample looped in the query
+ * overlaps in the reference only and stays several uses.
+ */
+int			sid_alignment_same_use(const sid_alignment *a, const sid_alignment *b);
+
+/*
  * Clamps a's reference range to [ref_lo, ref_hi] (the recording's stored
  * extent, seconds) and moves the query range with it, so both keep the
  * alignment's offset and rate (the same length when the rate is 1); a query

@@ -73,6 +73,8 @@ typedef struct sid_train_config
 	float		catalogue_seconds;	/* the middle of each catalogue track that is embedded */
 	int32_t		queries_per_track;
 	int32_t		noise_queries_every;	/* every n-th out-of-catalogue query is steady noise (0 = none) */
+	char		query_recipe[16];	/* "fp": the fp chain's queries; "sample": sample mode's
+									 * conditions, copies and alignment (overlay_manifest's drums) */
 	/* architecture (sid_encoder_config; defaults: sid_encoder_default_config) */
 	int32_t		channels[SID_MAX_STAGES];
 	int32_t		blocks[SID_MAX_STAGES];

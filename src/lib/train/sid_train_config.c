@@ -85,6 +85,7 @@ static const key_def keys[] = {
 	{"catalogue_seconds", KEY_FLOAT, F(catalogue_seconds), 0, 12, 36000},
 	{"queries_per_track", KEY_INT, F(queries_per_track), 0, 1, 10000},
 	{"noise_queries_every", KEY_INT, F(noise_queries_every), 0, 0, 10000},
+	{"query_recipe", KEY_STR, S(query_recipe), 0, 0},
 	{"n_stages", KEY_INT, F(n_stages), 0, 1, SID_MAX_STAGES},
 	{"channels", KEY_INTLIST, F(channels), 0, 1, 1024},
 	{"blocks", KEY_INTLIST, F(blocks), 0, 0, SID_MAX_BLOCKS},
@@ -165,6 +166,7 @@ sid_train_config_default(sid_train_config *cfg)
 	cfg->val_out_tracks = 8;
 	cfg->catalogue_seconds = 120.0f;
 	cfg->queries_per_track = 24;
+	strcpy(cfg->query_recipe, "fp");
 	cfg->checkpoint_every = 200;
 	cfg->val_every = 500;
 	cfg->val_tracks = 0;
@@ -340,6 +342,8 @@ sid_train_config_check(const sid_train_config *cfg, sid_error *err)
 	if (strcmp(cfg->recipe, "fp") != 0 && strcmp(cfg->recipe, "sample") != 0 &&
 		strcmp(cfg->recipe, "verify") != 0)
 		return sid_fail(err, SID_EINVAL, "recipe is \"fp\", \"sample\" or \"verify\", not \"%s\"", cfg->recipe);
+	if (strcmp(cfg->query_recipe, "fp") != 0 && strcmp(cfg->query_recipe, "sample") != 0)
+		return sid_fail(err, SID_EINVAL, "query_recipe is \"fp\" or \"sample\", not \"%s\"", cfg->query_recipe);
 	if (cfg->overlay_ratio_min_db > cfg->overlay_ratio_max_db || cfg->stretch_min > cfg->stretch_max)
 		return sid_fail(err, SID_EINVAL, "overlay_ratio_min_db or stretch_min exceeds its max");
 	if (cfg->pairs % 2 != 0)
