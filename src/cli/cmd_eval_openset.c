@@ -496,8 +496,9 @@ degrade(openset_run *r, const planned *p, sid_rng *rng, const float *track_pcm, 
 /*
  * Sample mode: the verifier trainer's treatment (train/sid_verify_train.h:
  * pitch, tempo or speed, and a drum loop in two of three when --overlays
- * names them), applied by eval/sid_conditions; the excerpt moves back where
- * the reference it plays would run past the track.
+ * names them), applied by eval/sid_conditions; the excerpt moves where the
+ * reference it plays would run past the track, and a treatment that a short
+ * track cannot hold is drawn again.
  */
 static int
 sample_treatment(openset_run *r, sid_rng *rng, const sid_pcm *track, int64_t *start, float *out,
@@ -508,11 +509,19 @@ sample_treatment(openset_run *r, sid_rng *rng, const sid_pcm *track, int64_t *st
 	int64_t		lead,
 				span;
 
-	sid_verify_sample_draw(rng, NULL, &r->drums.bank, &t);
-	lead = (int64_t) sid_condition_lead(&t.cond, r->rate);
-	span = (int64_t) sid_condition_span(&t.cond, r->rate, (size_t) n);
-	if (*start + span - lead > track->n_samples)
-		*start = track->n_samples - span + lead;
+	/* a short track may not hold a slowed query: drawn again, a few times */
+	for (int tries = 0;; tries++)
+	{
+		sid_verify_sample_draw(rng, NULL, &r->drums.bank, &t);
+		lead = (int64_t) sid_condition_lead(&t.cond, r->rate);
+		span = (int64_t) sid_condition_span(&t.cond, r->rate, (size_t) n);
+		if (*start < lead)
+			*start = lead;
+		if (*start + span - lead > track->n_samples)
+			*start = track->n_samples - span + lead;
+		if (*start >= lead || tries == 16)
+			break;
+	}
 	if (*start < lead || sid_condition_apply(&t.cond, &r->drums.bank, t.clip, t.clip_start,
 											 track->samples + *start - lead, r->rate, out, (size_t) n,
 											 &err) != SID_OK)

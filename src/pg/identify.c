@@ -1018,7 +1018,12 @@ emit_rows(FunctionCallInfo fcinfo, const query_copies *qc, const identify_row *r
  * by one copy at neighbouring rates and offsets: a model trained to ignore
  * transposition and tempo matches a repetitive recording at several), the
  * first (best) is kept.  A sample looped in the query overlaps in the
- * reference only, and stays several uses.
+ * reference only, and stays several uses.  The kept row's acceptance and
+ * probability are the first's; its alignment, copy and coverage are those of
+ * the repeat with the most agreeing segments (then the highest similarity):
+ * the verifier says whether the use is real, the coarse stage's best copy
+ * says where and at what pitch and tempo (the verifier ranks neighbouring
+ * copies of one use nearly alike, so its favourite is a poor pitch estimate).
  */
 static int
 drop_repeats(identify_row *rows, int n)
@@ -1030,7 +1035,17 @@ drop_repeats(identify_row *rows, int n)
 		bool		repeat = false;
 
 		for (int j = 0; j < kept && !repeat; j++)
+		{
 			repeat = sid_alignment_same_use(&rows[j].a, &rows[i].a);
+			if (repeat && (rows[i].a.segments > rows[j].a.segments ||
+						   (rows[i].a.segments == rows[j].a.segments &&
+							rows[i].a.similarity > rows[j].a.similarity)))
+			{
+				rows[j].a = rows[i].a;
+				rows[j].copy = rows[i].copy;
+				rows[j].coverage = rows[i].coverage;
+			}
+		}
 		if (!repeat)
 			rows[kept++] = rows[i];
 	}
