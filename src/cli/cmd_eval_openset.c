@@ -641,8 +641,8 @@ ask(openset_run *r, const planned *p, const float *audio, int64_t n, double trut
 	snprintf(what, sizeof(what), "query %lld", (long long) (p - r->plan));
 	t0 = sid_clock_seconds(CLOCK_MONOTONIC);
 	if (r->sample ?
-		cli_embed_pcm_copies(CMD, r->e, what, audio, n, -SID_VERIFY_SAMPLE_SEMITONES,
-							 SID_VERIFY_SAMPLE_SEMITONES, &q, &content, &semitones) != 0 :
+		cli_embed_pcm_copies(CMD, r->e, what, audio, n, -SID_SAMPLE_MODE_SEMITONES,
+							 SID_SAMPLE_MODE_SEMITONES, &q, &content, &semitones) != 0 :
 		cli_embed_pcm(CMD, r->e, what, audio, n, &q, &content) != 0)
 		return -1;
 	t_embedded = sid_clock_seconds(CLOCK_MONOTONIC);
@@ -947,7 +947,7 @@ cmd_eval_openset(int argc, char **argv)
 	if (r.sample)
 		printf("Sample mode: every query searched as its %d transposed copies (%d .. %d semitones); "
 			   "degraded queries transposed, at another tempo or speed%s instead of a room and pink noise.\n\n",
-			   2 * SID_VERIFY_SAMPLE_SEMITONES + 1, -SID_VERIFY_SAMPLE_SEMITONES, SID_VERIFY_SAMPLE_SEMITONES,
+			   2 * SID_SAMPLE_MODE_SEMITONES + 1, -SID_SAMPLE_MODE_SEMITONES, SID_SAMPLE_MODE_SEMITONES,
 			   r.drums.bank.n ? ", two in three under a drum loop at 0 .. 6 dB" : "");
 	printf("(ran %.0f s)\n\n", sid_clock_seconds(CLOCK_MONOTONIC) - t0);
 	sid_openset_print(&r.scores, stdout, &set);

@@ -436,11 +436,11 @@ inverse_copy(const sid_condition *c)
 {
 	long		s = lround(-(c->semitones + 12.0 * log2(c->speed)));
 
-	if (s < -SID_VERIFY_SAMPLE_SEMITONES)
-		s = -SID_VERIFY_SAMPLE_SEMITONES;
-	if (s > SID_VERIFY_SAMPLE_SEMITONES)
-		s = SID_VERIFY_SAMPLE_SEMITONES;
-	return (int32_t) s + SID_VERIFY_SAMPLE_SEMITONES;
+	if (s < -SID_SAMPLE_MODE_SEMITONES)
+		s = -SID_SAMPLE_MODE_SEMITONES;
+	if (s > SID_SAMPLE_MODE_SEMITONES)
+		s = SID_SAMPLE_MODE_SEMITONES;
+	return (int32_t) s + SID_SAMPLE_MODE_SEMITONES;
 }
 
 /*
@@ -465,7 +465,7 @@ make_queries(vtrainer *tr, part *pt, const sid_track_cache *cat, const sid_track
 	const sid_noise_bank *bank = &tr->noise[test_part].bank;
 	const sid_noise_bank *drums = &tr->drums[test_part].bank;
 	sid_noise_store music;
-	int			lo = tr->sample ? -SID_VERIFY_SAMPLE_SEMITONES : 0,
+	int			lo = tr->sample ? -SID_SAMPLE_MODE_SEMITONES : 0,
 				hi = -lo;
 	double		seg_s = tr->model->features.segment_seconds,
 				hop_s = tr->model->features.segment_hop_seconds;
@@ -1055,7 +1055,7 @@ sid_verify_train_run(const sid_train_config *cfg, const sid_train_hooks *hooks, 
 		cfg->fp_model, tr.model->sha256);
 	if (tr.sample)
 		say(&tr, "queries: sample (copies %d .. %d semitones, tempo-tolerant alignment; %zu + %zu drum loops); coarse rule %.2f / %.2f",
-			-SID_VERIFY_SAMPLE_SEMITONES, SID_VERIFY_SAMPLE_SEMITONES, tr.drums[0].bank.n, tr.drums[1].bank.n,
+			-SID_SAMPLE_MODE_SEMITONES, SID_SAMPLE_MODE_SEMITONES, tr.drums[0].bank.n, tr.drums[1].bank.n,
 			tr.rule_coverage, tr.rule_similarity);
 	if ((rc = load_part(&tr, &music, cfg->train_split, cfg->catalogue_tracks, cfg->out_tracks, &trn, 0, err)) != SID_OK ||
 		(rc = load_part(&tr, &music, cfg->val_split, cfg->val_catalogue_tracks, cfg->val_out_tracks, &val, 1, err)) != SID_OK)

@@ -41,9 +41,6 @@
 sid_status	sid_verify_train_run(const sid_train_config *cfg, const sid_train_hooks *hooks,
 								 sid_error *err);
 
-/* Sample mode's copies: -3 .. +3 semitones, as sampleid_identify's default. */
-#define SID_VERIFY_SAMPLE_SEMITONES 3
-
 /* An in-memory catalogue: a track's segments are first[t] .. first[t+1]-1. */
 typedef struct sid_verify_catalogue
 {
