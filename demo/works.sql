@@ -35,8 +35,8 @@ SELECT :split_uses > 0 AS has_split_uses \gset
 SELECT NOT EXISTS (SELECT 1 FROM matches WHERE work LIKE '%/transposed.wav')
     AS transposed_not_found \gset
 \if :transposed_not_found
-\echo 'The transposed excerpt is not found yet: the fp model does not follow a change'
-\echo 'of key (the sample mode of issue 11 is meant for that).'
+\echo 'The transposed excerpt is not found here: the fp model does not follow a change'
+\echo 'of key.  The sample model does, below.'
 \endif
 
 \echo
