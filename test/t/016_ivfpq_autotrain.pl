@@ -14,16 +14,7 @@ use FindBin;
 use lib $FindBin::Bin;
 use IvfpqTestData;
 
-my $primary = PostgreSQL::Test::Cluster->new('ivfpq_autotrain');
-$primary->init(allows_streaming => 1);
-# only the VACUUMs of this test train the index
-$primary->append_conf('postgresql.conf', "autovacuum = off\n");
-$primary->start;
-$primary->safe_psql('postgres', 'CREATE EXTENSION sampleid');
-$primary->backup('base');
-my $standby = PostgreSQL::Test::Cluster->new('ivfpq_autotrain_standby');
-$standby->init_from_backup($primary, 'base', has_streaming => 1);
-$standby->start;
+my ($primary, $standby) = ivfpq_primary_and_standby('ivfpq_autotrain');
 
 my $point = ivfpq_point();
 sub insert_rows

@@ -14,17 +14,7 @@ use FindBin;
 use lib $FindBin::Bin;
 use IvfpqTestData;
 
-my $primary = PostgreSQL::Test::Cluster->new('ivfpq_retrain_primary');
-$primary->init(allows_streaming => 1);
-# only the VACUUMs of this test train the index
-$primary->append_conf('postgresql.conf', "autovacuum = off\n");
-$primary->start;
-$primary->safe_psql('postgres', 'CREATE EXTENSION sampleid');
-$primary->backup('base');
-my $standby = PostgreSQL::Test::Cluster->new('ivfpq_retrain_standby');
-$standby->init_from_backup($primary, 'base', has_streaming => 1);
-$standby->append_conf('postgresql.conf', "hot_standby_feedback = off\n");
-$standby->start;
+my ($primary, $standby) = ivfpq_primary_and_standby('ivfpq_retrain', "hot_standby_feedback = off\n");
 
 my $point = ivfpq_point();
 

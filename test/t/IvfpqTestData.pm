@@ -1,11 +1,13 @@
 # What several ivfpq TAP tests share: a table of 2000 clustered, deterministic
 # 32-d fingerprints (8 centres plus structured noise) with an ivfpq index of 8
-# lists.  Small lists fill pages quickly, so inserts extend chains.
+# lists (small lists fill pages quickly, so inserts extend chains), and a
+# primary with a streaming standby.
 package IvfpqTestData;
 use strict;
 use warnings;
 use Exporter 'import';
-our @EXPORT = qw(ivfpq_point create_ivfpq_table);
+use PostgreSQL::Test::Cluster;
+our @EXPORT = qw(ivfpq_point create_ivfpq_table ivfpq_primary_and_standby);
 
 # the SQL expression of row s's fingerprint, aggregated over i in 1..32
 sub ivfpq_point
@@ -25,6 +27,25 @@ sub create_ivfpq_table
 		INSERT INTO $table SELECT s, $point FROM generate_series(1, 2000) s, generate_series(1, 32) i GROUP BY s;
 		CREATE INDEX ${table}_fp ON $table USING ivfpq (fp) WITH (lists = 8, m = 8);
 	});
+}
+
+# a started primary NAME with the extension and autovacuum off (only a
+# test's own VACUUMs train an index), and a streaming standby NAME_standby
+# with extra postgresql.conf lines; returns both
+sub ivfpq_primary_and_standby
+{
+	my ($name, $standby_conf) = @_;
+	my $primary = PostgreSQL::Test::Cluster->new($name);
+	$primary->init(allows_streaming => 1);
+	$primary->append_conf('postgresql.conf', "autovacuum = off\n");
+	$primary->start;
+	$primary->safe_psql('postgres', 'CREATE EXTENSION sampleid');
+	$primary->backup('base');
+	my $standby = PostgreSQL::Test::Cluster->new("${name}_standby");
+	$standby->init_from_backup($primary, 'base', has_streaming => 1);
+	$standby->append_conf('postgresql.conf', $standby_conf) if $standby_conf;
+	$standby->start;
+	return ($primary, $standby);
 }
 
 1;
