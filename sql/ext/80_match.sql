@@ -57,6 +57,8 @@ DECLARE
     u     record;
     edge  record;
     shift int;
+    -- the edges' threshold: the caller's, else the model's coarse rule
+    edge_similarity real;
 BEGIN
     IF window_seconds IS NULL OR step_seconds IS NULL OR NOT window_seconds > 0
        OR NOT step_seconds > 0 OR step_seconds > window_seconds THEN
@@ -77,6 +79,9 @@ BEGIN
     FROM unnest(sampleid_match_uses.t_start, sampleid_match_uses.shifts) WITH ORDINALITY AS x(t, s, k)
     WHERE x.s IS NOT DISTINCT FROM sampleid_match_uses.shifts[1];
     ng := coalesce(pg_catalog.cardinality(grid), 0);
+    edge_similarity := coalesce(sampleid_match_uses.min_similarity,
+        (SELECT m.min_similarity FROM @extschema@.sampleid_models() m
+         WHERE m.name = coalesce(sampleid_match_uses.model, cat.model)));
     FOR u IN
         WITH windows AS (
             SELECT w.first, grid[w.first] AS t0, grid[least(ng, w.first + win - 1)] AS t1
@@ -130,7 +135,7 @@ BEGIN
         confidence := u.conf;
         semitones := u.st;
         tempo := u.tp;
-        IF u.tp IS NOT NULL AND abs(u.tp - 1) > 0.02 THEN
+        IF u.tp IS NOT NULL AND abs(u.tp - 1) > 0.05 THEN
             -- the offset is not constant: identification's ranges stand
             work_start := u.qs;
             work_end := u.qe;
@@ -139,23 +144,35 @@ BEGIN
             RETURN NEXT;
             CONTINUE;
         END IF;
-        -- a window reaches past the use it agrees with: the use's edges are
-        -- its outermost segments (of the copy that matched: the query is the
-        -- recording transposed by -shift) that match the aligned catalogue segment
-        -- at min_similarity (NULL: the weakest accepted window's mean)
+        -- the use's edges: the run of segments (of the copy that matched: the
+        -- query is the recording transposed by -shift) that match the aligned
+        -- catalogue segment at min_similarity (NULL: the model's coarse
+        -- rule, sampleid_models()), with gaps of at most two hops, that overlaps the
+        -- accepted windows' span; it may reach a window beyond that span on
+        -- either side, as a window that holds the use's first seconds and
+        -- other audio is rightly rejected, and it moves in where a window
+        -- reaches past the use it agrees with
         shift := coalesce(-round(u.st)::int, 0);
         EXECUTE pg_catalog.format(
-            'SELECT min(q.t) AS first, max(q.t) AS last
-             FROM unnest($1::@extschema@.fingerprint[], $2::real[], $9::int[]) AS q(fp, t, s)
-             CROSS JOIN LATERAL (SELECT -(s.%3$I OPERATOR(@extschema@.<#>) q.fp) AS sim FROM %1$s s
-                                 WHERE s.%2$I = $3 AND abs(s.%4$I - (q.t + $4)) <= $8
-                                 ORDER BY abs(s.%4$I - (q.t + $4)) LIMIT 1) r
-             WHERE coalesce(q.s, 0) = $10 AND q.t >= $5 AND q.t <= $6 AND r.sim >= $7',
+            'WITH m AS (
+                 SELECT q.t
+                 FROM unnest($1::@extschema@.fingerprint[], $2::real[], $9::int[]) AS q(fp, t, s)
+                 CROSS JOIN LATERAL (SELECT -(s.%3$I OPERATOR(@extschema@.<#>) q.fp) AS sim FROM %1$s s
+                                     WHERE s.%2$I = $3 AND abs(s.%4$I - (q.t + $4)) <= $8
+                                     ORDER BY abs(s.%4$I - (q.t + $4)) LIMIT 1) r
+                 WHERE coalesce(q.s, 0) = $10 AND q.t >= $5 - $11 AND q.t <= $6 + $11 AND r.sim >= $7),
+             gaps AS (
+                 SELECT m.t, CASE WHEN m.t - lag(m.t) OVER (ORDER BY m.t) > 2 * $8 THEN 1 ELSE 0 END AS starts
+                 FROM m),
+             runs AS (SELECT g.t, sum(g.starts) OVER (ORDER BY g.t) AS run FROM gaps g)
+             SELECT min(t) AS first, max(t) AS last FROM runs
+             WHERE run IN (SELECT run FROM runs WHERE t >= $5 AND t <= $6)',
             sampleid_match_uses.catalogue::regclass, recording_column, fingerprint_column, time_column)
             INTO edge USING fingerprints, sampleid_match_uses.t_start, u.rec, u.off, u.qs,
                             u.qe - cat.segment_seconds,
-                            coalesce(min_similarity, u.sim),
-                            cat.segment_hop_seconds, sampleid_match_uses.shifts, shift;
+                            coalesce(edge_similarity, u.sim),
+                            cat.segment_hop_seconds, sampleid_match_uses.shifts, shift,
+                            window_seconds;
         work_start := coalesce(edge.first, u.qs);
         work_end := coalesce(edge.last + cat.segment_seconds, u.qe);
         recording_start := work_start + u.off;

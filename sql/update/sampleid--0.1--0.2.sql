@@ -13,12 +13,13 @@ CREATE FUNCTION sampleid_models(
     OUT name text, OUT trained boolean, OUT parameters bigint, OUT mflops real,
     OUT embed_dim int, OUT sample_rate int, OUT n_fft int, OUT hop_length int, OUT n_mels int,
     OUT segment_seconds real, OUT segment_hop_seconds real, OUT architecture text,
-    OUT note text, OUT path text, OUT error text, OUT sha256 text)
+    OUT note text, OUT path text, OUT error text, OUT sha256 text,
+    OUT min_similarity real, OUT min_coverage real)
     RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'sampleid_models'
     LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION sampleid_models() IS
-    'the model files in the model directory (sampleid.model_dir or $sharedir/extension/sampleid_models), with their configurations and the SHA-256 of each file';
+    'the model files in the model directory (sampleid.model_dir or $sharedir/extension/sampleid_models), with their configurations, the SHA-256 of each file and the coarse rule sampleid_identify applies by default (min_similarity, min_coverage)';
 
 -- issue 15: the audio functions' results depend on the sampleid.max_* settings
 ALTER FUNCTION sampleid_audio_info(bytea) STABLE;

@@ -423,8 +423,8 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 			   const sid_error *load_err)
 {
 	list_state *ls = arg;
-	Datum		values[16];
-	bool		nulls[16];
+	Datum		values[18];
+	bool		nulls[18];
 	int			k = 0;
 
 	memset(nulls, 0, sizeof(nulls));
@@ -434,6 +434,8 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 		const sid_encoder_config *c = &m->enc->cfg;
 		const sid_feature_config *f = &m->features;
 		StringInfoData arch;
+		float		min_coverage,
+					min_similarity;
 
 		initStringInfo(&arch);
 		appendStringInfo(&arch, "patch %dx%d, %d nodes, stages", c->patch_freq, c->patch_time,
@@ -458,6 +460,9 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 		nulls[k] = true;
 		values[k++] = (Datum) 0;
 		values[k++] = CStringGetTextDatum(m->sha256);
+		sid_model_coarse_rule(m, &min_coverage, &min_similarity);
+		values[k++] = Float4GetDatum(min_similarity);
+		values[k++] = Float4GetDatum(min_coverage);
 	}
 	else
 	{
@@ -465,6 +470,8 @@ emit_model_row(void *arg, const char *path, const char *name, const sid_model *m
 			nulls[k] = true;
 		values[k++] = CStringGetTextDatum(shown(path));
 		values[k++] = CStringGetTextDatum(shown(load_err->msg));
+		nulls[k++] = true;
+		nulls[k++] = true;
 		nulls[k++] = true;
 	}
 	tuplestore_putvalues(ls->rsinfo->setResult, ls->rsinfo->setDesc, values, nulls);
