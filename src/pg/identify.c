@@ -59,6 +59,15 @@
 #include "model/sid_verifier.h"
 #include "search/sid_align.h"
 
+/*
+ * Lists an ivfpq index probes at least in sample mode's coarse stage: with
+ * 1, a 5 min transposed work matched as 6 pieces with wrong pitches in
+ * places, with 4 as one use at the same speed (docs/benchmarks.md, "Batch
+ * matching in sample mode, a long work"): the copies' neighbours lie
+ * across more lists than an untransposed query's.
+ */
+#define SAMPLE_MODE_MIN_PROBES 4
+
 /* Alignments examined per query: more are never accepted in practice. */
 #define IDENTIFY_MAX_CANDIDATES 10
 #define IDENTIFY_COLUMNS 12
@@ -689,6 +698,27 @@ coarse_sql(const catalogue_info *c, Oid ext_namespace)
 }
 
 /*
+ * In sample mode, ivfpq.probes at least SAMPLE_MODE_MIN_PROBES until
+ * AtEOXact_GUC(true, the level returned); -1 when nothing was raised (the
+ * setting is higher, or the ivfpq settings are not loaded).
+ */
+static int
+raise_probes_for_sample_mode(void)
+{
+	const char *probes = GetConfigOption("ivfpq.probes", true, false);
+	char		value[16];
+	int			nest;
+
+	if (probes == NULL || atoi(probes) >= SAMPLE_MODE_MIN_PROBES)
+		return -1;
+	nest = NewGUCNestLevel();
+	snprintf(value, sizeof(value), "%d", SAMPLE_MODE_MIN_PROBES);
+	(void) set_config_option("ivfpq.probes", value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nest;
+}
+
+/*
  * The coarse stage: k neighbours of every query segment with content; hits
  * whose stored fingerprint has no content are dropped.  Returns the hits.
  */
@@ -1066,6 +1096,7 @@ identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_inf
 				t2,
 				t3;
 	const sid_verifier *v = NULL;
+	int			probes_nest;
 
 	for (int j = 0; j < q->n; j++)
 		if (q->content[j] && !sid_content_gate_has_content(gate, q->fp + (Size) j * q->dim))
@@ -1085,6 +1116,7 @@ identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_inf
 				 errdetail("Digital silence, near-silence and stationary tones or noise never count as evidence.")));
 		return;
 	}
+	probes_nest = qc->sample_mode ? raise_probes_for_sample_mode() : -1;
 	for (int cpy = 0; cpy < qc->n; cpy++)
 	{
 		query_segments cq = copy_segments(qc, cpy);
@@ -1101,6 +1133,8 @@ identify(FunctionCallInfo fcinfo, const identify_args *args, const catalogue_inf
 						 qc->sample_mode, cpy, rows + n_rows);
 		pfree(hits);
 	}
+	if (probes_nest >= 0)
+		AtEOXact_GUC(true, probes_nest);
 	if (qc->n > 1)
 	{
 		qsort(rows, n_rows, sizeof(identify_row), cmp_row);

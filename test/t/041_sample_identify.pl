@@ -103,6 +103,10 @@ is(sql("SELECT count(*) FROM sampleid_identify(pg_read_binary_file('$dir/foreign
 diag("sample model, semitones => '{0}':\n"
 	  . sql("SELECT $cols FROM sampleid_identify($q, 'segments', semitones => '{0}', include_rejected => true) LIMIT 3"));
 
+# sample mode raises ivfpq.probes for its own coarse searches only
+is(sql("SET ivfpq.probes = 2; SELECT count(*) > 0 FROM sampleid_identify($q, 'segments', model => 'sample'); SHOW ivfpq.probes"),
+	"t\n2", 'ivfpq.probes is as it was after a sample-mode call');
+
 # no match
 for my $none (qw(speech noise))
 {
