@@ -104,6 +104,13 @@ typedef struct monitor_state
 	int			n_uses;
 } monitor_state;
 
+/* Sample mode: the window's audio is searched as transposed copies. */
+static int
+sample_mode(const monitor_state *s)
+{
+	return s->lo != 0 || s->hi != 0;
+}
+
 static const struct option monitor_opts[] = {
 	{"dsn", required_argument, NULL, 'd'},
 	{"model", required_argument, NULL, 'm'},
@@ -395,7 +402,7 @@ identify_window(monitor_state *s)
 
 	if (s->win_n < 2)
 		return 0;
-	if (s->lo != 0 || s->hi != 0)
+	if (sample_mode(s))
 	{
 		int64_t		first = s->next_segment - s->win_n;
 		int64_t		from = first * s->hop_samples - s->pcm_first;
@@ -437,11 +444,15 @@ window_push(monitor_state *s, const float *fp, double t, uint8_t content)
 	s->win_content[s->win_n++] = content;
 }
 
-/* Fingerprints every segment the audio now covers whole, into the window; drops audio no longer needed. */
+/*
+ * Fingerprints every segment the audio now covers whole, into the window;
+ * drops audio no longer needed.  In sample mode the segments are only
+ * counted: identify_window fingerprints the window's audio as its copies.
+ */
 static int
 embed_new_segments(monitor_state *s, float *fp, double *t, uint8_t *content)
 {
-	for (;;)
+	while (!sample_mode(s))
 	{
 		int64_t		from = s->next_segment * s->hop_samples - s->pcm_first,
 					avail = s->pcm_n - from,
@@ -464,9 +475,18 @@ embed_new_segments(monitor_state *s, float *fp, double *t, uint8_t *content)
 						content[i]);
 		s->next_segment += count;
 	}
+	if (sample_mode(s))
+	{
+		int64_t		from = s->next_segment * s->hop_samples - s->pcm_first,
+					avail = s->pcm_n - from;
+
+		if (avail >= s->seg_samples)
+			s->next_segment += 1 + (avail - s->seg_samples) / s->hop_samples;
+		s->win_n = (int) (s->next_segment < s->win_cap ? s->next_segment : s->win_cap);
+	}
 	{
 		/* sample mode transposes the window's audio: keep it */
-		int64_t		keep = s->lo != 0 || s->hi != 0 ? s->win_cap : 0;
+		int64_t		keep = sample_mode(s) ? s->win_cap : 0;
 		int64_t		keep_from = (s->next_segment - keep) * s->hop_samples - s->pcm_first;
 
 		if (keep_from < 0)
@@ -603,7 +623,7 @@ monitor_state_init(monitor_state *s)
 		s->win_cap = 2;
 	/* what a step brings (resampled, with the converter's rounding) after a segment's worth held back */
 	s->pcm_cap = s->seg_samples + s->hop_samples + step_out + step_out / 8;
-	if (s->lo != 0 || s->hi != 0)
+	if (sample_mode(s))
 		s->pcm_cap += (int64_t) s->win_cap * s->hop_samples;
 	s->pcm = malloc(sizeof(float) * (size_t) s->pcm_cap);
 	s->win_fp = malloc(sizeof(float) * (size_t) s->win_cap * s->dim);
