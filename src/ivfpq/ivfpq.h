@@ -22,6 +22,19 @@
  *                           down to pd_upper.  Scans stream the codes; the
  *                           hole between stays out of generic WAL.
  *
+ *                           With refine = sq8 each entry also has a refine
+ *                           record (its 8-bit scalar-quantised vector and a
+ *                           bound on that code's error) on one of up to
+ *                           IVFPQ_MAX_REFINE_PAGES refine pages its data page
+ *                           owns: their block numbers follow the opaque data
+ *                           in the data page's special space, and the entry's
+ *                           payload ends with its slot among them.  Slots stay
+ *                           with their entries when VACUUM compacts a page, so
+ *                           only the data page changes; a freed slot is taken
+ *                           by a later insert.  Scans order candidates by the
+ *                           refine code and read the heap only for rows that
+ *                           can be returned (ivfpqscan.c).
+ *
  * A "flat" index is what a build with too few rows to train on produces
  * (an empty table, or fewer rows than lists or than 2^nbits), and what an
  * unlogged index resets to after a crash: one list, no codebook, entries
@@ -65,6 +78,18 @@
 #define IVFPQ_MIN_NBITS			4
 #define IVFPQ_MAX_NBITS			8
 
+/* refine option: a finer code kept beside each entry's PQ code */
+typedef enum IvfpqRefine
+{
+	IVFPQ_REFINE_NONE = 0,
+	IVFPQ_REFINE_SQ8 = 1		/* 8 bits a dimension, per-dimension ranges */
+} IvfpqRefine;
+
+#define IVFPQ_DEFAULT_REFINE	IVFPQ_REFINE_NONE
+#define IVFPQ_MAX_REFINE_PAGES	8
+/* bytes of an entry's refine slot number, at the end of its payload */
+#define IVFPQ_REFINE_SLOT_SIZE	((int) sizeof(uint16))
+
 /* Settings */
 #define IVFPQ_DEFAULT_PROBES	1
 #define IVFPQ_DEFAULT_RERANK	100
@@ -100,6 +125,7 @@ typedef struct IvfpqOptions
 	int			m;
 	int			nbits;
 	bool		autotrain;		/* VACUUM may train a flat index */
+	int			refine;			/* IvfpqRefine */
 } IvfpqOptions;
 
 typedef struct IvfpqMetaPageData
@@ -134,6 +160,9 @@ typedef struct IvfpqMetaPageData
 	 * An index written before this field reads it as false.
 	 */
 	bool		trainingUnfinished;
+
+	/* IvfpqRefine of a trained index (an index written before it: none) */
+	int32		refine;
 } IvfpqMetaPageData;
 
 typedef IvfpqMetaPageData *IvfpqMetaPage;
@@ -147,6 +176,8 @@ typedef struct IvfpqPageOpaqueData
 
 /* on no chain, and free for ivfpq_free_or_new_buffer (as an all-zero block is) */
 #define IVFPQ_PAGE_FREE		0x0001
+/* a refine page: records of the entries of the data page that names it */
+#define IVFPQ_PAGE_REFINE	0x0002
 
 typedef IvfpqPageOpaqueData *IvfpqPageOpaque;
 
@@ -171,6 +202,12 @@ typedef IvfpqListData *IvfpqList;
 	(IvfpqPagePayloads(page) + (Size) (i) * (codeSize))
 #define IvfpqPageTid(page, i) \
 	((ItemPointer) ((char *) (page) + ((PageHeader) (page))->pd_special) - (i) - 1)
+/* A data page's refine pages (ivfpq_page_refine_count of them), after its opaque data */
+#define IvfpqPageRefinePages(page) \
+	((BlockNumber *) ((char *) IvfpqPageGetOpaque(page) + sizeof(IvfpqPageOpaqueData)))
+/* Refine record `slot` of a refine page: a float error bound, then the code */
+#define IvfpqRefineRecord(page, refineSize, slot) \
+	((char *) PageGetContents(page) + (Size) (slot) * (refineSize))
 /* bytes one entry takes on a data page, and the most a page holds (1-byte codes) */
 #define IVFPQ_ENTRY_SIZE(codeSize)	((Size) (codeSize) + sizeof(ItemPointerData))
 #define IVFPQ_DATA_SPACE \
@@ -205,13 +242,21 @@ typedef struct IvfpqState
 	int			nbits;
 	int			ksub;			/* 2^nbits */
 	int			dsub;			/* dim / m */
-	int			codeSize;
+	int			codeSize;		/* payload bytes: the PQ code, and a refine slot */
+	int			pqSize;			/* the PQ code's bytes */
 	bool		trained;
+	IvfpqRefine refine;			/* trained only */
+	int			refineSize;		/* bytes of a refine record */
+	int			refinePerPage;	/* records on a refine page */
+	int			refinePages;	/* refine pages a data page may own */
+	int			refineSlots;	/* entries a data page may hold, a slot each */
 	float	   *centroids;		/* lists * dim */
 	BlockNumber *startPages;	/* lists */
 	BlockNumber *listBlkno;		/* where each list's item lives */
 	OffsetNumber *listOffno;
-	float	   *codebook;		/* m * ksub * dsub, if trained */
+	float	   *codebook;		/* m * ksub * dsub, if trained; then the refine ranges */
+	float	   *sq8Min;			/* dim: each dimension's lowest code value */
+	float	   *sq8Step;		/* dim: and the step between codes */
 	BlockNumber fixedPages;		/* metapage, list and codebook pages: blocks 0 .. */
 } IvfpqState;
 
@@ -266,10 +311,14 @@ extern IvfpqState *ivfpq_copy_layout(Relation index, MemoryContext context);
 extern IvfpqMetric ivfpq_metric_of(Relation index);
 extern int	ivfpq_heap_attno(Relation index);
 extern void ivfpq_init_page(Page page);
+extern void ivfpq_init_data_page(const IvfpqState *state, Page page);
+extern void ivfpq_init_refine_page(Page page);
+extern int	ivfpq_page_refine_count(Page page);
 extern bool ivfpq_page_is_valid(Page page);
 extern bool ivfpq_page_is_free(Page page);
 extern void ivfpq_mark_fixed_pages(Relation index, const IvfpqState *state, BlockNumber nblocks,
 								   bool *reached);
+extern bool ivfpq_mark_refine_pages(Page page, BlockNumber nblocks, bool *reached);
 extern Buffer ivfpq_new_buffer(Relation index, ForkNumber forkNum);
 extern Buffer ivfpq_free_or_new_buffer(Relation index);
 extern bool ivfpq_prepare_vector(const IvfpqState *state, const Fingerprint *fp, float *out);
@@ -281,19 +330,28 @@ extern double ivfpq_exact_distance(IvfpqMetric metric, const float *a, const flo
 extern void ivfpq_set_insert_page(Relation index, const IvfpqState *state, int list,
 								  BlockNumber blkno);
 extern int	ivfpq_page_entries(Page page, int codeSize);
-extern bool ivfpq_page_has_room(Page page, int codeSize);
+extern bool ivfpq_page_has_room(const IvfpqState *state, Page page);
 extern void ivfpq_page_add_entry(Page page, int codeSize, const char *payload,
 								 ItemPointer heaptid);
 extern void ivfpq_form_payload(const IvfpqState *state, const int64 *indices, const float *x,
 							   char *payload);
+extern int	ivfpq_codebook_floats(const IvfpqState *state);
+extern void ivfpq_attach_codebook(IvfpqState *state, float *codebook);
+extern void ivfpq_set_refine_layout(IvfpqState *state, IvfpqRefine refine);
+extern int	ivfpq_payload_slot(const IvfpqState *state, const char *payload);
+extern int	ivfpq_page_free_slot(const IvfpqState *state, Page page);
+extern void ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record);
+extern void ivfpq_put_refine(const IvfpqState *state, Page refinepage, int slot,
+							 const char *record, char *payload);
 extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
-							   const char *payload, ItemPointer heaptid);
+							   char *payload, const char *record, ItemPointer heaptid);
 
 /* ivfpqbuild.c */
 extern int	ivfpq_lists_for_rows(int64 rows);
 extern int64 ivfpq_sample_target(int lists, int ksub);
 extern bool ivfpq_can_train(int64 nsamples, int lists, int ksub);
-extern void ivfpq_set_trained_layout(IvfpqState *state, int lists, int m, int nbits);
+extern void ivfpq_set_trained_layout(IvfpqState *state, int lists, int m, int nbits,
+									 IvfpqRefine refine);
 extern int64 ivfpq_training_bytes(const IvfpqState *state, int64 nsamples);
 extern void ivfpq_train_coarse(IvfpqState *state, int64 nsamples, float *samples);
 extern void ivfpq_train_codebook(IvfpqState *state, int64 nsamples, float *samples);
@@ -324,6 +382,7 @@ extern void ivfpq_kmeans(int dim, int64 n, const float *x, int k, int niter, uin
 						 float *centroids);
 extern void ivfpq_train_pq(int dim, int m, int nbits, int64 n, const float *x, int niter,
 						   uint64 seed, float *codebook);
+extern void ivfpq_train_sq8(int dim, int64 n, const float *x, float *min, float *step);
 
 /* Access method callbacks */
 extern IndexBuildResult *ivfpqbuild(Relation heap, Relation index, IndexInfo *indexInfo);

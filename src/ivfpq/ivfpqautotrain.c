@@ -78,6 +78,7 @@ typedef struct IvfpqAutotrain
 	BlockNumber flatListPage;	/* its list page */
 	IvfpqState	state;			/* the trained layout being written */
 	IvfpqCopiedPage *pages;		/* the flat chain, in chain order */
+	char	   *record;			/* one entry's refine record, if refined */
 	int64		npages;
 	int64		pagesCapacity;
 	int64		copied;			/* entries in the new lists */
@@ -244,11 +245,13 @@ append_entry(IvfpqAutotrain *at, ItemPointer tid, const float *x, void *arg)
 {
 	int			list = ivfpq_nearest_list(&at->state, x);
 	int64		indices[IVFPQ_MAX_M];
-	char		payload[IVFPQ_MAX_M];	/* a trained code: at most m bytes */
+	char		payload[IVFPQ_MAX_M + IVFPQ_REFINE_SLOT_SIZE];	/* a trained code: at most m bytes */
 
 	ivfpq_encode(&at->state, x, list, indices);
 	ivfpq_form_payload(&at->state, indices, x, payload);
-	ivfpq_append_entry(at->index, &at->state, list, payload, tid);
+	if (at->state.refine != IVFPQ_REFINE_NONE)
+		ivfpq_refine_encode(&at->state, x, at->record);
+	ivfpq_append_entry(at->index, &at->state, list, payload, at->record, tid);
 	at->copied++;
 }
 
@@ -408,7 +411,8 @@ ivfpq_autotrain(IndexVacuumInfo *info, double entries)
 	memset(state, 0, sizeof(*state));
 	state->dim = cached->dim;
 	state->metric = cached->metric;
-	ivfpq_set_trained_layout(state, lists, m, opts ? opts->nbits : IVFPQ_DEFAULT_NBITS);
+	ivfpq_set_trained_layout(state, lists, m, opts ? opts->nbits : IVFPQ_DEFAULT_NBITS,
+							 opts ? (IvfpqRefine) opts->refine : IVFPQ_DEFAULT_REFINE);
 	sample.target = Min((int64) entries, ivfpq_sample_target(lists, state->ksub));
 	needed = ivfpq_training_bytes(state, sample.target);
 	if (needed > budget)
@@ -438,7 +442,9 @@ ivfpq_autotrain(IndexVacuumInfo *info, double entries)
 	}
 	state->centroids = palloc_extended(sizeof(float) * lists * state->dim,
 									   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	state->codebook = palloc0(sizeof(float) * state->m * state->ksub * state->dsub);
+	ivfpq_attach_codebook(state, palloc0(sizeof(float) * ivfpq_codebook_floats(state)));
+	if (state->refine != IVFPQ_REFINE_NONE)
+		at.record = palloc(state->refineSize);
 	state->startPages = palloc0(sizeof(BlockNumber) * lists);
 	state->listBlkno = palloc0(sizeof(BlockNumber) * lists);
 	state->listOffno = palloc0(sizeof(OffsetNumber) * lists);
@@ -558,7 +564,7 @@ ivfpq_free_retired_pages(IndexVacuumInfo *info)
 	return freed;
 }
 
-/* Marks every block on a chain that starts at blkno (0 or invalid: none). */
+/* Marks every block on a chain that starts at blkno (0 or invalid: none), and its refine pages. */
 static void
 mark_chain(IndexVacuumInfo *info, BlockNumber blkno, BlockNumber nblocks, bool *reached)
 {
@@ -572,7 +578,12 @@ mark_chain(IndexVacuumInfo *info, BlockNumber blkno, BlockNumber nblocks, bool *
 		buf = ReadBufferExtended(info->index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		LockBuffer(buf, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buf);
-		blkno = ivfpq_page_is_valid(page) ? IvfpqPageGetOpaque(page)->nextblkno : InvalidBlockNumber;
+		blkno = InvalidBlockNumber;
+		if (ivfpq_page_is_valid(page))
+		{
+			(void) ivfpq_mark_refine_pages(page, nblocks, reached);
+			blkno = IvfpqPageGetOpaque(page)->nextblkno;
+		}
 		UnlockReleaseBuffer(buf);
 	}
 }

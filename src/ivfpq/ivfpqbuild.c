@@ -50,6 +50,7 @@ typedef struct IvfpqBuildState
 	pg_prng_state prng;
 	bool		dimFromData;
 	bool		listsFromRows;	/* no lists option: ivfpq_lists_for_rows */
+	IvfpqRefine refine;			/* the option, for a trained layout */
 	float	   *scratch;		/* one prepared vector */
 
 	IvfpqLoader *loader;
@@ -74,6 +75,9 @@ struct IvfpqLoader
 	float	   *subVectors;		/* batch * dsub */
 	Page	   *images;			/* current page of each list */
 	BlockNumber *imageBlkno;
+	Page	   *refineImages;	/* and its current refine page, if refined */
+	BlockNumber *refineBlkno;	/* invalid: none yet */
+	char	   *records;		/* the batch's refine records */
 	char	   *payload;		/* one entry's */
 	int64		loaded;
 };
@@ -159,7 +163,7 @@ ivfpq_write_layout(Relation index, ForkNumber forkNum, IvfpqState *state,
 								MAXALIGN(sizeof(IvfpqPageOpaqueData))) /
 		(MAXALIGN(listSize) + sizeof(ItemIdData));
 	int			listPages = (state->lists + listsPerPage - 1) / listsPerPage;
-	int			ncodebook = state->trained ? state->m * state->ksub * state->dsub : 0;
+	int			ncodebook = ivfpq_codebook_floats(state);
 	int			codebookPages = (ncodebook + IVFPQ_CODEBOOK_CHUNK - 1) / IVFPQ_CODEBOOK_CHUNK;
 	BlockNumber listStart;
 	BlockNumber firstData;
@@ -181,6 +185,7 @@ ivfpq_write_layout(Relation index, ForkNumber forkNum, IvfpqState *state,
 	meta->nbits = state->nbits;
 	meta->codeSize = state->codeSize;
 	meta->trained = state->trained;
+	meta->refine = state->trained ? state->refine : IVFPQ_REFINE_NONE;
 	meta->listStart = listStart;
 	meta->codebookStart = listStart + listPages;
 	meta->codebookPages = codebookPages;
@@ -255,7 +260,8 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 
 /*
  * Memory of a build or a retraining besides the sample: the centroids (and a
- * copy), the codebook, the loader's page image per list and batch buffers.
+ * copy), the codebook, the loader's page images per list (two with refine
+ * codes) and batch buffers.
  */
 static int64
 fixed_bytes(const IvfpqState *state)
@@ -264,8 +270,9 @@ fixed_bytes(const IvfpqState *state)
 	int64		dim = state->dim;
 
 	return lists * dim * (int64) sizeof(float) * 2 +
-		lists * (int64) (BLCKSZ + 64) +
+		lists * (int64) ((state->refine != IVFPQ_REFINE_NONE ? 2 : 1) * BLCKSZ + 64) +
 		(int64) IVFPQ_BATCH_SIZE * dim * sizeof(float) * 2 +
+		(state->refine != IVFPQ_REFINE_NONE ? (int64) IVFPQ_BATCH_SIZE * (dim + sizeof(float)) : 0) +
 		(int64) IVFPQ_BATCH_SIZE * (IVFPQ_MAX_M + 2) * sizeof(int64) +
 		(int64) (1 << state->nbits) * dim * sizeof(float);
 }
@@ -413,13 +420,16 @@ ivfpq_train_coarse(IvfpqState *state, int64 nsamples, float *samples)
 
 /*
  * The product quantiser's codebooks, learnt from the sample's residuals to
- * their nearest centroids (the sample is overwritten by them).
+ * their nearest centroids (the sample is overwritten by them), and before
+ * that the refine code's ranges, from the vectors themselves.
  */
 void
 ivfpq_train_codebook(IvfpqState *state, int64 nsamples, float *samples)
 {
 	int64	   *labels = palloc_extended(sizeof(int64) * nsamples, MCXT_ALLOC_HUGE);
 
+	if (state->refine == IVFPQ_REFINE_SQ8)
+		ivfpq_train_sq8(state->dim, nsamples, samples, state->sq8Min, state->sq8Step);
 	subtract_nearest_centroids(state, nsamples, samples, labels);
 	pfree(labels);
 	CHECK_FOR_INTERRUPTS();
@@ -461,7 +471,7 @@ ivfpq_loader_begin(Relation index, const IvfpqState *state, bool reportProgress)
 	loader->batch = palloc(sizeof(float) * state->dim * IVFPQ_BATCH_SIZE);
 	loader->batchTids = palloc(sizeof(ItemPointerData) * IVFPQ_BATCH_SIZE);
 	loader->labels = palloc(sizeof(int64) * IVFPQ_BATCH_SIZE);
-	loader->payload = palloc(state->codeSize);
+	loader->payload = palloc0(state->codeSize);
 	if (state->trained)
 	{
 		loader->subLabels = palloc(sizeof(int64) * state->m * IVFPQ_BATCH_SIZE);
@@ -469,30 +479,74 @@ ivfpq_loader_begin(Relation index, const IvfpqState *state, bool reportProgress)
 	}
 	loader->images = palloc(sizeof(Page) * state->lists);
 	loader->imageBlkno = palloc(sizeof(BlockNumber) * state->lists);
+	if (state->refine != IVFPQ_REFINE_NONE)
+	{
+		loader->refineImages = palloc(sizeof(Page) * state->lists);
+		loader->refineBlkno = palloc(sizeof(BlockNumber) * state->lists);
+		loader->records = palloc((Size) state->refineSize * IVFPQ_BATCH_SIZE);
+	}
 	for (list = 0; list < state->lists; list++)
 	{
 		loader->images[list] = palloc(BLCKSZ);
-		ivfpq_init_page(loader->images[list]);
+		ivfpq_init_data_page(state, loader->images[list]);
 		loader->imageBlkno[list] = state->startPages[list];
+		if (loader->refineImages)
+		{
+			loader->refineImages[list] = palloc(BLCKSZ);
+			loader->refineBlkno[list] = InvalidBlockNumber;
+		}
 	}
 	return loader;
 }
 
+/* Writes a list's current refine page out, if it has one. */
 static void
-append_to_list(IvfpqLoader *loader, int list, const char *payload, ItemPointer tid)
+flush_refine_image(IvfpqLoader *loader, int list)
 {
+	if (loader->refineImages && BlockNumberIsValid(loader->refineBlkno[list]))
+		write_image(loader->index, MAIN_FORKNUM, loader->refineBlkno[list],
+					loader->refineImages[list]);
+	if (loader->refineImages)
+		loader->refineBlkno[list] = InvalidBlockNumber;
+}
+
+/*
+ * A loaded page's entries take the refine slots in order, so a list's refine
+ * pages fill one after another: a new one starts at each multiple of
+ * refinePerPage.
+ */
+static void
+append_to_list(IvfpqLoader *loader, int list, char *payload, const char *record,
+			   ItemPointer tid)
+{
+	const IvfpqState *state = loader->state;
 	Page		image = loader->images[list];
 
-	if (!ivfpq_page_has_room(image, loader->state->codeSize))
+	if (!ivfpq_page_has_room(state, image))
 	{
 		BlockNumber next = new_empty_page(loader->index, MAIN_FORKNUM);
 
 		IvfpqPageGetOpaque(image)->nextblkno = next;
 		write_image(loader->index, MAIN_FORKNUM, loader->imageBlkno[list], image);
-		ivfpq_init_page(image);
+		flush_refine_image(loader, list);
+		ivfpq_init_data_page(state, image);
 		loader->imageBlkno[list] = next;
 	}
-	ivfpq_page_add_entry(image, loader->state->codeSize, payload, tid);
+	if (state->refine != IVFPQ_REFINE_NONE)
+	{
+		int			slot = ivfpq_page_entries(image, state->codeSize);
+		Page		refineImage = loader->refineImages[list];
+
+		if (slot % state->refinePerPage == 0)
+		{
+			flush_refine_image(loader, list);
+			loader->refineBlkno[list] = new_empty_page(loader->index, MAIN_FORKNUM);
+			ivfpq_init_refine_page(refineImage);
+			IvfpqPageRefinePages(image)[slot / state->refinePerPage] = loader->refineBlkno[list];
+		}
+		ivfpq_put_refine(state, refineImage, slot, record, payload);
+	}
+	ivfpq_page_add_entry(image, state->codeSize, payload, tid);
 	loader->loaded++;
 }
 
@@ -508,6 +562,11 @@ flush_batch(IvfpqLoader *loader)
 	if (n == 0)
 		return;
 
+	/* the refine code is of the vector, the PQ code of its residual */
+	if (state->refine != IVFPQ_REFINE_NONE)
+		for (i = 0; i < n; i++)
+			ivfpq_refine_encode(state, loader->batch + (Size) i * state->dim,
+								loader->records + (Size) i * state->refineSize);
 	if (state->trained)
 	{
 		subtract_nearest_centroids(state, n, loader->batch, loader->labels);
@@ -532,7 +591,9 @@ flush_batch(IvfpqLoader *loader)
 			indices[j] = loader->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
 		ivfpq_form_payload(state, indices, loader->batch + (Size) i * state->dim,
 						   loader->payload);
-		append_to_list(loader, list, loader->payload, &loader->batchTids[i]);
+		append_to_list(loader, list, loader->payload,
+					   loader->records ? loader->records + (Size) i * state->refineSize : NULL,
+					   &loader->batchTids[i]);
 	}
 	loader->batchCount = 0;
 	if (loader->reportProgress)
@@ -560,7 +621,10 @@ ivfpq_loader_end(IvfpqLoader *loader)
 
 	flush_batch(loader);
 	for (list = 0; list < loader->state->lists; list++)
+	{
 		write_image(loader->index, MAIN_FORKNUM, loader->imageBlkno[list], loader->images[list]);
+		flush_refine_image(loader, list);
+	}
 	return loader->loaded;
 }
 
@@ -612,15 +676,15 @@ ivfpq_can_train(int64 nsamples, int lists, int ksub)
 
 /* The parameters of a trained layout (arrays are the caller's). */
 void
-ivfpq_set_trained_layout(IvfpqState *state, int lists, int m, int nbits)
+ivfpq_set_trained_layout(IvfpqState *state, int lists, int m, int nbits, IvfpqRefine refine)
 {
 	state->lists = lists;
 	state->m = m;
 	state->nbits = nbits;
 	state->ksub = 1 << nbits;
 	state->dsub = state->dim / m;
-	state->codeSize = (m * nbits + 7) / 8;
 	state->trained = true;
+	ivfpq_set_refine_layout(state, refine);
 }
 
 /*
@@ -657,6 +721,8 @@ init_build_state(IvfpqBuildState *bs, Relation heap, Relation index, IndexInfo *
 		bs->state.lists = ivfpq_lists_for_rows(estimate_rows(heap));
 	bs->state.m = opts ? opts->m : IVFPQ_DEFAULT_M;
 	bs->state.nbits = opts ? opts->nbits : IVFPQ_DEFAULT_NBITS;
+	bs->refine = opts ? (IvfpqRefine) opts->refine : IVFPQ_DEFAULT_REFINE;
+	bs->state.refine = bs->refine;	/* for the memory estimates; a flat layout has none */
 	bs->state.ksub = 1 << bs->state.nbits;
 	bs->scratch = palloc(sizeof(float) * FINGERPRINT_HARD_MAX_DIM);
 	if (typmod > 0)
@@ -719,6 +785,7 @@ choose_layout(IvfpqBuildState *bs)
 							 Max(state->lists, state->ksub),
 							 opts && !opts->autotrain ? "; with autotrain = off, VACUUM leaves it flat" : "")));
 		state->lists = 1;
+		state->refine = IVFPQ_REFINE_NONE;
 		state->m = 0;
 		state->nbits = 0;
 		state->ksub = 0;
@@ -726,12 +793,12 @@ choose_layout(IvfpqBuildState *bs)
 		state->codeSize = sizeof(float) * state->dim;
 	}
 	else
-		ivfpq_set_trained_layout(state, state->lists, state->m, state->nbits);
+		ivfpq_set_trained_layout(state, state->lists, state->m, state->nbits, bs->refine);
 
-	ncodebook = state->trained ? state->m * state->ksub * state->dsub : 0;
+	ncodebook = ivfpq_codebook_floats(state);
 	state->centroids = palloc_extended(sizeof(float) * state->lists * state->dim, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	state->startPages = palloc0(sizeof(BlockNumber) * state->lists);
-	state->codebook = state->trained ? palloc0(sizeof(float) * ncodebook) : NULL;
+	ivfpq_attach_codebook(state, state->trained ? palloc0(sizeof(float) * ncodebook) : NULL);
 }
 
 IndexBuildResult *

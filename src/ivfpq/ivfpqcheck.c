@@ -68,24 +68,45 @@ check_meta(IvfpqCheck *check)
 	if (state->dim < 1 || state->lists < 1 ||
 		(state->trained && (state->m < 1 || state->dim % state->m != 0 ||
 							state->nbits < IVFPQ_MIN_NBITS || state->nbits > IVFPQ_MAX_NBITS ||
-							state->codeSize != (state->m * state->nbits + 7) / 8)) ||
+							state->codeSize != (state->m * state->nbits + 7) / 8 +
+							(state->refine != IVFPQ_REFINE_NONE ? IVFPQ_REFINE_SLOT_SIZE : 0))) ||
 		(!state->trained && (state->lists != 1 || state->codeSize != (int) sizeof(float) * state->dim)))
 		corrupt(check->index, "the metapage (block %u) holds inconsistent parameters",
 				IVFPQ_METAPAGE_BLKNO);
 }
 
-/* A data page's payload and TID arrays agree, and every heap TID is valid. */
+/*
+ * A data page's payload and TID arrays agree, every heap TID is valid and,
+ * with refine codes, every entry has a slot of its own on a refine page the
+ * data page owns.
+ */
 static void
 check_entries(IvfpqCheck *check, Page page, BlockNumber blkno)
 {
-	int			count = ivfpq_page_entries(page, check->state->codeSize);
+	const IvfpqState *state = check->state;
+	int			count = ivfpq_page_entries(page, state->codeSize);
+	bool		used[IVFPQ_MAX_PAGE_ENTRIES];
 	int			i;
 
 	if (count < 0)
 		corrupt(check->index, "block %u is not a data page of this index's entry size", blkno);
+	memset(used, 0, sizeof(used));
 	for (i = 0; i < count; i++)
+	{
 		if (!ItemPointerIsValid(IvfpqPageTid(page, i)))
 			corrupt(check->index, "block %u holds an entry with an invalid heap TID", blkno);
+		if (state->refine != IVFPQ_REFINE_NONE)
+		{
+			int			slot = ivfpq_payload_slot(state, IvfpqPagePayload(page, state->codeSize, i));
+			int			which = slot / state->refinePerPage;
+
+			if (slot >= state->refineSlots || used[slot] ||
+				which >= ivfpq_page_refine_count(page) ||
+				!BlockNumberIsValid(IvfpqPageRefinePages(page)[which]))
+				corrupt(check->index, "block %u holds an entry without a refine slot of its own", blkno);
+			used[slot] = true;
+		}
+	}
 	check->entries += count;
 }
 
@@ -117,6 +138,9 @@ check_list(IvfpqCheck *check, int list)
 			hintOnChain = true;
 		page = BufferGetPage(buf);
 		check_entries(check, page, blkno);
+		if (!ivfpq_mark_refine_pages(page, check->nblocks, check->seen))
+			corrupt(check->index, "block %u names a refine page that is past the end or reached twice",
+					blkno);
 		blkno = IvfpqPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}

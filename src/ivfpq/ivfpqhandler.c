@@ -1,6 +1,6 @@
 /*
  * ivfpqhandler.c - the ivfpq access method's handler: its capabilities, index
- * options (lists, m, nbits, autotrain), settings (ivfpq.probes, ivfpq.rerank,
+ * options (lists, m, nbits, autotrain, refine), settings (ivfpq.probes, ivfpq.rerank,
  * ivfpq.build_threads, ivfpq.debug_autotrain_pause), cost estimate, build phase names, and the support
  * functions that tell an operator class's metric.
  */
@@ -37,6 +37,12 @@ int			ivfpq_debug_autotrain_pause = 0;
 
 static relopt_kind ivfpq_relopt_kind;
 
+static relopt_enum_elt_def ivfpq_refine_options[] = {
+	{"none", IVFPQ_REFINE_NONE},
+	{"sq8", IVFPQ_REFINE_SQ8},
+	{(const char *) NULL}
+};
+
 void
 ivfpq_init(void)
 {
@@ -55,6 +61,10 @@ ivfpq_init(void)
 	add_bool_reloption(ivfpq_relopt_kind, "autotrain",
 					   "Whether VACUUM trains a flat index once it holds enough rows",
 					   true, ShareUpdateExclusiveLock);
+	add_enum_reloption(ivfpq_relopt_kind, "refine",
+					   "Finer code kept in the index for re-ranking: none, or sq8 (8 bits a dimension)",
+					   ivfpq_refine_options, IVFPQ_DEFAULT_REFINE,
+					   "Valid values are \"none\" and \"sq8\".", AccessExclusiveLock);
 
 	DefineCustomIntVariable("ivfpq.probes", "Number of inverted lists an ivfpq scan visits.",
 							"More probes: better recall, slower scans.",
@@ -102,6 +112,7 @@ ivfpqoptions(Datum reloptions, bool validate)
 		{"m", RELOPT_TYPE_INT, offsetof(IvfpqOptions, m)},
 		{"nbits", RELOPT_TYPE_INT, offsetof(IvfpqOptions, nbits)},
 		{"autotrain", RELOPT_TYPE_BOOL, offsetof(IvfpqOptions, autotrain)},
+		{"refine", RELOPT_TYPE_ENUM, offsetof(IvfpqOptions, refine)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, ivfpq_relopt_kind,

@@ -24,6 +24,7 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 	int			list = 0;
 	int64		indices[IVFPQ_MAX_M];
 	char	   *payload;
+	char	   *record = NULL;
 
 	/* NULLs are not indexed: no distance orders them */
 	if (isnull[0])
@@ -49,7 +50,12 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		}
 		payload = palloc(state->codeSize);
 		ivfpq_form_payload(state, indices, x, payload);
-		ivfpq_append_entry(index, state, list, payload, heap_tid);
+		if (state->refine != IVFPQ_REFINE_NONE)
+		{
+			record = palloc(state->refineSize);
+			ivfpq_refine_encode(state, x, record);
+		}
+		ivfpq_append_entry(index, state, list, payload, record, heap_tid);
 		if (locked)
 			ivfpq_unlock_for_insert(index);
 	}

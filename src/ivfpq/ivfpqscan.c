@@ -23,6 +23,13 @@
  * above the top's.  A row scored after a farther row was returned is
  * skipped, so rows always come back in exact distance order (docs/ivfpq.md).
  *
+ * With refine codes (refine = sq8) a batch is scored from the candidates'
+ * refine records in the index instead of the heap: each gives a distance and
+ * a lower bound of the exact one (its code's error norm is stored beside
+ * it).  A bounded candidate is read from the heap only when its bound is
+ * below the nearest exactly scored row, so a LIMIT 10 reads about its own
+ * rows from the heap rather than ivfpq.rerank of them.
+ *
  * When the probed lists are used up the scan goes on to the next-nearest
  * lists, one at a time, up to ivfpq.max_probes lists: a LIMIT or a filtered
  * query is filled while rows exist.  ivfpq.iterative_scan says how: in
@@ -33,6 +40,8 @@
  * page lie packed side by side (ivfpq.h) and are scored four at a time.
  */
 #include "postgres.h"
+
+#include <math.h>
 
 #include "access/relscan.h"
 #include "access/tableam.h"
@@ -65,10 +74,15 @@
  */
 #define IVFPQ_UNCHECKED_FRACTION 4
 
-/* double: float distances overflowed to infinity and tied (issue 13) */
+/*
+ * double: float distances overflowed to infinity and tied (issue 13).  With
+ * refine codes a candidate also names its refine record.
+ */
 typedef struct IvfpqCandidate
 {
 	ItemPointerData tid;
+	uint16		refineSlot;		/* on the refine page */
+	BlockNumber refineBlock;	/* invalid: none known */
 	double		distance;
 } IvfpqCandidate;
 
@@ -117,6 +131,23 @@ typedef struct IvfpqScanOpaqueData
 	int64		heapSize;
 	int64		heapCapacity;
 	bool		heapified;
+
+	/*
+	 * With refine codes: candidates scored by their refine record, a min-heap
+	 * on the lower bound of their exact distance that the record gives; the
+	 * query as the refine kernels take it (refineQuery, refineStep: dim
+	 * each), and what bounds the kernels' own rounding (refineMargin).
+	 */
+	bool		refined;		/* the index has refine codes, and rescore */
+	IvfpqCandidate *bounded;
+	int64		boundedSize;
+	int64		boundedCapacity;
+	float	   *refineQuery;
+	float	   *refineStep;
+	double		refineBase;
+	double		queryNorm;
+	double		refineMargin;
+	int64		refinedCount;	/* candidates scored from their refine record */
 
 	/* exactly scored rows not yet returned, a min-heap on exact distance */
 	IvfpqCandidate *ready;
@@ -217,7 +248,8 @@ static void
 check_candidate_memory(IvfpqScanOpaque so, int64 more)
 {
 	int64		total = (so->bestCapacity + so->heapCapacity + so->readyCapacity +
-						 (so->batch ? so->rerank : 0) + more) * (int64) sizeof(IvfpqCandidate);
+						 so->boundedCapacity + (so->batch ? so->rerank : 0) + more) *
+		(int64) sizeof(IvfpqCandidate);
 
 	if (total > so->memoryLimit)
 		ereport(ERROR,
@@ -266,12 +298,10 @@ defer_candidate(IvfpqScanOpaque so, double distance)
  * because a closer one evicted it (and the farthest kept only decreases).
  */
 static void
-add_candidate(IvfpqScanOpaque so, ItemPointer tid, double distance)
+add_candidate(IvfpqScanOpaque so, IvfpqCandidate c)
 {
-	IvfpqCandidate c;
+	double		distance = c.distance;
 
-	c.tid = *tid;
-	c.distance = distance;
 	if (so->bestCapacity == 0)
 		add_overflow(so, c);
 	else if (so->bestSize < so->bestCapacity)
@@ -295,6 +325,14 @@ add_ready(IvfpqScanOpaque so, IvfpqCandidate c)
 	reserve_candidate(so, &so->ready, so->readySize, &so->readyCapacity);
 	so->ready[so->readySize++] = c;
 	sift_up(so->ready, so->readySize - 1, false);
+}
+
+static void
+add_bounded(IvfpqScanOpaque so, IvfpqCandidate c)
+{
+	reserve_candidate(so, &so->bounded, so->boundedSize, &so->boundedCapacity);
+	so->bounded[so->boundedSize++] = c;
+	sift_up(so->bounded, so->boundedSize - 1, false);
 }
 
 static bool
@@ -466,9 +504,9 @@ fill_table(const IvfpqState *state, const float *query, const float *centroid,
  */
 #define IVFPQ_ADC_STEP	4
 
-/* The ADC distances of n <= IVFPQ_ADC_STEP consecutive codes of nbits = 8. */
+/* The ADC distances of n <= IVFPQ_ADC_STEP codes of nbits = 8, stride bytes apart. */
 static inline void
-adc_distances8(const float *table, int m, double base, const uint8 *codes, int n,
+adc_distances8(const float *table, int m, int stride, double base, const uint8 *codes, int n,
 			   double *out)
 {
 	int			j;
@@ -477,9 +515,9 @@ adc_distances8(const float *table, int m, double base, const uint8 *codes, int n
 	if (n == IVFPQ_ADC_STEP)
 	{
 		const uint8 *c0 = codes;
-		const uint8 *c1 = codes + m;
-		const uint8 *c2 = codes + 2 * m;
-		const uint8 *c3 = codes + 3 * m;
+		const uint8 *c1 = codes + stride;
+		const uint8 *c2 = codes + 2 * stride;
+		const uint8 *c3 = codes + 3 * stride;
 		float		a0 = 0.0f,
 					a1 = 0.0f,
 					a2 = 0.0f,
@@ -520,7 +558,7 @@ adc_distances8(const float *table, int m, double base, const uint8 *codes, int n
 	}
 	for (k = 0; k < n; k++)
 	{
-		const uint8 *c = codes + k * m;
+		const uint8 *c = codes + k * stride;
 		float		a = 0.0f,
 					b = 0.0f;
 
@@ -601,16 +639,39 @@ score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
 				distances[k] = adc_distance(state, table, base, (const uint8 *) payload);
 		}
 		if (so->queryValid && state->trained && state->nbits == 8)
-			adc_distances8(table, state->m, base, (const uint8 *) payloads + (Size) i * codeSize,
+			adc_distances8(table, state->m, codeSize, base, (const uint8 *) payloads + (Size) i * codeSize,
 						   n, distances);
 		for (k = 0; k < n; k++)
 		{
 			ItemPointer tid = IvfpqPageTid(page, i + k);
+			IvfpqCandidate c;
 
 			if (so->materializing &&
 				bsearch(tid, so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid))
 				continue;
-			add_candidate(so, tid, distances[k]);
+			/* the common case, before the refine record is looked up */
+			if (so->bestCapacity > 0 && so->bestSize == so->bestCapacity &&
+				distances[k] >= so->best[0].distance)
+			{
+				defer_candidate(so, distances[k]);
+				continue;
+			}
+			c.tid = *tid;
+			c.distance = distances[k];
+			c.refineBlock = InvalidBlockNumber;
+			c.refineSlot = 0;
+			if (state->refine != IVFPQ_REFINE_NONE)
+			{
+				int			slot = ivfpq_payload_slot(state, payloads + (Size) (i + k) * codeSize);
+				int			which = slot / state->refinePerPage;
+
+				if (which < ivfpq_page_refine_count(page))
+				{
+					c.refineBlock = IvfpqPageRefinePages(page)[which];
+					c.refineSlot = (uint16) (slot % state->refinePerPage);
+				}
+			}
+			add_candidate(so, c);
 		}
 	}
 }
@@ -746,6 +807,52 @@ materialize_deferred(IndexScanDesc scan)
 	so->materializing = false;
 }
 
+/* The query as the refine kernels take it, from the layout's sq8 ranges. */
+static void
+prepare_refine_query(IvfpqScanOpaque so, const IvfpqState *state)
+{
+	bool		l2 = state->metric == IVFPQ_METRIC_L2;
+	double		base = 0.0;
+	double		magnitude = 0.0;
+	double		norm2 = 0.0;
+	int			i;
+
+	so->refineQuery = palloc(sizeof(float) * state->dim);
+	so->refineStep = palloc(sizeof(float) * state->dim);
+	for (i = 0; i < state->dim; i++)
+	{
+		double		q = so->query[i];
+		double		lo = state->sq8Min[i];
+		double		step = state->sq8Step[i];
+		double		largest = Max(fabs(lo), fabs(lo + 255.0 * step));
+
+		norm2 += q * q;
+		so->refineStep[i] = state->sq8Step[i];
+		if (l2)
+		{
+			so->refineQuery[i] = (float) (q - lo);
+			magnitude += largest * largest;
+		}
+		else
+		{
+			so->refineQuery[i] = (float) (q * step);
+			base += q * lo;
+			magnitude += fabs(q) * largest;
+		}
+	}
+	so->refineBase = base;
+	so->queryNorm = sqrt(norm2);
+
+	/*
+	 * The kernels sum dim float terms: each rounding is within 2^-24 of what
+	 * it rounds, so the sum is off by less than dim * 2^-24 of the terms'
+	 * magnitudes; 1e-5 of them covers up to 160 dimensions' worth of
+	 * accumulated error, and beyond that a bound slightly too high only
+	 * makes a row be scored a little late (and skipped, never misordered).
+	 */
+	so->refineMargin = l2 ? 1e-5 * (so->queryNorm + sqrt(magnitude)) : 1e-5 * magnitude;
+}
+
 /* First call after (re)scan: probe the ivfpq.probes nearest lists. */
 static void
 collect_candidates(IndexScanDesc scan)
@@ -779,6 +886,8 @@ collect_candidates(IndexScanDesc scan)
 		so->table = palloc(sizeof(float) * state->m * state->ksub);
 		so->residual = palloc(sizeof(float) * state->dim);
 	}
+	if (so->refined)
+		prepare_refine_query(so, state);
 	for (i = 0; i < probes; i++)
 		probe_list(scan, probed[i]);
 	so->firstLists = probed;
@@ -824,20 +933,12 @@ compare_candidate_tid(const void *a, const void *b)
 	return ItemPointerCompare(&((IvfpqCandidate *) a)->tid, &((IvfpqCandidate *) b)->tid);
 }
 
-/*
- * Re-scores the next ivfpq.rerank unscored candidates exactly from the heap
- * into the scored rows, dropping those the snapshot cannot see.  They are
- * fetched in TID order, so candidates on one heap page cost one buffer
- * lookup (the fetch keeps its last page pinned) and the pages are read in
- * ascending order; their order of return is the scored rows' heap's.
- */
-static void
-score_batch(IndexScanDesc scan)
+/* The next ivfpq.rerank unscored candidates (fewer at the end) into so->batch. */
+static int
+take_batch(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
-	const IvfpqState *state = so->state;
 	int			n = 0;
-	int			i;
 
 	while (n < so->rerank)
 	{
@@ -847,41 +948,207 @@ score_batch(IndexScanDesc scan)
 			break;
 		so->batch[n++] = pop_unscored(so);
 	}
-	qsort(so->batch, n, sizeof(IvfpqCandidate), compare_candidate_tid);
+	return n;
+}
 
+/*
+ * Scores a candidate exactly from the fingerprint in its heap tuple, into
+ * the scored rows; one the snapshot cannot see is dropped, as the executor
+ * would skip it.
+ */
+static void
+rescore_candidate(IndexScanDesc scan, IvfpqCandidate c)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	const IvfpqState *state = so->state;
+	bool		call_again = false;
+	bool		all_dead = false;
+	bool		isnull;
+	Datum		value;
+	Fingerprint *fp;
+
+	CHECK_FOR_INTERRUPTS();
+	so->rescored++;
+	if (!table_index_fetch_tuple(so->fetch, &c.tid, scan->xs_snapshot,
+								 so->slot, &call_again, &all_dead))
+		return;
+	value = slot_getattr(so->slot, so->attno, &isnull);
+	if (!isnull)
+	{
+		fp = DatumGetFingerprint(value);
+		if (fp->dim == state->dim)
+		{
+			double		exact = ivfpq_exact_distance(state->metric, so->rawQuery->x,
+													 fp->x, state->dim);
+
+			if (c.distance - exact > so->overestimate)
+				so->overestimate = c.distance - exact;
+			c.distance = exact;
+			add_ready(so, c);
+		}
+		if ((Pointer) fp != DatumGetPointer(value))
+			pfree(fp);
+	}
+	ExecClearTuple(so->slot);
+}
+
+/*
+ * Re-scores the next ivfpq.rerank unscored candidates exactly from the heap
+ * into the scored rows (an index without refine codes).  They are fetched
+ * in TID order, so candidates on one heap page cost one buffer lookup (the
+ * fetch keeps its last page pinned) and the pages are read in ascending
+ * order; their order of return is the scored rows' heap's.
+ */
+static void
+score_batch(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	int			n = take_batch(scan);
+	int			i;
+
+	qsort(so->batch, n, sizeof(IvfpqCandidate), compare_candidate_tid);
+	for (i = 0; i < n; i++)
+		rescore_candidate(scan, so->batch[i]);
+}
+
+/*
+ * A refine record's distance to the query (*approx) and the lower bound of
+ * the exact distance it gives.  The record's code is x's within the error
+ * norm e it carries, so by Cauchy-Schwarz the exact inner product is within
+ * ||q|| e of the coded one, and by the triangle inequality the Euclidean
+ * distance within e (cosine indexes code the normalised vector).  -inf when
+ * the record cannot bound anything.
+ */
+static double
+refine_lower_bound(IvfpqScanOpaque so, IvfpqMetric metric, int dim, const char *record,
+				   double *approx)
+{
+	const uint8 *code = (const uint8 *) record + sizeof(float);
+	const float *q = so->refineQuery;
+	float		e;
+	float		a0 = 0.0f,
+				a1 = 0.0f,
+				a2 = 0.0f,
+				a3 = 0.0f;
+	double		lower;
+	int			i = 0;
+
+	memcpy(&e, record, sizeof(float));
+	if (metric == IVFPQ_METRIC_L2)
+	{
+		const float *step = so->refineStep;
+
+		for (; i + 4 <= dim; i += 4)
+		{
+			float		t0 = q[i] - step[i] * code[i];
+			float		t1 = q[i + 1] - step[i + 1] * code[i + 1];
+			float		t2 = q[i + 2] - step[i + 2] * code[i + 2];
+			float		t3 = q[i + 3] - step[i + 3] * code[i + 3];
+
+			a0 += t0 * t0;
+			a1 += t1 * t1;
+			a2 += t2 * t2;
+			a3 += t3 * t3;
+		}
+		for (; i < dim; i++)
+		{
+			float		t = q[i] - step[i] * code[i];
+
+			a0 += t * t;
+		}
+		*approx = sqrt((double) ((a0 + a1) + (a2 + a3)));
+		lower = *approx - e - so->refineMargin;
+	}
+	else
+	{
+		double		ip;
+
+		for (; i + 4 <= dim; i += 4)
+		{
+			a0 += q[i] * code[i];
+			a1 += q[i + 1] * code[i + 1];
+			a2 += q[i + 2] * code[i + 2];
+			a3 += q[i + 3] * code[i + 3];
+		}
+		for (; i < dim; i++)
+			a0 += q[i] * code[i];
+		ip = so->refineBase + ((a0 + a1) + (a2 + a3));
+		*approx = metric == IVFPQ_METRIC_INNER_PRODUCT ? -ip : 1.0 - ip;
+		lower = *approx - so->queryNorm * e - so->refineMargin;
+	}
+	return isnan(lower) ? -get_float8_infinity() : lower;
+}
+
+static int
+compare_candidate_refine(const void *a, const void *b)
+{
+	const IvfpqCandidate *ca = (const IvfpqCandidate *) a;
+	const IvfpqCandidate *cb = (const IvfpqCandidate *) b;
+
+	if (ca->refineBlock != cb->refineBlock)
+		return ca->refineBlock < cb->refineBlock ? -1 : 1;
+	return (int) ca->refineSlot - (int) cb->refineSlot;
+}
+
+/*
+ * Scores the next ivfpq.rerank unscored candidates by their refine records
+ * into the bounded candidates, reading the refine pages in block order, one
+ * lookup a page.  A record's slot is its entry's for as long as the entry
+ * lives (ivfpq.h), so a live candidate's record is its own; a candidate
+ * whose record cannot be read gets -inf and is scored from the heap first.
+ */
+static void
+refine_batch(IndexScanDesc scan)
+{
+	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	const IvfpqState *state = so->state;
+	int			n = take_batch(scan);
+	Buffer		buf = InvalidBuffer;
+	Page		page = NULL;
+	BlockNumber current = InvalidBlockNumber;
+	int			i;
+
+	qsort(so->batch, n, sizeof(IvfpqCandidate), compare_candidate_refine);
 	for (i = 0; i < n; i++)
 	{
 		IvfpqCandidate c = so->batch[i];
-		bool		call_again = false;
-		bool		all_dead = false;
-		bool		isnull;
-		Datum		value;
-		Fingerprint *fp;
+		double		lower = -get_float8_infinity();
 
-		CHECK_FOR_INTERRUPTS();
-		so->rescored++;
-		if (!table_index_fetch_tuple(so->fetch, &c.tid, scan->xs_snapshot,
-									 so->slot, &call_again, &all_dead))
-			continue;			/* not visible: the executor would skip it too */
-		value = slot_getattr(so->slot, so->attno, &isnull);
-		if (!isnull)
+		if (c.refineBlock != current)
 		{
-			fp = DatumGetFingerprint(value);
-			if (fp->dim == state->dim)
+			if (BufferIsValid(buf))
+				UnlockReleaseBuffer(buf);
+			buf = InvalidBuffer;
+			page = NULL;
+			current = c.refineBlock;
+			CHECK_FOR_INTERRUPTS();
+			if (BlockNumberIsValid(current))
 			{
-				double		exact = ivfpq_exact_distance(state->metric, so->rawQuery->x,
-														 fp->x, state->dim);
-
-				if (c.distance - exact > so->overestimate)
-					so->overestimate = c.distance - exact;
-				c.distance = exact;
-				add_ready(so, c);
+				buf = ReadBuffer(scan->indexRelation, current);
+				LockBuffer(buf, BUFFER_LOCK_SHARE);
+				page = BufferGetPage(buf);
+				if (!ivfpq_page_is_valid(page) ||
+					(IvfpqPageGetOpaque(page)->flags & (IVFPQ_PAGE_REFINE | IVFPQ_PAGE_FREE)) !=
+					IVFPQ_PAGE_REFINE)
+					page = NULL;
 			}
-			if ((Pointer) fp != DatumGetPointer(value))
-				pfree(fp);
 		}
-		ExecClearTuple(so->slot);
+		if (page != NULL && c.refineSlot < state->refinePerPage)
+		{
+			double		approx;
+
+			lower = refine_lower_bound(so, state->metric, state->dim,
+									   IvfpqRefineRecord(page, state->refineSize, c.refineSlot),
+									   &approx);
+			if (c.distance - approx > so->overestimate)
+				so->overestimate = c.distance - approx;
+			so->refinedCount++;
+		}
+		c.distance = lower;
+		add_bounded(so, c);
 	}
+	if (BufferIsValid(buf))
+		UnlockReleaseBuffer(buf);
 }
 
 /*
@@ -896,15 +1163,27 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 
 	for (;;)
 	{
-		bool		unscored = has_unscored(so);
+		bool		unscored;
+
+		/* a candidate whose bound is below the nearest scored row is scored first */
+		if (so->boundedSize > 0 &&
+			(so->readySize == 0 || so->bounded[0].distance < so->ready[0].distance))
+		{
+			rescore_candidate(scan, pop_nearest(so->bounded, &so->boundedSize));
+			continue;
+		}
 
 		/* the first rows come from the first batch, as a short LIMIT wants */
+		unscored = has_unscored(so);
 		if (unscored && (so->readySize == 0 ||
 						 (so->returned >= so->rerank / IVFPQ_UNCHECKED_FRACTION &&
 						  so->ready[0].distance > nearest_unscored(so) -
 						  IVFPQ_OVERESTIMATE_FACTOR * so->overestimate)))
 		{
-			score_batch(scan);
+			if (so->refined)
+				refine_batch(scan);
+			else
+				score_batch(scan);
 			continue;
 		}
 		if (so->readySize == 0)
@@ -972,6 +1251,10 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->batch = NULL;
 	so->readySize = 0;
 	so->readyCapacity = 0;
+	so->bounded = NULL;
+	so->boundedSize = 0;
+	so->boundedCapacity = 0;
+	so->refinedCount = 0;
 	so->listsProbed = 0;
 	so->deferred = 0;
 	so->keptTids = NULL;
@@ -1006,6 +1289,7 @@ start_scan(IndexScanDesc scan)
 	so->memoryLimit = (int64) work_mem * 1024;
 	so->rerank = ivfpq_rerank;
 	so->rescore = so->state->trained && so->rerank > 0 && so->queryValid;
+	so->refined = so->rescore && so->state->refine != IVFPQ_REFINE_NONE;
 	so->lastReturned = -get_float8_infinity();
 	so->overestimate = 0.0;
 	if (so->rescore)
@@ -1064,9 +1348,9 @@ ivfpqendscan(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
 
-	if (so->rescored > 0)
-		elog(DEBUG1, "ivfpq scan re-scored %lld rows, skipped %lld re-scored after a farther row was returned",
-			 (long long) so->rescored, (long long) so->skipped);
+	if (so->rescored > 0 || so->refinedCount > 0)
+		elog(DEBUG1, "ivfpq scan scored %lld candidates by their refine code, re-scored %lld rows, skipped %lld re-scored after a farther row was returned",
+			 (long long) so->refinedCount, (long long) so->rescored, (long long) so->skipped);
 	if (so->slot)
 		ExecDropSingleTupleTableSlot(so->slot);
 	if (so->fetch)

@@ -1,6 +1,7 @@
 /*
  * ivfpqtrain.c - k-means for an ivfpq build: the coarse centroids, and each
- * sub-quantiser's codebook of the product quantiser.
+ * sub-quantiser's codebook of the product quantiser; and the ranges of the
+ * optional 8-bit refine code.
  *
  * A FAISS training call runs with every signal blocked (ivfpq_faiss.h), and
  * one k-means of 2000 lists took 18 s that nothing could cancel (issue 13).
@@ -12,6 +13,9 @@
  * largest one, the two centroids nudged apart by one part in 1024.
  */
 #include "postgres.h"
+
+#include <float.h>
+#include <math.h>
 
 #include "common/pg_prng.h"
 #include "miscadmin.h"
@@ -56,6 +60,15 @@ ivfpq_assign(int dim, int64 n, const float *x, int k, const float *centroids,
 											  labels + start, errbuf, sizeof(errbuf)),
 						  "assigning vectors to centroids", errbuf);
 	}
+
+	/*
+	 * FAISS labels a vector -1 when every distance to it is infinite or NaN
+	 * (components near float's range: the squares overflow); k-means then
+	 * wrote before its sums, a crash.  Such a vector goes to centroid 0.
+	 */
+	for (start = 0; start < n; start++)
+		if (labels[start] < 0 || labels[start] >= k)
+			labels[start] = 0;
 }
 
 /* Each centroid the mean of its points; empty ones split the largest cluster. */
@@ -172,4 +185,36 @@ ivfpq_train_pq(int dim, int m, int nbits, int64 n, const float *x, int niter, ui
 		ivfpq_kmeans(dsub, n, sub, ksub, niter, seed + j, codebook + (Size) j * ksub * dsub);
 	}
 	pfree(sub);
+}
+
+/*
+ * The refine code's ranges: each dimension's smallest and largest value in
+ * the sample, cut into 255 steps (FAISS's 8-bit scalar quantiser, min-max
+ * ranges).  A dimension the sample holds constant gets the smallest step,
+ * so its code error stays what its values' spread is.
+ */
+void
+ivfpq_train_sq8(int dim, int64 n, const float *x, float *min, float *step)
+{
+	int			d;
+	int64		i;
+
+	for (d = 0; d < dim; d++)
+	{
+		float		lo = x[d];
+		float		hi = x[d];
+
+		for (i = 1; i < n; i++)
+		{
+			float		v = x[i * dim + d];
+
+			lo = Min(lo, v);
+			hi = Max(hi, v);
+		}
+		min[d] = lo;
+		step[d] = Max((hi - lo) / 255.0f, FLT_MIN);
+		if (!isfinite(step[d]))
+			step[d] = FLT_MAX;
+		CHECK_FOR_INTERRUPTS();
+	}
 }

@@ -51,6 +51,39 @@ ivfpq_init_page(Page page)
 	opaque->page_id = IVFPQ_PAGE_ID;
 }
 
+/*
+ * A data page of the layout: with refine codes its special space also holds
+ * the block numbers of its refine pages, none yet.
+ */
+void
+ivfpq_init_data_page(const IvfpqState *state, Page page)
+{
+	IvfpqPageOpaque opaque;
+	int			refinePages = state->refine != IVFPQ_REFINE_NONE ? state->refinePages : 0;
+	int			i;
+
+	PageInit(page, BLCKSZ, sizeof(IvfpqPageOpaqueData) + sizeof(BlockNumber) * refinePages);
+	opaque = IvfpqPageGetOpaque(page);
+	opaque->nextblkno = InvalidBlockNumber;
+	opaque->page_id = IVFPQ_PAGE_ID;
+	for (i = 0; i < ivfpq_page_refine_count(page); i++)
+		IvfpqPageRefinePages(page)[i] = InvalidBlockNumber;
+}
+
+void
+ivfpq_init_refine_page(Page page)
+{
+	ivfpq_init_page(page);
+	IvfpqPageGetOpaque(page)->flags |= IVFPQ_PAGE_REFINE;
+}
+
+/* How many refine block numbers a page's special space holds (0 but on refined data pages). */
+int
+ivfpq_page_refine_count(Page page)
+{
+	return (int) ((PageGetSpecialSize(page) - sizeof(IvfpqPageOpaqueData)) / sizeof(BlockNumber));
+}
+
 /* A new block at the end of the fork, locked exclusively. */
 Buffer
 ivfpq_new_buffer(Relation index, ForkNumber forkNum)
@@ -103,7 +136,9 @@ bool
 ivfpq_page_is_valid(Page page)
 {
 	return !PageIsNew(page) &&
-		PageGetSpecialSize(page) == MAXALIGN(sizeof(IvfpqPageOpaqueData)) &&
+		PageGetSpecialSize(page) >= MAXALIGN(sizeof(IvfpqPageOpaqueData)) &&
+		PageGetSpecialSize(page) <= MAXALIGN(sizeof(IvfpqPageOpaqueData) +
+											 sizeof(BlockNumber) * IVFPQ_MAX_REFINE_PAGES) &&
 		IvfpqPageGetOpaque(page)->page_id == IVFPQ_PAGE_ID;
 }
 
@@ -174,6 +209,30 @@ ivfpq_mark_fixed_pages(Relation index, const IvfpqState *state, BlockNumber nblo
 }
 
 /*
+ * Marks in reached[nblocks] the refine pages a data page owns; false if one
+ * was marked already (owned twice) or lies past the end.
+ */
+bool
+ivfpq_mark_refine_pages(Page page, BlockNumber nblocks, bool *reached)
+{
+	bool		ok = true;
+	int			i;
+
+	for (i = 0; i < ivfpq_page_refine_count(page); i++)
+	{
+		BlockNumber blkno = IvfpqPageRefinePages(page)[i];
+
+		if (!BlockNumberIsValid(blkno))
+			continue;
+		if (blkno >= nblocks || reached[blkno])
+			ok = false;
+		else
+			reached[blkno] = true;
+	}
+	return ok;
+}
+
+/*
  * A trained metapage's parameters must be in the ranges the options allow and
  * agree with each other, or allocate_state and the scans divide by zero or
  * read past their arrays.
@@ -189,17 +248,20 @@ validate_meta(Relation index, const IvfpqMetaPageData *meta)
 	if (ok && meta->trained)
 		ok = meta->m >= IVFPQ_MIN_M && meta->m <= IVFPQ_MAX_M && meta->dim % meta->m == 0 &&
 			meta->nbits >= IVFPQ_MIN_NBITS && meta->nbits <= IVFPQ_MAX_NBITS &&
-			meta->codeSize == (meta->m * meta->nbits + 7) / 8;
+			(meta->refine == IVFPQ_REFINE_NONE || meta->refine == IVFPQ_REFINE_SQ8) &&
+			meta->codeSize == (meta->m * meta->nbits + 7) / 8 +
+			(meta->refine != IVFPQ_REFINE_NONE ? IVFPQ_REFINE_SLOT_SIZE : 0);
 	else if (ok)
-		ok = meta->lists == 1 && meta->codeSize == (int32) sizeof(float) * meta->dim;
+		ok = meta->lists == 1 && meta->codeSize == (int32) sizeof(float) * meta->dim &&
+			meta->refine == IVFPQ_REFINE_NONE;
 	if (!ok)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("ivfpq index \"%s\" has an invalid metapage",
 						RelationGetRelationName(index)),
-				 errdetail("dim %d, metric %d, lists %d, m %d, nbits %d, code size %d, trained %d.",
+				 errdetail("dim %d, metric %d, lists %d, m %d, nbits %d, code size %d, trained %d, refine %d.",
 						   meta->dim, meta->metric, meta->lists, meta->m, meta->nbits,
-						   meta->codeSize, (int) meta->trained),
+						   meta->codeSize, (int) meta->trained, meta->refine),
 				 errhint("REINDEX the index.")));
 }
 
@@ -210,14 +272,27 @@ validate_meta(Relation index, const IvfpqMetaPageData *meta)
 static IvfpqState *
 allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 {
-	int			ncodebook = meta->trained ? meta->m * (1 << meta->nbits) * (meta->dim / meta->m) : 0;
-	Size		size = MAXALIGN(sizeof(IvfpqState)) +
+	IvfpqState	params;
+	int			ncodebook;
+	Size		size;
+	char	   *p;
+	IvfpqState *state;
+
+	memset(&params, 0, sizeof(params));
+	params.dim = meta->dim;
+	params.trained = meta->trained;
+	if (meta->trained)
+		ivfpq_set_trained_layout(&params, meta->lists, meta->m, meta->nbits,
+								 (IvfpqRefine) meta->refine);
+	ncodebook = ivfpq_codebook_floats(&params);
+	size = MAXALIGN(sizeof(IvfpqState)) +
 		MAXALIGN(sizeof(float) * meta->lists * meta->dim) +
 		MAXALIGN(sizeof(BlockNumber) * meta->lists) * 2 +
 		MAXALIGN(sizeof(OffsetNumber) * meta->lists) +
 		MAXALIGN(sizeof(float) * ncodebook);
-	char	   *p = MemoryContextAllocZero(context, size);
-	IvfpqState *state = (IvfpqState *) p;
+	p = MemoryContextAllocZero(context, size);
+	state = (IvfpqState *) p;
+	*state = params;
 
 	state->size = size;
 	p += MAXALIGN(sizeof(IvfpqState));
@@ -229,17 +304,11 @@ allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 	p += MAXALIGN(sizeof(BlockNumber) * meta->lists);
 	state->listOffno = (OffsetNumber *) p;
 	p += MAXALIGN(sizeof(OffsetNumber) * meta->lists);
-	state->codebook = meta->trained ? (float *) p : NULL;
+	ivfpq_attach_codebook(state, meta->trained ? (float *) p : NULL);
 
-	state->dim = meta->dim;
 	state->metric = (IvfpqMetric) meta->metric;
 	state->lists = meta->lists;
-	state->m = meta->m;
-	state->nbits = meta->nbits;
-	state->ksub = meta->trained ? 1 << meta->nbits : 0;
-	state->dsub = meta->trained ? meta->dim / meta->m : 0;
 	state->codeSize = meta->codeSize;
-	state->trained = meta->trained;
 	/* after VACUUM trained the index its fixed pages follow data pages */
 	state->fixedPages = meta->listStart > IVFPQ_HEAD_BLKNO
 		? IVFPQ_HEAD_BLKNO : meta->codebookStart + meta->codebookPages;
@@ -288,7 +357,7 @@ read_lists(Relation index, IvfpqState *state, BlockNumber listStart)
 static void
 read_codebook(Relation index, IvfpqState *state, BlockNumber codebookStart)
 {
-	int			ncodebook = state->m * state->ksub * state->dsub;
+	int			ncodebook = ivfpq_codebook_floats(state);
 	int			done = 0;
 	BlockNumber blkno;
 
@@ -400,6 +469,8 @@ ivfpq_copy_layout(Relation index, MemoryContext context)
 		memcpy(state->centroids, cached->centroids, centroidsSize);
 	}
 	state->codebook = NULL;
+	state->sq8Min = NULL;
+	state->sq8Step = NULL;
 	state->listBlkno = NULL;
 	state->listOffno = NULL;
 	return state;
@@ -638,11 +709,156 @@ ivfpq_page_entries(Page page, int codeSize)
 }
 
 bool
-ivfpq_page_has_room(Page page, int codeSize)
+ivfpq_page_has_room(const IvfpqState *state, Page page)
 {
 	PageHeader	header = (PageHeader) page;
 
-	return (Size) (header->pd_upper - header->pd_lower) >= IVFPQ_ENTRY_SIZE(codeSize);
+	if (state->refine != IVFPQ_REFINE_NONE &&
+		ivfpq_page_entries(page, state->codeSize) >= state->refineSlots)
+		return false;
+	return (Size) (header->pd_upper - header->pd_lower) >= IVFPQ_ENTRY_SIZE(state->codeSize);
+}
+
+/* --- refine codes --------------------------------------------------------- */
+
+/* Floats on the codebook pages: the PQ codebook, then sq8's ranges. */
+int
+ivfpq_codebook_floats(const IvfpqState *state)
+{
+	if (!state->trained)
+		return 0;
+	return state->m * state->ksub * state->dsub +
+		(state->refine == IVFPQ_REFINE_SQ8 ? 2 * state->dim : 0);
+}
+
+/* Hangs ivfpq_codebook_floats(state) floats on state, the refine ranges after the PQ's. */
+void
+ivfpq_attach_codebook(IvfpqState *state, float *codebook)
+{
+	state->codebook = codebook;
+	state->sq8Min = NULL;
+	state->sq8Step = NULL;
+	if (codebook && state->refine == IVFPQ_REFINE_SQ8)
+	{
+		state->sq8Min = codebook + state->m * state->ksub * state->dsub;
+		state->sq8Step = state->sq8Min + state->dim;
+	}
+}
+
+/*
+ * The refine parameters of a trained layout whose dim, m and nbits are set:
+ * a record is a float bound and dim one-byte codes; a data page owns enough
+ * refine pages for the entries it has room for, at most
+ * IVFPQ_MAX_REFINE_PAGES (so at large dimensions fewer entries).
+ */
+void
+ivfpq_set_refine_layout(IvfpqState *state, IvfpqRefine refine)
+{
+	state->refine = refine;
+	state->pqSize = (state->m * state->nbits + 7) / 8;
+	state->codeSize = state->pqSize;
+	state->refineSize = 0;
+	state->refinePerPage = 0;
+	state->refinePages = 0;
+	state->refineSlots = 0;
+	if (refine == IVFPQ_REFINE_NONE)
+		return;
+	state->codeSize += IVFPQ_REFINE_SLOT_SIZE;
+	state->refineSize = sizeof(float) + state->dim;
+	state->refinePerPage = (int) (IVFPQ_DATA_SPACE / state->refineSize);
+	{
+		Size		space = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) -
+			MAXALIGN(sizeof(IvfpqPageOpaqueData) + sizeof(BlockNumber) * IVFPQ_MAX_REFINE_PAGES);
+		int			room = (int) (space / IVFPQ_ENTRY_SIZE(state->codeSize));
+		int			pages = (room + state->refinePerPage - 1) / state->refinePerPage;
+
+		state->refinePages = Min(pages, IVFPQ_MAX_REFINE_PAGES);
+		state->refineSlots = Min(room, state->refinePages * state->refinePerPage);
+	}
+}
+
+/* The refine slot an entry's payload names. */
+int
+ivfpq_payload_slot(const IvfpqState *state, const char *payload)
+{
+	uint16		slot;
+
+	memcpy(&slot, payload + state->pqSize, sizeof(slot));
+	return slot;
+}
+
+/* The lowest refine slot no entry of a data page (with room) holds. */
+int
+ivfpq_page_free_slot(const IvfpqState *state, Page page)
+{
+	bool		used[IVFPQ_MAX_PAGE_ENTRIES];
+	int			count = ivfpq_page_entries(page, state->codeSize);
+	int			i;
+
+	memset(used, 0, sizeof(bool) * state->refineSlots);
+	for (i = 0; i < count; i++)
+	{
+		int			slot = ivfpq_payload_slot(state, IvfpqPagePayload(page, state->codeSize, i));
+
+		if (slot < state->refineSlots)
+			used[slot] = true;
+	}
+	for (i = 0; i < state->refineSlots; i++)
+		if (!used[i])
+			return i;
+	elog(ERROR, "ivfpq data page has no free refine slot");
+	return -1;					/* keep the compiler quiet */
+}
+
+/*
+ * x's refine record: each dimension's 8-bit code in its trained range
+ * (clamped: a vector outside the training sample's ranges is still coded),
+ * after the Euclidean norm of the code's error, rounded up, which makes the
+ * refined distance a bound on the exact one (ivfpqscan.c).
+ */
+void
+ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record)
+{
+	uint8	   *code = (uint8 *) record + sizeof(float);
+	double		err2 = 0.0;
+	float		bound;
+	int			i;
+
+	Assert(state->refine == IVFPQ_REFINE_SQ8);
+	for (i = 0; i < state->dim; i++)
+	{
+		double		t = ((double) x[i] - state->sq8Min[i]) / state->sq8Step[i];
+		int			c = isnan(t) ? 0 : t <= 0.0 ? 0 : t >= 255.0 ? 255 : (int) rint(t);
+		double		r = (double) x[i] - ((double) state->sq8Min[i] + (double) c * state->sq8Step[i]);
+
+		code[i] = (uint8) c;
+		err2 += r * r;
+	}
+	bound = (float) sqrt(err2);
+	if (isnan(bound) || (double) bound < sqrt(err2))
+		bound = nextafterf(bound, get_float4_infinity());
+	if (isnan(bound))
+		bound = get_float4_infinity();
+	memcpy(record, &bound, sizeof(float));
+}
+
+/*
+ * Puts an entry's refine record in `slot` of the data page's refine pages,
+ * refinepage being the one the slot falls on, and the slot in its payload.
+ */
+void
+ivfpq_put_refine(const IvfpqState *state, Page refinepage, int slot, const char *record,
+				 char *payload)
+{
+	PageHeader	header = (PageHeader) refinepage;
+	int			inPage = slot % state->refinePerPage;
+	char	   *dest = IvfpqRefineRecord(refinepage, state->refineSize, inPage);
+	uint16		slot16 = (uint16) slot;
+
+	memcpy(dest, record, state->refineSize);
+	if ((Size) (dest + state->refineSize - (char *) refinepage) > header->pd_lower)
+		header->pd_lower = dest + state->refineSize - (char *) refinepage;
+	memcpy(payload + state->pqSize, &slot16, sizeof(slot16));
 }
 
 /* Adds an entry to a data page that has room (ivfpq_page_has_room). */
@@ -651,7 +867,7 @@ ivfpq_page_add_entry(Page page, int codeSize, const char *payload, ItemPointer h
 {
 	PageHeader	header = (PageHeader) page;
 
-	Assert(ivfpq_page_has_room(page, codeSize));
+	Assert((Size) (header->pd_upper - header->pd_lower) >= IVFPQ_ENTRY_SIZE(codeSize));
 	memcpy((char *) page + header->pd_lower, payload, codeSize);
 	header->pd_lower += codeSize;
 	header->pd_upper -= sizeof(ItemPointerData);
@@ -685,7 +901,48 @@ ivfpq_set_insert_page(Relation index, const IvfpqState *state, int list, BlockNu
 }
 
 /*
- * Append an entry to a list: start at the list's insertion hint, follow the
+ * With refine codes: the entry's record into a free slot of the data page
+ * (registered in xlog), on the refine page the slot falls on, a new one
+ * when the data page owns none there yet.  The caller adds the entry, and
+ * finishes the record and releases *refinebuf after.
+ */
+static void
+put_entry_refine(Relation index, const IvfpqState *state, GenericXLogState *xlog, Page page,
+				 char *payload, const char *record, Buffer *refinebuf)
+{
+	int			slot = ivfpq_page_free_slot(state, page);
+	BlockNumber *pages = IvfpqPageRefinePages(page);
+	int			which = slot / state->refinePerPage;
+	Page		refinepage;
+
+	if (which >= ivfpq_page_refine_count(page))
+		elog(ERROR, "ivfpq data page has no room for refine page %d", which);
+	if (BlockNumberIsValid(pages[which]))
+	{
+		*refinebuf = ReadBuffer(index, pages[which]);
+		LockBuffer(*refinebuf, BUFFER_LOCK_EXCLUSIVE);
+		refinepage = GenericXLogRegisterBuffer(xlog, *refinebuf, 0);
+		if (!ivfpq_page_is_valid(refinepage) ||
+			!(IvfpqPageGetOpaque(refinepage)->flags & IVFPQ_PAGE_REFINE))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("ivfpq index \"%s\" has a malformed refine page at block %u",
+							RelationGetRelationName(index), pages[which]),
+					 errhint("REINDEX the index.")));
+	}
+	else
+	{
+		*refinebuf = ivfpq_free_or_new_buffer(index);
+		refinepage = GenericXLogRegisterBuffer(xlog, *refinebuf, GENERIC_XLOG_FULL_IMAGE);
+		ivfpq_init_refine_page(refinepage);
+		pages[which] = BufferGetBlockNumber(*refinebuf);
+	}
+	ivfpq_put_refine(state, refinepage, slot, record, payload);
+}
+
+/*
+ * Append an entry to a list (its refine record too, if the layout has them;
+ * payload gets its slot): start at the list's insertion hint, follow the
  * chain to the first page with room, extend the chain when there is none.
  * Extension happens while holding the chain's last page exclusively, so two
  * inserters never both extend.  The hint is updated afterwards on its own;
@@ -693,8 +950,9 @@ ivfpq_set_insert_page(Relation index, const IvfpqState *state, int list, BlockNu
  */
 void
 ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
-				   const char *payload, ItemPointer heaptid)
+				   char *payload, const char *record, ItemPointer heaptid)
 {
+	Buffer		refinebuf = InvalidBuffer;
 	Buffer		buf;
 	Page		page;
 	IvfpqList	item;
@@ -723,10 +981,14 @@ ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("ivfpq index \"%s\" has a malformed data page at block %u",
 							RelationGetRelationName(index), blkno)));
-		if (ivfpq_page_has_room(page, state->codeSize))
+		if (ivfpq_page_has_room(state, page))
 		{
+			if (state->refine != IVFPQ_REFINE_NONE)
+				put_entry_refine(index, state, xlog, page, payload, record, &refinebuf);
 			ivfpq_page_add_entry(page, state->codeSize, payload, heaptid);
 			GenericXLogFinish(xlog);
+			if (BufferIsValid(refinebuf))
+				UnlockReleaseBuffer(refinebuf);
 			UnlockReleaseBuffer(buf);
 			break;
 		}
@@ -746,11 +1008,15 @@ ivfpq_append_entry(Relation index, const IvfpqState *state, int list,
 			Page		newpage = GenericXLogRegisterBuffer(xlog, newbuf,
 															GENERIC_XLOG_FULL_IMAGE);
 
-			ivfpq_init_page(newpage);
+			ivfpq_init_data_page(state, newpage);
+			if (state->refine != IVFPQ_REFINE_NONE)
+				put_entry_refine(index, state, xlog, newpage, payload, record, &refinebuf);
 			ivfpq_page_add_entry(newpage, state->codeSize, payload, heaptid);
 			newblkno = BufferGetBlockNumber(newbuf);
 			IvfpqPageGetOpaque(page)->nextblkno = newblkno;
 			GenericXLogFinish(xlog);
+			if (BufferIsValid(refinebuf))
+				UnlockReleaseBuffer(refinebuf);
 			UnlockReleaseBuffer(newbuf);
 			UnlockReleaseBuffer(buf);
 		}

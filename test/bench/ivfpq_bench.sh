@@ -9,7 +9,9 @@
 # Needs a running PostgreSQL with the sampleid extension installed, reached
 # through the usual libpq variables (PGHOST, PGPORT, PGUSER, PGDATABASE), and
 # psql / pgbench on PATH (or PSQL / PGBENCH).  Data files go to
-# ${BENCH_DIR:-/tmp/ivfpq-bench}/N and are reused.  One thread everywhere:
+# ${BENCH_DIR:-/tmp/ivfpq-bench}/N and are reused.  BENCH_REFINE=sq8 builds the
+# index with refine = sq8 (docs/ivfpq.md): ivfpq.rerank candidates are then
+# scored from the refine code and only the rows that can be returned exactly.  One thread everywhere:
 # FAISS with omp_set_num_threads(1) and one query per search call, the
 # index build with ivfpq.build_threads = 1, pgbench with one client, the
 # sequential scan without parallel workers.
@@ -35,7 +37,7 @@ chmod 755 "$DIR"
 log() { printf '==> %s\n' "$*" >&2; }
 sql() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
-echo "# ivfpq benchmark: N=$N lists=$LISTS m=$M nbits=$NBITS rerank=$RERANK queries=$Q"
+echo "# ivfpq benchmark: N=$N lists=$LISTS m=$M nbits=$NBITS refine=${BENCH_REFINE:-none} rerank=$RERANK queries=$Q"
 echo "# $(date -u +%FT%TZ) nproc=$(nproc) cpu=$(lscpu | sed -n 's/^Model name: *//p') load:$(uptime | sed 's/.*load average//')"
 
 # --- data and the FAISS side ---------------------------------------------
@@ -71,7 +73,7 @@ fi
 log "building the ivfpq index"
 start=$(date +%s.%N)
 sql -c "SET ivfpq.build_threads = 1; SET maintenance_work_mem = '1GB';
-	CREATE INDEX bench_fp_ivfpq ON bench_fp USING ivfpq (fp) WITH (lists = $LISTS, m = $M, nbits = $NBITS)"
+	CREATE INDEX bench_fp_ivfpq ON bench_fp USING ivfpq (fp) WITH (lists = $LISTS, m = $M, nbits = $NBITS, refine = ${BENCH_REFINE:-none})"
 end=$(date +%s.%N)
 build=$(awk "BEGIN { print $end - $start }")
 read -r index_bytes table_bytes fp_bytes < <(sql -F ' ' -c "SELECT pg_relation_size('bench_fp_ivfpq'),

@@ -44,9 +44,10 @@ is($node->safe_psql('postgres', q{
 	FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg LIMIT 1) LIMIT 1000000) s}),
 	't', 'every live row reachable exactly once');
 # (all lists probed and every candidate re-scored, so the answer is exact;
-# compared by distance since some generated rows are near-duplicates)
+# compared by distance since some generated rows are near-duplicates; room
+# for twice ivfpq.rerank candidates of 24 bytes)
 is($node->safe_psql('postgres', q{
-	SET enable_seqscan = off; SET ivfpq.probes = 8; SET ivfpq.rerank = 100000;
+	SET enable_seqscan = off; SET ivfpq.probes = 8; SET ivfpq.rerank = 100000; SET work_mem = '8MB';
 	SELECT count(*) FROM seg q WHERE q.id >= 100000 AND
 		(SELECT s.fp <#> q.fp FROM seg s ORDER BY s.fp <#> q.fp LIMIT 1) > (q.fp <#> q.fp) + 1e-6}),
 	'0', 'each concurrently inserted row is found as its own nearest neighbour');
