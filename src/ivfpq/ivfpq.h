@@ -205,7 +205,7 @@ typedef IvfpqListData *IvfpqList;
 /* A data page's refine pages (ivfpq_page_refine_count of them), after its opaque data */
 #define IvfpqPageRefinePages(page) \
 	((BlockNumber *) ((char *) IvfpqPageGetOpaque(page) + sizeof(IvfpqPageOpaqueData)))
-/* Refine record `slot` of a refine page: a float error bound, then the code */
+/* Refine record `slot` of a refine page: a byte bounding its error, then the code */
 #define IvfpqRefineRecord(page, refineSize, slot) \
 	((char *) PageGetContents(page) + (Size) (slot) * (refineSize))
 /* bytes one entry takes on a data page, and the most a page holds (1-byte codes) */
@@ -246,7 +246,7 @@ typedef struct IvfpqState
 	int			pqSize;			/* the PQ code's bytes */
 	bool		trained;
 	IvfpqRefine refine;			/* trained only */
-	int			refineSize;		/* bytes of a refine record */
+	int			refineSize;		/* bytes of a refine record: 1 + dim */
 	int			refinePerPage;	/* records on a refine page */
 	int			refinePages;	/* refine pages a data page may own */
 	int			refineSlots;	/* entries a data page may hold, a slot each */
@@ -340,6 +340,7 @@ extern void ivfpq_attach_codebook(IvfpqState *state, float *codebook);
 extern void ivfpq_set_refine_layout(IvfpqState *state, IvfpqRefine refine);
 extern int	ivfpq_payload_slot(const IvfpqState *state, const char *payload);
 extern int	ivfpq_page_free_slot(const IvfpqState *state, Page page);
+extern double ivfpq_refine_error_unit(const IvfpqState *state);
 extern void ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record);
 extern void ivfpq_put_refine(const IvfpqState *state, Page refinepage, int slot,
 							 const char *record, char *payload);

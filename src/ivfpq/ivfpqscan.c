@@ -146,6 +146,7 @@ typedef struct IvfpqScanOpaqueData
 	float	   *refineStep;
 	double		refineBase;
 	double		queryNorm;
+	double		refineUnit;		/* what a record's error byte counts */
 	double		refineMargin;
 	int64		refinedCount;	/* candidates scored from their refine record */
 
@@ -504,20 +505,22 @@ fill_table(const IvfpqState *state, const float *query, const float *centroid,
  */
 #define IVFPQ_ADC_STEP	4
 
-/* The ADC distances of n <= IVFPQ_ADC_STEP codes of nbits = 8, stride bytes apart. */
-static inline void
-adc_distances8(const float *table, int m, int stride, double base, const uint8 *codes, int n,
-			   double *out)
+/*
+ * The ADC sums (distances less the list's base) of a page's `count` codes of
+ * nbits = 8, `stride` bytes apart.
+ */
+static void
+adc_sums8(const float *table, int m, int stride, const uint8 *codes, int count, float *out)
 {
+	int			i = 0;
 	int			j;
-	int			k;
 
-	if (n == IVFPQ_ADC_STEP)
+	for (; i + IVFPQ_ADC_STEP <= count; i += IVFPQ_ADC_STEP)
 	{
-		const uint8 *c0 = codes;
-		const uint8 *c1 = codes + stride;
-		const uint8 *c2 = codes + 2 * stride;
-		const uint8 *c3 = codes + 3 * stride;
+		const uint8 *c0 = codes + (Size) i * stride;
+		const uint8 *c1 = c0 + stride;
+		const uint8 *c2 = c1 + stride;
+		const uint8 *c3 = c2 + stride;
 		float		a0 = 0.0f,
 					a1 = 0.0f,
 					a2 = 0.0f,
@@ -550,15 +553,14 @@ adc_distances8(const float *table, int m, int stride, double base, const uint8 *
 			a2 += t0[c2[j]];
 			a3 += t0[c3[j]];
 		}
-		out[0] = base + (a0 + b0);
-		out[1] = base + (a1 + b1);
-		out[2] = base + (a2 + b2);
-		out[3] = base + (a3 + b3);
-		return;
+		out[i] = a0 + b0;
+		out[i + 1] = a1 + b1;
+		out[i + 2] = a2 + b2;
+		out[i + 3] = a3 + b3;
 	}
-	for (k = 0; k < n; k++)
+	for (; i < count; i++)
 	{
-		const uint8 *c = codes + k * stride;
+		const uint8 *c = codes + (Size) i * stride;
 		float		a = 0.0f,
 					b = 0.0f;
 
@@ -569,7 +571,7 @@ adc_distances8(const float *table, int m, int stride, double base, const uint8 *
 		}
 		if (j < m)
 			a += table[j * 256 + c[j]];
-		out[k] = base + (a + b);
+		out[i] = a + b;
 	}
 }
 
@@ -607,72 +609,98 @@ compare_tid(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
+/* Entry i of a data page, at the given distance, into the candidate heaps. */
+static void
+add_entry(IvfpqScanOpaque so, const IvfpqState *state, Page page, int i, double distance)
+{
+	ItemPointer tid = IvfpqPageTid(page, i);
+	IvfpqCandidate c;
+
+	if (so->materializing &&
+		bsearch(tid, so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid))
+		return;
+	c.tid = *tid;
+	c.distance = distance;
+	c.refineBlock = InvalidBlockNumber;
+	c.refineSlot = 0;
+	if (state->refine != IVFPQ_REFINE_NONE)
+	{
+		int			slot = ivfpq_payload_slot(state, IvfpqPagePayload(page, state->codeSize, i));
+		int			which = slot / state->refinePerPage;
+
+		if (which < ivfpq_page_refine_count(page))
+		{
+			c.refineBlock = IvfpqPageRefinePages(page)[which];
+			c.refineSlot = (uint16) (slot % state->refinePerPage);
+		}
+	}
+	add_candidate(so, c);
+}
+
+/* What a first-round candidate must beat to be kept: the farthest kept, once full. */
+static inline double
+keep_limit(IvfpqScanOpaque so)
+{
+	return so->bestCapacity > 0 && so->bestSize == so->bestCapacity
+		? so->best[0].distance : get_float8_infinity();
+}
+
 /*
- * One data page's entries into the candidate heaps: the codes are streamed
- * from the packed array, IVFPQ_ADC_STEP at a time, and the TIDs read from
- * theirs only for the add.
+ * One data page's entries into the candidate heaps.  The common case, codes
+ * of nbits = 8, is two passes: the page's ADC sums in one tight loop over
+ * the packed codes, then the few entries closer than the farthest kept
+ * candidate are added, the others only counted (defer_candidate's work, for
+ * the page at once).
  */
 static void
 score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
 		   const float *table, double base)
 {
 	const char *payloads = IvfpqPagePayloads(page);
-	int			codeSize = state->codeSize;
-	double		distances[IVFPQ_ADC_STEP];
 	int			i;
 
-	for (i = 0; i < count; i += IVFPQ_ADC_STEP)
+	if (so->queryValid && state->trained && state->nbits == 8)
 	{
-		int			n = Min(IVFPQ_ADC_STEP, count - i);
-		int			k;
+		float		sums[IVFPQ_MAX_PAGE_ENTRIES];
+		double		limit = keep_limit(so);
+		double		skippedMin = get_float8_infinity();
+		int64		skipped = 0;
 
-		for (k = 0; k < n; k++)
+		adc_sums8(table, state->m, state->codeSize, (const uint8 *) payloads, count, sums);
+		for (i = 0; i < count; i++)
 		{
-			const char *payload = payloads + (Size) (i + k) * codeSize;
+			double		distance = base + sums[i];
 
-			if (!so->queryValid)
-				distances[k] = 0.0;
-			else if (!state->trained)
-				distances[k] = ivfpq_exact_distance(state->metric, so->rawQuery->x,
-													(const float *) payload, state->dim);
-			else if (state->nbits != 8)
-				distances[k] = adc_distance(state, table, base, (const uint8 *) payload);
-		}
-		if (so->queryValid && state->trained && state->nbits == 8)
-			adc_distances8(table, state->m, codeSize, base, (const uint8 *) payloads + (Size) i * codeSize,
-						   n, distances);
-		for (k = 0; k < n; k++)
-		{
-			ItemPointer tid = IvfpqPageTid(page, i + k);
-			IvfpqCandidate c;
-
-			if (so->materializing &&
-				bsearch(tid, so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid))
-				continue;
-			/* the common case, before the refine record is looked up */
-			if (so->bestCapacity > 0 && so->bestSize == so->bestCapacity &&
-				distances[k] >= so->best[0].distance)
+			if (distance >= limit)
 			{
-				defer_candidate(so, distances[k]);
+				skipped++;
+				skippedMin = Min(skippedMin, distance);
 				continue;
 			}
-			c.tid = *tid;
-			c.distance = distances[k];
-			c.refineBlock = InvalidBlockNumber;
-			c.refineSlot = 0;
-			if (state->refine != IVFPQ_REFINE_NONE)
-			{
-				int			slot = ivfpq_payload_slot(state, payloads + (Size) (i + k) * codeSize);
-				int			which = slot / state->refinePerPage;
-
-				if (which < ivfpq_page_refine_count(page))
-				{
-					c.refineBlock = IvfpqPageRefinePages(page)[which];
-					c.refineSlot = (uint16) (slot % state->refinePerPage);
-				}
-			}
-			add_candidate(so, c);
+			add_entry(so, state, page, i, distance);
+			limit = keep_limit(so);
 		}
+		if (skipped > 0)
+		{
+			if (so->deferred == 0 || skippedMin < so->deferredMin)
+				so->deferredMin = skippedMin;
+			so->deferred += skipped;
+		}
+		return;
+	}
+	for (i = 0; i < count; i++)
+	{
+		const char *payload = payloads + (Size) i * state->codeSize;
+		double		distance = 0.0;
+
+		if (!so->queryValid)
+			distance = 0.0;
+		else if (!state->trained)
+			distance = ivfpq_exact_distance(state->metric, so->rawQuery->x,
+											(const float *) payload, state->dim);
+		else
+			distance = adc_distance(state, table, base, (const uint8 *) payload);
+		add_entry(so, state, page, i, distance);
 	}
 }
 
@@ -842,6 +870,7 @@ prepare_refine_query(IvfpqScanOpaque so, const IvfpqState *state)
 	}
 	so->refineBase = base;
 	so->queryNorm = sqrt(norm2);
+	so->refineUnit = ivfpq_refine_error_unit(state) * (1.0 + 1e-9);
 
 	/*
 	 * The kernels sum dim float terms: each rounding is within 2^-24 of what
@@ -1014,18 +1043,19 @@ score_batch(IndexScanDesc scan)
 /*
  * A refine record's distance to the query (*approx) and the lower bound of
  * the exact distance it gives.  The record's code is x's within the error
- * norm e it carries, so by Cauchy-Schwarz the exact inner product is within
- * ||q|| e of the coded one, and by the triangle inequality the Euclidean
- * distance within e (cosine indexes code the normalised vector).  -inf when
- * the record cannot bound anything.
+ * norm e that its first byte bounds, so by Cauchy-Schwarz the exact inner
+ * product is within ||q|| e of the coded one, and by the triangle inequality
+ * the Euclidean distance within e (cosine indexes code the normalised
+ * vector).  -inf when the record cannot bound anything.
  */
 static double
 refine_lower_bound(IvfpqScanOpaque so, IvfpqMetric metric, int dim, const char *record,
 				   double *approx)
 {
-	const uint8 *code = (const uint8 *) record + sizeof(float);
+	const uint8 *code = (const uint8 *) record + 1;
 	const float *q = so->refineQuery;
-	float		e;
+	uint8		units = (uint8) record[0];
+	double		e;
 	float		a0 = 0.0f,
 				a1 = 0.0f,
 				a2 = 0.0f,
@@ -1033,7 +1063,7 @@ refine_lower_bound(IvfpqScanOpaque so, IvfpqMetric metric, int dim, const char *
 	double		lower;
 	int			i = 0;
 
-	memcpy(&e, record, sizeof(float));
+	e = units * so->refineUnit;
 	if (metric == IVFPQ_METRIC_L2)
 	{
 		const float *step = so->refineStep;
@@ -1076,7 +1106,8 @@ refine_lower_bound(IvfpqScanOpaque so, IvfpqMetric metric, int dim, const char *
 		*approx = metric == IVFPQ_METRIC_INNER_PRODUCT ? -ip : 1.0 - ip;
 		lower = *approx - so->queryNorm * e - so->refineMargin;
 	}
-	return isnan(lower) ? -get_float8_infinity() : lower;
+	/* 255: coded outside its ranges, no bound */
+	return isnan(lower) || units == 255 ? -get_float8_infinity() : lower;
 }
 
 static int

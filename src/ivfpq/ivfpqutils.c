@@ -747,9 +747,10 @@ ivfpq_attach_codebook(IvfpqState *state, float *codebook)
 
 /*
  * The refine parameters of a trained layout whose dim, m and nbits are set:
- * a record is a float bound and dim one-byte codes; a data page owns enough
- * refine pages for the entries it has room for, at most
- * IVFPQ_MAX_REFINE_PAGES (so at large dimensions fewer entries).
+ * a record is a byte for its error bound and dim one-byte codes.  A data
+ * page owns as many refine pages as its entries fill whole, at most
+ * IVFPQ_MAX_REFINE_PAGES (a data page's last refine page half empty made
+ * the index a tenth larger), and holds that many pages' worth of entries.
  */
 void
 ivfpq_set_refine_layout(IvfpqState *state, IvfpqRefine refine)
@@ -764,17 +765,34 @@ ivfpq_set_refine_layout(IvfpqState *state, IvfpqRefine refine)
 	if (refine == IVFPQ_REFINE_NONE)
 		return;
 	state->codeSize += IVFPQ_REFINE_SLOT_SIZE;
-	state->refineSize = sizeof(float) + state->dim;
+	state->refineSize = 1 + state->dim;
 	state->refinePerPage = (int) (IVFPQ_DATA_SPACE / state->refineSize);
 	{
 		Size		space = BLCKSZ - MAXALIGN(SizeOfPageHeaderData) -
 			MAXALIGN(sizeof(IvfpqPageOpaqueData) + sizeof(BlockNumber) * IVFPQ_MAX_REFINE_PAGES);
 		int			room = (int) (space / IVFPQ_ENTRY_SIZE(state->codeSize));
-		int			pages = (room + state->refinePerPage - 1) / state->refinePerPage;
+		int			pages = Min(room / state->refinePerPage, IVFPQ_MAX_REFINE_PAGES);
 
-		state->refinePages = Min(pages, IVFPQ_MAX_REFINE_PAGES);
-		state->refineSlots = Min(room, state->refinePages * state->refinePerPage);
+		state->refinePages = Max(pages, 1);
+		state->refineSlots = pages >= 1 ? pages * state->refinePerPage : room;
 	}
+}
+
+/*
+ * What one step of a refine record's error byte stands for: a code within
+ * its ranges is off by at most half a step in each dimension, so its error
+ * norm is at most ||step|| / 2; the byte counts 254ths of that, rounded up,
+ * and 255 says the vector lay outside the ranges (no bound).
+ */
+double
+ivfpq_refine_error_unit(const IvfpqState *state)
+{
+	double		norm2 = 0.0;
+	int			i;
+
+	for (i = 0; i < state->dim; i++)
+		norm2 += (double) state->sq8Step[i] * state->sq8Step[i];
+	return sqrt(norm2) / 2.0 / 254.0;
 }
 
 /* The refine slot an entry's payload names. */
@@ -813,15 +831,16 @@ ivfpq_page_free_slot(const IvfpqState *state, Page page)
 /*
  * x's refine record: each dimension's 8-bit code in its trained range
  * (clamped: a vector outside the training sample's ranges is still coded),
- * after the Euclidean norm of the code's error, rounded up, which makes the
- * refined distance a bound on the exact one (ivfpqscan.c).
+ * after a byte bounding the Euclidean norm of the code's error (see
+ * ivfpq_refine_error_unit), which makes the refined distance a bound on the
+ * exact one (ivfpqscan.c).
  */
 void
 ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record)
 {
-	uint8	   *code = (uint8 *) record + sizeof(float);
+	uint8	   *code = (uint8 *) record + 1;
 	double		err2 = 0.0;
-	float		bound;
+	double		units;
 	int			i;
 
 	Assert(state->refine == IVFPQ_REFINE_SQ8);
@@ -834,12 +853,8 @@ ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record)
 		code[i] = (uint8) c;
 		err2 += r * r;
 	}
-	bound = (float) sqrt(err2);
-	if (isnan(bound) || (double) bound < sqrt(err2))
-		bound = nextafterf(bound, get_float4_infinity());
-	if (isnan(bound))
-		bound = get_float4_infinity();
-	memcpy(record, &bound, sizeof(float));
+	units = ceil(sqrt(err2) / ivfpq_refine_error_unit(state));
+	record[0] = (char) (uint8) (units >= 0.0 && units <= 254.0 ? units : 255);
 }
 
 /*

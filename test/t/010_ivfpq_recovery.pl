@@ -1,7 +1,8 @@
 # An ivfpq index survives a crash: the build (full-page WAL) and every later
 # insert and VACUUM (generic WAL) replay, queries return the same rows, and
 # the index stays consistent (each row reachable exactly once).  An unlogged
-# index comes back empty and usable.
+# index comes back empty and usable.  An index with refine codes replays its
+# refine pages: inserts after the build, VACUUM, inserts into freed slots.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -24,6 +25,13 @@ $node->safe_psql('postgres', qq{
 	INSERT INTO seg SELECT s, $point FROM generate_series(3001, 3600) s, generate_series(1, 64) i GROUP BY s;
 	DELETE FROM seg WHERE id % 7 = 0;
 	VACUUM seg;
+	CREATE TABLE rseg (id int PRIMARY KEY, fp fingerprint(64));
+	INSERT INTO rseg SELECT * FROM seg WHERE id <= 3000;
+	CREATE INDEX rseg_fp ON rseg USING ivfpq (fp) WITH (lists = 10, m = 8, refine = sq8);
+	INSERT INTO rseg SELECT * FROM seg WHERE id > 3000;
+	DELETE FROM rseg WHERE id % 5 = 0;
+	VACUUM rseg;
+	INSERT INTO rseg SELECT id + 10000, fp FROM seg WHERE id % 5 = 0;
 	CREATE UNLOGGED TABLE useg AS SELECT * FROM seg;
 	CREATE INDEX useg_fp ON useg USING ivfpq (fp) WITH (lists = 10, m = 8);
 });
@@ -40,7 +48,13 @@ my $consistency = q{
 	FROM (SELECT id FROM seg ORDER BY fp <#> (SELECT fp FROM seg WHERE id = 1) LIMIT 100000) s;
 };
 
+(my $rqueries = $queries) =~ s/FROM seg s /FROM rseg s /;
+(my $rconsistency = $consistency) =~ s/FROM seg/FROM rseg/g;
+
 my $before = $node->safe_psql('postgres', $queries);
+my $rbefore = $node->safe_psql('postgres', $rqueries);
+like($rbefore, qr/^1\|\{1,/, 'refine codes: a row is its own nearest neighbour');
+is($node->safe_psql('postgres', $rconsistency), 't', 'refine codes: index consistent before the crash');
 like($before, qr/^1\|\{1,/, 'a row is its own nearest neighbour');
 is($node->safe_psql('postgres', $consistency), 't', 'index consistent before the crash');
 
@@ -48,6 +62,10 @@ $node->stop('immediate');
 $node->start;
 
 is($node->safe_psql('postgres', $queries), $before, 'same results after crash recovery');
+is($node->safe_psql('postgres', $rqueries), $rbefore, 'refine codes: same results after crash recovery');
+is($node->safe_psql('postgres', $rconsistency), 't', 'refine codes: index consistent after crash recovery');
+is($node->safe_psql('postgres', q{SELECT entries = (SELECT count(*) FROM rseg) FROM ivfpq_check('rseg_fp')}),
+	't', 'refine codes: ivfpq_check passes after crash recovery');
 is($node->safe_psql('postgres', $consistency), 't', 'index consistent after crash recovery');
 is($node->safe_psql('postgres', q{SELECT lists, entries = (SELECT count(*) FROM seg) FROM ivfpq_check('seg_fp')}),
 	'10|t', 'ivfpq_check passes after crash recovery');

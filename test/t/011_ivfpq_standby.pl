@@ -1,6 +1,6 @@
 # A streaming standby replays an ivfpq index (build, inserts, VACUUM,
 # REINDEX) and answers nearest-neighbour queries through it with the same
-# rows as its primary.
+# rows as its primary; so does an index with refine codes (refine pages).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -24,6 +24,13 @@ $primary->safe_psql('postgres', qq{
 	INSERT INTO seg SELECT s, $point FROM generate_series(2501, 3000) s, generate_series(1, 64) i GROUP BY s;
 	DELETE FROM seg WHERE id % 5 = 0;
 	VACUUM seg;
+	CREATE TABLE rseg (id int PRIMARY KEY, fp fingerprint(64));
+	INSERT INTO rseg SELECT * FROM seg WHERE id <= 2500;
+	CREATE INDEX rseg_fp ON rseg USING ivfpq (fp) WITH (lists = 12, m = 16, refine = sq8);
+	INSERT INTO rseg SELECT * FROM seg WHERE id > 2500;
+	DELETE FROM rseg WHERE id % 3 = 0;
+	VACUUM rseg;
+	INSERT INTO rseg SELECT id + 10000, fp FROM seg WHERE id % 3 = 0;
 });
 
 my $queries = q{
@@ -37,6 +44,13 @@ $primary->wait_for_catchup($standby);
 my $on_primary = $primary->safe_psql('postgres', $queries);
 like($standby->safe_psql('postgres', $plan), qr/Index Scan using seg_fp/, 'standby plans the ivfpq index');
 is($standby->safe_psql('postgres', $queries), $on_primary, 'standby returns the same rows as the primary');
+(my $rqueries = $queries) =~ s/FROM seg s /FROM rseg s /;
+my $r_on_primary = $primary->safe_psql('postgres', $rqueries);
+like($r_on_primary, qr/^1\|\{1,/, 'refine codes: a row is its own nearest neighbour');
+is($standby->safe_psql('postgres', $rqueries), $r_on_primary,
+	'refine codes: standby returns the same rows as the primary');
+is($standby->safe_psql('postgres', q{SELECT entries = (SELECT count(*) FROM rseg) FROM ivfpq_check('rseg_fp')}),
+	't', 'refine codes: ivfpq_check passes on the standby');
 
 $primary->safe_psql('postgres', qq{
 	REINDEX INDEX seg_fp;
