@@ -12,16 +12,12 @@ SET client_min_messages = warning;
 -- plus uniform noise, normalised.  Held-out queries come from the same
 -- centres.  setseed makes the data the same on every run.
 SELECT setseed(0.5);
-CREATE TABLE ivfpq_centre AS
-    SELECT c, array_agg(random() - 0.5 ORDER BY i) AS v
-    FROM generate_series(1, 40) c, generate_series(1, 128) i GROUP BY c;
-CREATE FUNCTION ivfpq_point(centre int) RETURNS fingerprint LANGUAGE sql AS $$
-    SELECT fingerprint_normalize(array_agg(v[i] + 0.6 * (random() - 0.5) ORDER BY i)::fingerprint)
-    FROM ivfpq_centre, generate_series(1, 128) i WHERE c = centre
-$$;
+\set centres 40
+\set dims 128
+\i sql/include/clustered_points.sql
 CREATE TABLE ivfpq_item (id int PRIMARY KEY, fp fingerprint(128));
-INSERT INTO ivfpq_item SELECT s, ivfpq_point(1 + s % 40) FROM generate_series(1, 4000) s;
-CREATE TABLE ivfpq_query AS SELECT s AS qid, ivfpq_point(1 + (s * 7) % 40) AS fp
+INSERT INTO ivfpq_item SELECT s, clustered_point(1 + s % 40) FROM generate_series(1, 4000) s;
+CREATE TABLE ivfpq_query AS SELECT s AS qid, clustered_point(1 + (s * 7) % 40) AS fp
     FROM generate_series(1, 30) s;
 
 -- exact answers, by sequential scan
@@ -190,7 +186,7 @@ SELECT id % 2 AS odd, id < 10000 AS original, count(*) FROM (
     GROUP BY 1, 2;
 -- freed space is reused: the index does not grow when as many rows come back
 SELECT pg_relation_size('ivfpq_item_fp') AS size_before \gset
-INSERT INTO ivfpq_item SELECT 20000 + s, ivfpq_point(1 + s % 40) FROM generate_series(1, 1000) s;
+INSERT INTO ivfpq_item SELECT 20000 + s, clustered_point(1 + s % 40) FROM generate_series(1, 1000) s;
 SELECT pg_relation_size('ivfpq_item_fp') = :size_before AS same_size;
 -- structural check after inserts, chain extension and VACUUM
 SELECT lists, entries = (SELECT count(*) FROM ivfpq_item) AS all_entries, unreached_pages
@@ -274,6 +270,6 @@ RESET ivfpq.probes;
 SELECT amname, pg_indexam_progress_phasename(oid, 2), pg_indexam_progress_phasename(oid, 5)
     FROM pg_am WHERE amname = 'ivfpq';
 
-DROP TABLE ivfpq_item, ivfpq_query, ivfpq_truth, ivfpq_centre, ivfpq_nulls, ivfpq_empty,
+DROP TABLE ivfpq_item, ivfpq_query, ivfpq_truth, clustered_centre, ivfpq_nulls, ivfpq_empty,
     ivfpq_other, ivfpq_huge CASCADE;
-DROP FUNCTION ivfpq_point(int);
+DROP FUNCTION clustered_point(int);

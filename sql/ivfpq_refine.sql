@@ -9,16 +9,12 @@ SET client_min_messages = warning;
 \i sql/include/expect_error.sql
 
 SELECT setseed(0.25);
-CREATE TABLE refine_centre AS
-    SELECT c, array_agg(random() - 0.5 ORDER BY i) AS v
-    FROM generate_series(1, 30) c, generate_series(1, 64) i GROUP BY c;
-CREATE FUNCTION refine_point(centre int) RETURNS fingerprint LANGUAGE sql AS $$
-    SELECT fingerprint_normalize(array_agg(v[i] + 0.6 * (random() - 0.5) ORDER BY i)::fingerprint)
-    FROM refine_centre, generate_series(1, 64) i WHERE c = centre
-$$;
+\set centres 30
+\set dims 64
+\i sql/include/clustered_points.sql
 CREATE TABLE refine_item (id int PRIMARY KEY, fp fingerprint(64));
-INSERT INTO refine_item SELECT s, refine_point(1 + s % 30) FROM generate_series(1, 3000) s;
-CREATE TABLE refine_query AS SELECT s AS qid, refine_point(1 + (s * 7) % 30) AS fp
+INSERT INTO refine_item SELECT s, clustered_point(1 + s % 30) FROM generate_series(1, 3000) s;
+CREATE TABLE refine_query AS SELECT s AS qid, clustered_point(1 + (s * 7) % 30) AS fp
     FROM generate_series(1, 20) s;
 ANALYZE refine_item, refine_query;
 
@@ -81,7 +77,7 @@ SET enable_seqscan = off;
 -- deletes, VACUUM, then inserts into the freed slots; the check walks them all
 DELETE FROM refine_item WHERE id % 3 = 0;
 VACUUM refine_item;
-INSERT INTO refine_item SELECT s, refine_point(1 + s % 30) FROM generate_series(3001, 4500) s;
+INSERT INTO refine_item SELECT s, clustered_point(1 + s % 30) FROM generate_series(3001, 4500) s;
 SELECT lists, entries = (SELECT count(*) FROM refine_item) AS all_entries, unreached_pages
 FROM ivfpq_check('refine_sq8');
 SELECT count(*) AS found_rows, count(DISTINCT id) AS distinct_rows,

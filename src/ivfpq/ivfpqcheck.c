@@ -110,6 +110,28 @@ check_entries(IvfpqCheck *check, Page page, BlockNumber blkno)
 	check->entries += count;
 }
 
+/* The refine pages a data page names are refine pages. */
+static void
+check_refine_pages(IvfpqCheck *check, Page page, BlockNumber blkno)
+{
+	int			i;
+
+	for (i = 0; i < ivfpq_page_refine_count(page); i++)
+	{
+		BlockNumber refine = IvfpqPageRefinePages(page)[i];
+		Buffer		buf;
+		uint16		flags;
+
+		if (!BlockNumberIsValid(refine))
+			continue;
+		buf = read_checked(check->index, refine, check->nblocks);
+		flags = IvfpqPageGetOpaque(BufferGetPage(buf))->flags;
+		UnlockReleaseBuffer(buf);
+		if ((flags & (IVFPQ_PAGE_REFINE | IVFPQ_PAGE_FREE)) != IVFPQ_PAGE_REFINE)
+			corrupt(check->index, "block %u is named as a refine page but is not one", refine);
+	}
+}
+
 /*
  * One list's chain: from its first data page, inside the relation, no page
  * reached twice (by this chain or another), its insertion hint on it.
@@ -141,6 +163,7 @@ check_list(IvfpqCheck *check, int list)
 		if (!ivfpq_mark_refine_pages(page, check->nblocks, check->seen))
 			corrupt(check->index, "block %u names a refine page that is past the end or reached twice",
 					blkno);
+		check_refine_pages(check, page, blkno);
 		blkno = IvfpqPageGetOpaque(page)->nextblkno;
 		UnlockReleaseBuffer(buf);
 	}

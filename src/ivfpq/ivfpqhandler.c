@@ -72,8 +72,9 @@ ivfpq_init(void)
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfpq.rerank", "Number of candidates an ivfpq scan re-scores exactly.",
 							"The best candidates by product-quantised distance are re-scored "
-							"from the table's fingerprints and returned in exact order, this many "
-							"at a time; 0 returns candidates in product-quantised order.",
+							"from the table's fingerprints (with refine codes, from those first) "
+							"and returned in exact order, this many at a time; 0 returns "
+							"candidates in product-quantised order.",
 							&ivfpq_rerank, IVFPQ_DEFAULT_RERANK, 0, IVFPQ_MAX_RERANK,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("ivfpq.max_probes", "Most inverted lists an ivfpq scan visits to fill its LIMIT.",

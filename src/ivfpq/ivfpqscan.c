@@ -504,12 +504,34 @@ fill_table(const IvfpqState *state, const float *query, const float *centroid,
  * time per entry).
  */
 #define IVFPQ_ADC_STEP	4
+/* how many entries ahead adc_sums8 asks for the codes: about four steps */
+#define IVFPQ_ADC_PREFETCH	16
+
+/* Byte b (0-7) of the eight code bytes a little- or big-endian load put in w. */
+#ifdef WORDS_BIGENDIAN
+#define CODE_BYTE(w, b)	((int) (((w) >> (56 - 8 * (b))) & 0xFF))
+#else
+#define CODE_BYTE(w, b)	((int) (((w) >> (8 * (b))) & 0xFF))
+#endif
+
+/*
+ * GCC's straight-line vectoriser packs the four entries' sums into one SSE
+ * register, each addition then waiting on three shuffles of the loaded
+ * table values: at 10 M rows the loop ran at a quarter of its loads' speed.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define IVFPQ_NO_SLP __attribute__((optimize("no-tree-slp-vectorize")))
+#else
+#define IVFPQ_NO_SLP
+#endif
 
 /*
  * The ADC sums (distances less the list's base) of a page's `count` codes of
- * nbits = 8, `stride` bytes apart.
+ * nbits = 8, `stride` bytes apart: four entries at a time, each code read
+ * eight bytes per load, two sums an entry (even and odd sub-quantisers),
+ * eight chains of additions in registers.
  */
-static void
+static IVFPQ_NO_SLP void
 adc_sums8(const float *table, int m, int stride, const uint8 *codes, int count, float *out)
 {
 	int			i = 0;
@@ -530,28 +552,48 @@ adc_sums8(const float *table, int m, int stride, const uint8 *codes, int count, 
 					b2 = 0.0f,
 					b3 = 0.0f;
 
-		for (j = 0; j + 2 <= m; j += 2)
+		/* the codes a few steps on, from memory meanwhile (beyond count: harmless) */
+		__builtin_prefetch(c0 + IVFPQ_ADC_PREFETCH * stride);
+		for (j = 0; j + 8 <= m; j += 8)
 		{
-			const float *t0 = table + j * 256;
-			const float *t1 = t0 + 256;
+			const float *t = table + j * 256;
+			uint64		w0,
+						w1,
+						w2,
+						w3;
 
-			a0 += t0[c0[j]];
-			b0 += t1[c0[j + 1]];
-			a1 += t0[c1[j]];
-			b1 += t1[c1[j + 1]];
-			a2 += t0[c2[j]];
-			b2 += t1[c2[j + 1]];
-			a3 += t0[c3[j]];
-			b3 += t1[c3[j + 1]];
+			memcpy(&w0, c0 + j, 8);
+			memcpy(&w1, c1 + j, 8);
+			memcpy(&w2, c2 + j, 8);
+			memcpy(&w3, c3 + j, 8);
+			/* constant shifts: a loop over the bytes shifted by %cl, three uops each */
+#define ADC_BYTE_PAIR(b) \
+			do { \
+				const float *te = t + (b) * 256; \
+				const float *to = te + 256; \
+				a0 += te[CODE_BYTE(w0, b)]; \
+				b0 += to[CODE_BYTE(w0, (b) + 1)]; \
+				a1 += te[CODE_BYTE(w1, b)]; \
+				b1 += to[CODE_BYTE(w1, (b) + 1)]; \
+				a2 += te[CODE_BYTE(w2, b)]; \
+				b2 += to[CODE_BYTE(w2, (b) + 1)]; \
+				a3 += te[CODE_BYTE(w3, b)]; \
+				b3 += to[CODE_BYTE(w3, (b) + 1)]; \
+			} while (0)
+			ADC_BYTE_PAIR(0);
+			ADC_BYTE_PAIR(2);
+			ADC_BYTE_PAIR(4);
+			ADC_BYTE_PAIR(6);
+#undef ADC_BYTE_PAIR
 		}
-		if (j < m)
+		for (; j < m; j++)
 		{
-			const float *t0 = table + j * 256;
+			const float *t = table + j * 256;
 
-			a0 += t0[c0[j]];
-			a1 += t0[c1[j]];
-			a2 += t0[c2[j]];
-			a3 += t0[c3[j]];
+			a0 += t[c0[j]];
+			a1 += t[c1[j]];
+			a2 += t[c2[j]];
+			a3 += t[c3[j]];
 		}
 		out[i] = a0 + b0;
 		out[i + 1] = a1 + b1;
@@ -561,17 +603,11 @@ adc_sums8(const float *table, int m, int stride, const uint8 *codes, int count, 
 	for (; i < count; i++)
 	{
 		const uint8 *c = codes + (Size) i * stride;
-		float		a = 0.0f,
-					b = 0.0f;
+		float		a = 0.0f;
 
-		for (j = 0; j + 2 <= m; j += 2)
-		{
+		for (j = 0; j < m; j++)
 			a += table[j * 256 + c[j]];
-			b += table[(j + 1) * 256 + c[j + 1]];
-		}
-		if (j < m)
-			a += table[j * 256 + c[j]];
-		out[i] = a + b;
+		out[i] = a;
 	}
 }
 
@@ -663,28 +699,31 @@ score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
 	{
 		float		sums[IVFPQ_MAX_PAGE_ENTRIES];
 		double		limit = keep_limit(so);
-		double		skippedMin = get_float8_infinity();
-		int64		skipped = 0;
+		int			added = 0;
 
 		adc_sums8(table, state->m, state->codeSize, (const uint8 *) payloads, count, sums);
 		for (i = 0; i < count; i++)
 		{
 			double		distance = base + sums[i];
 
-			if (distance >= limit)
+			if (distance < limit)
 			{
-				skipped++;
-				skippedMin = Min(skippedMin, distance);
-				continue;
+				add_entry(so, state, page, i, distance);
+				limit = keep_limit(so);
+				sums[i] = get_float4_infinity();	/* kept, not counted below */
+				added++;
 			}
-			add_entry(so, state, page, i, distance);
-			limit = keep_limit(so);
 		}
-		if (skipped > 0)
+		/* the others are deferred: counted, with the nearest one's distance */
+		if (added < count)
 		{
-			if (so->deferred == 0 || skippedMin < so->deferredMin)
-				so->deferredMin = skippedMin;
-			so->deferred += skipped;
+			float		nearest = sums[0];
+
+			for (i = 1; i < count; i++)
+				nearest = Min(nearest, sums[i]);
+			if (so->deferred == 0 || base + nearest < so->deferredMin)
+				so->deferredMin = base + nearest;
+			so->deferred += count - added;
 		}
 		return;
 	}

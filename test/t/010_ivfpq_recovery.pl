@@ -8,6 +8,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use IvfpqTestData;
 
 my $node = PostgreSQL::Test::Cluster->new('ivfpq_crash');
 $node->init;
@@ -25,16 +28,11 @@ $node->safe_psql('postgres', qq{
 	INSERT INTO seg SELECT s, $point FROM generate_series(3001, 3600) s, generate_series(1, 64) i GROUP BY s;
 	DELETE FROM seg WHERE id % 7 = 0;
 	VACUUM seg;
-	CREATE TABLE rseg (id int PRIMARY KEY, fp fingerprint(64));
-	INSERT INTO rseg SELECT * FROM seg WHERE id <= 3000;
-	CREATE INDEX rseg_fp ON rseg USING ivfpq (fp) WITH (lists = 10, m = 8, refine = sq8);
-	INSERT INTO rseg SELECT * FROM seg WHERE id > 3000;
-	DELETE FROM rseg WHERE id % 5 = 0;
-	VACUUM rseg;
-	INSERT INTO rseg SELECT id + 10000, fp FROM seg WHERE id % 5 = 0;
 	CREATE UNLOGGED TABLE useg AS SELECT * FROM seg;
 	CREATE INDEX useg_fp ON useg USING ivfpq (fp) WITH (lists = 10, m = 8);
 });
+
+create_refined_copy($node, 'seg', 'rseg', 64, 'lists = 10, m = 8', 3000, 5);
 
 my $queries = q{
 	SET enable_seqscan = off; SET ivfpq.probes = 3;

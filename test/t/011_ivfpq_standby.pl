@@ -6,6 +6,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib $FindBin::Bin;
+use IvfpqTestData;
 
 my $primary = PostgreSQL::Test::Cluster->new('ivfpq_primary');
 $primary->init(allows_streaming => 1);
@@ -24,14 +27,9 @@ $primary->safe_psql('postgres', qq{
 	INSERT INTO seg SELECT s, $point FROM generate_series(2501, 3000) s, generate_series(1, 64) i GROUP BY s;
 	DELETE FROM seg WHERE id % 5 = 0;
 	VACUUM seg;
-	CREATE TABLE rseg (id int PRIMARY KEY, fp fingerprint(64));
-	INSERT INTO rseg SELECT * FROM seg WHERE id <= 2500;
-	CREATE INDEX rseg_fp ON rseg USING ivfpq (fp) WITH (lists = 12, m = 16, refine = sq8);
-	INSERT INTO rseg SELECT * FROM seg WHERE id > 2500;
-	DELETE FROM rseg WHERE id % 3 = 0;
-	VACUUM rseg;
-	INSERT INTO rseg SELECT id + 10000, fp FROM seg WHERE id % 3 = 0;
 });
+
+create_refined_copy($primary, 'seg', 'rseg', 64, 'lists = 12, m = 16', 2500, 3);
 
 my $queries = q{
 	SET enable_seqscan = off; SET ivfpq.probes = 2;

@@ -7,7 +7,7 @@ use strict;
 use warnings;
 use Exporter 'import';
 use PostgreSQL::Test::Cluster;
-our @EXPORT = qw(ivfpq_point create_ivfpq_table ivfpq_primary_and_standby);
+our @EXPORT = qw(ivfpq_point create_ivfpq_table ivfpq_primary_and_standby create_refined_copy);
 
 # the SQL expression of row s's fingerprint, aggregated over i in 1..32
 sub ivfpq_point
@@ -26,6 +26,25 @@ sub create_ivfpq_table
 		CREATE TABLE $table (id int PRIMARY KEY, fp fingerprint(32));
 		INSERT INTO $table SELECT s, $point FROM generate_series(1, 2000) s, generate_series(1, 32) i GROUP BY s;
 		CREATE INDEX ${table}_fp ON $table USING ivfpq (fp) WITH (lists = 8, m = 8);
+	});
+}
+
+# RTABLE (id, fp), a copy of TABLE's rows (id int, fp fingerprint(DIM)) with
+# an ivfpq index RTABLE_fp with refine codes (WITH OPTIONS, refine = sq8),
+# lived in: built on the rows up to id BUILT, the others inserted after it,
+# the rows with id % GAP = 0 deleted, VACUUM, and those rows inserted again
+# (id + 10000) into the freed refine slots
+sub create_refined_copy
+{
+	my ($node, $table, $rtable, $dim, $options, $built, $gap) = @_;
+	$node->safe_psql('postgres', qq{
+		CREATE TABLE $rtable (id int PRIMARY KEY, fp fingerprint($dim));
+		INSERT INTO $rtable SELECT * FROM $table WHERE id <= $built;
+		CREATE INDEX ${rtable}_fp ON $rtable USING ivfpq (fp) WITH ($options, refine = sq8);
+		INSERT INTO $rtable SELECT * FROM $table WHERE id > $built;
+		DELETE FROM $rtable WHERE id % $gap = 0;
+		VACUUM $rtable;
+		INSERT INTO $rtable SELECT id + 10000, fp FROM $table WHERE id % $gap = 0;
 	});
 }
 
