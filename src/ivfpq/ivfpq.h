@@ -339,6 +339,7 @@ extern int	ivfpq_codebook_floats(const IvfpqState *state);
 extern void ivfpq_attach_codebook(IvfpqState *state, float *codebook);
 extern void ivfpq_set_refine_layout(IvfpqState *state, IvfpqRefine refine);
 extern int	ivfpq_payload_slot(const IvfpqState *state, const char *payload);
+extern BlockNumber *ivfpq_refine_page_of_slot(const IvfpqState *state, Page datapage, int slot);
 extern int	ivfpq_page_free_slot(const IvfpqState *state, Page page);
 extern double ivfpq_refine_error_unit(const IvfpqState *state);
 extern void ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record);

@@ -542,7 +542,7 @@ append_to_list(IvfpqLoader *loader, int list, char *payload, const char *record,
 			flush_refine_image(loader, list);
 			loader->refineBlkno[list] = new_empty_page(loader->index, MAIN_FORKNUM);
 			ivfpq_init_refine_page(refineImage);
-			IvfpqPageRefinePages(image)[slot / state->refinePerPage] = loader->refineBlkno[list];
+			*ivfpq_refine_page_of_slot(state, image, slot) = loader->refineBlkno[list];
 		}
 		ivfpq_put_refine(state, refineImage, slot, record, payload);
 	}

@@ -98,11 +98,9 @@ check_entries(IvfpqCheck *check, Page page, BlockNumber blkno)
 		if (state->refine != IVFPQ_REFINE_NONE)
 		{
 			int			slot = ivfpq_payload_slot(state, IvfpqPagePayload(page, state->codeSize, i));
-			int			which = slot / state->refinePerPage;
+			BlockNumber *refineBlock = ivfpq_refine_page_of_slot(state, page, slot);
 
-			if (slot >= state->refineSlots || used[slot] ||
-				which >= ivfpq_page_refine_count(page) ||
-				!BlockNumberIsValid(IvfpqPageRefinePages(page)[which]))
+			if (refineBlock == NULL || used[slot] || !BlockNumberIsValid(*refineBlock))
 				corrupt(check->index, "block %u holds an entry without a refine slot of its own", blkno);
 			used[slot] = true;
 		}

@@ -662,11 +662,11 @@ add_entry(IvfpqScanOpaque so, const IvfpqState *state, Page page, int i, double 
 	if (state->refine != IVFPQ_REFINE_NONE)
 	{
 		int			slot = ivfpq_payload_slot(state, IvfpqPagePayload(page, state->codeSize, i));
-		int			which = slot / state->refinePerPage;
+		BlockNumber *refineBlock = ivfpq_refine_page_of_slot(state, page, slot);
 
-		if (which < ivfpq_page_refine_count(page))
+		if (refineBlock != NULL)
 		{
-			c.refineBlock = IvfpqPageRefinePages(page)[which];
+			c.refineBlock = *refineBlock;
 			c.refineSlot = (uint16) (slot % state->refinePerPage);
 		}
 	}

@@ -805,6 +805,21 @@ ivfpq_payload_slot(const IvfpqState *state, const char *payload)
 	return slot;
 }
 
+/*
+ * Where a data page keeps the block number of the refine page that refine
+ * slot `slot` falls on (InvalidBlockNumber there: none yet); NULL when the
+ * page has no room for it (a damaged page, or one of another layout).
+ */
+BlockNumber *
+ivfpq_refine_page_of_slot(const IvfpqState *state, Page datapage, int slot)
+{
+	int			which = slot / state->refinePerPage;
+
+	if (slot < 0 || slot >= state->refineSlots || which >= ivfpq_page_refine_count(datapage))
+		return NULL;
+	return &IvfpqPageRefinePages(datapage)[which];
+}
+
 /* The lowest refine slot no entry of a data page (with room) holds. */
 int
 ivfpq_page_free_slot(const IvfpqState *state, Page page)
@@ -926,15 +941,14 @@ put_entry_refine(Relation index, const IvfpqState *state, GenericXLogState *xlog
 				 char *payload, const char *record, Buffer *refinebuf)
 {
 	int			slot = ivfpq_page_free_slot(state, page);
-	BlockNumber *pages = IvfpqPageRefinePages(page);
-	int			which = slot / state->refinePerPage;
+	BlockNumber *refineBlock = ivfpq_refine_page_of_slot(state, page, slot);
 	Page		refinepage;
 
-	if (which >= ivfpq_page_refine_count(page))
-		elog(ERROR, "ivfpq data page has no room for refine page %d", which);
-	if (BlockNumberIsValid(pages[which]))
+	if (refineBlock == NULL)
+		elog(ERROR, "ivfpq data page has no room for refine slot %d", slot);
+	if (BlockNumberIsValid(*refineBlock))
 	{
-		*refinebuf = ReadBuffer(index, pages[which]);
+		*refinebuf = ReadBuffer(index, *refineBlock);
 		LockBuffer(*refinebuf, BUFFER_LOCK_EXCLUSIVE);
 		refinepage = GenericXLogRegisterBuffer(xlog, *refinebuf, 0);
 		if (!ivfpq_page_is_valid(refinepage) ||
@@ -942,7 +956,7 @@ put_entry_refine(Relation index, const IvfpqState *state, GenericXLogState *xlog
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("ivfpq index \"%s\" has a malformed refine page at block %u",
-							RelationGetRelationName(index), pages[which]),
+							RelationGetRelationName(index), *refineBlock),
 					 errhint("REINDEX the index.")));
 	}
 	else
@@ -950,7 +964,7 @@ put_entry_refine(Relation index, const IvfpqState *state, GenericXLogState *xlog
 		*refinebuf = ivfpq_free_or_new_buffer(index);
 		refinepage = GenericXLogRegisterBuffer(xlog, *refinebuf, GENERIC_XLOG_FULL_IMAGE);
 		ivfpq_init_refine_page(refinepage);
-		pages[which] = BufferGetBlockNumber(*refinebuf);
+		*refineBlock = BufferGetBlockNumber(*refinebuf);
 	}
 	ivfpq_put_refine(state, refinepage, slot, record, payload);
 }
