@@ -18,6 +18,9 @@ DEB_PACKAGES=(
 	libfaiss-dev liblapack-dev librubberband-dev libssl-dev libpq-dev
 	libavformat-dev libavcodec-dev libavutil-dev ffmpeg
 	sox espeak-ng unzip procps iproute2 chromium
+	# the demo's catalogue and the recordings the CLI and sample-mode tests cut
+	# their queries from (an allowed package, ../shared/data/corpus.md)
+	wesnoth-1.16-music
 	# building Citus from ../shared/vendor/citus (scripts/citus.sh)
 	patch liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev
 )

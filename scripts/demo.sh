@@ -28,12 +28,11 @@ for arg in "$@"; do
 	esac
 done
 
-# The catalogue: Wesnoth's orchestral score, an allowed package
-# (../shared/data/corpus.md).  Queries are cut from tracks of the reference
-# split (data/manifest.tsv), which the shipped model never trained on.
-MUSIC_PACKAGE=wesnoth-1.16-music
+# The catalogue: Wesnoth's orchestral score, wesnoth-1.16-music, an allowed
+# package (../shared/data/corpus.md) that common.sh installs.  Queries are cut
+# from tracks of the reference split (data/manifest.tsv), which the shipped
+# model never trained on.
 MUSIC_DIR=/usr/share/games/wesnoth/1.16/data/core/music
-DEB_PACKAGES+=("$MUSIC_PACKAGE")
 
 install_deps
 ensure_run_user
