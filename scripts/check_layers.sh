@@ -23,7 +23,7 @@ declare -A ALLOWED=(
 	[src/lib/train]="core audio augment nn model corpus search eval"
 	[cuda]="core nn"
 	[src/pg]="core audio nn model search"
-	[src/ivfpq]="pg core"
+	[src/ivfpq]="pg core search"
 	[src/cli]="core audio augment nn model corpus search eval train"
 )
 # The folders, lowest first (the order the TAP lines come in).

@@ -266,10 +266,45 @@ SELECT count(*) >= 9 AS l2_recall_ok FROM ivfpq_l2 WHERE id IN
 RESET enable_indexscan;
 RESET ivfpq.probes;
 
+-- nbits = 4: a scan bounds 32 codes' ADC distances at once with byte shuffles
+-- (src/lib/search/sid_pq4.h) and scores exactly only the entries whose bound
+-- could be kept, so the candidates and rows are those of the plain ADC loop:
+-- these answers were recorded with the kernel switched off.  A small rerank
+-- keeps few candidates, LIMIT 12 outlives them (the deferred ones are read
+-- again), rerank 0 returns the ADC order itself; inner product and Euclidean.
+CREATE TABLE ivfpq_nb4 AS SELECT id, fp, (SELECT array_agg(x * (1 + id % 3)) FROM unnest(fp::real[]) x)::fingerprint AS fp3
+    FROM ivfpq_item;
+CREATE INDEX ON ivfpq_nb4 USING ivfpq (fp) WITH (lists = 8, m = 32, nbits = 4);
+CREATE INDEX ON ivfpq_nb4 USING ivfpq (fp3 fingerprint_l2_ops) WITH (lists = 8, m = 16, nbits = 4);
+SET enable_seqscan = off;
+SET ivfpq.probes = 2;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_nb4 ORDER BY fp <#> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 12;
+EXPLAIN (COSTS OFF) SELECT id FROM ivfpq_nb4 ORDER BY fp3 <-> (SELECT fp FROM ivfpq_query WHERE qid = 1) LIMIT 12;
+SET ivfpq.rerank = 4;
+SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp <#> q.fp LIMIT 12) s) AS ip_rerank4
+    FROM ivfpq_query q WHERE qid <= 4 ORDER BY qid;
+SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp3 <-> q.fp LIMIT 12) s) AS l2_rerank4
+    FROM ivfpq_query q WHERE qid <= 4 ORDER BY qid;
+-- one batch of 8 candidates, the nearest 2 of them: rows that depend on which
+-- entries were kept (a kernel whose bounds were 40 units too high changed them)
+SET ivfpq.rerank = 8;
+SELECT array_agg(ids ORDER BY qid) AS ip_rerank8 FROM (SELECT qid, (SELECT array_agg(id) FROM
+    (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp <#> q.fp LIMIT 2) s) AS ids FROM ivfpq_query q) x;
+SELECT array_agg(ids ORDER BY qid) AS l2_rerank8 FROM (SELECT qid, (SELECT array_agg(id) FROM
+    (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp3 <-> q.fp LIMIT 2) s) AS ids FROM ivfpq_query q) x;
+SET ivfpq.rerank = 0;
+SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp <#> q.fp LIMIT 12) s) AS ip_adc_order
+    FROM ivfpq_query q WHERE qid <= 4 ORDER BY qid;
+SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp3 <-> q.fp LIMIT 12) s) AS l2_adc_order
+    FROM ivfpq_query q WHERE qid <= 4 ORDER BY qid;
+RESET ivfpq.rerank;
+RESET ivfpq.probes;
+RESET enable_seqscan;
+
 -- build progress names its phases
 SELECT amname, pg_indexam_progress_phasename(oid, 2), pg_indexam_progress_phasename(oid, 5)
     FROM pg_am WHERE amname = 'ivfpq';
 
 DROP TABLE ivfpq_item, ivfpq_query, ivfpq_truth, clustered_centre, ivfpq_nulls, ivfpq_empty,
-    ivfpq_other, ivfpq_huge CASCADE;
+    ivfpq_other, ivfpq_huge, ivfpq_nb4 CASCADE;
 DROP FUNCTION clustered_point(int);

@@ -54,6 +54,7 @@
 #include "utils/rel.h"
 
 #include "ivfpq/ivfpq.h"
+#include "search/sid_pq4.h"
 
 /*
  * How far beyond the largest overestimate seen an unscored candidate still
@@ -106,6 +107,9 @@ typedef struct IvfpqScanOpaqueData
 	float	   *table;			/* ADC table, and scratch for filling it */
 	float	   *residual;
 	bool		tableShared;	/* inner product: one table serves all lists */
+	/* nbits = 4 on a CPU with the SIMD kernel: the table quantised to bytes */
+	sid_pq4_table *fastTable;
+	bool		fastUsable;		/* the current table quantised (finite) */
 
 	/* the best `rerank` approximate candidates, a max-heap on distance */
 	IvfpqCandidate *best;
@@ -688,12 +692,79 @@ keep_limit(IvfpqScanOpaque so)
  * candidate are added, the others only counted (defer_candidate's work, for
  * the page at once).
  */
+/*
+ * The least quantised sum (sid_pq4_bounds) that proves an entry's ADC
+ * distance no nearer than `distance`; INT_MAX when none does.
+ */
+static inline int
+fast_skip_from(const sid_pq4_table *t, double base, double distance)
+{
+	double		units = (distance - base - t->offset + t->margin +
+						 1e-12 * (fabs(base) + fabs(distance))) * t->scale;
+
+	if (!(units < (double) PG_UINT16_MAX + 1.0))
+		return INT_MAX;
+	return units <= 0.0 ? 0 : (int) ceil(units);
+}
+
+/*
+ * A page of codes of nbits = 4: lower bounds of their ADC distances from the
+ * SIMD kernel, then the float ADC distance of only those entries whose bound
+ * is nearer than the farthest kept candidate or the nearest deferred one.
+ * The others could be neither kept nor the nearest deferred, so they are
+ * only counted: the candidates, and deferredMin, are those of the float
+ * loop below.
+ */
+static void
+score_page_fast(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
+				const float *table, double base)
+{
+	const char *payloads = IvfpqPagePayloads(page);
+	uint16		bounds[IVFPQ_MAX_PAGE_ENTRIES + SID_PQ4_BLOCK];
+	double		limit = keep_limit(so);
+	int			keepFrom = fast_skip_from(so->fastTable, base, limit);
+	int			deferFrom = so->deferred > 0
+		? fast_skip_from(so->fastTable, base, so->deferredMin) : INT_MAX;
+	int			i;
+
+	Assert(count <= IVFPQ_MAX_PAGE_ENTRIES);
+	sid_pq4_bounds(so->fastTable, (const uint8 *) payloads, state->codeSize, count, bounds);
+	for (i = 0; i < count; i++)
+	{
+		double		distance;
+
+		if (bounds[i] >= keepFrom && bounds[i] >= deferFrom)
+		{
+			so->deferred++;
+			continue;
+		}
+		distance = adc_distance(state, table, base,
+								(const uint8 *) payloads + (Size) i * state->codeSize);
+		if (distance < limit)
+		{
+			add_entry(so, state, page, i, distance);
+			limit = keep_limit(so);
+			keepFrom = fast_skip_from(so->fastTable, base, limit);
+		}
+		else
+			defer_candidate(so, distance);
+		if (so->deferred > 0)
+			deferFrom = fast_skip_from(so->fastTable, base, so->deferredMin);
+	}
+}
+
 static void
 score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
 		   const float *table, double base)
 {
 	const char *payloads = IvfpqPagePayloads(page);
 	int			i;
+
+	if (so->queryValid && state->trained && so->fastUsable)
+	{
+		score_page_fast(so, state, page, count, table, base);
+		return;
+	}
 
 	if (so->queryValid && state->trained && state->nbits == 8)
 	{
@@ -832,6 +903,8 @@ prepare_list_table(IndexScanDesc scan, int list)
 		{
 			fill_table(state, so->query, centroid, so->residual, so->table, &base);
 			so->tableShared = state->metric == IVFPQ_METRIC_INNER_PRODUCT;
+			so->fastUsable = so->fastTable != NULL &&
+				sid_pq4_quantize(so->table, state->m, so->fastTable);
 		}
 		else
 			base = -fp_inner_product(so->query, centroid, state->dim);
@@ -953,6 +1026,8 @@ collect_candidates(IndexScanDesc scan)
 	{
 		so->table = palloc(sizeof(float) * state->m * state->ksub);
 		so->residual = palloc(sizeof(float) * state->dim);
+		if (state->nbits == 4 && state->m <= SID_PQ4_MAX_M && sid_pq4_simd())
+			so->fastTable = palloc(sizeof(sid_pq4_table));
 	}
 	if (so->refined)
 		prepare_refine_query(so, state);
@@ -1331,6 +1406,8 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->keptCount = 0;
 	so->materializing = false;
 	so->tableShared = false;
+	so->fastTable = NULL;
+	so->fastUsable = false;
 	so->returned = 0;
 	so->rescored = 0;
 	so->skipped = 0;

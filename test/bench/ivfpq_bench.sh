@@ -11,7 +11,11 @@
 # psql / pgbench on PATH (or PSQL / PGBENCH).  Data files go to
 # ${BENCH_DIR:-/tmp/ivfpq-bench}/N and are reused.  BENCH_REFINE=sq8 builds the
 # index with refine = sq8 (docs/ivfpq.md): ivfpq.rerank candidates are then
-# scored from the refine code and only the rows that can be returned exactly.  One thread everywhere:
+# scored from the refine code and only the rows that can be returned exactly.
+# BENCH_FAISS_M and BENCH_FAISS_NBITS give FAISS its own code shape, for a
+# comparison at equal code size and recall rather than equal parameters (say
+# ivfpq at m = 32, nbits = 4, whose scans use the SIMD kernel of
+# src/lib/search/sid_pq4.h, beside FAISS at m = 16, nbits = 8).  One thread everywhere:
 # FAISS with omp_set_num_threads(1) and one query per search call, the
 # index build with ivfpq.build_threads = 1, pgbench with one client, the
 # sequential scan without parallel workers.
@@ -25,6 +29,8 @@ RERANK=${5:-100}
 shift $(( $# < 5 ? $# : 5 ))
 PROBES=("$@")
 [ ${#PROBES[@]} -gt 0 ] || PROBES=(1 2 4 8 16)
+FAISS_M=${BENCH_FAISS_M:-$M}
+FAISS_NBITS=${BENCH_FAISS_NBITS:-$NBITS}
 Q=${BENCH_QUERIES:-1000}
 SECONDS_PER_POINT=${BENCH_SECONDS:-15}
 PSQL=${PSQL:-psql}
@@ -37,7 +43,7 @@ chmod 755 "$DIR"
 log() { printf '==> %s\n' "$*" >&2; }
 sql() { "$PSQL" -X -q -v ON_ERROR_STOP=1 -At "$@"; }
 
-echo "# ivfpq benchmark: N=$N lists=$LISTS m=$M nbits=$NBITS refine=${BENCH_REFINE:-none} rerank=$RERANK queries=$Q"
+echo "# ivfpq benchmark: N=$N lists=$LISTS m=$M nbits=$NBITS refine=${BENCH_REFINE:-none} rerank=$RERANK queries=$Q faiss_m=$FAISS_M faiss_nbits=$FAISS_NBITS"
 echo "# $(date -u +%FT%TZ) nproc=$(nproc) cpu=$(lscpu | sed -n 's/^Model name: *//p') load:$(uptime | sed 's/.*load average//')"
 
 # --- data and the FAISS side ---------------------------------------------
@@ -50,7 +56,7 @@ if [ ! -f "$DIR/truth.tsv" ]; then
 	"$DIR/faiss_side" gen "$DIR" "$N" "$Q" "$CENTRES" 100 0.6 0.25 7
 fi
 log "FAISS build (cached in $DIR)"
-"$DIR/faiss_side" faiss "$DIR" "$LISTS" "$M" "$NBITS" "$RERANK" | grep build || true
+"$DIR/faiss_side" faiss "$DIR" "$LISTS" "$FAISS_M" "$FAISS_NBITS" "$RERANK" | grep build || true
 
 # --- PostgreSQL ----------------------------------------------------------
 if [ "${BENCH_REUSE_TABLE:-0}" = 1 ]; then
@@ -118,7 +124,7 @@ for p in "${PROBES[@]}"; do
 	server=$(PGOPTIONS="$opts" sql -c "SELECT bench_server_qps($Q)")
 	printf 'ivfpq\tprobes=%s\tqps=%s\tqps_in_server=%s\trecall@10=%s\n' "$p" "$(qps "$opts")" "$server" "$recall"
 	# FAISS at the same probes, right after, so both see the same machine load
-	"$DIR/faiss_side" faiss "$DIR" "$LISTS" "$M" "$NBITS" "$RERANK" "$p"
+	"$DIR/faiss_side" faiss "$DIR" "$LISTS" "$FAISS_M" "$FAISS_NBITS" "$RERANK" "$p"
 done
 
 opts="-c enable_indexscan=off -c max_parallel_workers_per_gather=0"
