@@ -266,12 +266,12 @@ SELECT count(*) >= 9 AS l2_recall_ok FROM ivfpq_l2 WHERE id IN
 RESET enable_indexscan;
 RESET ivfpq.probes;
 
--- nbits = 4: a scan bounds 32 codes' ADC distances at once with byte shuffles
--- (src/lib/search/sid_pq4.h) and scores exactly only the entries whose bound
--- could be kept, so the candidates and rows are those of the plain ADC loop:
--- these answers were recorded with the kernel switched off.  A small rerank
--- keeps few candidates, LIMIT 12 outlives them (the deferred ones are read
--- again), rerank 0 returns the ADC order itself; inner product and Euclidean.
+-- nbits = 4: a scan ranks entries by the sums of the ADC table quantised to
+-- bytes, 32 codes at a time with AVX2 byte shuffles (src/lib/search/sid_pq4.h);
+-- these answers were recorded with the plain C sums, so the two agree.  A
+-- small rerank keeps few candidates, LIMIT 12 outlives them (the deferred
+-- ones are read again), rerank 0 returns the ADC order itself; inner product
+-- and Euclidean.
 CREATE TABLE ivfpq_nb4 AS SELECT id, fp, (SELECT array_agg(x * (1 + id % 3)) FROM unnest(fp::real[]) x)::fingerprint AS fp3
     FROM ivfpq_item;
 CREATE INDEX ON ivfpq_nb4 USING ivfpq (fp) WITH (lists = 8, m = 32, nbits = 4);
@@ -286,7 +286,7 @@ SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp
 SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp3 <-> q.fp LIMIT 12) s) AS l2_rerank4
     FROM ivfpq_query q WHERE qid <= 4 ORDER BY qid;
 -- one batch of 8 candidates, the nearest 2 of them: rows that depend on which
--- entries were kept (a kernel whose bounds were 40 units too high changed them)
+-- entries were kept (sums 40 units too high for every other code changed them)
 SET ivfpq.rerank = 8;
 SELECT array_agg(ids ORDER BY qid) AS ip_rerank8 FROM (SELECT qid, (SELECT array_agg(id) FROM
     (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp <#> q.fp LIMIT 2) s) AS ids FROM ivfpq_query q) x;

@@ -107,9 +107,9 @@ typedef struct IvfpqScanOpaqueData
 	float	   *table;			/* ADC table, and scratch for filling it */
 	float	   *residual;
 	bool		tableShared;	/* inner product: one table serves all lists */
-	/* nbits = 4 on a CPU with the SIMD kernel: the table quantised to bytes */
+	/* nbits = 4: the table quantised to bytes (sid_pq4), whose sums rank entries */
 	sid_pq4_table *fastTable;
-	bool		fastUsable;		/* the current table quantised (finite) */
+	bool		fastUsable;		/* the current table quantised (all finite) */
 
 	/* the best `rerank` approximate candidates, a max-heap on distance */
 	IvfpqCandidate *best;
@@ -686,73 +686,13 @@ keep_limit(IvfpqScanOpaque so)
 }
 
 /*
- * One data page's entries into the candidate heaps.  The common case, codes
- * of nbits = 8, is two passes: the page's ADC sums in one tight loop over
- * the packed codes, then the few entries closer than the farthest kept
- * candidate are added, the others only counted (defer_candidate's work, for
- * the page at once).
+ * One data page's entries into the candidate heaps.  The common cases,
+ * codes of nbits = 8 and 4, are two passes: the page's ADC sums in one tight
+ * loop over the packed codes (nbits = 4: from the table quantised to bytes,
+ * sid_pq4, 32 codes a step), then the few entries closer than the farthest
+ * kept candidate are added, the others only counted (defer_candidate's
+ * work, for the page at once).
  */
-/*
- * The least quantised sum (sid_pq4_bounds) that proves an entry's ADC
- * distance no nearer than `distance`; INT_MAX when none does.
- */
-static inline int
-fast_skip_from(const sid_pq4_table *t, double base, double distance)
-{
-	double		units = (distance - base - t->offset + t->margin +
-						 1e-12 * (fabs(base) + fabs(distance))) * t->scale;
-
-	if (!(units < (double) PG_UINT16_MAX + 1.0))
-		return INT_MAX;
-	return units <= 0.0 ? 0 : (int) ceil(units);
-}
-
-/*
- * A page of codes of nbits = 4: lower bounds of their ADC distances from the
- * SIMD kernel, then the float ADC distance of only those entries whose bound
- * is nearer than the farthest kept candidate or the nearest deferred one.
- * The others could be neither kept nor the nearest deferred, so they are
- * only counted: the candidates, and deferredMin, are those of the float
- * loop below.
- */
-static void
-score_page_fast(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
-				const float *table, double base)
-{
-	const char *payloads = IvfpqPagePayloads(page);
-	uint16		bounds[IVFPQ_MAX_PAGE_ENTRIES + SID_PQ4_BLOCK];
-	double		limit = keep_limit(so);
-	int			keepFrom = fast_skip_from(so->fastTable, base, limit);
-	int			deferFrom = so->deferred > 0
-		? fast_skip_from(so->fastTable, base, so->deferredMin) : INT_MAX;
-	int			i;
-
-	Assert(count <= IVFPQ_MAX_PAGE_ENTRIES);
-	sid_pq4_bounds(so->fastTable, (const uint8 *) payloads, state->codeSize, count, bounds);
-	for (i = 0; i < count; i++)
-	{
-		double		distance;
-
-		if (bounds[i] >= keepFrom && bounds[i] >= deferFrom)
-		{
-			so->deferred++;
-			continue;
-		}
-		distance = adc_distance(state, table, base,
-								(const uint8 *) payloads + (Size) i * state->codeSize);
-		if (distance < limit)
-		{
-			add_entry(so, state, page, i, distance);
-			limit = keep_limit(so);
-			keepFrom = fast_skip_from(so->fastTable, base, limit);
-		}
-		else
-			defer_candidate(so, distance);
-		if (so->deferred > 0)
-			deferFrom = fast_skip_from(so->fastTable, base, so->deferredMin);
-	}
-}
-
 static void
 score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
 		   const float *table, double base)
@@ -760,19 +700,16 @@ score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
 	const char *payloads = IvfpqPagePayloads(page);
 	int			i;
 
-	if (so->queryValid && state->trained && so->fastUsable)
-	{
-		score_page_fast(so, state, page, count, table, base);
-		return;
-	}
-
-	if (so->queryValid && state->trained && state->nbits == 8)
+	if (so->queryValid && state->trained && (state->nbits == 8 || so->fastUsable))
 	{
 		float		sums[IVFPQ_MAX_PAGE_ENTRIES];
 		double		limit = keep_limit(so);
 		int			added = 0;
 
-		adc_sums8(table, state->m, state->codeSize, (const uint8 *) payloads, count, sums);
+		if (state->nbits == 8)
+			adc_sums8(table, state->m, state->codeSize, (const uint8 *) payloads, count, sums);
+		else
+			sid_pq4_distances(so->fastTable, (const uint8 *) payloads, state->codeSize, count, sums);
 		for (i = 0; i < count; i++)
 		{
 			double		distance = base + sums[i];
@@ -1026,7 +963,7 @@ collect_candidates(IndexScanDesc scan)
 	{
 		so->table = palloc(sizeof(float) * state->m * state->ksub);
 		so->residual = palloc(sizeof(float) * state->dim);
-		if (state->nbits == 4 && state->m <= SID_PQ4_MAX_M && sid_pq4_simd())
+		if (state->nbits == 4 && state->m <= SID_PQ4_MAX_M)
 			so->fastTable = palloc(sizeof(sid_pq4_table));
 	}
 	if (so->refined)

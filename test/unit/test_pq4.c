@@ -1,9 +1,9 @@
 /*
- * test_pq4.c - the 4-bit PQ bounds (search/sid_pq4): the SIMD kernel gives
+ * test_pq4.c - the 4-bit PQ sums (search/sid_pq4): the SIMD kernel gives
  * the plain C sums bit for bit, over code lengths that do and do not fill
  * 16-byte chunks, counts that do and do not fill blocks of 32, and strides
- * with bytes between the codes; each sum is a lower bound of the float ADC
- * sum, within m quantisation steps of it.
+ * with bytes between the codes; each distance is within m / 2 quantisation
+ * steps of the float ADC sum, and sid_pq4_distances gives those distances.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ adc_sum(const float *table, int m, const uint8_t *code)
 
 /* One case: returns the number of codes whose SIMD and plain sums differ. */
 static int
-run_case(sid_rng *rng, int m, int count, int gap, float spread, int *bound_bad, int *loose)
+run_case(sid_rng *rng, int m, int count, int gap, float spread, int *far, int *distances_bad)
 {
 	int			code_bytes = (m + 1) / 2;
 	int			stride = code_bytes + gap;
@@ -37,6 +37,7 @@ run_case(sid_rng *rng, int m, int count, int gap, float spread, int *bound_bad, 
 	float	   *table = malloc(sizeof(float) * m * 16);
 	uint16_t   *fast = malloc(sizeof(uint16_t) * padded);
 	uint16_t   *plain = malloc(sizeof(uint16_t) * padded);
+	float	   *distances = malloc(sizeof(float) * count);
 	sid_pq4_table *q = malloc(sizeof(sid_pq4_table));
 	int			differ = 0;
 	size_t		b;
@@ -49,25 +50,26 @@ run_case(sid_rng *rng, int m, int count, int gap, float spread, int *bound_bad, 
 		table[i] = sid_rng_normal(rng) * spread - 3.0f;
 	if (!sid_pq4_quantize(table, m, q))
 	{
-		free(codes), free(table), free(fast), free(plain), free(q);
+		free(codes), free(table), free(fast), free(plain), free(distances), free(q);
 		return -1;
 	}
-	sid_pq4_bounds(q, codes, stride, count, fast);
-	sid_pq4_bounds_scalar(q, codes, stride, count, plain);
+	sid_pq4_sums(q, codes, stride, count, fast);
+	sid_pq4_sums_scalar(q, codes, stride, count, plain);
+	sid_pq4_distances(q, codes, stride, count, distances);
 	for (i = 0; i < count; i++)
 	{
 		double		exact = adc_sum(table, m, codes + (size_t) i * stride);
-		double		bound = q->offset + fast[i] / q->scale;
+		double		quantised = q->offset + fast[i] / q->scale;
 
 		if (fast[i] != plain[i])
 			differ++;
-		if (bound - q->margin > exact)
-			(*bound_bad)++;
-		/* each sub-quantiser rounds down by less than one step */
-		if (bound < exact - (m + 1) / q->scale - q->margin)
-			(*loose)++;
+		/* each sub-quantiser's entry is off by at most half a step */
+		if (fabs(quantised - exact) > (m / 2.0 + 0.01) / q->scale + 1e-5 * fabs(exact))
+			(*far)++;
+		if (fabs(distances[i] - quantised) > 1e-5 * (fabs(quantised) + 1.0))
+			(*distances_bad)++;
 	}
-	free(codes), free(table), free(fast), free(plain), free(q);
+	free(codes), free(table), free(fast), free(plain), free(distances), free(q);
 	return differ;
 }
 
@@ -79,8 +81,8 @@ main(void)
 	static const int gaps[] = {0, 2, 7};
 	sid_rng		rng;
 	int			differ = 0;
-	int			bound_bad = 0;
-	int			loose = 0;
+	int			far = 0;
+	int			distances_bad = 0;
 	int			cases = 0;
 	int			failed_quantize = 0;
 	size_t		a;
@@ -96,7 +98,7 @@ main(void)
 			for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++)
 			{
 				int			d = run_case(&rng, ms[a], counts[c], gaps[g],
-										 a % 2 ? 0.01f : 5.0f, &bound_bad, &loose);
+										 a % 2 ? 0.01f : 5.0f, &far, &distances_bad);
 
 				if (d < 0)
 					failed_quantize++;
@@ -108,9 +110,9 @@ main(void)
 	if (sid_pq4_simd())
 		CHECK(differ == 0, "the AVX2 kernel's sums equal the plain ones (%d codes differ)", differ);
 	else
-		tap_skip("no AVX2 on this CPU: sid_pq4_bounds ran the plain sums, not compared with itself");
-	CHECK(bound_bad == 0, "every sum, less the margin, is a lower bound of the float ADC sum (%d not)", bound_bad);
-	CHECK(loose == 0, "and within m + 1 quantisation steps of it (%d not)", loose);
+		tap_skip("no AVX2 on this CPU: sid_pq4_sums ran the plain sums, not compared with itself");
+	CHECK(far == 0, "every distance is within m / 2 quantisation steps of the float ADC sum (%d not)", far);
+	CHECK(distances_bad == 0, "sid_pq4_distances gives offset + sum / scale (%d not)", distances_bad);
 
 	/* the largest sums: 256 sub-quantisers at 255 each still fit 16 bits */
 	for (k = 0; k < 16; k++)
@@ -127,7 +129,7 @@ main(void)
 			big[k] = (k % 16) == 15 ? 1.0f : 0.0f;
 		memset(codes, 0xFF, sizeof(codes));
 		CHECK(sid_pq4_quantize(big, 256, q), "m = 256 quantises");
-		sid_pq4_bounds(q, codes, 128, 40, out);
+		sid_pq4_sums(q, codes, 128, 40, out);
 		CHECK(out[0] == 256 * 255 && out[39] == 256 * 255,
 			  "256 entries of 255 sum to 65280 (%u, %u)", out[0], out[39]);
 		free(big);
@@ -143,7 +145,7 @@ main(void)
 		  "m outside 1 .. %d is refused", SID_PQ4_MAX_M);
 	for (k = 0; k < 32; k++)
 		table[k] = 2.5f;
-	CHECK(sid_pq4_quantize(table, 2, q) && q->offset == 5.0, "a constant table: every bound is its sum");
+	CHECK(sid_pq4_quantize(table, 2, q) && q->offset == 5.0, "a constant table: every distance is its sum");
 	free(q);
 	return tap_done();
 }

@@ -1,9 +1,8 @@
 /*
- * sid_pq4.c - lower bounds of 4-bit PQ distances (sid_pq4.h).
+ * sid_pq4.c - 4-bit PQ distances from a byte table (sid_pq4.h).
  */
 #include "search/sid_pq4.h"
 
-#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -16,7 +15,6 @@ bool
 sid_pq4_quantize(const float *table, int m, sid_pq4_table *out)
 {
 	double		range = 0.0;
-	double		magnitude = 0.0;
 	double		offset = 0.0;
 	double		mins[SID_PQ4_MAX_M];
 	int			j;
@@ -28,7 +26,6 @@ sid_pq4_quantize(const float *table, int m, sid_pq4_table *out)
 	{
 		double		lo = table[j * 16];
 		double		hi = lo;
-		double		largest = 0.0;
 
 		for (k = 0; k < 16; k++)
 		{
@@ -38,33 +35,23 @@ sid_pq4_quantize(const float *table, int m, sid_pq4_table *out)
 				return false;
 			lo = t < lo ? t : lo;
 			hi = t > hi ? t : hi;
-			largest = fabs(t) > largest ? fabs(t) : largest;
 		}
 		mins[j] = lo;
 		offset += lo;
-		magnitude += largest;
 		range = hi - lo > range ? hi - lo : range;
 	}
-	if (!isfinite(range) || !isfinite(offset) || !isfinite(magnitude))
+	if (!isfinite(range) || !isfinite(offset))
 		return false;
 
 	out->m = m;
 	out->chunks = (m + SID_PQ4_CHUNK_SUBQ - 1) / SID_PQ4_CHUNK_SUBQ;
 	out->scale = range > 0.0 ? 255.0 / range : 1.0;
 	out->offset = offset;
-
-	/*
-	 * A float sum of m entries is within (m - 1) 2^-24 of their magnitudes of
-	 * the exact sum; twice that, and a little for the double arithmetic that
-	 * turned the entries into bytes.
-	 */
-	out->margin = (double) m * FLT_EPSILON * magnitude + 1e-12 * (magnitude + fabs(offset));
 	memset(out->lut, 0, sizeof(uint8_t) * 16 * SID_PQ4_CHUNK_SUBQ * out->chunks);
 	for (j = 0; j < m; j++)
 		for (k = 0; k < 16; k++)
 		{
-			/* rounded down: q / scale never exceeds the entry less its row's least */
-			double		q = floor(((double) table[j * 16 + k] - mins[j]) * out->scale);
+			double		q = rint(((double) table[j * 16 + k] - mins[j]) * out->scale);
 
 			out->lut[j * 16 + k] = (uint8_t) (q < 0.0 ? 0.0 : q > 255.0 ? 255.0 : q);
 		}
@@ -72,7 +59,7 @@ sid_pq4_quantize(const float *table, int m, sid_pq4_table *out)
 }
 
 void
-sid_pq4_bounds_scalar(const sid_pq4_table *table, const uint8_t *codes, int stride,
+sid_pq4_sums_scalar(const sid_pq4_table *table, const uint8_t *codes, int stride,
 					  int count, uint16_t *out)
 {
 	int			i;
@@ -142,7 +129,7 @@ transpose16(__m256i *r)
  */
 __attribute__((target("avx2")))
 static void
-bounds_avx2(const sid_pq4_table *table, const uint8_t *codes, int stride, int count,
+sums_avx2(const sid_pq4_table *table, const uint8_t *codes, int stride, int count,
 			uint16_t *out)
 {
 	static const uint8_t zero_row[16];
@@ -224,15 +211,36 @@ sid_pq4_simd(void)
 #endif
 
 void
-sid_pq4_bounds(const sid_pq4_table *table, const uint8_t *codes, int stride, int count,
-			   uint16_t *out)
+sid_pq4_sums(const sid_pq4_table *table, const uint8_t *codes, int stride, int count,
+			 uint16_t *out)
 {
 #ifdef SID_PQ4_HAVE_AVX2
 	if (sid_pq4_simd())
 	{
-		bounds_avx2(table, codes, stride, count, out);
+		sums_avx2(table, codes, stride, count, out);
 		return;
 	}
 #endif
-	sid_pq4_bounds_scalar(table, codes, stride, count, out);
+	sid_pq4_sums_scalar(table, codes, stride, count, out);
+}
+
+void
+sid_pq4_distances(const sid_pq4_table *table, const uint8_t *codes, int stride, int count,
+				  float *out)
+{
+	uint16_t	sums[SID_PQ4_BLOCK];
+	float		unit = (float) (1.0 / table->scale);
+	float		offset = (float) table->offset;
+	int			i;
+	int			k;
+
+	/* a block at a time, so the caller's array is the only one of its size */
+	for (i = 0; i < count; i += SID_PQ4_BLOCK)
+	{
+		int			n = count - i < SID_PQ4_BLOCK ? count - i : SID_PQ4_BLOCK;
+
+		sid_pq4_sums(table, codes + (size_t) i * stride, stride, n, sums);
+		for (k = 0; k < n; k++)
+			out[i + k] = offset + (float) sums[k] * unit;
+	}
 }
