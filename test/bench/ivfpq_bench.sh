@@ -116,6 +116,12 @@ qps() { # PGOPTIONS...
 		-f "$DIR/query.sql" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
 
+# what one pgbench round trip costs on this machine now, beside the queries:
+# on one VM it moved between 13 and 300 microseconds (docs/benchmarks.md)
+echo 'SELECT 1;' > "$DIR/select1.sql"
+printf 'roundtrip\tselect1_tps=%s\n' "$("$PGBENCH" -n -M prepared -c 1 -T 5 -f "$DIR/select1.sql" 2>/dev/null |
+	sed -n 's/^tps = \([0-9.]*\).*/\1/p')"
+
 for p in "${PROBES[@]}"; do
 	opts="-c ivfpq.probes=$p -c ivfpq.rerank=$RERANK -c max_parallel_workers_per_gather=0"
 	plan=$(PGOPTIONS="$opts" sql -c "EXPLAIN SELECT id FROM bench_fp ORDER BY fp <#> (SELECT fp FROM bench_query WHERE id = 1) LIMIT 10" | grep -c bench_fp_ivfpq || true)
