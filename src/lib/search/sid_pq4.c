@@ -145,6 +145,14 @@ sums_avx2(const sid_pq4_table *table, const uint8_t *codes, int stride, int coun
 		int			c;
 		int			k;
 
+		/*
+		 * The codes two blocks on, from memory meanwhile: an index page's
+		 * codes are read once, and the hardware prefetcher stops at each 4 kB
+		 * (in a scan the kernel ran at a third of its speed on cached codes).
+		 * Past the end it fetches what it fetches, harmlessly.
+		 */
+		for (k = 0; k < SID_PQ4_BLOCK * stride; k += 64)
+			__builtin_prefetch(codes + (size_t) (i + 2 * SID_PQ4_BLOCK) * stride + k);
 		for (c = 0; c < table->chunks; c++)
 		{
 			const uint8_t *lut = table->lut + c * SID_PQ4_CHUNK_SUBQ * 16;
@@ -228,16 +236,16 @@ void
 sid_pq4_distances(const sid_pq4_table *table, const uint8_t *codes, int stride, int count,
 				  float *out)
 {
-	uint16_t	sums[SID_PQ4_BLOCK];
+	uint16_t	sums[8 * SID_PQ4_BLOCK];
 	float		unit = (float) (1.0 / table->scale);
 	float		offset = (float) table->offset;
 	int			i;
 	int			k;
 
-	/* a block at a time, so the caller's array is the only one of its size */
-	for (i = 0; i < count; i += SID_PQ4_BLOCK)
+	/* eight blocks at a time, so the caller's array is the only one of its size */
+	for (i = 0; i < count; i += 8 * SID_PQ4_BLOCK)
 	{
-		int			n = count - i < SID_PQ4_BLOCK ? count - i : SID_PQ4_BLOCK;
+		int			n = count - i < 8 * SID_PQ4_BLOCK ? count - i : 8 * SID_PQ4_BLOCK;
 
 		sid_pq4_sums(table, codes + (size_t) i * stride, stride, n, sums);
 		for (k = 0; k < n; k++)
