@@ -258,7 +258,19 @@ typedef struct IvfpqState
 	float	   *sq8Min;			/* dim: each dimension's lowest code value */
 	float	   *sq8Step;		/* dim: and the step between codes */
 	BlockNumber fixedPages;		/* metapage, list and codebook pages: blocks 0 .. */
+
+	/*
+	 * Of a trained layout in the relcache (not in a scan's copy): the buffer
+	 * each block was in when this backend last read it as a list page, for
+	 * ReadRecentBuffer, blocks 0 .. recentBlocks - 1 (the index's size when
+	 * the layout was read, at most IVFPQ_MAX_RECENT_BLOCKS).
+	 */
+	Buffer	   *recentBuffers;
+	BlockNumber recentBlocks;
 } IvfpqState;
+
+/* 4 bytes a block: 4 MB of a backend's memory for an index of 8 GB and more */
+#define IVFPQ_MAX_RECENT_BLOCKS	((BlockNumber) 1 << 20)
 
 /*
  * Four floats in one GCC/Clang vector (SSE on x86, NEON on ARM, without

@@ -270,7 +270,7 @@ validate_meta(Relation index, const IvfpqMetaPageData *meta)
  * by the metapage, with the metapage's parameters filled in.
  */
 static IvfpqState *
-allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
+allocate_state(MemoryContext context, const IvfpqMetaPageData *meta, BlockNumber recentBlocks)
 {
 	IvfpqState	params;
 	int			ncodebook;
@@ -289,7 +289,8 @@ allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 		MAXALIGN(sizeof(float) * meta->lists * meta->dim) +
 		MAXALIGN(sizeof(BlockNumber) * meta->lists) * 2 +
 		MAXALIGN(sizeof(OffsetNumber) * meta->lists) +
-		MAXALIGN(sizeof(float) * ncodebook);
+		MAXALIGN(sizeof(float) * ncodebook) +
+		MAXALIGN(sizeof(Buffer) * recentBlocks);
 	p = MemoryContextAllocZero(context, size);
 	state = (IvfpqState *) p;
 	*state = params;
@@ -304,6 +305,10 @@ allocate_state(MemoryContext context, const IvfpqMetaPageData *meta)
 	p += MAXALIGN(sizeof(BlockNumber) * meta->lists);
 	state->listOffno = (OffsetNumber *) p;
 	p += MAXALIGN(sizeof(OffsetNumber) * meta->lists);
+	/* zeroed: InvalidBuffer, nothing read yet */
+	state->recentBuffers = recentBlocks > 0 ? (Buffer *) p : NULL;
+	state->recentBlocks = recentBlocks;
+	p += MAXALIGN(sizeof(Buffer) * recentBlocks);
 	ivfpq_attach_codebook(state, meta->trained ? (float *) p : NULL);
 
 	state->metric = (IvfpqMetric) meta->metric;
@@ -395,7 +400,9 @@ ivfpq_get_state(Relation index)
 
 	meta = read_meta(index);
 	validate_meta(index, &meta);
-	state = allocate_state(index->rd_indexcxt, &meta);
+	state = allocate_state(index->rd_indexcxt, &meta,
+						   meta.trained ? Min(RelationGetNumberOfBlocks(index),
+											  IVFPQ_MAX_RECENT_BLOCKS) : 0);
 	read_lists(index, state, meta.listStart);
 	if (state->trained)
 		read_codebook(index, state, meta.codebookStart);
@@ -473,6 +480,8 @@ ivfpq_copy_layout(Relation index, MemoryContext context)
 	state->sq8Step = NULL;
 	state->listBlkno = NULL;
 	state->listOffno = NULL;
+	state->recentBuffers = NULL;
+	state->recentBlocks = 0;
 	return state;
 }
 
