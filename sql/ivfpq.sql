@@ -286,7 +286,8 @@ SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp
 SELECT qid, (SELECT array_agg(id) FROM (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp3 <-> q.fp LIMIT 12) s) AS l2_rerank4
     FROM ivfpq_query q WHERE qid <= 4 ORDER BY qid;
 -- one batch of 8 candidates, the nearest 2 of them: rows that depend on which
--- entries were kept (sums 40 units too high for every other code changed them)
+-- entries were kept (on a table of the same kind, sums 40 units too high for
+-- every other code changed 32 of its ids)
 SET ivfpq.rerank = 8;
 SELECT array_agg(ids ORDER BY qid) AS ip_rerank8 FROM (SELECT qid, (SELECT array_agg(id) FROM
     (SELECT id FROM ivfpq_nb4 n ORDER BY n.fp <#> q.fp LIMIT 2) s) AS ids FROM ivfpq_query q) x;

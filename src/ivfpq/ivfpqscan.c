@@ -56,6 +56,9 @@
 #include "ivfpq/ivfpq.h"
 #include "search/sid_pq4.h"
 
+/* every index of nbits = 4 can have its table quantised */
+StaticAssertDecl(IVFPQ_MAX_M <= SID_PQ4_MAX_M, "sid_pq4 takes fewer sub-quantisers than an index may have");
+
 /*
  * How far beyond the largest overestimate seen an unscored candidate still
  * counts as possibly closer.  The first batches underestimate it (they are
@@ -1005,7 +1008,7 @@ collect_candidates(IndexScanDesc scan)
 	{
 		so->table = palloc(sizeof(float) * state->m * state->ksub);
 		so->residual = palloc(sizeof(float) * state->dim);
-		if (state->nbits == 4 && state->m <= SID_PQ4_MAX_M)
+		if (state->nbits == 4)
 			so->fastTable = palloc(sizeof(sid_pq4_table));
 	}
 	if (so->refined)
