@@ -129,18 +129,13 @@ guarded(int nthreads, char *errbuf, size_t errlen, Fn fn)
 
 extern "C" int
 ivfpq_faiss_nearest(int dim, int64_t n, const float *x, int k,
-					const float *centroids, int inner_product, int nthreads,
-					int64_t *labels, char *errbuf, size_t errlen)
+					const float *centroids, int nthreads, int64_t *labels,
+					char *errbuf, size_t errlen)
 {
 	return guarded(nthreads, errbuf, errlen, [&]()
 	{
-		std::vector<float> distances(n);
+		std::vector<float> products(n);
 
-		if (inner_product)
-			faiss::knn_inner_product(x, centroids, dim, n, k, 1,
-									 distances.data(), labels);
-		else
-			faiss::knn_L2sqr(x, centroids, dim, n, k, 1,
-							 distances.data(), labels);
+		faiss::knn_inner_product(x, centroids, dim, n, k, 1, products.data(), labels);
 	});
 }

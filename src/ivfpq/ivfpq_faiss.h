@@ -24,12 +24,12 @@ extern "C"
 #endif
 
 /*
- * Index of the nearest of k centroids for each of n vectors: smallest
- * squared Euclidean distance, or largest inner product when inner_product.
+ * Index of the centroid of largest inner product, of k, for each of n
+ * vectors (-1 where none compares: every product NaN or -inf).  The build
+ * finds Euclidean nearest centroids through it too (ivfpqtrain.c).
  */
 extern int	ivfpq_faiss_nearest(int dim, int64_t n, const float *x, int k,
-								const float *centroids, int inner_product,
-								int nthreads, int64_t *labels,
+								const float *centroids, int nthreads, int64_t *labels,
 								char *errbuf, size_t errlen);
 
 #ifdef __cplusplus

@@ -31,6 +31,7 @@
 #include "utils/rel.h"
 
 #include "ivfpq/ivfpq.h"
+#include "search/sid_pqencode.h"
 
 #define IVFPQ_BATCH_SIZE	4096
 
@@ -58,8 +59,8 @@ typedef struct IvfpqBuildState
 } IvfpqBuildState;
 
 /*
- * Entries on their way to the lists: batches of vectors assigned and encoded
- * through FAISS, appended to one page image per list that is written out
+ * Entries on their way to the lists: batches of vectors assigned to lists
+ * through FAISS and encoded by sid_pq_encode, appended to one page image per list that is written out
  * (without WAL: the caller logs the pages) when full.
  */
 struct IvfpqLoader
@@ -71,8 +72,8 @@ struct IvfpqLoader
 	ItemPointerData *batchTids;
 	int			batchCount;
 	int64	   *labels;
-	int64	   *subLabels;		/* m * batch */
-	float	   *subVectors;		/* batch * dsub */
+	int64	   *indices;		/* batch * m codeword indices */
+	float	   *codebook;		/* prepared for sid_pq_encode */
 	Page	   *images;			/* current page of each list */
 	BlockNumber *imageBlkno;
 	Page	   *refineImages;	/* and its current refine page, if refined */
@@ -260,7 +261,7 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 
 /*
  * Memory of a build or a retraining besides the sample: the centroids (and a
- * copy), the codebook, the loader's page images per list (two with refine
+ * copy), the codebook (and the loader's prepared copy), the loader's page images per list (two with refine
  * codes) and batch buffers.
  */
 static int64
@@ -274,15 +275,18 @@ fixed_bytes(const IvfpqState *state)
 		(int64) IVFPQ_BATCH_SIZE * dim * sizeof(float) * 2 +
 		(state->refine != IVFPQ_REFINE_NONE ? (int64) IVFPQ_BATCH_SIZE * (dim + sizeof(float)) : 0) +
 		(int64) IVFPQ_BATCH_SIZE * (IVFPQ_MAX_M + 2) * sizeof(int64) +
-		(int64) (1 << state->nbits) * dim * sizeof(float);
+		(int64) (1 << state->nbits) * (dim * 2 + state->m) * sizeof(float);
 }
 
-/* All memory training on nsamples vectors takes: fixed_bytes, the sample, its sub-vectors and labels. */
+/*
+ * All memory training on nsamples vectors takes: fixed_bytes, the sample,
+ * its sub-vectors, labels and permutation, and the chosen rows' numbers.
+ */
 int64
 ivfpq_training_bytes(const IvfpqState *state, int64 nsamples)
 {
 	return fixed_bytes(state) + nsamples * (int64) sizeof(float) * state->dim +
-		nsamples * (int64) (sizeof(float) * (state->dim / Max(state->m, 1)) + sizeof(int64) * 2);
+		nsamples * (int64) (sizeof(float) * (state->dim / Max(state->m, 1)) + sizeof(int64) * 3);
 }
 
 /*
@@ -474,8 +478,10 @@ ivfpq_loader_begin(Relation index, const IvfpqState *state, bool reportProgress)
 	loader->payload = palloc0(state->codeSize);
 	if (state->trained)
 	{
-		loader->subLabels = palloc(sizeof(int64) * state->m * IVFPQ_BATCH_SIZE);
-		loader->subVectors = palloc(sizeof(float) * state->dsub * IVFPQ_BATCH_SIZE);
+		loader->indices = palloc(sizeof(int64) * state->m * IVFPQ_BATCH_SIZE);
+		loader->codebook = palloc(sizeof(float) *
+								  sid_pq_prepared_floats(state->m, state->ksub, state->dsub));
+		sid_pq_prepare(state->codebook, state->m, state->ksub, state->dsub, loader->codebook);
 	}
 	loader->images = palloc(sizeof(Page) * state->lists);
 	loader->imageBlkno = palloc(sizeof(BlockNumber) * state->lists);
@@ -557,7 +563,6 @@ flush_batch(IvfpqLoader *loader)
 	const IvfpqState *state = loader->state;
 	int			n = loader->batchCount;
 	int			i;
-	int			j;
 
 	if (n == 0)
 		return;
@@ -570,27 +575,16 @@ flush_batch(IvfpqLoader *loader)
 	if (state->trained)
 	{
 		subtract_nearest_centroids(state, n, loader->batch, loader->labels);
-		for (j = 0; j < state->m; j++)
-		{
-			for (i = 0; i < n; i++)
-				memcpy(loader->subVectors + (Size) i * state->dsub,
-					   loader->batch + (Size) i * state->dim + j * state->dsub,
-					   sizeof(float) * state->dsub);
-			ivfpq_assign(state->dsub, n, loader->subVectors, state->ksub,
-						 state->codebook + (Size) j * state->ksub * state->dsub, false,
-						 loader->subLabels + (Size) j * IVFPQ_BATCH_SIZE);
-		}
+		sid_pq_encode(loader->codebook, state->m, state->ksub, state->dsub,
+					  loader->batch, state->dim, n, loader->indices);
 	}
 
 	for (i = 0; i < n; i++)
 	{
 		int			list = state->trained ? (int) loader->labels[i] : 0;
-		int64		indices[IVFPQ_MAX_M];
 
-		for (j = 0; j < state->m; j++)
-			indices[j] = loader->subLabels[(Size) j * IVFPQ_BATCH_SIZE + i];
-		ivfpq_form_payload(state, indices, loader->batch + (Size) i * state->dim,
-						   loader->payload);
+		ivfpq_form_payload(state, state->trained ? loader->indices + (Size) i * state->m : NULL,
+						   loader->batch + (Size) i * state->dim, loader->payload);
 		append_to_list(loader, list, loader->payload,
 					   loader->records ? loader->records + (Size) i * state->refineSize : NULL,
 					   &loader->batchTids[i]);
