@@ -270,8 +270,9 @@ RESET ivfpq.probes;
 -- bytes, 32 codes at a time with AVX2 byte shuffles (src/lib/search/sid_pq4.h);
 -- these answers were recorded with the plain C sums, so the two agree.  A
 -- small rerank keeps few candidates, LIMIT 12 outlives them (the deferred
--- ones are read again), rerank 0 returns the ADC order itself; inner product
--- and Euclidean.
+-- ones are read again), rerank 0 returns the ADC order itself (equal sums in
+-- the order their lists are scanned, nearest first); inner product and
+-- Euclidean.
 CREATE TABLE ivfpq_nb4 AS SELECT id, fp, (SELECT array_agg(x * (1 + id % 3)) FROM unnest(fp::real[]) x)::fingerprint AS fp3
     FROM ivfpq_item;
 CREATE INDEX ON ivfpq_nb4 USING ivfpq (fp) WITH (lists = 8, m = 32, nbits = 4);
