@@ -12,6 +12,8 @@
 # ${BENCH_DIR:-/tmp/ivfpq-bench}/N and are reused.  BENCH_REFINE=sq8 builds the
 # index with refine = sq8 (docs/ivfpq.md): ivfpq.rerank candidates are then
 # scored from the refine code and only the rows that can be returned exactly.
+# BENCH_PAIRS=N adds, at each probes setting, N more pairs of an in-server
+# loop and a FAISS + re-rank run right after it, and their median ratio.
 # BENCH_FAISS_M and BENCH_FAISS_NBITS give FAISS its own code shape, for a
 # comparison at equal code size and recall rather than equal parameters (say
 # ivfpq at m = 32, nbits = 4, whose scans use the SIMD kernel of
@@ -133,6 +135,22 @@ for p in "${PROBES[@]}"; do
 	printf 'ivfpq\tprobes=%s\tqps=%s\tqps_in_server=%s\trecall@10=%s\n' "$p" "$(qps "$opts")" "$server" "$recall"
 	# FAISS at the same probes, right after, so both see the same machine load
 	"$DIR/faiss_side" faiss "$DIR" "$LISTS" "$FAISS_M" "$FAISS_NBITS" "$RERANK" "$p"
+	# BENCH_PAIRS more in-server loops, each followed by FAISS + re-rank: each
+	# pair's ratio and their median, on a machine whose speed drifts within
+	# minutes (FAISS alone moved 1.7x within an hour, docs/benchmarks.md)
+	if [ "${BENCH_PAIRS:-0}" -gt 0 ]; then
+		ratios=()
+		for r in $(seq "$BENCH_PAIRS"); do
+			s=$(PGOPTIONS="$opts" sql -c "SELECT bench_server_qps($Q)" -c "SELECT bench_server_qps($Q)" | tail -1)
+			f=$("$DIR/faiss_side" faiss "$DIR" "$LISTS" "$FAISS_M" "$FAISS_NBITS" "$RERANK" "$p" |
+				sed -n 's/^faiss_ivfpq_rerank\t.*qps=\([0-9.]*\).*/\1/p')
+			ratios+=("$(awk "BEGIN { printf \"%.2f\", $s / $f }")")
+			printf 'pair\tprobes=%s\tqps_in_server=%s\tfaiss_rerank_qps=%s\tratio=%s\n' "$p" "$s" "$f" "${ratios[-1]}"
+		done
+		printf 'pairs\tprobes=%s\tn=%s\tmedian_ratio=%s\tmin=%s\tmax=%s\n' "$p" "$BENCH_PAIRS" \
+			"$(printf '%s\n' "${ratios[@]}" | sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')" \
+			"$(printf '%s\n' "${ratios[@]}" | sort -n | head -1)" "$(printf '%s\n' "${ratios[@]}" | sort -n | tail -1)"
+	fi
 done
 
 opts="-c enable_indexscan=off -c max_parallel_workers_per_gather=0"

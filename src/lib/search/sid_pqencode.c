@@ -43,8 +43,8 @@ sid_pq_prepare(const float *codebook, int m, int ksub, int dsub, float *prepared
 /*
  * The first nearest codeword of one sub-vector r: the distances in one loop
  * over codewords that the compiler keeps in vector lanes, then their first
- * minimum without branches (a branch on each compare, mispredicted about as
- * often as taken, had doubled the time).
+ * minimum without branches: a branch on each compare is mispredicted about
+ * as often as it is taken.
  */
 static inline int
 nearest_codeword(const float *norms, const float *rows, const float *r, int ksub, int dsub)
