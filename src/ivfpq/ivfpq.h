@@ -100,6 +100,8 @@ typedef enum IvfpqRefine
 #define IVFPQ_SAMPLES_PER_LIST		64
 #define IVFPQ_SAMPLES_PER_CODEWORD	128
 #define IVFPQ_TRAINING_SEED			1234
+/* rows a Euclidean nearest-centroid search copies at a time (ivfpq_assign) */
+#define IVFPQ_AUGMENTED_ROWS		4096
 
 /* Metric, chosen by the operator class's support function 1 */
 typedef enum IvfpqMetric

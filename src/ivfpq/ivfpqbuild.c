@@ -261,8 +261,9 @@ write_fixed_pages(Relation index, ForkNumber forkNum, IvfpqState *state)
 
 /*
  * Memory of a build or a retraining besides the sample: the centroids (and a
- * copy), the codebook (and the loader's prepared copy), the loader's page images per list (two with refine
- * codes) and batch buffers.
+ * copy, and the Euclidean search's copy with a component more and its slab
+ * of rows, ivfpq_assign), the codebook (and the loader's prepared copy), the
+ * loader's page images per list (two with refine codes) and batch buffers.
  */
 static int64
 fixed_bytes(const IvfpqState *state)
@@ -271,6 +272,7 @@ fixed_bytes(const IvfpqState *state)
 	int64		dim = state->dim;
 
 	return lists * dim * (int64) sizeof(float) * 2 +
+		(lists + IVFPQ_AUGMENTED_ROWS) * (dim + 1) * (int64) sizeof(float) +
 		lists * (int64) ((state->refine != IVFPQ_REFINE_NONE ? 2 : 1) * BLCKSZ + 64) +
 		(int64) IVFPQ_BATCH_SIZE * dim * sizeof(float) * 2 +
 		(state->refine != IVFPQ_REFINE_NONE ? (int64) IVFPQ_BATCH_SIZE * (dim + sizeof(float)) : 0) +

@@ -30,7 +30,6 @@
 #define IVFPQ_SPLIT_EPS		(1.0f / 1024.0f)
 #define IVFPQ_MAX_POINTS_PER_CENTROID	256
 #define IVFPQ_DIRECT_MAX_DIM	16
-#define IVFPQ_AUGMENTED_ROWS	4096
 
 static int
 compare_int64(const void *a, const void *b)
