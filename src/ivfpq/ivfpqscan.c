@@ -779,9 +779,9 @@ score_page(IvfpqScanOpaque so, const IvfpqState *state, Page page, int count,
  * A list or refine page, pinned, through the buffer it was in when this
  * backend last read it: ReadRecentBuffer pins that buffer if it still holds
  * the block, without the buffer-mapping lookup, which at 10 M rows (16 lists
- * of 30 pages a query, shared_buffers = 8GB) was 14 % of a scan.  Those reads are
- * not counted in pg_statio_*_indexes.idx_blks_hit (ReadRecentBuffer counts
- * only the executor's buffer usage).
+ * of 30 pages a query, shared_buffers = 8GB) was 14 % of a scan.  Those
+ * reads are not counted in pg_statio_*_indexes.idx_blks_hit
+ * (ReadRecentBuffer counts only the executor's buffer usage).
  */
 static Buffer
 read_recent_page(Relation index, IvfpqState *cache, BlockNumber blkno)
@@ -1227,8 +1227,8 @@ compare_candidate_refine(const void *a, const void *b)
  * rows a batch of 400 read about as many refine pages, and their buffer-
  * mapping lookups had been 6 % of a scan.  A record's slot is its entry's
  * for as long as the entry lives (ivfpq.h), so a live candidate's record is
- * its own; a candidate
- * whose record cannot be read gets -inf and is scored from the heap first.
+ * its own; a candidate whose record cannot be read gets -inf and is scored
+ * from the heap first.
  */
 static void
 refine_batch(IndexScanDesc scan)

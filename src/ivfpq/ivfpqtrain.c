@@ -8,10 +8,10 @@
  * So the iterations live here: FAISS (or a direct loop, see ivfpq_assign)
  * only assigns a slice of the sample to its nearest centroids at a time, a
  * slice sized to about IVFPQ_SLICE_FLOPS multiply-adds, and the build checks
- * for interrupts between slices.  The
- * algorithm is FAISS's own (Clustering::train): k distinct sample points to
- * start, then assign and average; an empty cluster takes half of the
- * largest one, the two centroids nudged apart by one part in 1024.
+ * for interrupts between slices.  The algorithm is FAISS's own
+ * (Clustering::train): k distinct sample points to start, then assign and
+ * average; an empty cluster takes half of the largest one, the two
+ * centroids nudged apart by one part in 1024.
  */
 #include "postgres.h"
 
