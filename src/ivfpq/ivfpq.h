@@ -263,9 +263,9 @@ typedef struct IvfpqState
 
 	/*
 	 * Of a trained layout in the relcache (not in a scan's copy): the buffer
-	 * each block was in when this backend last read it as a list page, for
-	 * ReadRecentBuffer, blocks 0 .. recentBlocks - 1 (the index's size when
-	 * the layout was read, at most IVFPQ_MAX_RECENT_BLOCKS).
+	 * each block was in when this backend last read it as a list or refine
+	 * page, for ReadRecentBuffer, blocks 0 .. recentBlocks - 1 (the index's
+	 * size when the layout was read, at most IVFPQ_MAX_RECENT_BLOCKS).
 	 */
 	Buffer	   *recentBuffers;
 	BlockNumber recentBlocks;

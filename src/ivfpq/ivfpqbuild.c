@@ -60,8 +60,9 @@ typedef struct IvfpqBuildState
 
 /*
  * Entries on their way to the lists: batches of vectors assigned to lists
- * through FAISS and encoded by sid_pq_encode, appended to one page image per list that is written out
- * (without WAL: the caller logs the pages) when full.
+ * through FAISS and encoded by sid_pq_encode, appended to one page image per
+ * list that is written out (without WAL: the caller logs the pages) when
+ * full.
  */
 struct IvfpqLoader
 {

@@ -1268,7 +1268,6 @@ refine_batch(IndexScanDesc scan)
 					IVFPQ_PAGE_REFINE)
 					page = NULL;
 			}
-
 		}
 		if (page != NULL && c.refineSlot < state->refinePerPage)
 		{

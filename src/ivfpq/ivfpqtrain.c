@@ -205,6 +205,31 @@ update_centroids(int dim, int64 n, const float *x, int k, const int64 *labels,
 }
 
 /*
+ * k of the rows 0 .. n - 1 (k <= n) chosen at random with the seed: the
+ * first k of an array of all n after a partial Fisher-Yates shuffle.
+ */
+static int64 *
+seeded_choice(int64 n, int64 k, uint64 seed)
+{
+	int64	   *rows = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	pg_prng_state prng;
+	int64		i;
+
+	pg_prng_seed(&prng, seed);
+	for (i = 0; i < n; i++)
+		rows[i] = i;
+	for (i = 0; i < k; i++)
+	{
+		int64		j = (int64) pg_prng_uint64_range(&prng, i, n - 1);
+		int64		t = rows[i];
+
+		rows[i] = rows[j];
+		rows[j] = t;
+	}
+	return rows;
+}
+
+/*
  * k-means (Euclidean) of the n vectors x (n >= k) into centroids, niter
  * iterations from k distinct sample points chosen with the seed.
  */
@@ -214,24 +239,12 @@ ivfpq_kmeans(int dim, int64 n, const float *x, int k, int niter, uint64 seed,
 {
 	int64	   *labels = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
 	int64	   *sizes = palloc(sizeof(int64) * k);
-	int64	   *perm = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
-	pg_prng_state prng;
+	int64	   *perm = seeded_choice(n, k, seed);
 	int64		i;
 	int			iter;
 
-	/* the first k of a seeded permutation (a partial Fisher-Yates shuffle) */
-	pg_prng_seed(&prng, seed);
-	for (i = 0; i < n; i++)
-		perm[i] = i;
 	for (i = 0; i < k; i++)
-	{
-		int64		j = (int64) pg_prng_uint64_range(&prng, i, n - 1);
-		int64		t = perm[i];
-
-		perm[i] = perm[j];
-		perm[j] = t;
 		memcpy(centroids + i * dim, x + perm[i] * dim, sizeof(float) * dim);
-	}
 	pfree(perm);
 
 	for (iter = 0; iter < niter; iter++)
@@ -261,28 +274,13 @@ ivfpq_train_pq(int dim, int m, int nbits, int64 n, const float *x, int niter, ui
 	int			dsub = dim / m;
 	int			ksub = 1 << nbits;
 	int64		used = Min(n, (int64) ksub * IVFPQ_MAX_POINTS_PER_CENTROID);
-	int64	   *rows = palloc_extended(sizeof(int64) * n, MCXT_ALLOC_HUGE);
+	int64	   *rows = seeded_choice(n, used, seed);
 	float	   *sub = palloc_extended(sizeof(float) * used * dsub, MCXT_ALLOC_HUGE);
-	pg_prng_state prng;
 	int64		i;
 	int			j;
 
-	/* the first `used` of a seeded permutation, in sample order */
-	for (i = 0; i < n; i++)
-		rows[i] = i;
-	if (used < n)
-	{
-		pg_prng_seed(&prng, seed);
-		for (i = 0; i < used; i++)
-		{
-			int64		k = (int64) pg_prng_uint64_range(&prng, i, n - 1);
-			int64		t = rows[i];
-
-			rows[i] = rows[k];
-			rows[k] = t;
-		}
-		qsort(rows, used, sizeof(int64), compare_int64);
-	}
+	/* in sample order */
+	qsort(rows, used, sizeof(int64), compare_int64);
 	for (j = 0; j < m; j++)
 	{
 		for (i = 0; i < used; i++)
