@@ -16,12 +16,14 @@
  * executor's reorder queue cannot fix their order.  Instead the scan re-scores
  * candidates exactly from the fingerprint in their heap tuple (which also
  * drops tuples the snapshot cannot see), ivfpq.rerank at a time, into a
- * min-heap of exactly scored rows.  The first ivfpq.rerank / 4 rows come from
+ * min-heap of exactly scored rows.  The first ivfpq.rerank / 10 rows come from
  * the first batch; after that the heap's top is returned only once no unscored
- * candidate looks closer: its product-quantised distance, less twice the
- * largest amount by which one overestimated an exact distance so far, is
- * above the top's.  A row scored after a farther row was returned is
- * skipped, so rows always come back in exact distance order (docs/ivfpq.md).
+ * candidate looks closer: its product-quantised distance, less the look-ahead
+ * margin, is above the top's.  The margin estimates the largest error among
+ * the unscored candidates from the errors (approximate less exact distance)
+ * of those scored so far (update_look_ahead).  A row scored after a farther
+ * row was returned is skipped, so rows always come back in exact distance
+ * order (docs/ivfpq.md).
  *
  * With refine codes (refine = sq8) a batch is scored from the candidates'
  * refine records in the index instead of the heap: each gives a distance and
@@ -60,23 +62,46 @@
 StaticAssertDecl(IVFPQ_MAX_M <= SID_PQ4_MAX_M, "sid_pq4 takes fewer sub-quantisers than an index may have");
 
 /*
- * How far beyond the largest overestimate seen an unscored candidate still
- * counts as possibly closer.  The first batches underestimate it (they are
- * the candidates whose approximate distance came out lowest): at 1.0 the
- * regression data's full scans skipped 1-2 rows of 2667-4000, at 2.0 none.
- * Looking ahead from the first row, a LIMIT 10 scan re-scored batch after
- * batch and QPS fell to a third at 200 000 rows (docs/benchmarks.md), hence
- * IVFPQ_UNCHECKED_FRACTION.
+ * The look-ahead margin is the larger of the largest error seen and what the
+ * errors of the last IVFPQ_ERROR_WINDOW scored candidates predict for the
+ * largest error of the n unscored ones: their mean plus their standard
+ * deviation times sqrt(2 ln n) (the expected maximum of n normal draws) plus
+ * IVFPQ_TAIL_MARGIN.  Two regimes need both terms.  With 4-bit codes on
+ * clustered data the nearest candidates overestimate most (their quantised
+ * residuals lose part of their alignment with the query; logged by hand at
+ * 10 M rows, the first batch's errors ran 0.13-0.36, the bulk's about
+ * 0 +- 0.05), so the largest error seen bounds the rest.  On the regression data the errors are
+ * noise of one spread, and the largest of the first few batches is below
+ * that of the thousands after them: with the largest error alone the
+ * regression suite's full scans skipped rows (one of 70 000, one of 2667).
+ * Twice the largest error, the rule before, scored 55 000-211 000
+ * candidates by their refine codes for a LIMIT 30 at 10 M rows; this rule
+ * scores 1100 for query 9 (client_min_messages = debug1; docs/benchmarks.md,
+ * "A LIMIT past the first batch").
  */
-#define IVFPQ_OVERESTIMATE_FACTOR 2.0
+#define IVFPQ_ERROR_WINDOW 256
+#define IVFPQ_TAIL_MARGIN 2.0
 
 /*
  * The first ivfpq.rerank / IVFPQ_UNCHECKED_FRACTION rows come from the first
- * batch without looking ahead, so a LIMIT up to that costs one batch.  On
- * the regression data, at 1 a full scan of 2667 rows skipped 358 of them, at
- * 2 none but LIMIT 200 at rerank 10 skipped 2, at 4 none.
+ * batch without looking ahead, so a LIMIT up to that costs one batch.  At 4
+ * a LIMIT 30 at 10 M rows found 0.610 of the true 30: rows 11-25 of the
+ * first batch came back unchecked (4-bit codes rank the nearest poorly), and
+ * the closer rows the look-ahead found after them were skipped.  At 10 it
+ * finds 0.943, and a LIMIT 10 keeps its one batch and its recall
+ * (test/bench/ivfpq_limit_bench.sh).  On the regression data, at 1 a full
+ * scan of 2667 rows skipped 358 of them.
  */
-#define IVFPQ_UNCHECKED_FRACTION 4
+#define IVFPQ_UNCHECKED_FRACTION 10
+
+/*
+ * Each reading of the deferred candidates keeps this many times as many as
+ * the one before.  Keeping all of them, as before, built a heap of every
+ * candidate of the probed lists (200 000 at 10 M rows, probes 8) for the
+ * first row past a batch, several times the cost of the first batch, where
+ * a LIMIT 30 or 100 there needs about 1100.
+ */
+#define IVFPQ_TIER_GROWTH 16
 
 /*
  * double: float distances overflowed to infinity and tied (issue 13).  With
@@ -123,14 +148,18 @@ typedef struct IvfpqScanOpaqueData
 	 * The first round's candidates that missed the best: only counted, with
 	 * the nearest one's distance; read again from the lists (first probed,
 	 * firstProbes of them) only if the scan outlives the best (a LIMIT past
-	 * what their re-scoring fills), leaving out the best's TIDs (keptTids).
+	 * what their re-scoring fills).  Each reading keeps the nearest
+	 * tierCapacity of those not taken before (IVFPQ_TIER_GROWTH): all
+	 * farther than keptFloor, or as far and not among keptTids.
 	 */
 	int64		deferred;
 	double		deferredMin;
 	int		   *firstLists;
 	int			firstProbes;
-	ItemPointerData *keptTids;
-	int			keptCount;
+	int64		tierCapacity;
+	double		keptFloor;		/* the farthest candidate taken so far */
+	ItemPointerData *keptTids;	/* those taken at keptFloor, sorted */
+	int64		keptCount;
 	bool		materializing;	/* reading deferred candidates again */
 
 	/* all other unscored candidates; a min-heap on distance once heapified */
@@ -166,6 +195,9 @@ typedef struct IvfpqScanOpaqueData
 	int			rerank;			/* ivfpq.rerank when the scan started */
 	double		lastReturned;	/* exact distance of the last row returned */
 	double		overestimate;	/* most an approximate distance exceeded an exact one */
+	double		recentErrors[IVFPQ_ERROR_WINDOW];	/* a ring of the last errors */
+	int64		recentCount;
+	double		lookAhead;		/* the margin, see IVFPQ_ERROR_WINDOW */
 	int64		returned;		/* rows returned */
 	int64		rescored;		/* heap tuples fetched to re-score */
 	int64		skipped;		/* rows scored too late to return in order */
@@ -358,7 +390,6 @@ pop_unscored(IvfpqScanOpaque so)
 		/* the kept best are a max-heap: take its last leaf, order is restored later */
 		return so->best[--so->bestSize];
 	}
-	Assert(so->deferred == 0);
 	if (!so->heapified)
 	{
 		heapify(so->heap, so->heapSize);
@@ -373,7 +404,8 @@ nearest_unscored(IvfpqScanOpaque so)
 {
 	if (so->bestSize > 0)
 		return -get_float8_infinity();
-	if (so->deferred > 0)
+	/* a reading of the deferred keeps the nearest of them */
+	if (so->heapSize == 0)
 		return so->deferredMin;
 	if (!so->heapified)
 	{
@@ -663,7 +695,9 @@ add_entry(IvfpqScanOpaque so, const IvfpqState *state, Page page, int i, double 
 	IvfpqCandidate c;
 
 	if (so->materializing &&
-		bsearch(tid, so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid))
+		(distance < so->keptFloor ||
+		 (distance == so->keptFloor &&
+		  bsearch(tid, so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid))))
 		return;
 	c.tid = *tid;
 	c.distance = distance;
@@ -910,26 +944,84 @@ probe_list(IndexScanDesc scan, int list)
 }
 
 /*
- * The scan needs the first round's candidates beyond the best: reads its
- * lists again into the overflow, all but the best's TIDs.  The lists may
- * have changed since; an entry added meanwhile is of a row the snapshot
- * cannot see, and one VACUUM removed is of a row no snapshot sees.
+ * A reading of the first round's lists is done: what the next may not take
+ * again, if any are left over.  The distances are recomputed the same way
+ * on every reading, so one at the floor is told apart by its TID.
+ */
+static void
+keep_round(IvfpqScanOpaque so)
+{
+	double		floor;
+	int64		ties = 0;
+	int64		i;
+
+	if (so->deferred == 0 || so->bestSize == 0)
+		return;
+	floor = so->best[0].distance;	/* the kept best's farthest */
+	if (floor > so->keptFloor)
+		so->keptCount = 0;
+	for (i = 0; i < so->bestSize; i++)
+		ties += so->best[i].distance == floor;
+	/* as many TIDs as candidates were kept, which work_mem bounded */
+	so->keptTids = so->keptTids == NULL
+		? palloc_extended(sizeof(ItemPointerData) * (so->keptCount + ties), MCXT_ALLOC_HUGE)
+		: repalloc_huge(so->keptTids, sizeof(ItemPointerData) * (so->keptCount + ties));
+	for (i = 0; i < so->bestSize; i++)
+		if (so->best[i].distance == floor)
+			so->keptTids[so->keptCount++] = so->best[i].tid;
+	qsort(so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid);
+	so->keptFloor = floor;
+}
+
+/*
+ * The scan needs the first round's candidates beyond those taken: reads its
+ * lists again, keeping the nearest tierCapacity not taken before, and hands
+ * them to the overflow heap.  The lists may have changed since; an entry
+ * added meanwhile is of a row the snapshot cannot see, and one VACUUM
+ * removed is of a row no snapshot sees.
  */
 static void
 materialize_deferred(IndexScanDesc scan)
 {
 	IvfpqScanOpaque so = (IvfpqScanOpaque) scan->opaque;
+	int64		room;
+	int64		capacity;
+	IvfpqCandidate *swap;
+	int64		swapCapacity;
 	int			i;
 
-	Assert(so->bestSize == 0);
-	qsort(so->keptTids, so->keptCount, sizeof(ItemPointerData), compare_tid);
+	Assert(so->bestSize == 0 && so->heapSize == 0);
+	/* half of what work_mem leaves, so the scored rows can still grow */
+	room = (so->memoryLimit / (int64) sizeof(IvfpqCandidate) -
+			(so->heapCapacity + so->readyCapacity + so->boundedCapacity + so->rerank)) / 2;
+	capacity = Max(Min(so->tierCapacity * IVFPQ_TIER_GROWTH, room), so->rerank);
+	if (capacity > so->bestCapacity)
+	{
+		check_candidate_memory(so, capacity - so->bestCapacity);
+		so->best = so->best == NULL
+			? palloc_extended(sizeof(IvfpqCandidate) * capacity, MCXT_ALLOC_HUGE)
+			: repalloc_huge(so->best, sizeof(IvfpqCandidate) * capacity);
+	}
+	so->bestCapacity = capacity;
+	so->tierCapacity = capacity;
 	so->deferred = 0;
-	so->bestCapacity = 0;
 	so->materializing = true;
 	for (i = 0; i < so->firstProbes; i++)
 		scan_list(scan, so->firstLists[i], so->table,
 				  prepare_list_table(scan, so->firstLists[i]));
 	so->materializing = false;
+	keep_round(so);
+
+	/* the kept ones become the overflow heap, taken nearest first */
+	swap = so->heap;
+	swapCapacity = so->heapCapacity;
+	so->heap = so->best;
+	so->heapSize = so->bestSize;
+	so->heapCapacity = so->bestCapacity;
+	so->heapified = false;
+	so->best = swap;
+	so->bestSize = 0;
+	so->bestCapacity = swapCapacity;
 }
 
 /* The query as the refine kernels take it, from the layout's sq8 ranges. */
@@ -1020,13 +1112,8 @@ collect_candidates(IndexScanDesc scan)
 		probe_list(scan, probed[i]);
 	so->firstLists = probed;
 	so->firstProbes = probes;
-	if (so->deferred > 0)
-	{
-		so->keptTids = palloc(sizeof(ItemPointerData) * so->bestSize);
-		for (i = 0; i < so->bestSize; i++)
-			so->keptTids[i] = so->best[i].tid;
-		so->keptCount = so->bestSize;
-	}
+	so->tierCapacity = so->bestCapacity;
+	keep_round(so);
 }
 
 /*
@@ -1070,13 +1157,54 @@ take_batch(IndexScanDesc scan)
 
 	while (n < so->rerank)
 	{
-		if (so->bestSize == 0 && so->deferred > 0)
+		if (so->bestSize == 0 && so->heapSize == 0 && so->deferred > 0)
 			materialize_deferred(scan);
 		if (so->bestSize == 0 && so->heapSize == 0)
 			break;
 		so->batch[n++] = pop_unscored(so);
 	}
 	return n;
+}
+
+/*
+ * An approximate distance less the exact (or refined) one, for the
+ * look-ahead; one of an overflowed distance says nothing of the others.
+ */
+static void
+note_error(IvfpqScanOpaque so, double error)
+{
+	if (!isfinite(error))
+		return;
+	if (error > so->overestimate)
+		so->overestimate = error;
+	so->recentErrors[so->recentCount++ % IVFPQ_ERROR_WINDOW] = error;
+}
+
+/*
+ * After a batch: the look-ahead margin from the errors so far (see
+ * IVFPQ_ERROR_WINDOW).  The candidates of lists probed later are not yet
+ * counted in n; the next batch counts them.
+ */
+static void
+update_look_ahead(IvfpqScanOpaque so)
+{
+	int			n = (int) Min(so->recentCount, IVFPQ_ERROR_WINDOW);
+	double		unscored = (double) (so->bestSize + so->heapSize + so->deferred);
+	double		mean = 0.0;
+	double		variance = 0.0;
+	int			i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		mean += so->recentErrors[i];
+	mean /= n;
+	for (i = 0; i < n; i++)
+		variance += (so->recentErrors[i] - mean) * (so->recentErrors[i] - mean);
+	variance /= n;
+	so->lookAhead = Max(so->overestimate,
+						mean + sqrt(variance) *
+						(sqrt(2.0 * log(Max(unscored, 2.0))) + IVFPQ_TAIL_MARGIN));
 }
 
 /*
@@ -1109,8 +1237,9 @@ rescore_candidate(IndexScanDesc scan, IvfpqCandidate c)
 			double		exact = ivfpq_exact_distance(state->metric, so->rawQuery->x,
 													 fp->x, state->dim);
 
-			if (c.distance - exact > so->overestimate)
-				so->overestimate = c.distance - exact;
+			/* a refined candidate carries a lower bound, not its PQ distance */
+			if (!so->refined)
+				note_error(so, c.distance - exact);
 			c.distance = exact;
 			add_ready(so, c);
 		}
@@ -1276,8 +1405,7 @@ refine_batch(IndexScanDesc scan)
 			lower = refine_lower_bound(so, state->metric, state->dim,
 									   IvfpqRefineRecord(page, state->refineSize, c.refineSlot),
 									   &approx);
-			if (c.distance - approx > so->overestimate)
-				so->overestimate = c.distance - approx;
+			note_error(so, c.distance - approx);
 			so->refinedCount++;
 		}
 		c.distance = lower;
@@ -1290,7 +1418,7 @@ refine_batch(IndexScanDesc scan)
 /*
  * The next row in exact order, re-scoring as needed: the nearest scored row
  * is returned once no unscored candidate looks closer (see
- * IVFPQ_OVERESTIMATE_FACTOR).  False when the probed lists are used up.
+ * IVFPQ_ERROR_WINDOW).  False when the probed lists are used up.
  */
 static bool
 next_rescored(IndexScanDesc scan, ItemPointer tid)
@@ -1313,13 +1441,13 @@ next_rescored(IndexScanDesc scan, ItemPointer tid)
 		unscored = has_unscored(so);
 		if (unscored && (so->readySize == 0 ||
 						 (so->returned >= so->rerank / IVFPQ_UNCHECKED_FRACTION &&
-						  so->ready[0].distance > nearest_unscored(so) -
-						  IVFPQ_OVERESTIMATE_FACTOR * so->overestimate)))
+						  so->ready[0].distance > nearest_unscored(so) - so->lookAhead)))
 		{
 			if (so->refined)
 				refine_batch(scan);
 			else
 				score_batch(scan);
+			update_look_ahead(so);
 			continue;
 		}
 		if (so->readySize == 0)
@@ -1395,6 +1523,8 @@ ivfpqrescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int n
 	so->deferred = 0;
 	so->keptTids = NULL;
 	so->keptCount = 0;
+	so->keptFloor = -get_float8_infinity();
+	so->tierCapacity = 0;
 	so->materializing = false;
 	so->tableShared = false;
 	so->fastTable = NULL;
@@ -1430,6 +1560,8 @@ start_scan(IndexScanDesc scan)
 	so->refined = so->rescore && so->state->refine != IVFPQ_REFINE_NONE;
 	so->lastReturned = -get_float8_infinity();
 	so->overestimate = 0.0;
+	so->recentCount = 0;
+	so->lookAhead = 0.0;
 	if (so->rescore)
 	{
 		check_candidate_memory(so, 2 * (int64) so->rerank);
