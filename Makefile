@@ -29,6 +29,7 @@ LIB_HDRS     = $(wildcard src/lib/*/*.h)
 CLI_SRCS     = $(sort $(wildcard src/cli/*.c))
 CUDA_SRCS    = $(sort $(wildcard cuda/*.cu))
 UNIT_SRCS    = $(sort $(wildcard test/unit/test_*.c))
+UNIT_CXX_SRCS = $(sort $(wildcard test/unit/test_*.cpp))
 BENCH_SRCS   = $(sort $(wildcard test/bench/bench_*.c))
 FUZZ_SRCS    = $(sort $(wildcard test/fuzz/fuzz_*.c))
 EXT_SQL_PARTS = $(sort $(wildcard sql/ext/*.sql))
@@ -43,7 +44,8 @@ BUILD    = build
 LIB_A    = $(BUILD)/libsampleid.a
 LIB_OBJS = $(patsubst src/lib/%.c,$(BUILD)/lib/%.o,$(LIB_SRCS))
 CLI_BIN  = $(BUILD)/sampleid
-UNIT_BINS  = $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS))
+UNIT_BINS  = $(patsubst test/unit/%.c,$(BUILD)/test/%,$(UNIT_SRCS)) \
+	$(patsubst test/unit/%.cpp,$(BUILD)/test/%,$(UNIT_CXX_SRCS))
 BENCH_BINS = $(patsubst test/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 FUZZ_BINS  = $(patsubst test/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
 
@@ -148,6 +150,12 @@ $(CLI_BIN): $(CLI_SRCS) $(LIB_A) $(wildcard src/cli/*.h)
 $(BUILD)/test/%: test/unit/%.c $(LIB_A) test/unit/tap.h
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -Itest/unit $< $(LIB_A) $(LIB_LIBS) $(EXTRA_LIBS) -o $@
+
+# a C++ unit test checks the FAISS bridge against FAISS itself
+$(BUILD)/test/%: test/unit/%.cpp src/ivfpq/ivfpq_faiss.o test/unit/tap.h
+	@mkdir -p $(@D)
+	$(CXX) $(PG_CXXFLAGS) -O2 -Isrc -Itest/unit $< src/ivfpq/ivfpq_faiss.o $(FAISS_LIBS) \
+		$(EXT_BLAS_LIBS) -o $@
 
 $(BUILD)/bench/%: test/bench/%.c $(LIB_A)
 	@mkdir -p $(@D)

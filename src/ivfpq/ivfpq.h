@@ -356,7 +356,8 @@ extern int	ivfpq_payload_slot(const IvfpqState *state, const char *payload);
 extern BlockNumber *ivfpq_refine_page_of_slot(const IvfpqState *state, Page datapage, int slot);
 extern int	ivfpq_page_free_slot(const IvfpqState *state, Page page);
 extern double ivfpq_refine_error_unit(const IvfpqState *state);
-extern void ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record);
+extern void ivfpq_refine_encode(const IvfpqState *state, double unit, const float *x,
+								char *record);
 extern void ivfpq_put_refine(const IvfpqState *state, Page refinepage, int slot,
 							 const char *record, char *payload);
 extern void ivfpq_append_entry(Relation index, const IvfpqState *state, int list,

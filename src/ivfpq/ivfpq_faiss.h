@@ -1,16 +1,17 @@
 /*
- * ivfpq_faiss.h - the FAISS entry point the ivfpq build calls.
+ * ivfpq_faiss.h - the C++ bridge the ivfpq build calls.
  *
  * Debian's libfaiss-dev ships only the C++ library (libfaiss.a, no compiled
- * C API), so src/ivfpq/ivfpq_faiss.cpp wraps what the build needs behind plain C.
+ * C API), so src/ivfpq/ivfpq_faiss.cpp wrapped what the build needed behind
+ * plain C; it now computes FAISS's answer with BLAS itself (see there).
  * The build calls it on bounded slices (ivfpqtrain.c), since a call cannot be
  * interrupted.
  * Nothing here includes PostgreSQL headers: every function catches all C++
  * exceptions and reports them as a message in errbuf with a nonzero return,
- * and the caller turns that into an ereport.  While FAISS runs, every signal
- * is blocked in the calling thread, so the OpenMP threads it spawns inherit a
- * full signal mask and PostgreSQL's handlers only ever run in the backend's
- * own thread.
+ * and the caller turns that into an ereport.  While a call runs, every
+ * signal is blocked in the calling thread, so the OpenMP or BLAS threads it
+ * spawns inherit a full signal mask and PostgreSQL's handlers only ever run
+ * in the backend's own thread.
  */
 #ifndef IVFPQ_FAISS_H
 #define IVFPQ_FAISS_H

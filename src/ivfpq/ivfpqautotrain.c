@@ -250,7 +250,7 @@ append_entry(IvfpqAutotrain *at, ItemPointer tid, const float *x, void *arg)
 	ivfpq_encode(&at->state, x, list, indices);
 	ivfpq_form_payload(&at->state, indices, x, payload);
 	if (at->state.refine != IVFPQ_REFINE_NONE)
-		ivfpq_refine_encode(&at->state, x, at->record);
+		ivfpq_refine_encode(&at->state, ivfpq_refine_error_unit(&at->state), x, at->record);
 	ivfpq_append_entry(at->index, &at->state, list, payload, at->record, tid);
 	at->copied++;
 }

@@ -572,9 +572,13 @@ flush_batch(IvfpqLoader *loader)
 
 	/* the refine code is of the vector, the PQ code of its residual */
 	if (state->refine != IVFPQ_REFINE_NONE)
+	{
+		double		unit = ivfpq_refine_error_unit(state);
+
 		for (i = 0; i < n; i++)
-			ivfpq_refine_encode(state, loader->batch + (Size) i * state->dim,
+			ivfpq_refine_encode(state, unit, loader->batch + (Size) i * state->dim,
 								loader->records + (Size) i * state->refineSize);
+	}
 	if (state->trained)
 	{
 		subtract_nearest_centroids(state, n, loader->batch, loader->labels);

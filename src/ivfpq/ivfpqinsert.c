@@ -53,7 +53,7 @@ ivfpqinsert(Relation index, Datum *values, bool *isnull, ItemPointer heap_tid,
 		if (state->refine != IVFPQ_REFINE_NONE)
 		{
 			record = palloc(state->refineSize);
-			ivfpq_refine_encode(state, x, record);
+			ivfpq_refine_encode(state, ivfpq_refine_error_unit(state), x, record);
 		}
 		ivfpq_append_entry(index, state, list, payload, record, heap_tid);
 		if (locked)

@@ -855,12 +855,12 @@ ivfpq_page_free_slot(const IvfpqState *state, Page page)
 /*
  * x's refine record: each dimension's 8-bit code in its trained range
  * (clamped: a vector outside the training sample's ranges is still coded),
- * after a byte bounding the Euclidean norm of the code's error (see
- * ivfpq_refine_error_unit), which makes the refined distance a bound on the
- * exact one (ivfpqscan.c).
+ * after a byte bounding the Euclidean norm of the code's error in units of
+ * ivfpq_refine_error_unit (the caller's, computed once for a batch), which
+ * makes the refined distance a bound on the exact one (ivfpqscan.c).
  */
 void
-ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record)
+ivfpq_refine_encode(const IvfpqState *state, double unit, const float *x, char *record)
 {
 	uint8	   *code = (uint8 *) record + 1;
 	double		err2 = 0.0;
@@ -877,7 +877,7 @@ ivfpq_refine_encode(const IvfpqState *state, const float *x, char *record)
 		code[i] = (uint8) c;
 		err2 += r * r;
 	}
-	units = ceil(sqrt(err2) / ivfpq_refine_error_unit(state));
+	units = ceil(sqrt(err2) / unit);
 	record[0] = (char) (uint8) (units >= 0.0 && units <= 254.0 ? units : 255);
 }
 
